@@ -1,0 +1,53 @@
+"""Checks on the media a spec points at, done while validating (before any upload).
+
+Local paths are resolved relative to the spec file, symlinks included, and must stay
+inside the project root (the git top level, else the spec's folder). Remote inputs must
+be https URLs, ``runway://`` URIs or ``data:`` URIs of the right media type. The full URL
+policy (private addresses, DNS) is applied when a URL is about to be sent.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from runner.models import classify
+
+_ALLOWED_SCHEMES = ("https://", "runway://", "data:")
+
+
+def resolve_local(ref: str, spec_dir: Path) -> Path:
+    return (spec_dir / ref).resolve()
+
+
+def check_input(ref: str, kind: str, spec_dir: Path, root: Path) -> str | None:
+    """None when ``ref`` is acceptable, else a sentence saying what is wrong."""
+    if not ref.strip():
+        return "is empty; give a path, an https URL or a runway:// URI"
+    source = classify(ref)
+    if source == "data":
+        if not ref.lower().startswith(f"data:{kind}/"):
+            return f"data URI must hold {kind} data (data:{kind}/...)"
+        return None
+    if source == "runway":
+        return None
+    if source == "url":
+        if not ref.lower().startswith("https://"):
+            scheme = ref.split("://", 1)[0]
+            return f"{scheme}:// URLs are not allowed; use https://, runway:// or a local path"
+        return None
+    if Path(ref).is_absolute():
+        return f"absolute path {ref!r}: give a path relative to the spec file, inside the project"
+    resolved = resolve_local(ref, spec_dir)
+    root = root.resolve()
+    if resolved != root and root not in resolved.parents:
+        return f"{ref!r} resolves outside the project root {root}; inputs must live inside the project"
+    try:
+        st = resolved.stat()
+    except FileNotFoundError:
+        return f"file not found: {ref!r} (relative to {spec_dir})"
+    except OSError as e:
+        return f"cannot read {ref!r}: {e.strerror}"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{ref!r} is not a regular file"
+    return None

@@ -1,0 +1,49 @@
+"""Matrix expansion with GitHub Actions semantics.
+
+``matrix`` is a mapping of variable -> list of values; the combinations are its cartesian
+product in key order. ``exclude`` entries remove every combination that matches all of
+the entry's keys. Then each ``include`` entry is added to every combination where it
+does not overwrite an original matrix value; an entry that fits no combination becomes
+a combination of its own. Values added by an include may be overwritten by a later one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+Combination = dict[str, Any]
+
+
+def _matches(combo: Combination, entry: dict[str, Any]) -> bool:
+    return all(k in combo and combo[k] == v for k, v in entry.items())
+
+
+def expand(
+    matrix: dict[str, list[Any]], include: list[dict[str, Any]], exclude: list[dict[str, Any]]
+) -> list[tuple[Combination, str]]:
+    """Return (combination, origin) pairs; origin says which rule produced it."""
+    keys = list(matrix)
+    combos: list[tuple[Combination, str]] = []
+    if keys:
+        for values in itertools.product(*(matrix[k] for k in keys)):
+            combos.append((dict(zip(keys, values)), "matrix"))
+    combos = [(c, o) for c, o in combos if not any(_matches(c, e) for e in exclude)]
+    # Includes extend only the combinations of the matrix itself, never ones that an
+    # earlier include created.
+    originals: list[Combination | None] = [dict(c) for c, _ in combos]
+    for i, entry in enumerate(include):
+        added = False
+        for (combo, _), original in zip(combos, originals):
+            if original is not None and all(k not in original or original[k] == v for k, v in entry.items()):
+                combo.update(entry)
+                added = True
+        if not added:
+            combos.append((dict(entry), f"include[{i}]"))
+            originals.append(None)
+    return combos or [({}, "shot")]
+
+
+def describe(combo: Combination) -> str:
+    """Short human text for a combination: ``city=Tokyo, size=s``."""
+    return ", ".join(f"{k}={v}" for k, v in combo.items())

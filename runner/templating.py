@@ -1,0 +1,107 @@
+"""Jinja2 templating of spec strings, sandboxed.
+
+Every string in a shot may be a template. Rules:
+- ``SandboxedEnvironment`` with ``StrictUndefined``: an unknown variable is an error, and
+  templates cannot reach Python internals, files or the environment.
+- A value that is exactly one ``{{ expression }}`` keeps the expression's type, so
+  ``duration: "{{ d }}"`` with ``d: 5`` renders the integer 5, not the string "5".
+- Rendered text is limited to ``MAX_OUTPUT`` characters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+MAX_OUTPUT = 100_000
+
+_SINGLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\s*$", re.DOTALL)
+
+
+def slug(value: Any) -> str:
+    """Lower-case ASCII words joined by '-', safe in ids and file names."""
+    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+class TemplateProblem(Exception):
+    """A template failed to compile or render; ``message`` is meant for users."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@lru_cache(maxsize=1)
+def environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env.filters["slug"] = slug
+    # Keep only the sandbox's bounded range(); lipsum, cycler, joiner and namespace
+    # are of no use in a spec.
+    safe_range = env.globals["range"]
+    env.globals.clear()
+    env.globals["range"] = safe_range
+    return env
+
+
+def is_template(text: str) -> bool:
+    return "{{" in text or "{%" in text or "{#" in text
+
+
+@lru_cache(maxsize=4096)
+def _compile(source: str) -> Any:
+    env = environment()
+    m = _SINGLE.match(source)
+    if m:
+        return ("expr", env.compile_expression(m.group("expr"), undefined_to_none=False))
+    return ("text", env.from_string(source))
+
+
+def render(source: str, context: dict[str, Any]) -> Any:
+    """Render one template string; raises TemplateProblem with a plain message."""
+    if not is_template(source):
+        return source
+    try:
+        kind, compiled = _compile(source)
+        if kind == "expr":
+            value = compiled(**context)
+            if isinstance(value, StrictUndefined):  # pragma: no cover - StrictUndefined raises first
+                raise UndefinedError("undefined value")
+            if isinstance(value, str) and len(value) > MAX_OUTPUT:
+                raise TemplateProblem(f"template output is longer than {MAX_OUTPUT:,} characters")
+            return value
+        out = compiled.render(**context)
+    except TemplateProblem:
+        raise
+    except UndefinedError as e:
+        raise TemplateProblem(f"template: {_undefined_message(e, context)}") from None
+    except SecurityError as e:
+        raise TemplateProblem(f"template: not allowed in the sandbox: {e}") from None
+    except TemplateSyntaxError as e:
+        raise TemplateProblem(f"template syntax error: {e.message}") from None
+    except TemplateError as e:
+        raise TemplateProblem(f"template: {e}") from None
+    except (TypeError, ValueError, ArithmeticError, OverflowError, AttributeError, KeyError, IndexError) as e:
+        raise TemplateProblem(f"template: {type(e).__name__}: {e}") from None
+    if len(out) > MAX_OUTPUT:
+        raise TemplateProblem(f"template output is longer than {MAX_OUTPUT:,} characters")
+    return out
+
+
+def _undefined_message(e: UndefinedError, context: dict[str, Any]) -> str:
+    import difflib
+
+    msg = str(e.message or e)
+    m = re.match(r"'(\w+)' is undefined", msg)
+    if m:
+        names = [k for k in context if k != "shot"] + ["shot"]
+        close = difflib.get_close_matches(m.group(1), names, n=1)
+        known = ", ".join(sorted(k for k in context if k != "shot")) or "none"
+        hint = f"; did you mean {close[0]!r}?" if close else f"; defined variables: {known}"
+        return f"undefined variable {m.group(1)!r}{hint}"
+    return msg

@@ -1,0 +1,154 @@
+"""Renderers: results (data) -> text, JSON or a rich table. Nothing here decides anything."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from runner.errors import Problem
+from runner.models import ModelInfo
+from runner.spec import Spec
+
+
+def problem_json(p: Problem) -> dict[str, Any]:
+    return {
+        "severity": p.severity,
+        "path": p.location.path,
+        "line": p.location.line,
+        "column": p.location.column,
+        "shot": p.shot,
+        "field": p.field,
+        "message": p.message,
+    }
+
+
+def validate_json(specs: list[Spec], problems: list[Problem]) -> str:
+    doc = {
+        "valid": not any(p.severity == "error" for p in problems),
+        "specs": [
+            {"path": s.display, "name": s.name, "shots": len(s.shots),
+             "generations": sum(shot.takes for shot in s.shots)}
+            for s in specs
+        ],
+        "problems": [problem_json(p) for p in problems],
+    }
+    return json.dumps(doc, indent=2)
+
+
+def validate_text(specs: list[Spec]) -> str:
+    lines = []
+    for s in specs:
+        models = sorted({shot.model for shot in s.shots})
+        takes = sum(shot.takes for shot in s.shots)
+        lines.append(
+            f"{s.display}: valid — {len(s.shots)} shot{'s' if len(s.shots) != 1 else ''}, "
+            f"{takes} generation{'s' if takes != 1 else ''}, models: {', '.join(models)}"
+        )
+    return "\n".join(lines)
+
+
+def _price_text(info: ModelInfo) -> str:
+    p = info.pricing
+    base = p.get("credits_per_second")
+    if base is None:
+        return "?"
+    text = str(base)
+    if p.get("credits_per_second_no_audio") is not None:
+        text += f" ({p['credits_per_second_no_audio']} no audio)"
+    tiers = p.get("by_resolution")
+    if tiers:
+        text = " / ".join(f"{v}@{k}" for k, v in tiers.items())
+    return text
+
+
+def _duration_text(info: ModelInfo, endpoint: str) -> str:
+    if info.duration_from != "request":
+        return f"from {info.duration_from}"
+    prop = info.properties(endpoint).get("duration", {})
+    for rule in info.document["$defs"].get(_first_mode(info, endpoint), {}).get("allOf", [])[1:]:
+        override = rule.get("properties", {}).get("duration")
+        if override:
+            prop = override
+    return _range_text(prop) or "-"
+
+
+def _first_mode(info: ModelInfo, endpoint: str) -> str:
+    return next((m for m, ep in info.modes.items() if ep == endpoint), "")
+
+
+def _range_text(prop: dict[str, Any]) -> str:
+    if "const" in prop:
+        return str(prop["const"])
+    if "enum" in prop:
+        return "/".join(str(v) for v in prop["enum"])
+    if "minimum" in prop:
+        return f"{prop['minimum']}-{prop['maximum']}"
+    if "anyOf" in prop:
+        return " or ".join(_range_text(b) for b in prop["anyOf"])
+    return "any" if prop.get("type") == "integer" else ""
+
+
+def _ratios(info: ModelInfo, endpoint: str) -> list[str]:
+    prop = info.properties(endpoint).get("ratio", {})
+    return [str(r) for r in prop.get("enum", [])] or (["any"] if prop else [])
+
+
+def models_data(models: list[ModelInfo]) -> list[dict[str, Any]]:
+    out = []
+    for info in models:
+        modes = []
+        for mode, endpoint in info.modes.items():
+            modes.append({"mode": mode, "endpoint": endpoint, "ratios": _ratios(info, endpoint),
+                          "duration": _duration_text(info, endpoint)})
+        out.append({
+            "model": info.name,
+            "status": info.status,
+            "replacement": info.replacement,
+            "modes": modes,
+            "pricing": info.pricing,
+            "limits": info.limits,
+        })
+    return out
+
+
+def models_json(models: list[ModelInfo]) -> str:
+    return json.dumps(models_data(models), indent=2)
+
+
+def models_table(models: list[ModelInfo], *, detail: bool, color: bool, width: int | None = None) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=color, no_color=not color, width=width or 120, soft_wrap=False)
+    data = models_data(models)
+    if detail:
+        for item, info in zip(data, models):
+            status = item["status"] + (f" (use {item['replacement']} instead)" if item["replacement"] else "")
+            console.print(f"[bold]{item['model']}[/bold]  {status}  credits/s: {_price_text(info)}")
+            table = Table(show_lines=True)
+            for col in ("mode", "endpoint", "ratios", "duration (s)"):
+                table.add_column(col, overflow="fold")
+            for mode in item["modes"]:
+                table.add_row(mode["mode"], mode["endpoint"], ", ".join(mode["ratios"]) or "-", mode["duration"])
+            console.print(table)
+            console.print(f"price source: {info.pricing.get('source')}")
+            surcharge = info.pricing.get("output_format_surcharge")
+            if surcharge:
+                per = ", ".join(f"{k} +{v}" for k, v in surcharge["per_second"].items())
+                console.print(f"output format surcharges (credits/s): {per}")
+        return buf.getvalue().rstrip("\n")
+    table = Table()
+    for col in ("model", "status", "modes", "ratios", "duration (s)", "credits/s"):
+        table.add_column(col)
+    for item, info in zip(data, models):
+        status = item["status"] + (f" → {item['replacement']}" if item["replacement"] else "")
+        ratios = sorted({r for m in item["modes"] for r in m["ratios"]})
+        durations = sorted({m["duration"] for m in item["modes"]})
+        table.add_row(item["model"], status, ", ".join(m["mode"] for m in item["modes"]),
+                      str(len(ratios)) if ratios != ["any"] else "any", "; ".join(durations), _price_text(info))
+    console.print(table)
+    console.print("Prices are credits per second (1 credit = $0.01); '?' = unknown, set it in a price file. "
+                  "`runner models MODEL` shows every ratio.")
+    return buf.getvalue().rstrip("\n")

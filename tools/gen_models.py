@@ -1,0 +1,330 @@
+"""Write ``schema/models/<model>.json`` from the installed runwayml SDK plus our overlay.
+
+Run after upgrading ``runwayml``:  ``python tools/gen_models.py``
+
+Each file holds:
+- ``$defs/<endpoint>``: the exact request body of that endpoint for this model, converted
+  from the SDK's request types (never edited by hand; the drift test regenerates it and
+  compares);
+- ``$defs/<mode>``: the body schema for one spec mode: the endpoint body plus the rules
+  that the SDK states only in prose (durations, keyframe rules), from OVERLAY below;
+- ``x-runway``: endpoint per mode, prices with their source, input limits, status.
+
+Legacy models that the SDK no longer knows (gen4_aleph, veo3) are written from LEGACY:
+they keep validating so that old specs still plan, and ``plan`` points to the replacement.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sdk_schemas import sdk_bodies, sdk_version  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "schema" / "models"
+
+GUIDE = "Runway API integration guide (seed prices)"
+SDK_DOC = "runwayml SDK request-type docstrings"
+MB = 1024 * 1024
+
+# Surcharges in credits per second by outputFormat, as the SDK documents them on
+# gen4.5 and aleph2. "over_4mp" applies to the 10-bit and deeper profiles when the
+# output is larger than 4 megapixels.
+TEN_BIT = [
+    "hdr10",
+    "hlg",
+    "sdr_rec709_10bit",
+    "hdr_pq_12bit_master",
+    "hdr_prores",
+    "hdr_png_sequence",
+    "hdr_exr_sequence",
+    "hdr_exr_acescg_sequence_1_3",
+    "hdr_exr_acescg_sequence_2_0",
+]
+
+
+def _surcharges(formats: list[str]) -> dict[str, Any]:
+    per: dict[str, int] = {}
+    for f in formats:
+        if f in ("prores", "png_sequence"):
+            per[f] = 5
+        elif f in TEN_BIT:
+            per[f] = 20
+    over = {f: 40 for f in formats if f in TEN_BIT}
+    return {"per_second": per, "over_4mp_per_second": over, "source": SDK_DOC}
+
+
+LAST_NEEDS_FIRST = {
+    "if": {
+        "required": ["promptImage"],
+        "properties": {
+            "promptImage": {
+                "type": "array",
+                "contains": {"required": ["position"], "properties": {"position": {"const": "last"}}},
+            }
+        },
+    },
+    "then": {
+        "properties": {
+            "promptImage": {
+                "contains": {"required": ["position"], "properties": {"position": {"const": "first"}}},
+                "x-error": "a last frame needs a first frame: add frames.first",
+            }
+        }
+    },
+}
+
+KEYFRAMES_OR_REFERENCES = {
+    "properties": {
+        "promptImage": {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"required": ["position"]}},
+                {"type": "array", "items": {"not": {"required": ["position"]}}},
+            ],
+            "x-error": "keyframes (frames.first/last) and reference images cannot be mixed",
+        }
+    }
+}
+
+
+def _duration(lo: int, hi: int, auto: bool = False) -> dict[str, Any]:
+    rule: dict[str, Any] = {"type": "integer", "minimum": lo, "maximum": hi}
+    if auto:
+        rule = {
+            "anyOf": [rule, {"const": "auto"}],
+            "x-error": f"duration must be {lo}–{hi} seconds or auto",
+        }
+    return {"properties": {"duration": rule}}
+
+
+SEEDANCE = {
+    "all": [_duration(4, 15, auto=True)],
+    "image": [KEYFRAMES_OR_REFERENCES],
+    "keyframes": [KEYFRAMES_OR_REFERENCES],
+}
+
+# Per model: price (credits per second), audio-off price, request defaults that change
+# the price, extra rules per mode ("all" for every mode), input limits.
+OVERLAY: dict[str, dict[str, Any]] = {
+    "gen4.5": {"price": 12, "source": GUIDE, "defaults": {}},
+    "gen4_turbo": {
+        "price": 5,
+        "source": GUIDE,
+        "defaults": {"duration": 10},
+        "rules": {"all": [_duration(2, 10)]},
+    },
+    "seedance2": {
+        "price": 36,
+        "source": GUIDE,
+        "defaults": {"audio": True, "duration": 5},
+        "auto_duration": 15,
+        "rules": SEEDANCE,
+        "limits": {"references": {"image": 9, "video": 3, "audio": 3}, "video_seconds_max": 15},
+    },
+    "veo3.1": {
+        "price": 40,
+        "price_no_audio": 20,
+        "source": GUIDE,
+        "defaults": {"audio": True, "duration": 8},
+        "rules": {"image": [LAST_NEEDS_FIRST], "keyframes": [LAST_NEEDS_FIRST]},
+    },
+    "veo3.1_fast": {
+        "price": 15,
+        "price_no_audio": 10,
+        "source": GUIDE,
+        "defaults": {"audio": True, "duration": 8},
+        "rules": {"image": [LAST_NEEDS_FIRST], "keyframes": [LAST_NEEDS_FIRST]},
+    },
+    "act_two": {
+        "price": 5,
+        "source": GUIDE,
+        "defaults": {},
+        "limits": {"performance_seconds": [3, 30]},
+        "duration_from": "performance",
+    },
+    "aleph2": {"price": None, "source": None, "defaults": {}, "duration_from": "video"},
+}
+
+for _name in ("seedance2_fast", "seedance2_mini", "seedance2_5"):
+    OVERLAY[_name] = {"price": None, "source": None, "defaults": {"audio": True, "duration": 5}}
+
+# Prices of the models the integration guide does not cover, as third-party copies of
+# Runway's pricing page give them (Aug-Oct 2026). They are estimates until checked
+# against the page; a user price file overrides any of them.
+TRANSCRIBED = "third-party transcriptions of Runway's API pricing page (2026-08..10); unverified"
+PRICES: dict[str, dict[str, Any]] = {
+    "seedance2": {"by_resolution": {"480p": 36, "720p": 36, "1080p": 40, "4k": 150}},
+    "seedance2_fast": {"price": 29},
+    "seedance2_mini": {"price": 16, "minimum_credits": 64},
+    "seedance2_5": {"price": 30, "by_resolution": {"480p": 20, "720p": 30, "1080p": 68},
+                    "minimum_credits": 80},
+    "aleph2": {"price": 28, "minimum_credits": 56},
+    "hailuo3": {"price": 15, "by_resolution": {"768p": 10, "2k": 15}, "per_reference_image": 2},
+    "h3_max": {"price": 8, "by_resolution": {"480p": 5, "768p": 8}},
+    "happyhorse_1_0": {"price": 30, "by_resolution": {"720p": 15, "1080p": 30}},
+    "gemini_omni_flash": {"price": 10, "per_reference_image": 1},
+    "gemini_omni_flash_1.1": {"price": 10, "per_reference_image": 1},
+    "grok_imagine_1_5": {"price": 16, "by_resolution": {"480p": 10, "720p": 16, "1080p": 29},
+                         "per_reference_image": 1},
+    "grok_imagine_1_5_lite": {"price": 3, "by_resolution": {"480p": 2, "720p": 3, "1080p": 14}},
+    "wan3": {"price": 10, "by_resolution": {"480p": 5, "720p": 10, "1080p": 20}},
+}
+for _name, _p in PRICES.items():
+    _o = OVERLAY.setdefault(_name, {"price": None, "source": None, "defaults": {}})
+    if _o.get("source") is None:
+        _o["source"] = TRANSCRIBED
+    if "price" in _p:
+        _o["price"] = _p["price"]
+    _o["price_extra"] = {k: v for k, v in _p.items() if k != "price"}
+
+COMMON_LIMITS = {
+    "image_url_bytes": 16 * MB,
+    "data_uri_bytes": 5 * MB,
+    "video_url_bytes": 32 * MB,
+    "audio_url_bytes": 32 * MB,
+    "upload_bytes": 200 * MB,
+    "url_chars": 2048,
+}
+
+
+def _position_values(body: dict[str, Any]) -> list[str]:
+    prompt_image = body.get("properties", {}).get("promptImage", {})
+    for branch in prompt_image.get("anyOf", []):
+        pos = branch.get("items", {}).get("properties", {}).get("position", {})
+        if pos:
+            return list(pos.get("enum", [pos.get("const")]))
+    return []
+
+
+def modes_for(bodies: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Which spec modes a model supports, and the endpoint each one compiles to."""
+    modes: dict[str, str] = {}
+    ttv = bodies.get("text_to_video")
+    if ttv:
+        props = ttv["properties"]
+        if "promptText" in props:
+            modes["text"] = "text_to_video"
+        if {"references", "referenceVideos", "referenceAudio"} & set(props):
+            modes["reference"] = "text_to_video"
+    itv = bodies.get("image_to_video")
+    if itv:
+        modes["image"] = "image_to_video"
+        positions = _position_values(itv)
+        items = itv["properties"]["promptImage"].get("anyOf", [{}])[-1].get("items")
+        if "last" in positions or items == {}:
+            modes["keyframes"] = "image_to_video"
+    if "video_to_video" in bodies:
+        modes["video"] = "video_to_video"
+    if "character_performance" in bodies:
+        modes["performance"] = "character_performance"
+    return modes
+
+
+def model_file(name: str, bodies: dict[str, dict[str, Any]], *, status: str = "current",
+               replacement: str | None = None, source: str | None = None) -> dict[str, Any]:
+    over = OVERLAY.get(name, {"price": None, "source": None, "defaults": {}})
+    modes = modes_for(bodies)
+    defs: dict[str, Any] = {ep: body for ep, body in sorted(bodies.items())}
+    rules = over.get("rules", {})
+    for mode, endpoint in modes.items():
+        extra = list(rules.get("all", [])) + list(rules.get(mode, []))
+        defs[mode] = {"allOf": [{"$ref": f"#/$defs/{endpoint}"}, *extra]}
+    formats: list[str] = []
+    for body in bodies.values():
+        fmt = body["properties"].get("outputFormat", {})
+        formats += [f for f in fmt.get("enum", []) if f not in formats]
+    pricing: dict[str, Any] = {
+        "credits_per_second": over["price"],
+        "source": over["source"] or "unknown: not in the integration guide; set it in a price file",
+    }
+    if "price_no_audio" in over:
+        pricing["credits_per_second_no_audio"] = over["price_no_audio"]
+    pricing.update(over.get("price_extra", {}))
+    if "auto_duration" in over:
+        pricing["auto_duration_billed_seconds"] = over["auto_duration"]
+    if formats:
+        pricing["output_format_surcharge"] = _surcharges(formats)
+    meta: dict[str, Any] = {
+        "model": name,
+        "status": status,
+        "replacement": replacement,
+        "bodies_source": source or f"runwayml {sdk_version()}",
+        "modes": {m: {"endpoint": ep} for m, ep in modes.items()},
+        "request_defaults": over.get("defaults", {}),
+        "duration_from": over.get("duration_from", "request"),
+        "pricing": pricing,
+        "limits": {**COMMON_LIMITS, **over.get("limits", {})},
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://runner.invalid/schema/models/{name}.json",
+        "title": name,
+        "description": f"Runway model {name}: request bodies per endpoint and per spec mode.",
+        "x-runway": meta,
+        "$defs": defs,
+    }
+
+
+def _legacy(bodies: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """gen4_aleph and veo3 are gone from the SDK; keep them from their successors' shape."""
+    out: dict[str, dict[str, Any]] = {}
+
+    aleph = copy.deepcopy(bodies["aleph2"]["video_to_video"])
+    aleph["properties"]["model"] = {"const": "gen4_aleph"}
+    aleph["properties"]["ratio"] = {
+        "enum": ["1280:720", "720:1280", "1104:832", "960:960", "832:1104", "1584:672", "848:480", "640:480"]
+    }
+    for key in ("outputFormat", "proresProfile", "targetAspectRatio", "keyframes"):
+        aleph["properties"].pop(key, None)
+    OVERLAY["gen4_aleph"] = {"price": 15, "source": GUIDE, "defaults": {}, "duration_from": "video"}
+    out["gen4_aleph"] = model_file(
+        "gen4_aleph", {"video_to_video": aleph}, status="legacy", replacement="aleph2",
+        source="hand-written from the integration guide (not in the SDK)",
+    )
+
+    veo: dict[str, dict[str, Any]] = {}
+    for ep in ("text_to_video", "image_to_video"):
+        body = copy.deepcopy(bodies["veo3.1"][ep])
+        body["properties"]["model"] = {"const": "veo3"}
+        body["properties"]["duration"] = {"description": "veo3 generates 8 seconds only.", "const": 8}
+        body["properties"]["ratio"]["enum"] = ["1280:720", "720:1280"]
+        body["properties"].pop("audio", None)
+        if ep == "image_to_video":
+            body["properties"]["promptImage"] = {"type": "string"}
+        veo[ep] = body
+    OVERLAY["veo3"] = {"price": 40, "source": GUIDE, "defaults": {"duration": 8}}
+    out["veo3"] = model_file(
+        "veo3", veo, status="legacy", replacement="veo3.1",
+        source="hand-written from the integration guide (not in the SDK)",
+    )
+    return out
+
+
+def build() -> dict[str, dict[str, Any]]:
+    bodies = sdk_bodies()
+    files = {name: model_file(name, eps) for name, eps in sorted(bodies.items())}
+    files.update(_legacy(bodies))
+    return files
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    files = build()
+    for old in OUT.glob("*.json"):
+        if old.stem not in files:
+            old.unlink()
+    for name, doc in files.items():
+        path = OUT / f"{name}.json"
+        path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {len(files)} model files to {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
