@@ -30,12 +30,12 @@ def did_you_mean(word: object, choices: list[Any]) -> str:
     if not isinstance(word, str):
         return ""
     texts = [c for c in choices if isinstance(c, str)]
-    close = difflib.get_close_matches(word, texts, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, texts, n=1, cutoff=0.75)
     if not close:
         lowered = {t.lower(): t for t in texts}
         if word.lower() in lowered:
             close = [lowered[word.lower()]]
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def choices_text(values: list[Any], more_hint: str = "") -> str:

@@ -111,20 +111,31 @@ def _schema_problems(doc: Document) -> list[Problem]:
     problems: list[Problem] = []
     for error in _spec_validator().iter_errors(doc.data):
         path = tuple(error.absolute_path)
-        name = ".".join(str(p) for p in path) or "spec"
+        shot, field_path = _shot_of(doc, path)
+
+        def add(where: Location, message: str, fpath: Path_ = field_path) -> None:
+            problems.append(Problem(where, message, shot=shot, field=_dotted(fpath) or None))
+
         if error.validator == "additionalProperties":
             allowed = list(error.schema.get("properties", {}))
             for key in words.unknown_keys(error):
                 msg = f"unknown field {key!r}{words.did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}"
-                problems.append(Problem(doc.where((*path, key)), msg, field=_dotted((*path, key))))
+                add(doc.where_key((*path, key)), msg, (*field_path, key))
             continue
         if error.validator == "required":
-            key = words.missing_key(error)
-            problems.append(Problem(doc.where(path), f"missing required field {key!r}", field=_dotted(path) or None))
+            add(doc.where(path), f"missing required field {words.missing_key(error)!r}")
             continue
-        msg = words.describe(error, name=name)
-        problems.append(Problem(doc.where(path), msg, field=_dotted(path) or None))
+        add(doc.where(path), words.describe(error, name=_dotted(field_path) or "spec"))
     return problems
+
+
+def _shot_of(doc: Document, path: Path_) -> tuple[str | None, Path_]:
+    """The (unrendered) id of the shot a schema error is in, and the path inside it."""
+    if len(path) >= 2 and path[0] == "shots" and isinstance(path[1], int):
+        raw = doc.data["shots"][path[1]]
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            return raw["id"], path[2:]
+    return None, path
 
 
 def _dotted(path: Path_) -> str:
@@ -151,8 +162,11 @@ class _ShotBuilder:
         for name in RESERVED_VARS & set(self.vars):
             self.problem(("vars", name), f"{name!r} is reserved (it holds the shot's own fields)", field=f"vars.{name}")
 
-    def problem(self, path: Path_, message: str, *, shot: str | None = None, field: str | None = None) -> None:
-        self.problems.append(Problem(self.doc.where(path), message, shot=shot, field=field))
+    def problem(
+        self, path: Path_, message: str, *, shot: str | None = None, field: str | None = None, at_key: bool = False
+    ) -> None:
+        where = self.doc.where_key(path) if at_key else self.doc.where(path)
+        self.problems.append(Problem(where, message, shot=shot, field=field))
 
     def build(self) -> None:
         for index, raw in enumerate(self.doc.data["shots"]):
@@ -356,7 +370,7 @@ class _ShotBuilder:
             if key in taken:
                 self.problem((*sources.get("params", ()), key),
                              f"{key} is set by the shot field {taken[key]!r}; remove it from params",
-                             shot=shot_id, field=f"params.{key}")
+                             shot=shot_id, field=f"params.{key}", at_key=True)
                 ok = False
         return ok
 
@@ -391,7 +405,7 @@ class _ShotBuilder:
                                f"{words.did_you_mean(key, allowed)}; fields: {', '.join(allowed)}")
                     else:
                         msg = f"{subject} does not take {spec_field}; remove it"
-                    self.problem(loc, msg, shot=shot_id, field=spec_field)
+                    self.problem(loc, msg, shot=shot_id, field=spec_field, at_key=True)
                 continue
             spec_field = _origin_for(origins, path) or ".".join(str(p) for p in path) or "request"
             units = "seconds" if spec_field == "duration" else ""

@@ -15,7 +15,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 MAX_OUTPUT = 100_000
@@ -70,8 +70,8 @@ def render(source: str, context: dict[str, Any]) -> Any:
         kind, compiled = _compile(source)
         if kind == "expr":
             value = compiled(**context)
-            if isinstance(value, StrictUndefined):  # pragma: no cover - StrictUndefined raises first
-                raise UndefinedError("undefined value")
+            if isinstance(value, Undefined):
+                str(value)  # raises UndefinedError naming the variable
             if isinstance(value, str) and len(value) > MAX_OUTPUT:
                 raise TemplateProblem(f"template output is longer than {MAX_OUTPUT:,} characters")
             return value
@@ -102,6 +102,6 @@ def _undefined_message(e: UndefinedError, context: dict[str, Any]) -> str:
         names = [k for k in context if k != "shot"] + ["shot"]
         close = difflib.get_close_matches(m.group(1), names, n=1)
         known = ", ".join(sorted(k for k in context if k != "shot")) or "none"
-        hint = f"; did you mean {close[0]!r}?" if close else f"; defined variables: {known}"
+        hint = f" (did you mean {close[0]!r}?)" if close else f"; defined variables: {known}"
         return f"undefined variable {m.group(1)!r}{hint}"
     return msg

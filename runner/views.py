@@ -11,7 +11,7 @@ from rich.table import Table
 
 from runner.errors import Problem
 from runner.models import ModelInfo
-from runner.spec import Spec
+from runner.spec import Spec, display_path
 
 
 def problem_json(p: Problem) -> dict[str, Any]:
@@ -46,7 +46,8 @@ def validate_text(specs: list[Spec]) -> str:
         takes = sum(shot.takes for shot in s.shots)
         lines.append(
             f"{s.display}: valid — {len(s.shots)} shot{'s' if len(s.shots) != 1 else ''}, "
-            f"{takes} generation{'s' if takes != 1 else ''}, models: {', '.join(models)}"
+            f"{takes} generation{'s' if takes != 1 else ''}, models: {', '.join(models)}; "
+            f"videos go to {display_path(s.output_dir)}"
         )
     return "\n".join(lines)
 

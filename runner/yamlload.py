@@ -43,6 +43,14 @@ class Document:
     path: str
     data: Any
     positions: dict[Path_, tuple[int, int]]
+    key_positions: dict[Path_, tuple[int, int]]
+
+    def where_key(self, path: Path_) -> Location:
+        """Location of the key that holds ``path`` (falls back to the value)."""
+        if tuple(path) in self.key_positions:
+            line, col = self.key_positions[tuple(path)]
+            return Location(self.path, line, col)
+        return self.where(path)
 
     def where(self, path: Path_) -> Location:
         """Location of the value at ``path``, or of its nearest ancestor that has one."""
@@ -56,10 +64,16 @@ class Document:
         return Location(self.path, line, col)
 
 
+def _tag_message(tag: str) -> str:
+    shown = tag.replace("tag:yaml.org,2002:", "!!")
+    return f"unsupported YAML tag {shown}: specs are plain YAML (strings, numbers, booleans, null, lists, mappings)"
+
+
 class _Builder:
     def __init__(self, path: str) -> None:
         self.path = path
         self.positions: dict[Path_, tuple[int, int]] = {}
+        self.key_positions: dict[Path_, tuple[int, int]] = {}
         self.count = 0
         self.scalars = SafeConstructor()
 
@@ -82,19 +96,17 @@ class _Builder:
             return self.scalar(node)
         if isinstance(node, SequenceNode):
             if node.tag != "tag:yaml.org,2002:seq":
-                raise self.fail(node, f"unsupported YAML tag {node.tag}")
+                raise self.fail(node, _tag_message(node.tag))
             return [self.build(child, (*path, i), depth + 1) for i, child in enumerate(node.value)]
         if isinstance(node, MappingNode):
             if node.tag != "tag:yaml.org,2002:map":
-                raise self.fail(node, f"unsupported YAML tag {node.tag}")
+                raise self.fail(node, _tag_message(node.tag))
             return self.mapping(node, path, depth)
         raise self.fail(node, "unsupported YAML node")  # pragma: no cover
 
     def scalar(self, node: ScalarNode) -> Any:
         if node.tag not in _SCALAR_TAGS:
-            raise self.fail(
-                node, f"unsupported YAML tag {node.tag}; only plain strings, numbers, booleans and null"
-            )
+            raise self.fail(node, _tag_message(node.tag))
         try:
             return self.scalars.construct_object(node)
         except (ConstructorError, ValueError) as e:
@@ -119,6 +131,7 @@ class _Builder:
                 key = str(key).lower() if isinstance(key, bool) else str(key)
             if key in out:
                 raise self.fail(key_node, f"duplicate key {key!r} in this mapping")
+            self.key_positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             out[key] = self.build(value_node, (*path, key), depth + 1)
         for k, v in merged.items():
             out.setdefault(k, v)
@@ -176,4 +189,4 @@ def parse_yaml(text: str, shown: str) -> Document:
         )
     builder = _Builder(shown)
     data = builder.build(node, (), 0)
-    return Document(shown, data, builder.positions)
+    return Document(shown, data, builder.positions, builder.key_positions)

@@ -99,7 +99,7 @@ def _duration(lo: int, hi: int, auto: bool = False) -> dict[str, Any]:
     if auto:
         rule = {
             "anyOf": [rule, {"const": "auto"}],
-            "x-error": f"duration must be {lo}–{hi} seconds or auto",
+            "x-error": f"must be {lo}–{hi} seconds or auto",
         }
     return {"properties": {"duration": rule}}
 

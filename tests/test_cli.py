@@ -1,0 +1,147 @@
+"""The CLI as a user meets it: exit codes, stdout vs stderr, help, formats."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runner.cli import main
+from runner.models import catalog, schema_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_and_every_example_validate(run) -> None:
+    specs = [ROOT / "specs" / "demo.yaml", *sorted((ROOT / "examples").glob("*.yaml"))]
+    result = run(["validate", *map(str, specs)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.count(": valid — ") == len(specs)
+
+
+def test_all_problems_are_reported_at_once_in_file_order(write_spec, run) -> None:
+    spec = write_spec(
+        """
+        version: 1
+        name: t
+        defaults: {model: gen4.5, ratio: "1280:720", duration: 5}
+        shots:
+          - id: a
+            prompt: x
+            duration: 12
+          - id: b
+            model: veo3.1
+            prompt: y
+            duration: 5
+          - id: c
+            model: gen4_turbo
+            prompt: z
+        """
+    )
+    result = run(["validate", str(spec)])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert [e.split(": ")[1].rsplit(":", 2)[1] for e in errors] == ["7", "11", "13"]
+    assert "3 problems found; nothing was sent." in result.stderr
+
+
+def test_validate_json_reports_problems_as_data(write_spec, run) -> None:
+    spec = write_spec("version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n    prompt: x\n    ratio: '1:1'\n")
+    result = run(["validate", "--format", "json", str(spec)])
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["valid"] is False
+    fields = {(p["field"], p["line"], p["column"]) for p in doc["problems"]}
+    assert ("ratio", 7, 12) in fields and ("duration", 4, 5) in fields
+
+
+def test_legacy_model_validates_with_a_warning(write_spec, run) -> None:
+    spec = write_spec("version: 1\nname: t\nshots:\n  - id: a\n    model: veo3\n    prompt: x\n    ratio: '1280:720'\n")
+    result = run(["validate", str(spec)])
+    assert result.exit_code == 0
+    assert "warning:" in result.stderr and "legacy model; switch to veo3.1" in result.stderr
+
+
+def test_defaults_apply_only_where_the_model_takes_the_field(write_spec, run) -> None:
+    spec = write_spec(
+        """
+        version: 1
+        name: t
+        defaults: {model: gen4.5, ratio: "1280:720", duration: 5, audio: false}
+        shots:
+          - id: text
+            prompt: a field of flowers
+          - id: perf
+            model: act_two
+            character: {image: assets/hero.png}
+            performance: assets/actor.mp4
+        """
+    )
+    result = run(["validate", "--format", "json", str(spec)])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["specs"][0]["shots"] == 2
+
+
+def test_shot_variable_and_typed_matrix_values(write_spec, run) -> None:
+    spec = write_spec(
+        """
+        version: 1
+        name: t
+        shots:
+          - id: "clip-{{ d }}s"
+            model: veo3.1_fast
+            prompt: "a {{ shot.model }} test of {{ d }} seconds"
+            ratio: "1280:720"
+            duration: "{{ d }}"
+            matrix: {d: [4, 6, 8]}
+        """
+    )
+    result = run(["validate", "--format", "json", str(spec)])
+    assert result.exit_code == 0, result.stderr
+
+
+def test_models_lists_every_model_and_marks_legacy(run) -> None:
+    result = run(["models"])
+    assert result.exit_code == 0
+    for name in catalog():
+        assert name in result.stdout
+    assert "legacy → aleph2" in result.stdout
+
+
+def test_models_json_and_detail(run) -> None:
+    doc = json.loads(run(["models", "--format", "json"]).stdout)
+    assert {m["model"] for m in doc} == set(catalog())
+    detail = run(["models", "gen4.5"])
+    assert "1584:672" in detail.stdout and "2-10" in detail.stdout
+
+
+def test_models_unknown_suggests(run) -> None:
+    result = run(["models", "veo31"])
+    assert result.exit_code == 1
+    assert "did you mean 'veo3.1'?" in result.stderr
+
+
+def test_schema_prints_the_spec_schema(run) -> None:
+    result = run(["schema"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == json.loads((schema_dir() / "spec.schema.json").read_text())
+
+
+@pytest.mark.parametrize("command", sorted(main.commands))
+def test_every_command_has_examples_and_is_in_the_readme(command: str, run) -> None:
+    result = run([command, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.stdout
+    assert f"runner {command}" in (ROOT / "README.md").read_text()
+
+
+def test_console_script_end_to_end() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner", "validate", "specs/demo.yaml"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "specs/demo.yaml: valid" in proc.stdout
