@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -107,7 +107,7 @@ def catalog() -> dict[str, ModelInfo]:
     return models
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(model: str, mode: str) -> jsonschema.protocols.Validator:
     doc = catalog()[model].document
     schema = {**doc, "$ref": f"#/$defs/{mode}"}
@@ -253,7 +253,7 @@ class _Compiler:
                 if isinstance(ref, str):
                     self.body["promptImage"] = self.media(("promptImage",), ref, "image", spec_field)
             else:
-                items = []
+                items: list[dict[str, str]] = []
                 for pos in ("first", "last"):
                     if isinstance(frames.get(pos), str):
                         pointer = ("promptImage", len(items), "uri")
@@ -273,7 +273,7 @@ class _Compiler:
             character = f.get("character") or {}
             for kind in ("image", "video"):
                 if isinstance(character.get(kind), str):
-                    uri = self.media(("character", "uri"), character[kind], kind, f"character.{kind}")  # type: ignore[arg-type]
+                    uri = self.media(("character", "uri"), character[kind], kind, f"character.{kind}")
                     self.body["character"] = {"type": kind, "uri": uri}
             self.origins[("character",)] = "character"
             if isinstance(f.get("performance"), str):

@@ -49,7 +49,12 @@ def choices_text(values: list[Any], more_hint: str = "") -> str:
 
 def _type_words(expected: Any) -> str:
     names = expected if isinstance(expected, list) else [expected]
-    return " or ".join(_TYPE_WORDS.get(n, n) for n in names)
+    return " or ".join(_TYPE_WORDS.get(str(n), str(n)) for n in names)
+
+
+def schema_of(error: ValidationError) -> dict[str, Any]:
+    """The failing subschema as a dict (jsonschema types it loosely)."""
+    return error.schema if isinstance(error.schema, dict) else {}
 
 
 def _shown(value: Any) -> str:
@@ -61,7 +66,7 @@ def _shown(value: Any) -> str:
 
 def x_error(error: ValidationError) -> str | None:
     """The nearest ``x-error`` text on the failing schema or its parents."""
-    schema = error.schema if isinstance(error.schema, dict) else {}
+    schema = schema_of(error)
     if "x-error" in schema:
         return str(schema["x-error"])
     parent = error.parent
@@ -81,8 +86,9 @@ def describe(error: ValidationError, *, name: str, subject: str = "", units: str
     custom = x_error(error)
     if custom:
         return custom
-    v, value = error.validator, error.instance
-    arg = error.validator_value
+    v = error.validator
+    value: Any = error.instance
+    arg: Any = error.validator_value
     where = f" for {subject}" if subject else ""
     owner = f"{subject}'s " if subject else ""
     unit = f" {units}" if units else ""
@@ -112,19 +118,22 @@ def describe(error: ValidationError, *, name: str, subject: str = "", units: str
     if v == "minProperties":
         return "must not be empty"
     if v == "maxProperties":
-        return f"takes only one of: {', '.join(error.schema.get('properties', {}))}"
-    return error.message
+        return f"takes only one of: {', '.join(schema_of(error).get('properties', {}))}"
+    return str(error.message)
 
 
 def unknown_keys(error: ValidationError) -> list[str]:
     """Keys reported by an ``additionalProperties`` error."""
-    allowed = set(error.schema.get("properties", {}))
-    return sorted(k for k in error.instance if k not in allowed)
+    allowed = set(schema_of(error).get("properties", {}))
+    instance: Any = error.instance
+    return sorted(str(k) for k in instance if k not in allowed)
 
 
 def missing_key(error: ValidationError) -> str:
     """The property named by a ``required`` error."""
-    for key in error.validator_value:
-        if key not in error.instance:
+    required: Any = error.validator_value
+    instance: Any = error.instance
+    for key in required:
+        if key not in instance:
             return str(key)
-    return str(error.validator_value[0])  # pragma: no cover
+    return str(required[0])  # pragma: no cover

@@ -113,11 +113,11 @@ def _schema_problems(doc: Document) -> list[Problem]:
         path = tuple(error.absolute_path)
         shot, field_path = _shot_of(doc, path)
 
-        def add(where: Location, message: str, fpath: Path_ = field_path) -> None:
+        def add(where: Location, message: str, fpath: Path_ = field_path, shot: str | None = shot) -> None:
             problems.append(Problem(where, message, shot=shot, field=_dotted(fpath) or None))
 
         if error.validator == "additionalProperties":
-            allowed = list(error.schema.get("properties", {}))
+            allowed = list(words.schema_of(error).get("properties", {}))
             for key in words.unknown_keys(error):
                 msg = f"unknown field {key!r}{words.did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}"
                 add(doc.where_key((*path, key)), msg, (*field_path, key))
@@ -178,7 +178,7 @@ class _ShotBuilder:
         for combo, origin in combos:
             clash = RESERVED_VARS & set(combo)
             if clash:
-                self.problem((*base, "matrix"), f"matrix variable {sorted(clash)[0]!r} is reserved")
+                self.problem((*base, "matrix"), f"matrix variable {min(clash)!r} is reserved")
                 return
             variant = matrix_mod.describe(combo) or "shot"
             if origin.startswith("include"):
@@ -396,7 +396,7 @@ class _ShotBuilder:
                 self.problem(base, f"{subject} needs {spec_field}{hint}", shot=shot_id, field=spec_field)
                 continue
             if error.validator == "additionalProperties":
-                allowed = sorted(error.schema.get("properties", {}))
+                allowed = sorted(words.schema_of(error).get("properties", {}))
                 for key in words.unknown_keys(error):
                     spec_field = _origin_for(origins, (*path, key)) or key
                     loc = self.input_path(spec_field, sources)

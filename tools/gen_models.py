@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sdk_schemas import sdk_bodies, sdk_version  # noqa: E402
+from sdk_schemas import sdk_bodies, sdk_version
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "schema" / "models"

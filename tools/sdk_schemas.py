@@ -16,9 +16,9 @@ import inspect
 import re
 import typing
 from collections.abc import Iterable
-from typing import Any, get_args, get_origin
+from typing import Any, NotRequired, Required, get_args, get_origin
 
-from typing_extensions import NotRequired, Required, is_typeddict
+from typing_extensions import is_typeddict
 
 ENDPOINTS = ("text_to_video", "image_to_video", "video_to_video", "character_performance")
 
@@ -118,7 +118,7 @@ class _Converter:
                     values.extend(m.get("enum", [m.get("const")]))
                 return {"enum": values}
             return {"anyOf": members}
-        if origin in (Iterable, list, typing.Iterable, typing.List, typing.Sequence):
+        if origin in (Iterable, list, typing.Sequence):
             (item,) = get_args(hint)
             return {"type": "array", "items": self.convert(item)}
         if is_typeddict(hint):
