@@ -162,7 +162,14 @@ def load_yaml(path: Path, *, display: str | None = None) -> Document:
 
 def parse_yaml(text: str, shown: str) -> Document:
     """Parse YAML text (see ``load_yaml``)."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as e:
+        line = text.count("\n", 0, e.position) + 1
+        col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        raise SpecError(
+            Problem(Location(shown, line, col), f"character {e.character!r} is not allowed in YAML text")
+        ) from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as e:
