@@ -155,6 +155,54 @@ def models(model: str | None, fmt: str, all_ratios: bool) -> int:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8090, show_default=True, type=click.IntRange(0, 65535), help="0 = any free port.")
+@click.option("--time-scale", type=click.FloatRange(min=0, min_open=True),
+              help="Wall seconds per emulated second (default 0.1: a 20 s generation takes 2 s).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML/JSON file of emulator settings (see runner/emulator/config.py).")
+@click.option("--concurrency", type=click.IntRange(min=1), help="maxConcurrentGenerations per model.")
+@click.option("--balance", type=click.IntRange(min=0), help="Starting credit balance.")
+@click.option("--fail-rate", type=click.FloatRange(0, 1), help="Share of tasks that end FAILED.")
+@click.option("--error-rate", type=click.FloatRange(0, 1), help="Share of API requests answered with a 5xx.")
+@click.option("--rate-limit-rate", type=click.FloatRange(0, 1), help="Share of API requests answered with 429.")
+@click.option("--truncate-rate", type=click.FloatRange(0, 1), help="Share of downloads cut off halfway.")
+@click.option("--seed", type=int, help="Seed for the fault injection's random choices.")
+@boundary
+def emulate(host: str, port: int, time_scale: float | None, config_file: Path | None, concurrency: int | None,
+            balance: int | None, fail_rate: float | None, error_rate: float | None,
+            rate_limit_rate: float | None, truncate_rate: float | None, seed: int | None) -> int:
+    """Run the Runway-compatible API emulator in the foreground.
+
+    Serves the API subset runner uses (text/image/video to video, character
+    performance, tasks, uploads, organization) with real MP4 outputs, tier limits,
+    credits and fault injection. Point any runwayml program at it with
+    RUNWAYML_BASE_URL; any non-empty RUNWAYML_API_SECRET is accepted. Counters are at
+    GET /_emulator/stats. Stop with Ctrl-C.
+
+    \b
+    Examples:
+      runner emulate --port 8090
+      RUNWAYML_BASE_URL=http://127.0.0.1:8090 RUNWAYML_API_SECRET=test python my_script.py
+      runner emulate --fail-rate 0.1 --error-rate 0.05 --seed 7
+    """
+    from runner.emulator import EmulatorConfig, serve_forever
+
+    config = EmulatorConfig.from_file(config_file) if config_file else EmulatorConfig()
+    overrides = {
+        "time_scale": time_scale, "max_concurrent": concurrency, "credit_balance": balance,
+        "fail_rate": fail_rate, "error_rate": error_rate, "rate_limit_rate": rate_limit_rate,
+        "truncate_rate": truncate_rate, "seed": seed,
+    }
+    config = config.updated({k: v for k, v in overrides.items() if v is not None} | {"quiet": False})
+    _stderr(f"Runway API emulator on http://{host}:{port} (time scale {config.time_scale})")
+    _stderr(f"  export RUNWAYML_BASE_URL=http://{host}:{port} RUNWAYML_API_SECRET=emulator")
+    _stderr(f"  counters: http://{host}:{port}/_emulator/stats")
+    serve_forever(config, host=host, port=port)
+    return 0
+
+
+@main.command()
 @boundary
 def schema() -> int:
     """Print the JSON Schema (Draft 2020-12) of spec files.

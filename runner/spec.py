@@ -20,8 +20,8 @@ import jsonschema
 
 from runner import matrix as matrix_mod
 from runner import schema_errors as words
+from runner.assets import check_input
 from runner.errors import Location, Problem, SpecError, SpecErrors
-from runner.inputs import check_input
 from runner.models import (
     BODY_TO_FIELD,
     MEDIA_FIELDS,

@@ -49,3 +49,27 @@ def write_spec(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return _write
+
+
+FAST = {"time_scale": 0.002, "pending_seconds": 1.0, "generation_seconds": 20.0}
+
+
+@pytest.fixture
+def make_emulator():
+    """Start emulators on free loopback ports: make_emulator(max_concurrent=1, ...)."""
+    from contextlib import ExitStack
+
+    from runner.emulator import EmulatorConfig, running_emulator
+
+    with ExitStack() as stack:
+
+        def _make(**settings):
+            config = EmulatorConfig().updated({**FAST, **settings})
+            return stack.enter_context(running_emulator(config))
+
+        yield _make
+
+
+@pytest.fixture
+def emulator(make_emulator):
+    return make_emulator()

@@ -51,3 +51,19 @@ def check_input(ref: str, kind: str, spec_dir: Path, root: Path) -> str | None:
     if not stat.S_ISREG(st.st_mode):
         return f"{ref!r} is not a regular file"
     return None
+
+
+def probe_seconds(path: Path) -> float | None:
+    """Length of a video or audio file in seconds (PyAV), or None if it cannot be read."""
+    import av  # imported here: probing is rare and PyAV is slow to import
+
+    try:
+        with av.open(str(path)) as container:
+            if container.duration is not None:
+                return float(container.duration) / 1_000_000
+            stream = next(iter(container.streams.video or container.streams.audio), None)
+            if stream is not None and stream.duration is not None and stream.time_base is not None:
+                return float(stream.duration * stream.time_base)
+    except (OSError, ValueError, av.error.FFmpegError):
+        return None
+    return None

@@ -1,0 +1,8 @@
+"""A Runway-compatible API emulator for demos, tests, CI and benchmarks."""
+
+from runner.emulator.app import Emulator
+from runner.emulator.config import EmulatorConfig
+from runner.emulator.server import RunningEmulator, running_emulator, serve_forever
+from runner.emulator.sim import prompt_hash
+
+__all__ = ["Emulator", "EmulatorConfig", "RunningEmulator", "prompt_hash", "running_emulator", "serve_forever"]

@@ -1,0 +1,108 @@
+"""Credits for one generation, from the model catalog's ``x-runway.pricing`` data.
+
+Used by ``plan`` (estimates) and by the emulator (what it charges), so both always agree.
+Rules, in order:
+- seconds: the request's ``duration``; ``auto`` is billed at the model's
+  ``auto_duration_billed_seconds`` (an upper bound; refunded after); a missing duration
+  takes the model's ``request_defaults``; models whose length follows an input
+  (``duration_from``: video, performance) use that input's probed length.
+- rate per second: ``credits_per_second``, or ``credits_per_second_no_audio`` when the
+  request turns audio off, or the ``by_resolution`` tier of the request's ``resolution``
+  field or of its ratio's pixel count; plus the ``outputFormat`` surcharge (the larger
+  ``over_4mp`` figure above 4 megapixels).
+- extras: ``per_reference_image`` credits per reference image; ``minimum_credits`` floor.
+1 credit = $0.01.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from runner.models import ModelInfo
+
+CREDIT_USD = 0.01
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Credits for one generation; ``credits`` is None when the price is unknown."""
+
+    credits: int | None
+    seconds: float | None
+    rate: float | None
+    upper_bound: bool = False
+    note: str = ""
+
+
+def resolution_tier(ratio: str | None, resolution: str | None, tiers: dict[str, Any]) -> str | None:
+    """Which ``by_resolution`` key applies: the request's ``resolution``, else by pixel count."""
+    if resolution:
+        key = resolution.lower()
+        if key in tiers:
+            return key
+    if not ratio or ":" not in ratio:
+        return None
+    try:
+        w, h = (int(x) for x in ratio.split(":", 1))
+    except ValueError:
+        return None  # e.g. auto_720p
+    pixels = w * h
+    for name, limit in (("480p", 500_000), ("720p", 1_100_000), ("1080p", 2_300_000)):
+        if pixels <= limit and name in tiers:
+            return name
+    return "4k" if "4k" in tiers else None
+
+
+def _pixels(ratio: Any) -> int:
+    try:
+        w, h = (int(x) for x in str(ratio).split(":", 1))
+    except ValueError:
+        return 0
+    return w * h
+
+
+def generation_seconds(info: ModelInfo, body: dict[str, Any], input_seconds: float | None) -> tuple[float | None, bool]:
+    """Billed seconds and whether they are an upper bound."""
+    if info.duration_from != "request":
+        return input_seconds, False
+    duration = body.get("duration", info.request_defaults.get("duration"))
+    if duration == "auto":
+        auto = info.pricing.get("auto_duration_billed_seconds")
+        return (float(auto) if auto is not None else None), True
+    if isinstance(duration, (int, float)) and not isinstance(duration, bool):
+        return float(duration), False
+    return None, False
+
+
+def cost_of(info: ModelInfo, body: dict[str, Any], *, input_seconds: float | None = None) -> Cost:
+    """Credits for one generation of ``body`` on ``info``'s model."""
+    pricing = info.pricing
+    seconds, upper = generation_seconds(info, body, input_seconds)
+    rate = pricing.get("credits_per_second")
+    audio = body.get("audio", info.request_defaults.get("audio", True))
+    if audio is False and pricing.get("credits_per_second_no_audio") is not None:
+        rate = pricing["credits_per_second_no_audio"]
+    tiers = pricing.get("by_resolution") or {}
+    if tiers:
+        tier = resolution_tier(body.get("ratio"), body.get("resolution"), tiers)
+        if tier is not None:
+            rate = tiers[tier]
+    if rate is None:
+        return Cost(None, seconds, None, upper, f"no known price for {info.name}; set one in a price file")
+    if seconds is None:
+        return Cost(None, None, rate, upper, f"length of the {info.duration_from} input is unknown")
+    fmt = body.get("outputFormat")
+    surcharge = pricing.get("output_format_surcharge") or {}
+    if fmt and fmt in surcharge.get("per_second", {}):
+        over = surcharge.get("over_4mp_per_second", {})
+        big = _pixels(body.get("ratio")) > 4_000_000
+        rate = rate + (over[fmt] if big and fmt in over else surcharge["per_second"][fmt])
+    credits = rate * seconds
+    extra = pricing.get("per_reference_image")
+    if extra:
+        refs = body.get("references") or []
+        credits += extra * (len(refs) if isinstance(refs, list) else 1)
+    credits = max(credits, pricing.get("minimum_credits") or 0)
+    return Cost(math.ceil(credits - 1e-9), seconds, rate, upper)
