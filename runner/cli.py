@@ -126,6 +126,76 @@ def validate(specs: tuple[Path, ...], fmt: str) -> int:
     return 0
 
 
+SELECT = click.option("--select", "select", multiple=True, metavar="GLOB",
+                      help="Only shots whose id or a tag matches (repeatable).")
+EXCLUDE = click.option("--exclude", "exclude", multiple=True, metavar="GLOB",
+                       help="Leave out shots whose id or a tag matches (repeatable).")
+REPLACE = click.option("--replace", "replace", multiple=True, metavar="ID",
+                       help="Generate this shot again even if it is up to date (repeatable).")
+MAX_CREDITS = click.option("--max-credits", type=click.FloatRange(min=0),
+                           help="Budget in credits; overrides budget.max_credits of the spec.")
+PRICES = click.option("--prices", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                      help="YAML/JSON price file: model -> pricing fields that override the catalog.")
+
+
+@main.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also save the plan as JSON, for `runner apply PLAN`.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="text for people, json for CI, markdown for a PR comment.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
+@SELECT
+@EXCLUDE
+@REPLACE
+@MAX_CREDITS
+@PRICES
+@boundary
+def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select: tuple[str, ...],
+         exclude: tuple[str, ...], replace: tuple[str, ...], max_credits: float | None, prices: Path | None) -> int:
+    """Show what apply would generate, and what it costs, without sending anything.
+
+    Compares the spec with its state file (<spec>.state.json) and the local cache:
+    + create, ~ regenerate (with the fields that changed), = unchanged or restored
+    from the cache, > moved (same request, new id: no cost), - removed (files kept).
+    Costs are credits (1 credit = $0.01). Works offline, with no API key.
+
+    Exit codes: 0 ok, 1 invalid spec or over budget, with --detailed-exitcode 0 no
+    changes and 2 changes.
+
+    \b
+    Examples:
+      runner plan specs/demo.yaml
+      runner plan specs/demo.yaml --format markdown > plan.md
+      runner plan specs/demo.yaml -o plan.json --detailed-exitcode
+      runner plan specs/demo.yaml --select 'hero-*' --replace hero-tokyo-wide
+    """
+    from runner.plan import make_plan, plan_document
+    from runner.planview import RENDERERS, render_text
+    from runner.state import atomic_write
+
+    result = make_plan(spec, select=select, exclude=exclude, replace=replace, max_credits=max_credits,
+                       prices=prices)
+    _warn(result.spec.warnings)
+    if fmt == "text":
+        click.echo(render_text(result, color=_color()))
+    else:
+        click.echo(RENDERERS[fmt](result), nl=fmt == "json")
+    if out is not None:
+        import json
+
+        atomic_write(out, json.dumps(plan_document(result), indent=2, ensure_ascii=False) + "\n")
+        _stderr(f"Saved the plan to {out}; run `runner apply {out}` to carry it out.")
+    over = result.over_budget_by
+    if over is not None:
+        _stderr(f"error: the plan costs {result.total_credits} credits, {over} over the budget of "
+                f"{result.max_credits:g}; raise budget.max_credits or --max-credits, or select fewer shots")
+        return 1
+    if detailed_exitcode and result.has_changes:
+        return 2
+    return 0
+
+
 @main.command()
 @click.argument("model", required=False)
 @FORMAT

@@ -1,0 +1,147 @@
+"""The local cache (diskcache): file hashes, media probes, uploads and generated outputs.
+
+Where: ``$RUNNER_CACHE_DIR``, else ``$XDG_CACHE_HOME/runner``, else ``~/.cache/runner``;
+everything lives under a format-versioned subfolder so a future layout never misreads
+this one. Nothing in the cache is needed for correctness: deleting it costs re-hashing,
+re-probing, re-uploading, and losing the ability to restore old outputs without a call.
+
+- ``hash:<path>`` -> (size, mtime_ns, sha256): a warm plan reads no file twice.
+- ``probe:<sha256>`` -> seconds of a video/audio file.
+- ``upload:<sha256>`` -> (runway:// URI, expiry): uploads are reused until shortly
+  before Runway's 24 h limit.
+- ``output:<take fingerprint>`` -> metadata of a generated file whose bytes are kept in
+  ``blobs/<sha256[:2]>/<sha256>``, so a reverted prompt is restored with no API call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import diskcache
+
+FORMAT = "v1"
+UPLOAD_TTL = 20 * 3600  # Runway keeps uploads 24 h; stop reusing them well before
+
+
+def cache_dir() -> Path:
+    """The cache folder (not created)."""
+    env = os.environ.get("RUNNER_CACHE_DIR")
+    if env:
+        return Path(env).expanduser() / FORMAT
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "runner" / FORMAT
+
+
+_OPEN: dict[str, diskcache.Cache] = {}
+
+
+def cache() -> diskcache.Cache:
+    """The cache of the current ``cache_dir()``; one open handle per process."""
+    folder = str(cache_dir())
+    if folder not in _OPEN:
+        for old in _OPEN.values():  # the folder changed (tests): close the old handle
+            old.close()
+        _OPEN.clear()
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        _OPEN[folder] = diskcache.Cache(folder, size_limit=2**40, eviction_policy="none")
+    return _OPEN[folder]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1024 * 1024), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Hasher:
+    """Content hashes of local files, cached by (path, size, mtime)."""
+
+    def __init__(self) -> None:
+        self.db = cache()
+        self.memo: dict[Path, str] = {}
+        self.reads = 0
+
+    def sha256(self, path: Path) -> str:
+        if path in self.memo:
+            return self.memo[path]
+        st = path.stat()
+        key = f"hash:{path}"
+        hit = self.db.get(key)
+        if isinstance(hit, tuple) and hit[:2] == (st.st_size, st.st_mtime_ns):
+            digest = str(hit[2])
+        else:
+            digest = sha256_file(path)
+            self.reads += 1
+            self.db.set(key, (st.st_size, st.st_mtime_ns, digest))
+        self.memo[path] = digest
+        return digest
+
+
+def probe_cached(path: Path, digest: str) -> float | None:
+    """Seconds of a media file, probed once per content hash."""
+    from runner.assets import probe_seconds
+
+    db = cache()
+    key = f"probe:{digest}"
+    if key in db:
+        value = db[key]
+        return None if value is None else float(value)
+    seconds = probe_seconds(path)
+    db.set(key, seconds)
+    return seconds
+
+
+def upload_get(digest: str) -> str | None:
+    hit = cache().get(f"upload:{digest}")
+    if isinstance(hit, tuple) and hit[1] > time.time():
+        return str(hit[0])
+    return None
+
+
+def upload_put(digest: str, uri: str) -> None:
+    cache().set(f"upload:{digest}", (uri, time.time() + UPLOAD_TTL))
+
+
+def _blob(digest: str) -> Path:
+    return cache_dir() / "blobs" / digest[:2] / digest
+
+
+def output_get(fingerprint: str) -> dict[str, Any] | None:
+    """Metadata of a cached output whose blob is still present, else None."""
+    meta = cache().get(f"output:{fingerprint}")
+    if isinstance(meta, dict) and _blob(str(meta["sha256"])).is_file():
+        return meta
+    return None
+
+
+def output_put(fingerprint: str, file: Path, meta: dict[str, Any]) -> None:
+    """Keep a copy of ``file`` (already verified; ``meta['sha256']`` is its hash)."""
+    blob = _blob(str(meta["sha256"]))
+    if not blob.is_file():
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=blob.parent, prefix=".tmp-")
+        os.close(fd)
+        shutil.copyfile(file, tmp)
+        os.replace(tmp, blob)
+    cache().set(f"output:{fingerprint}", dict(meta))
+
+
+def output_restore(meta: dict[str, Any], dest: Path) -> None:
+    """Copy a cached output to ``dest`` atomically (temp file in the same folder, rename)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-", suffix=dest.suffix)
+    os.close(fd)
+    try:
+        shutil.copyfile(_blob(str(meta["sha256"])), tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

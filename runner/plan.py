@@ -1,0 +1,483 @@
+"""Plan: compare the spec with the state file and the cache; say what apply would do and cost.
+
+Pure: reads the spec, its inputs, the state and the cache; sends nothing. Symbols:
+
+- ``+`` create: a new shot (or new takes) that must be generated;
+- ``~`` regenerate: the request changed (the reasons name the fields), or ``--replace``;
+- ``=`` unchanged, or restorable from the cache without an API call ("cached");
+- ``>`` moved: a new id whose request equals a removed id's (files and state move, no cost);
+- ``-`` removed from the spec (its files stay on disk).
+
+A take whose create was journaled but not finished ("pending") is resumed by apply and
+costs nothing more. Fingerprints: sha256 of canonical JSON of model, endpoint and the
+compiled body with local files replaced by their content hash, plus the take number and
+``FINGERPRINT_VERSION``. Ids, tags and paths are not part of it.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import fnmatch
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from runner import cache as cache_mod
+from runner.assets import resolve_local
+from runner.errors import Location, RunnerError
+from runner.models import BODY_TO_FIELD, ModelInfo, catalog
+from runner.pricing import CREDIT_USD, Cost, cost_of
+from runner.spec import Shot, Spec, display_path, load_spec
+from runner.state import State, file_sha256, load_state, state_path
+
+FINGERPRINT_VERSION = 1
+PLAN_FORMAT = 1
+
+Symbol = Literal["+", "~", "=", ">", "-"]
+TakeAction = Literal["create", "keep", "move", "restore", "resume"]
+
+EXTENSIONS = {"mp4": "mp4", "prores": "mov", "mov": "mov", "png_sequence": "zip", "hdr_pq_12bit_master": "mov",
+              "hdr_prores": "mov", "hdr_png_sequence": "zip", "hdr_exr_sequence": "zip",
+              "hdr_exr_acescg_sequence_1_3": "zip", "hdr_exr_acescg_sequence_2_0": "zip"}
+
+
+class StalePlanError(RunnerError):
+    """A saved plan no longer matches the spec, state, inputs or prices."""
+
+
+@dataclass(frozen=True)
+class TakePlan:
+    take: int
+    fingerprint: str
+    action: TakeAction
+    output: str
+    credits: int | None = None
+    task_id: str | None = None
+    source: str | None = None
+    cached: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ShotPlan:
+    id: str
+    symbol: Symbol
+    action: str
+    reasons: tuple[str, ...]
+    model: str
+    mode: str
+    fingerprint: str
+    takes: tuple[TakePlan, ...] = ()
+    credits: int | None = 0
+    upper_bound: bool = False
+    moved_from: str | None = None
+    location: Location | None = None
+    tags: tuple[str, ...] = ()
+    shot: Shot | None = field(default=None, compare=False, repr=False)
+    canonical: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    input_seconds: float | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def creates(self) -> int:
+        return sum(1 for t in self.takes if t.action == "create")
+
+
+@dataclass(frozen=True)
+class Plan:
+    spec: Spec
+    state: State
+    shots: tuple[ShotPlan, ...]
+    total_credits: int
+    unknown_cost: tuple[str, ...]
+    upper_bound: bool
+    max_credits: float | None
+    price_table: dict[str, str]
+    inputs: dict[str, str]
+    spec_sha256: str
+    state_sha256: str | None
+    spent_credits: int
+
+    def count(self, action: str) -> int:
+        return sum(1 for s in self.shots if s.action == action)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(s.action not in ("unchanged",) for s in self.shots)
+
+    @property
+    def over_budget_by(self) -> int | None:
+        if self.max_credits is None or self.total_credits <= self.max_credits:
+            return None
+        return int(self.total_credits - self.max_credits)
+
+    @property
+    def usd(self) -> float:
+        return round(self.total_credits * CREDIT_USD, 2)
+
+
+# --- prices ---------------------------------------------------------------------------
+
+
+def load_prices(path: Path | None) -> tuple[dict[str, ModelInfo], dict[str, str]]:
+    """The catalog with a user price file applied, and a record of which table that is.
+
+    A price file maps model id -> pricing fields to override, e.g.
+    ``{gen4.5: {credits_per_second: 14}, kling3.0_pro: {credits_per_second: 20}}``.
+    """
+    models = dict(catalog())
+    source = "built-in"
+    if path is not None:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as e:
+            raise RunnerError(f"{path}: cannot read the price file: {e}") from None
+        if not isinstance(data, dict):
+            raise RunnerError(f"{path}: a price file maps model ids to pricing fields")
+        for name, fields in data.items():
+            if name not in models:
+                raise RunnerError(f"{path}: unknown model {name!r} in the price file")
+            if not isinstance(fields, dict):
+                raise RunnerError(f"{path}: {name}: expected a mapping of pricing fields")
+            pricing = {**models[name].pricing, **fields, "source": f"price file {path}"}
+            models[name] = dataclasses.replace(models[name], pricing=pricing)
+        source = str(path)
+    table = json.dumps({n: m.pricing for n, m in sorted(models.items())}, sort_keys=True, default=str)
+    return models, {"source": source, "sha256": hashlib.sha256(table.encode()).hexdigest()}
+
+
+# --- fingerprints ---------------------------------------------------------------------
+
+
+def _set(body: Any, pointer: tuple[str | int, ...], value: Any) -> None:
+    for key in pointer[:-1]:
+        body = body[key]
+    body[pointer[-1]] = value
+
+
+def canonical_request(shot: Shot, spec_dir: Path, hasher: cache_mod.Hasher) -> tuple[dict[str, Any], dict[str, str]]:
+    """The body with each local file replaced by ``sha256:<hex>``; and path -> hash."""
+    body = copy.deepcopy(shot.request.body)
+    hashes: dict[str, str] = {}
+    for item in shot.request.inputs:
+        if item.source == "local":
+            path = resolve_local(item.ref, spec_dir)
+            digest = hasher.sha256(path)
+            hashes[_rel_to(spec_dir, path)] = digest
+            _set(body, item.pointer, f"sha256:{digest}")
+    return body, hashes
+
+
+def _rel_to(folder: Path, path: Path) -> str:
+    try:
+        return path.relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def fingerprint(model: str, endpoint: str, body: dict[str, Any], take: int | None = None) -> str:
+    doc: dict[str, Any] = {"v": FINGERPRINT_VERSION, "model": model, "endpoint": endpoint, "body": body}
+    if take is not None:
+        doc["take"] = take
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def changed_fields(old: dict[str, Any], new: dict[str, Any], shot: Shot) -> list[str]:
+    """Spec field names whose request values differ, e.g. ``prompt``, ``frames.first (content changed)``."""
+    by_pointer = {item.pointer: item.field for item in shot.request.inputs}
+    out: list[str] = []
+
+    def name(path: tuple[str | int, ...]) -> str:
+        for n in range(len(path), 0, -1):
+            if path[:n] in by_pointer:
+                return by_pointer[path[:n]]
+        key = str(path[0])
+        if key in BODY_TO_FIELD:
+            return BODY_TO_FIELD[key]
+        return f"params.{key}" if key != "model" else "model"
+
+    def walk(a: Any, b: Any, path: tuple[str | int, ...]) -> None:
+        if a == b:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b), key=str):
+                walk(a.get(k), b.get(k), (*path, k))
+            return
+        if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for i, (x, y) in enumerate(zip(a, b)):
+                walk(x, y, (*path, i))
+            return
+        label = name(path) if path else "request"
+        if isinstance(a, str) and isinstance(b, str) and a.startswith("sha256:") and b.startswith("sha256:"):
+            label += " (content changed)"
+        if label not in out:
+            out.append(label)
+
+    walk(old, new, ())
+    return out
+
+
+def output_path(spec: Spec, shot_id: str, take: int, body: dict[str, Any]) -> Path:
+    ext = EXTENSIONS.get(str(body.get("outputFormat", "mp4")), "mp4")
+    return spec.output_dir / shot_id / f"{take}.{ext}"
+
+
+def _rel(spec: Spec, path: Path) -> str:
+    try:
+        return path.relative_to(spec.path.parent).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# --- selection --------------------------------------------------------------------------
+
+
+def selected(shot_id: str, tags: tuple[str, ...], select: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
+    names = (shot_id, *tags)
+    if select and not any(fnmatch.fnmatchcase(n, g) for g in select for n in names):
+        return False
+    return not any(fnmatch.fnmatchcase(n, g) for g in exclude for n in names)
+
+
+# --- the diff ---------------------------------------------------------------------------
+
+
+class _Planner:
+    def __init__(self, spec: Spec, state: State, models: dict[str, ModelInfo], replace: tuple[str, ...]) -> None:
+        self.spec = spec
+        self.state = state
+        self.models = models
+        self.replace = set(replace)
+        self.hasher = cache_mod.Hasher()
+        self.inputs: dict[str, str] = {}
+
+    def cost(self, shot: Shot, canonical: dict[str, Any]) -> tuple[Cost, float | None]:
+        info = self.models[shot.model]
+        seconds = None
+        if info.duration_from != "request":
+            key = "reference" if info.duration_from == "performance" else None
+            for item in shot.request.inputs:
+                wanted = item.pointer[0] == key if key else item.kind == "video" and not item.field.startswith("ref")
+                if wanted and item.source == "local":
+                    path = resolve_local(item.ref, self.spec.path.parent)
+                    seconds = cache_mod.probe_cached(path, self.hasher.sha256(path))
+        return cost_of(info, shot.request.body, input_seconds=seconds), seconds
+
+    def take_actions(self, shot: Shot, shot_fp: str, canonical: dict[str, Any], forced: bool,
+                     prior_id: str | None) -> tuple[list[TakePlan], int | None, bool]:
+        prior = self.state.shots.get(prior_id) if prior_id else None
+        cost, _ = self.cost(shot, canonical)
+        takes: list[TakePlan] = []
+        total: int | None = 0
+        for n in range(1, shot.takes + 1):
+            fp = fingerprint(shot.model, shot.request.endpoint, canonical, n)
+            out = _rel(self.spec, output_path(self.spec, shot.id, n, shot.request.body))
+            pending = next((p for p in (prior.pending if prior else []) if p.fingerprint == fp), None)
+            done = prior.take(n) if prior else None
+            if pending is not None and not forced:
+                takes.append(TakePlan(n, fp, "resume", out, 0, pending.task_id))
+                continue
+            if done is not None and done.fingerprint == fp and not forced:
+                current = self.spec.path.parent / done.output
+                if current.is_file() and current.stat().st_size == done.bytes:
+                    action: TakeAction = "keep" if done.output == out else "move"
+                    takes.append(TakePlan(n, fp, action, out, 0, done.task_id, source=done.output))
+                    continue
+            hit = None if forced else cache_mod.output_get(fp)
+            if hit is not None:
+                takes.append(TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit))
+                continue
+            takes.append(TakePlan(n, fp, "create", out, cost.credits))
+            total = None if total is None or cost.credits is None else total + cost.credits
+        return takes, total, cost.upper_bound
+
+    def plan_shot(self, shot: Shot, moved_from: str | None) -> ShotPlan:
+        canonical, hashes = canonical_request(shot, self.spec.path.parent, self.hasher)
+        self.inputs.update(hashes)
+        shot_fp = fingerprint(shot.model, shot.request.endpoint, canonical)
+        forced = shot.id in self.replace
+        prior_id = moved_from or (shot.id if shot.id in self.state.shots else None)
+        takes, credits, upper = self.take_actions(shot, shot_fp, canonical, forced, prior_id)
+        actions = {t.action for t in takes}
+        prior = self.state.shots.get(prior_id) if prior_id else None
+        reasons: list[str] = []
+        symbol: Symbol
+        if forced:
+            symbol, action = ("~" if prior else "+"), ("regenerate" if prior else "create")
+            reasons.append("--replace")
+        elif moved_from and actions <= {"keep", "move", "restore", "resume"}:
+            symbol, action = ">", "move"
+            reasons.append(f"moved from {moved_from}")
+        elif prior is None and "create" in actions:
+            symbol, action = "+", "create"
+            reasons.append("new shot")
+        elif prior is not None and prior.fingerprint != shot_fp:
+            changed = changed_fields(prior.request, canonical, shot)
+            if "create" in actions:
+                symbol, action = "~", "regenerate"
+                reasons.append(", ".join(changed) + " changed" if changed else "request changed")
+            else:
+                symbol, action = "=", "cached"
+                reasons.append("restored from cache (" + (", ".join(changed) or "request") + " changed back)")
+        elif "create" in actions:
+            symbol, action = "~", "regenerate"
+            old_n = len(prior.takes) if prior else 0
+            if prior is not None and shot.takes > old_n:
+                reasons.append(f"takes {old_n} → {shot.takes}")
+            else:
+                reasons.append("output missing")
+        elif actions <= {"keep"}:
+            symbol, action = "=", "unchanged"
+        elif "move" in actions and "restore" not in actions:
+            symbol, action = ">", "move"
+            reasons.append("output path changed; files move")
+        else:
+            symbol, action = "=", "cached"
+            reasons.append("restored from cache" if "restore" in actions else "")
+        if "resume" in actions:
+            n = sum(1 for t in takes if t.action == "resume")
+            reasons.append(f"resumes {n} pending task{'s' if n > 1 else ''}")
+        if prior is not None and len(prior.takes) > shot.takes and not forced:
+            extra = sorted(t.take for t in prior.takes if t.take > shot.takes)
+            if extra:
+                reasons.append(f"takes {', '.join(map(str, extra))} no longer in the spec (files kept)")
+        return ShotPlan(
+            id=shot.id, symbol=symbol, action=action, reasons=tuple(r for r in reasons if r),
+            model=shot.model, mode=shot.mode, fingerprint=shot_fp, takes=tuple(takes),
+            credits=credits, upper_bound=upper and credits not in (None, 0), moved_from=moved_from,
+            location=shot.location, tags=shot.tags, shot=shot, canonical=canonical,
+        )
+
+    def plan(self, select: tuple[str, ...], exclude: tuple[str, ...]) -> list[ShotPlan]:
+        shots = [s for s in self.spec.shots if selected(s.id, s.tags, select, exclude)]
+        spec_ids = {s.id for s in self.spec.shots}
+        orphans = {sid: st for sid, st in self.state.shots.items() if sid not in spec_ids}
+        by_fp: dict[str, str] = {}
+        for sid, st in sorted(orphans.items()):
+            by_fp.setdefault(st.fingerprint, sid)
+        out: list[ShotPlan] = []
+        moved: set[str] = set()
+        for shot in shots:
+            moved_from = None
+            if shot.id not in self.state.shots:
+                canonical, _ = canonical_request(shot, self.spec.path.parent, self.hasher)
+                fp = fingerprint(shot.model, shot.request.endpoint, canonical)
+                candidate = by_fp.get(fp)
+                if candidate and candidate not in moved:
+                    moved_from = candidate
+                    moved.add(candidate)
+            out.append(self.plan_shot(shot, moved_from))
+        for sid, st in sorted(orphans.items()):
+            if sid in moved or not selected(sid, (), select, exclude):
+                continue
+            out.append(ShotPlan(id=sid, symbol="-", action="remove", reasons=("not in the spec (files kept)",),
+                                model=st.model, mode=st.mode, fingerprint=st.fingerprint, credits=0))
+        return out
+
+
+def make_plan(
+    spec_path: Path,
+    *,
+    select: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+    replace: tuple[str, ...] = (),
+    max_credits: float | None = None,
+    prices: Path | None = None,
+) -> Plan:
+    """Load the spec and its state and compute the plan (sends nothing)."""
+    spec = load_spec(spec_path)
+    unknown = sorted(set(replace) - {s.id for s in spec.shots})
+    if unknown:
+        raise RunnerError(f"--replace: no shot with id {', '.join(map(repr, unknown))} in {spec.display}")
+    spath = state_path(spec.path)
+    state = load_state(spath)
+    models, table = load_prices(prices)
+    planner = _Planner(spec, state, models, replace)
+    shots = planner.plan(select, exclude)
+    creates = [s for s in shots if s.creates]
+    unknown_cost = tuple(s.id for s in creates if s.credits is None)
+    total = sum(s.credits or 0 for s in creates)
+    spent = sum(t.credits or 0 for st in state.shots.values() for t in st.takes if t.source == "api")
+    return Plan(
+        spec=spec, state=state, shots=tuple(shots), total_credits=total, unknown_cost=unknown_cost,
+        upper_bound=any(s.upper_bound for s in creates),
+        max_credits=max_credits if max_credits is not None else spec.max_credits,
+        price_table=table, inputs=dict(sorted(planner.inputs.items())),
+        spec_sha256=file_sha256(spec.path) or "", state_sha256=file_sha256(spath), spent_credits=spent,
+    )
+
+
+# --- saved plans ------------------------------------------------------------------------
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """The JSON form of a plan (``--format json`` and ``-o plan.json``); see docs in README."""
+    shots = []
+    for s in plan.shots:
+        shots.append({
+            "id": s.id, "symbol": s.symbol, "action": s.action, "model": s.model, "mode": s.mode,
+            "reasons": list(s.reasons), "credits": s.credits, "upper_bound": s.upper_bound,
+            "moved_from": s.moved_from, "fingerprint": s.fingerprint,
+            "location": str(s.location) if s.location else None, "tags": list(s.tags),
+            "takes": [{"take": t.take, "action": t.action, "credits": t.credits, "output": t.output,
+                       "fingerprint": t.fingerprint, "task_id": t.task_id} for t in s.takes],
+        })
+    over = plan.over_budget_by
+    return {
+        "format": PLAN_FORMAT,
+        "kind": "runner-plan",
+        "spec": {"path": plan.spec.display, "name": plan.spec.name, "sha256": plan.spec_sha256},
+        "state": {"path": display_path(plan.state.path), "sha256": plan.state_sha256},
+        "inputs": plan.inputs,
+        "price_table": plan.price_table,
+        "summary": {
+            "create": plan.count("create"), "regenerate": plan.count("regenerate"),
+            "unchanged": plan.count("unchanged"), "cached": plan.count("cached"),
+            "moved": plan.count("move"), "removed": plan.count("remove"),
+            "generations": sum(s.creates for s in plan.shots),
+            "credits": plan.total_credits, "usd": plan.usd, "upper_bound": plan.upper_bound,
+            "unknown_cost": list(plan.unknown_cost), "spent_credits": plan.spent_credits,
+            "budget": {"max_credits": plan.max_credits, "over_by": over},
+            "changes": plan.has_changes,
+        },
+        "shots": shots,
+    }
+
+
+def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any], Path]:
+    """Read a saved plan and refuse it if anything it was made from has changed.
+
+    Returns the document and the spec path. Raises StalePlanError saying what changed.
+    """
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if doc.get("kind") != "runner-plan":
+            raise ValueError("not a runner plan")
+    except (OSError, ValueError, AttributeError) as e:
+        raise RunnerError(f"{path}: not a readable plan file ({e})") from None
+    if doc.get("format", 0) > PLAN_FORMAT:
+        raise RunnerError(f"{path}: written by a newer runner; upgrade runner")
+    spec_path = Path(doc["spec"]["path"])
+    changed: list[str] = []
+    if file_sha256(spec_path) != doc["spec"]["sha256"]:
+        changed.append(f"the spec {doc['spec']['path']} changed")
+    if file_sha256(Path(doc["state"]["path"])) != doc["state"]["sha256"]:
+        changed.append(f"the state file {doc['state']['path']} changed (another apply ran?)")
+    hasher = cache_mod.Hasher()
+    for name, digest in doc["inputs"].items():
+        try:
+            now = hasher.sha256((spec_path.parent / name).resolve())
+        except OSError:
+            now = None
+        if now != digest:
+            changed.append(f"input {name} changed")
+    _, table = load_prices(prices)
+    if table["sha256"] != doc["price_table"]["sha256"]:
+        changed.append(f"prices changed (plan used {doc['price_table']['source']}, now {table['source']})")
+    if changed:
+        raise StalePlanError(f"{path} is stale: " + "; ".join(changed) + ". Run `runner plan` again.")
+    return doc, spec_path

@@ -1,0 +1,105 @@
+"""Plan renderers: text (terminal and CI logs), JSON (CI), Markdown (a PR comment)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from runner.plan import Plan, ShotPlan, plan_document
+
+_COLORS = {"+": "\x1b[32m", "~": "\x1b[33m", "=": "\x1b[2m", ">": "\x1b[36m", "-": "\x1b[31m"}
+_RESET = "\x1b[0m"
+_ORDER = {"+": 0, "~": 1, ">": 2, "-": 3, "=": 4}
+
+
+def _credits(s: ShotPlan) -> str:
+    if s.credits is None:
+        return "cost unknown"
+    if not s.creates:
+        return ""
+    bound = "≤ " if s.upper_bound else ""
+    n = s.creates
+    return f"{bound}{s.credits} credits" + (f" ({n} takes)" if n > 1 else "")
+
+
+def summary_line(plan: Plan) -> str:
+    if not plan.has_changes:
+        return "No changes. Every shot is up to date."
+    parts = []
+    for action, word in (("create", "to create"), ("regenerate", "to regenerate"), ("move", "moved"),
+                         ("cached", "from cache"), ("unchanged", "unchanged"), ("remove", "removed")):
+        n = plan.count(action)
+        if n or action in ("create", "unchanged"):
+            parts.append(f"{n} {word}")
+    bound = "≤ " if plan.upper_bound else ""
+    text = f"Plan: {', '.join(parts)} — {bound}{plan.total_credits} credits (${plan.usd:.2f})"
+    if plan.unknown_cost:
+        text += f"; {len(plan.unknown_cost)} shot(s) of unknown cost"
+    return text
+
+
+def budget_line(plan: Plan) -> str | None:
+    if plan.max_credits is None:
+        return None
+    over = plan.over_budget_by
+    if over is not None:
+        return f"Over budget: {plan.total_credits} credits planned, budget {plan.max_credits:g} — {over} over"
+    return f"Budget: {plan.total_credits} of {plan.max_credits:g} credits"
+
+
+def render_text(plan: Plan, *, color: bool = False) -> str:
+    lines = [f"Plan for {plan.spec.display} ({plan.spec.name})", ""]
+    width = max((len(s.id) for s in plan.shots), default=10)
+    for s in sorted(plan.shots, key=lambda s: (_ORDER[s.symbol], s.id)):
+        what = f"{s.model} {s.mode}"
+        detail = "; ".join(s.reasons)
+        cost = _credits(s)
+        line = f"  {s.symbol} {s.id:<{width}}  {what:<22} {cost:<18} {detail}".rstrip()
+        if color:
+            line = f"{_COLORS[s.symbol]}{line}{_RESET}"
+        lines.append(line)
+    lines.append("")
+    lines.append(summary_line(plan))
+    budget = budget_line(plan)
+    if budget:
+        lines.append(budget)
+    return "\n".join(lines)
+
+
+def render_json(plan: Plan) -> str:
+    return json.dumps(plan_document(plan), indent=2, ensure_ascii=False)
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(plan: Plan) -> str:
+    doc: dict[str, Any] = plan_document(plan)
+    out = [f"### runner plan: `{plan.spec.display}` ({plan.spec.name})", "", f"**{summary_line(plan)}**", ""]
+    budget = budget_line(plan)
+    if budget:
+        icon = "❌" if plan.over_budget_by is not None else "✅"
+        out += [f"{icon} {budget}", ""]
+    cost = (f"Cost of this change: **+{plan.total_credits} credits (${plan.usd:.2f})**; "
+            f"spent on this campaign so far: {plan.spent_credits} credits.")
+    out += [cost, ""]
+    changes = [s for s in plan.shots if s.action != "unchanged"]
+    if changes:
+        out += ["| | shot | model | mode | credits | why |", "|---|---|---|---|---:|---|"]
+        for s in sorted(changes, key=lambda s: (_ORDER[s.symbol], s.id)):
+            cost = "?" if s.credits is None else (f"≤{s.credits}" if s.upper_bound else str(s.credits))
+            out.append(f"| `{s.symbol}` | `{s.id}` | {s.model} | {s.mode} | {cost} | "
+                       f"{_md_escape('; '.join(s.reasons))} |")
+        out.append("")
+    unchanged = [s.id for s in plan.shots if s.action == "unchanged"]
+    out += ["<details><summary>Details</summary>", ""]
+    if unchanged:
+        out += [f"Unchanged ({len(unchanged)}): " + ", ".join(f"`{i}`" for i in unchanged), ""]
+    out += [f"- price table: {doc['price_table']['source']} (`{doc['price_table']['sha256'][:12]}`)",
+            f"- spec sha256: `{plan.spec_sha256[:12]}`; state: `{(plan.state_sha256 or 'none')[:12]}`", "",
+            "</details>"]
+    return "\n".join(out) + "\n"
+
+
+RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdown}

@@ -1,0 +1,179 @@
+"""The state file ``<spec>.state.json``: what has been generated, and the apply journal.
+
+Written by the runner, committed to git: small, stable key order, one entry per shot id.
+Writes are atomic (temp file in the same folder, fsync, rename, fsync of the folder), so
+a crash leaves either the old or the new file, never half of one. A corrupt file or one
+written by a newer runner is an error naming the path; it is never overwritten.
+
+Per shot: the fingerprint and canonical request of what was generated (for "which
+fields changed"), the finished takes (task id, output path, sha256, bytes, credits,
+finished time) and the journal of pending creates: an intent is recorded before each
+create call (``task_id`` null) and completed with the task id right after it returns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from runner.errors import RunnerError
+
+FORMAT = 1
+
+
+class StateError(RunnerError):
+    pass
+
+
+@dataclass
+class Take:
+    take: int
+    fingerprint: str
+    output: str
+    sha256: str
+    bytes: int
+    credits: int | None
+    task_id: str | None
+    finished: str
+    source: str = "api"
+
+
+@dataclass
+class Pending:
+    take: int
+    fingerprint: str
+    task_id: str | None
+    created: str
+    attempt: int = 1
+    estimated: int | None = None
+
+
+@dataclass
+class ShotState:
+    fingerprint: str
+    model: str
+    mode: str
+    request: dict[str, Any]
+    takes: list[Take] = field(default_factory=list)
+    pending: list[Pending] = field(default_factory=list)
+    failure: dict[str, Any] | None = None
+
+    def take(self, n: int) -> Take | None:
+        return next((t for t in self.takes if t.take == n), None)
+
+
+@dataclass
+class State:
+    path: Path
+    shots: dict[str, ShotState] = field(default_factory=dict)
+    exists: bool = False
+
+    def to_json(self) -> str:
+        doc = {
+            "format": FORMAT,
+            "shots": {sid: _shot_json(s) for sid, s in sorted(self.shots.items())},
+        }
+        return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _shot_json(s: ShotState) -> dict[str, Any]:
+    doc = asdict(s)
+    doc["takes"] = sorted(doc["takes"], key=lambda t: t["take"])
+    doc["pending"] = sorted(doc["pending"], key=lambda p: (p["take"], p["created"]))
+    if doc["failure"] is None:
+        del doc["failure"]
+    return doc
+
+
+def state_path(spec_path: Path) -> Path:
+    """``campaign.yaml`` -> ``campaign.state.json`` beside it."""
+    name = spec_path.name
+    for suffix in (".yaml", ".yml"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return spec_path.with_name(f"{name}.state.json")
+
+
+def load_state(path: Path) -> State:
+    """Read a state file; a missing file is an empty state."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return State(path)
+    except OSError as e:
+        raise StateError(f"{path}: cannot read the state file: {e.strerror}") from None
+    try:
+        doc = json.loads(text)
+        if not isinstance(doc, dict) or "format" not in doc:
+            raise ValueError("not a runner state file")
+        if doc["format"] > FORMAT:
+            raise StateError(
+                f"{path}: written by a newer runner (state format {doc['format']}, this runner reads {FORMAT}); "
+                "upgrade runner"
+            )
+        shots = {}
+        for sid, raw in doc.get("shots", {}).items():
+            shots[sid] = ShotState(
+                fingerprint=raw["fingerprint"],
+                model=raw["model"],
+                mode=raw["mode"],
+                request=raw.get("request", {}),
+                takes=[Take(**t) for t in raw.get("takes", [])],
+                pending=[Pending(**p) for p in raw.get("pending", [])],
+                failure=raw.get("failure"),
+            )
+    except StateError:
+        raise
+    except (ValueError, KeyError, TypeError) as e:
+        raise StateError(
+            f"{path}: the state file is corrupt ({e}); it was not changed. Restore it from git "
+            "(git checkout -- <file>) or move it away to start over"
+        ) from None
+    return State(path, shots, exists=True)
+
+
+def file_sha256(path: Path) -> str | None:
+    """sha256 of a state (or any) file's bytes, None when it does not exist."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that readers see the old or the new file, whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def save_state(state: State) -> None:
+    atomic_write(state.path, state.to_json())
+    state.exists = True
+
+
+def lock_for(spec_path: Path) -> filelock.FileLock:
+    """The lock that allows one apply per spec at a time (``.<spec>.lock`` beside it)."""
+    return filelock.FileLock(str(spec_path.with_name(f".{spec_path.name}.lock")))
