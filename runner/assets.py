@@ -67,3 +67,36 @@ def probe_seconds(path: Path) -> float | None:
     except (OSError, ValueError, av.error.FFmpegError):
         return None
     return None
+
+
+def verify_media(path: Path, content_type: str = "") -> str | None:
+    """None when ``path`` is a readable video (or image/zip where the API returns those).
+
+    Outputs are untrusted files: only PyAV and Pillow ever open them.
+    """
+    import av
+    from PIL import Image
+
+    ctype = content_type.split(";")[0].strip().lower()
+    if ctype and not ctype.startswith(("video/", "image/", "application/octet-stream", "application/zip",
+                                       "binary/octet-stream")):
+        return f"unexpected content type {ctype!r} for a generated output"
+    if path.stat().st_size == 0:
+        return "the output file is empty"
+    if path.suffix == ".zip":
+        with path.open("rb") as f:
+            return None if f.read(4) == b"PK\x03\x04" else "the output is not a zip archive"
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return "the output has no video stream"
+            next(container.decode(video=0))
+        return None
+    except (OSError, ValueError, StopIteration, av.error.FFmpegError):
+        pass
+    try:
+        with Image.open(path) as img:
+            img.verify()
+        return None
+    except (OSError, ValueError, SyntaxError):
+        return "the output is not a readable video or image"

@@ -197,6 +197,65 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
 
 
 @main.command()
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--emulator", is_flag=True, help="Run against the built-in emulator (no key, no cost).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (required without a terminal).")
+@click.option("--parallelism", default=16, show_default=True, type=click.IntRange(min=1),
+              help="Most tasks in flight at once (per model also capped by the account's tier).")
+@click.option("--poll-interval", type=click.FloatRange(min=0.01),
+              help="Seconds between status checks of a task (default 5; 0.2 on an emulator).")
+@click.option("--retries", default=2, show_default=True, type=click.IntRange(min=0),
+              help="New creates after an INTERNAL or THIRD_PARTY failure (each is billed).")
+@click.option("--recreate-unknown", is_flag=True,
+              help="Create again the takes whose earlier create may or may not have happened.")
+@click.option("--cancel-pending", is_flag=True, help="Cancel (DELETE) the tasks in the journal and stop.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: the summary as JSON on stdout.")
+@SELECT
+@EXCLUDE
+@REPLACE
+@MAX_CREDITS
+@PRICES
+@boundary
+def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interval: float | None, retries: int,
+          recreate_unknown: bool, cancel_pending: bool, fmt: str, select: tuple[str, ...], exclude: tuple[str, ...],
+          replace: tuple[str, ...], max_credits: float | None, prices: Path | None) -> int:
+    """Generate what the plan says: new and changed shots, concurrently and resumably.
+
+    TARGET is a spec (it is planned first) or a plan saved with `runner plan -o`
+    (refused when the spec, state, inputs or prices changed since). Task ids are
+    journaled in the state file before polling, so an interrupted apply resumes its
+    tasks instead of paying for them again. Outputs land in output_dir/<shot>/<take>.mp4.
+
+    Exit 0 when every selected shot is done, 1 otherwise, 130 when interrupted.
+
+    \b
+    Examples:
+      runner apply specs/demo.yaml --emulator --yes
+      runner plan specs/demo.yaml -o plan.json && runner apply plan.json --yes
+      RUNWAYML_API_SECRET=... runner apply specs/demo.yaml --select 'hero-*'
+    """
+    from runner.applycmd import ApplyRequest, run_apply
+
+    request = ApplyRequest(
+        target=target, emulator=emulator, yes=yes, parallelism=parallelism, poll_interval=poll_interval,
+        retries=retries, recreate_unknown=recreate_unknown, cancel_pending=cancel_pending, select=select,
+        exclude=exclude, replace=replace, max_credits=max_credits, prices=prices,
+    )
+    outcome = run_apply(request, interactive=sys.stdin.isatty(), confirm=lambda q: click.confirm(q, err=True),
+                        show=_stderr if fmt == "json" else click.echo, tty=sys.stderr.isatty(), color=_color())
+    if outcome.result is None:
+        return outcome.exit_code
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(views.apply_summary_data(outcome.result), indent=2))
+    else:
+        click.echo(views.apply_summary_text(outcome.result, outcome.output_dir))
+    return outcome.exit_code
+
+
+@main.command()
 @click.argument("model", required=False)
 @FORMAT
 @click.option("--all-ratios", is_flag=True, help="List every ratio instead of a short form.")

@@ -100,6 +100,7 @@ class Plan:
     spec_sha256: str
     state_sha256: str | None
     spent_credits: int
+    options: dict[str, Any] = field(default_factory=dict)
 
     def count(self, action: str) -> int:
         return sum(1 for s in self.shots if s.action == action)
@@ -408,6 +409,8 @@ def make_plan(
         max_credits=max_credits if max_credits is not None else spec.max_credits,
         price_table=table, inputs=dict(sorted(planner.inputs.items())),
         spec_sha256=file_sha256(spec.path) or "", state_sha256=file_sha256(spath), spent_credits=spent,
+        options={"select": list(select), "exclude": list(exclude), "replace": list(replace),
+                 "max_credits": max_credits},
     )
 
 
@@ -434,6 +437,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "state": {"path": display_path(plan.state.path), "sha256": plan.state_sha256},
         "inputs": plan.inputs,
         "price_table": plan.price_table,
+        "options": plan.options,
         "summary": {
             "create": plan.count("create"), "regenerate": plan.count("regenerate"),
             "unchanged": plan.count("unchanged"), "cached": plan.count("cached"),

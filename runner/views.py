@@ -153,3 +153,36 @@ def models_table(models: list[ModelInfo], *, detail: bool, color: bool, width: i
     console.print("Prices are credits per second (1 credit = $0.01); '?' = unknown, set it in a price file. "
                   "`runner models MODEL` shows every ratio.")
     return buf.getvalue().rstrip("\n")
+
+
+def apply_summary_data(result: Any) -> dict[str, Any]:
+    """The JSON summary of an apply (``runner apply --format json``)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for o in result.outcomes:
+        groups.setdefault(o.status, []).append(
+            {"shot": o.shot, "take": o.take, "reason": o.reason or None, "output": o.output,
+             "credits": o.credits, "code": o.code, "creates": o.creates}
+        )
+    return {
+        "ok": result.ok,
+        "counts": {k: len(v) for k, v in sorted(groups.items())},
+        "outcomes": groups,
+        "credits": {"planned": result.planned_credits, "charged": result.charged_credits},
+        "creates": result.creates,
+        "notes": result.notes,
+    }
+
+
+def apply_summary_text(result: Any, output_dir: str) -> str:
+    order = ["done", "cached", "moved", "kept", "failed", "unknown", "not_started"]
+    counts = {k: len(result.by_status(k)) for k in order}
+    lines = []
+    for o in result.outcomes:
+        if o.status in ("failed", "unknown", "not_started"):
+            lines.append(f"  {o.status.replace('_', ' ')}: {o.shot} #{o.take}: {o.reason}")
+    shown = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if n)
+    lines.append(f"Apply: {shown or 'nothing to do'} — credits planned {result.planned_credits}, "
+                 f"charged {result.charged_credits} ({result.creates} create call{'s' if result.creates != 1 else ''})")
+    if counts["done"] or counts["cached"] or counts["moved"] or counts["kept"]:
+        lines.append(f"Videos are in {output_dir}")
+    return "\n".join(lines)

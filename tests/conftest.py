@@ -79,3 +79,16 @@ def make_emulator():
 @pytest.fixture
 def emulator(make_emulator):
     return make_emulator()
+
+
+@pytest.fixture
+def api(make_emulator, monkeypatch: pytest.MonkeyPatch):
+    """An emulator that `runner apply` (without --emulator) talks to, via RUNWAYML_BASE_URL."""
+
+    def _start(**settings):
+        emu = make_emulator(**settings)
+        monkeypatch.setenv("RUNWAYML_BASE_URL", emu.base_url)
+        monkeypatch.setenv("RUNWAYML_API_SECRET", "key_test_only")
+        return emu
+
+    return _start

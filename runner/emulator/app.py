@@ -84,8 +84,8 @@ class Emulator:
 
         return wrapped
 
-    def output_url(self, request: Request, task_id: str, index: int) -> str:
-        expires = f"{time.time() + self.config.url_ttl:.3f}"
+    def output_url(self, request: Request, task_id: str, index: int, *, expired: bool = False) -> str:
+        expires = f"{time.time() + (-1 if expired else self.config.url_ttl):.3f}"
         sig = self._sign(f"{task_id}/{index}/{expires}")
         base = str(request.base_url).rstrip("/")
         return f"{base}/_emulator/outputs/{task_id}/{index}.mp4?expires={expires}&sig={sig}"
@@ -182,7 +182,9 @@ class Emulator:
         else:
             doc["cost"] = {"credits": task.final}
         if task.status == "SUCCEEDED":
-            doc["output"] = [self.output_url(request, task.id, 0)]
+            expired = "expire-once" in task.flags
+            task.flags.discard("expire-once")
+            doc["output"] = [self.output_url(request, task.id, 0, expired=expired)]
         if task.status == "FAILED":
             doc["failure"] = f"Task failed: {task.failure_code}"
             doc["failureCode"] = task.failure_code

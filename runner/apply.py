@@ -1,0 +1,430 @@
+"""Apply: carry a plan out — concurrently, resumably, never paying twice.
+
+Order of work:
+1. local actions (no API): move files of renamed shots, restore outputs from the cache;
+2. resume the journal: poll and download every pending task of the state file; report
+   intents without a task id as "may have been created" (created again only with
+   ``recreate_unknown``);
+3. check the account (balance, daily caps) before the first create;
+4. create, poll and download the rest, per model at most min(tier concurrency,
+   parallelism) at a time.
+
+The journal: before each create an intent is written to the state file; right after
+the create returns, its task id; both writes are atomic and happen before any polling.
+A create is never retried blindly: when its outcome is unknown (timeout, 5xx, broken
+connection), the intent stays in the journal and the shot is reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from runner import cache as cache_mod
+from runner.api import ApiError, Client, DownloadError, Organization, TaskStatus
+from runner.assets import resolve_local, verify_media
+from runner.plan import Plan, ShotPlan, TakePlan
+from runner.state import Pending, ShotState, State, Take, save_state
+
+RETRYABLE_PREFIXES = ("INTERNAL", "THIRD_PARTY")
+DOWNLOAD_ATTEMPTS = 4
+
+
+class Reporter(Protocol):
+    """Receives progress; the CLI renders it (rich on a TTY, plain lines in CI)."""
+
+    def update(self, shot: str, take: int, status: str, progress: float | None = None) -> None: ...
+
+    def note(self, message: str) -> None: ...
+
+
+class SilentReporter:
+    def update(self, shot: str, take: int, status: str, progress: float | None = None) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+
+@dataclass
+class ApplyOptions:
+    parallelism: int = 16
+    poll_interval: float = 5.0
+    retries: int = 2
+    max_credits: float | None = None
+    recreate_unknown: bool = False
+    grace_seconds: float = 30.0
+
+
+@dataclass
+class Outcome:
+    shot: str
+    take: int
+    status: str  # done, cached, moved, failed, unknown, not_started, kept
+    reason: str = ""
+    output: str | None = None
+    credits: int | None = None
+    creates: int = 0
+    code: str | None = None
+
+
+@dataclass
+class ApplyResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    planned_credits: int = 0
+    charged_credits: int = 0
+    creates: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def by_status(self, status: str) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status in ("done", "cached", "moved", "kept") for o in self.outcomes)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class StopCreating(Exception):
+    """Raised inside a worker when new creates must stop (429, budget, interrupt)."""
+
+
+class Engine:
+    def __init__(self, plan: Plan, client: Client, options: ApplyOptions, reporter: Reporter) -> None:
+        self.plan = plan
+        self.spec = plan.spec
+        self.state: State = plan.state
+        self.client = client
+        self.options = options
+        self.reporter = reporter
+        self.result = ApplyResult(planned_credits=plan.total_credits)
+        self.stop_reason: str | None = None
+        self.committed = 0  # credits of creates made in this run (estimates until charged)
+        self.uploads: dict[str, asyncio.Task[str]] = {}
+        self.shot_plans = {s.id: s for s in plan.shots}
+        self.org: Organization | None = None
+
+    # --- state helpers -------------------------------------------------------------------
+
+    def save(self) -> None:
+        save_state(self.state)
+
+    def entry(self, sp: ShotPlan) -> ShotState:
+        st = self.state.shots.get(sp.id)
+        if st is None:
+            st = ShotState(sp.fingerprint, sp.model, sp.mode, sp.canonical)
+            self.state.shots[sp.id] = st
+        return st
+
+    def finish_shot_if_complete(self, sp: ShotPlan) -> None:
+        st = self.state.shots.get(sp.id)
+        if st is None:
+            return
+        wanted = {t.take: t.fingerprint for t in sp.takes}
+        have = {t.take: t.fingerprint for t in st.takes}
+        if all(have.get(n) == fp for n, fp in wanted.items()):
+            st.fingerprint, st.model, st.mode, st.request = sp.fingerprint, sp.model, sp.mode, sp.canonical
+            st.failure = None
+
+    def record_take(self, sp: ShotPlan, tp: TakePlan, meta: dict[str, Any], source: str) -> None:
+        st = self.entry(sp)
+        st.takes = [t for t in st.takes if t.take != tp.take]
+        st.takes.append(Take(take=tp.take, fingerprint=tp.fingerprint, output=tp.output, sha256=meta["sha256"],
+                             bytes=meta["bytes"], credits=meta.get("credits"), task_id=meta.get("task_id"),
+                             finished=meta.get("finished") or _now(), source=source))
+        st.pending = [p for p in st.pending if p.fingerprint != tp.fingerprint]
+        self.finish_shot_if_complete(sp)
+
+    # --- local actions -------------------------------------------------------------------
+
+    def local_actions(self) -> None:
+        base = self.spec.path.parent
+        for sp in self.plan.shots:
+            if sp.action == "remove":
+                self.state.shots.pop(sp.id, None)
+                continue
+            for tp in sp.takes:
+                if tp.action == "keep":
+                    self.result.outcomes.append(Outcome(sp.id, tp.take, "kept", output=tp.output))
+                elif tp.action == "move" and tp.source:
+                    dest = base / tp.output
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(base / tp.source, dest)
+                    old = self.state.shots.get(sp.moved_from or sp.id)
+                    done = old.take(tp.take) if old else None
+                    meta = {"sha256": done.sha256, "bytes": done.bytes, "credits": done.credits,
+                            "task_id": done.task_id, "finished": done.finished} if done else {}
+                    if sp.moved_from and sp.moved_from in self.state.shots and sp.moved_from != sp.id:
+                        moved = self.state.shots.pop(sp.moved_from)
+                        self.state.shots[sp.id] = moved
+                    self.record_take(sp, tp, meta, done.source if done else "api")
+                    self.result.outcomes.append(Outcome(sp.id, tp.take, "moved", f"from {tp.source}", tp.output))
+                elif tp.action == "restore" and tp.cached:
+                    cache_mod.output_restore(tp.cached, base / tp.output)
+                    self.record_take(sp, tp, tp.cached, "cache")
+                    self.result.outcomes.append(Outcome(sp.id, tp.take, "cached", "restored from cache", tp.output))
+            if sp.moved_from and sp.moved_from in self.state.shots and sp.moved_from != sp.id:
+                self.state.shots.pop(sp.moved_from)
+        self.save()
+
+    # --- uploads -------------------------------------------------------------------------
+
+    async def upload(self, path: Path) -> str:
+        digest = cache_mod.Hasher().sha256(path)
+        if digest not in self.uploads:
+            async def go() -> str:
+                hit = cache_mod.upload_get(digest)
+                if hit:
+                    return hit
+                self.reporter.note(f"uploading {path.name}")
+                uri = await self.client.upload(path)
+                cache_mod.upload_put(digest, uri)
+                return uri
+
+            self.uploads[digest] = asyncio.ensure_future(go())
+        return await self.uploads[digest]
+
+    async def wire_body(self, sp: ShotPlan) -> dict[str, Any]:
+        import copy
+
+        assert sp.shot is not None
+        body = copy.deepcopy(sp.shot.request.body)
+        for item in sp.shot.request.inputs:
+            if item.source == "local":
+                uri = await self.upload(resolve_local(item.ref, self.spec.path.parent))
+                target: Any = body
+                for key in item.pointer[:-1]:
+                    target = target[key]
+                target[item.pointer[-1]] = uri
+        return body
+
+    # --- polling and downloading ---------------------------------------------------------
+
+    async def poll(self, shot: str, take: int, task_id: str) -> TaskStatus:
+        interval = self.options.poll_interval
+        while True:
+            status = await self.client.task(task_id)
+            self.reporter.update(shot, take, status.status, status.progress)
+            if status.status in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                return status
+            await asyncio.sleep(interval * (0.8 + 0.4 * random.random()))
+
+    async def download(self, sp_id: str, tp: TakePlan, status: TaskStatus) -> dict[str, Any]:
+        dest = self.spec.path.parent / tp.output
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        last: Exception | None = None
+        for attempt in range(DOWNLOAD_ATTEMPTS):
+            if not status.output:
+                raise DownloadError("the task succeeded without an output URL")
+            fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-", suffix=dest.suffix)
+            os.close(fd)
+            tmp = Path(tmp_name)
+            try:
+                digest, size, ctype = await self.client.download(status.output[0], tmp)
+                problem = await asyncio.to_thread(verify_media, tmp, ctype)
+                if problem:
+                    raise DownloadError(problem)
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, dest)
+                meta = {"sha256": digest, "bytes": size, "credits": status.credits, "task_id": status.id,
+                        "finished": _now()}
+                cache_mod.output_put(tp.fingerprint, dest, meta)
+                return meta
+            except DownloadError as e:
+                last = e
+                tmp.unlink(missing_ok=True)
+                self.reporter.note(f"{sp_id} take {tp.take}: {e}; retrying")
+                if e.expired:
+                    status = await self.client.task(status.id)
+                await asyncio.sleep(min(2.0, self.options.poll_interval) * (attempt + 1))
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        raise DownloadError(f"could not download the output after {DOWNLOAD_ATTEMPTS} tries: {last}")
+
+    async def finish_task(self, sp: ShotPlan, tp: TakePlan, task_id: str, creates: int) -> Outcome:
+        status = await self.poll(sp.id, tp.take, task_id)
+        if status.status == "SUCCEEDED":
+            meta = await self.download(sp.id, tp, status)
+            self.record_take(sp, tp, meta, "api")
+            self.save()
+            self.reporter.update(sp.id, tp.take, "DONE", 1.0)
+            self.result.charged_credits += status.credits or 0
+            return Outcome(sp.id, tp.take, "done", output=tp.output, credits=status.credits, creates=creates)
+        st = self.entry(sp)
+        st.pending = [p for p in st.pending if p.task_id != task_id]
+        self.save()
+        code = status.failure_code or ("CANCELLED" if status.status == "CANCELLED" else "UNKNOWN")
+        return Outcome(sp.id, tp.take, "failed", _failure_text(code, status.failure), credits=0, creates=creates,
+                       code=code)
+
+    # --- creating ------------------------------------------------------------------------
+
+    async def create_take(self, sp: ShotPlan, tp: TakePlan, slots: asyncio.Semaphore) -> Outcome:
+        creates = 0
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.stop_reason:
+                return Outcome(sp.id, tp.take, "not_started", self.stop_reason, creates=creates)
+            cost = tp.credits or 0
+            if self.options.max_credits is not None and self.committed + cost > self.options.max_credits:
+                return Outcome(sp.id, tp.take, "not_started",
+                               f"--max-credits {self.options.max_credits:g} would be exceeded", creates=creates)
+            async with slots:
+                if self.stop_reason:
+                    return Outcome(sp.id, tp.take, "not_started", self.stop_reason, creates=creates)
+                body = await self.wire_body(sp)
+                st = self.entry(sp)
+                intent = Pending(tp.take, tp.fingerprint, None, _now(), attempt, tp.credits)
+                st.pending.append(intent)
+                self.save()
+                self.reporter.update(sp.id, tp.take, "CREATING")
+                try:
+                    task_id, _ = await self.client.create(sp.shot.request.endpoint if sp.shot else "", body)
+                except ApiError as e:
+                    if e.maybe_created:
+                        self.result.notes.append(f"{sp.id} take {tp.take}: {e}")
+                        return Outcome(sp.id, tp.take, "unknown",
+                                       f"{e}: the task may have been created; check the dashboard, then run apply "
+                                       "with --recreate-unknown to create it again", creates=creates + 1)
+                    st.pending.remove(intent)
+                    self.save()
+                    if e.rate_limited:
+                        self.stop_reason = f"not started: the API said 429 ({e})"
+                        return Outcome(sp.id, tp.take, "not_started", self.stop_reason, creates=creates)
+                    return Outcome(sp.id, tp.take, "failed", _issues_text(e, sp), creates=creates, code="REJECTED")
+                creates += 1
+                self.result.creates += 1
+                self.committed += cost
+                intent.task_id = task_id
+                self.save()
+                outcome = await self.finish_task(sp, tp, task_id, creates)
+            if outcome.status == "failed" and outcome.code and outcome.code.startswith(RETRYABLE_PREFIXES) \
+                    and attempt <= self.options.retries and not self.stop_reason:
+                self.reporter.note(f"{sp.id} take {tp.take}: {outcome.reason}; creating it again "
+                                   f"(retry {attempt} of {self.options.retries})")
+                continue
+            return outcome
+
+    async def resume(self, sp: ShotPlan | None, shot_id: str, pending: Pending) -> Outcome:
+        """Finish a journaled task instead of creating it again."""
+        assert pending.task_id is not None
+        if sp is None or not any(t.fingerprint == pending.fingerprint for t in sp.takes):
+            # an older version of the shot: finish it into the cache, nothing is lost
+            status = await self.poll(shot_id, pending.take, pending.task_id)
+            st = self.state.shots.get(shot_id)
+            if status.status == "SUCCEEDED":
+                folder = Path(tempfile.mkdtemp(prefix="runner-"))
+                try:
+                    tp = TakePlan(pending.take, pending.fingerprint, "resume", str(folder / "out.mp4"))
+                    await self.download(shot_id, tp, status)
+                finally:
+                    shutil.rmtree(folder, ignore_errors=True)
+                self.result.charged_credits += status.credits or 0
+            if st:
+                st.pending = [p for p in st.pending if p.task_id != pending.task_id]
+                self.save()
+            return Outcome(shot_id, pending.take, "kept", "finished a task of an older version; kept in the cache",
+                           credits=status.credits)
+        tp = next(t for t in sp.takes if t.fingerprint == pending.fingerprint)
+        return await self.finish_task(sp, tp, pending.task_id, 0)
+
+    async def run(self) -> ApplyResult:
+        self.local_actions()
+        jobs: list[Awaitable[Outcome]] = []
+        recreate: set[str] = set()
+        for shot_id, st in list(self.state.shots.items()):
+            for p in list(st.pending):
+                if p.task_id:
+                    jobs.append(self.resume(self.shot_plans.get(shot_id), shot_id, p))
+                elif self.options.recreate_unknown:
+                    st.pending.remove(p)
+                    recreate.add(p.fingerprint)
+                else:
+                    self.result.outcomes.append(Outcome(
+                        shot_id, p.take, "unknown",
+                        f"a create started at {p.created} may have been created; check the dashboard, then run "
+                        "apply with --recreate-unknown to create it again"))
+        self.save()
+        creates = [(sp, tp) for sp in self.plan.shots for tp in sp.takes
+                   if tp.action == "create" or (tp.action == "resume" and tp.fingerprint in recreate)]
+        if creates:
+            await self.check_account(creates)
+        slots = await self.slots({sp.model for sp, _ in creates})
+        for sp, tp in creates:
+            jobs.append(self.create_take(sp, tp, slots[sp.model]))
+        for outcome in await asyncio.gather(*jobs):
+            self.result.outcomes.append(outcome)
+        for sp in self.plan.shots:
+            self.finish_shot_if_complete(sp)
+        self.save()
+        return self.result
+
+    def interrupt(self) -> None:
+        """First Ctrl-C: no new creates; tasks in flight are still polled and downloaded."""
+        self.stop_reason = "not started: interrupted"
+
+    async def check_account(self, creates: list[tuple[ShotPlan, TakePlan]]) -> None:
+        org = await self.client.organization()
+        needed = sum(tp.credits or 0 for _, tp in creates)
+        if org.balance < needed:
+            raise ApiError(f"the account has {org.balance} credits; this apply needs {needed}. "
+                           "Top up, or --select fewer shots")
+        per_model: dict[str, int] = {}
+        for sp, _ in creates:
+            per_model[sp.model] = per_model.get(sp.model, 0) + 1
+        for model, n in per_model.items():
+            cap = (org.tiers.get(model) or {}).get("daily")
+            used = org.daily_used.get(model, 0)
+            if cap is not None and used + n > cap:
+                self.reporter.note(f"warning: {model}: {n} generations planned, {cap - used} left today "
+                                   f"(daily cap {cap}); the rest will not be started")
+        self.org = org
+
+    async def slots(self, models: set[str]) -> dict[str, asyncio.Semaphore]:
+        org = self.org
+        out = {}
+        for model in models:
+            tier = (org.tiers.get(model) or {}).get("concurrency") if org else None
+            out[model] = asyncio.Semaphore(max(1, min(self.options.parallelism, tier or self.options.parallelism)))
+        return out
+
+
+def _failure_text(code: str, failure: str | None) -> str:
+    if code.startswith("SAFETY"):
+        return f"{code}: refused by content moderation ({failure or 'no detail'}); change the prompt or inputs"
+    if code.startswith("ASSET"):
+        return f"{code}: an input was rejected ({failure or 'no detail'}); fix the input file"
+    return f"{code}: {failure or 'the task failed'}"
+
+
+def _issues_text(e: ApiError, sp: ShotPlan) -> str:
+    if not e.issues:
+        return str(e)
+    where = f"{sp.location}: " if sp.location else ""
+    parts = [f"{'.'.join(map(str, i.get('path', [])))}: {i.get('message')}" for i in e.issues]
+    return f"{where}the API rejected the request: " + "; ".join(parts)
+
+
+async def apply_plan(plan: Plan, client: Client, options: ApplyOptions,
+                     reporter: Reporter | None = None) -> ApplyResult:
+    """Carry ``plan`` out with ``client``. The caller holds the spec's lock."""
+    engine = Engine(plan, client, options, reporter or SilentReporter())
+    started = time.monotonic()
+    result = await engine.run()
+    result.notes.append(f"took {time.monotonic() - started:.1f} s")
+    return result
+

@@ -1,0 +1,56 @@
+"""Progress renderers for apply: a live rich display on a TTY, plain log lines in CI."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+
+class PlainReporter:
+    """One line per status change, on stderr (CI logs)."""
+
+    def __init__(self) -> None:
+        self.last: dict[tuple[str, int], str] = {}
+        self.started = time.monotonic()
+
+    def update(self, shot: str, take: int, status: str, progress: float | None = None) -> None:
+        if self.last.get((shot, take)) == status:
+            return
+        self.last[(shot, take)] = status
+        print(f"[{time.monotonic() - self.started:6.1f}s] {shot} #{take}: {status}", file=sys.stderr, flush=True)
+
+    def note(self, message: str) -> None:
+        print(f"[{time.monotonic() - self.started:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+class RichReporter:
+    """A progress bar per take (status, percent, elapsed)."""
+
+    def __init__(self) -> None:
+        self.console = Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("{task.description}"), TextColumn("{task.fields[status]:<10}"), BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=self.console, transient=False,
+        )
+        self.rows: dict[tuple[str, int], TaskID] = {}
+
+    def __enter__(self) -> RichReporter:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.stop()
+
+    def update(self, shot: str, take: int, status: str, progress: float | None = None) -> None:
+        key = (shot, take)
+        if key not in self.rows:
+            self.rows[key] = self.progress.add_task(f"{shot} #{take}", total=100, status=status)
+        done = 100.0 if status in ("DONE", "SUCCEEDED") else (progress or 0.0) * 100
+        self.progress.update(self.rows[key], completed=done, status=status)
+
+    def note(self, message: str) -> None:
+        self.progress.console.print(message)
