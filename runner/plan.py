@@ -331,6 +331,8 @@ class _Planner:
                 reasons.append(f"takes {old_n} → {shot.takes}")
             else:
                 reasons.append("output missing")
+        elif "resume" in actions and actions <= {"resume", "keep"}:
+            symbol, action = ("~" if prior and prior.takes else "+"), "resume"
         elif actions <= {"keep"}:
             symbol, action = "=", "unchanged"
         elif "move" in actions and "restore" not in actions:
@@ -341,7 +343,7 @@ class _Planner:
             reasons.append("restored from cache" if "restore" in actions else "")
         if "resume" in actions:
             n = sum(1 for t in takes if t.action == "resume")
-            reasons.append(f"resumes {n} pending task{'s' if n > 1 else ''}")
+            reasons.append(f"resumes {n} pending task{'s' if n > 1 else ''} (already paid)")
         if prior is not None and len(prior.takes) > shot.takes and not forced:
             extra = sorted(t.take for t in prior.takes if t.take > shot.takes)
             if extra:
@@ -441,7 +443,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "summary": {
             "create": plan.count("create"), "regenerate": plan.count("regenerate"),
             "unchanged": plan.count("unchanged"), "cached": plan.count("cached"),
-            "moved": plan.count("move"), "removed": plan.count("remove"),
+            "moved": plan.count("move"), "removed": plan.count("remove"), "resume": plan.count("resume"),
             "generations": sum(s.creates for s in plan.shots),
             "credits": plan.total_credits, "usd": plan.usd, "upper_bound": plan.upper_bound,
             "unknown_cost": list(plan.unknown_cost), "spent_credits": plan.spent_credits,

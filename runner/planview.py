@@ -26,7 +26,8 @@ def summary_line(plan: Plan) -> str:
     if not plan.has_changes:
         return "No changes. Every shot is up to date."
     parts = []
-    for action, word in (("create", "to create"), ("regenerate", "to regenerate"), ("move", "moved"),
+    for action, word in (("create", "to create"), ("regenerate", "to regenerate"), ("resume", "resuming"),
+                         ("move", "moved"),
                          ("cached", "from cache"), ("unchanged", "unchanged"), ("remove", "removed")):
         n = plan.count(action)
         if n or action in ("create", "unchanged"):

@@ -101,10 +101,12 @@ def project_root(spec_path: Path) -> Path:
 
 
 def display_path(path: Path) -> str:
+    """Relative to the working directory when below it, else absolute."""
     try:
-        return os.path.relpath(path)
+        rel = os.path.relpath(path)
     except ValueError:  # pragma: no cover - other drive on Windows
         return str(path)
+    return str(path.resolve()) if rel.startswith("..") else rel
 
 
 def _schema_problems(doc: Document) -> list[Problem]:

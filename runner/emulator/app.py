@@ -74,9 +74,11 @@ class Emulator:
                 return _error(401, "Invalid API key. Set RUNWAYML_API_SECRET to a valid key.")
             if request.headers.get("x-runway-version") != API_VERSION:
                 return _error(400, f"The X-Runway-Version header is required and must be {API_VERSION}.")
-            if world.chance(self.config.rate_limit_rate):
+            routes = self.config.fault_routes
+            faulty = routes is None or route in routes
+            if faulty and world.chance(self.config.rate_limit_rate):
                 return _error(429, "Too many requests (injected).")
-            if world.chance(self.config.error_rate):
+            if faulty and world.chance(self.config.error_rate):
                 code = world.pick(["500", "502", "503"])
                 return _error(int(code), "Internal server error (injected).")
             world.advance(self.now())

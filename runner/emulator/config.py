@@ -57,6 +57,8 @@ class EmulatorConfig:
     """Probability of a 5xx on any /v1 request."""
     rate_limit_rate: float = 0.0
     """Probability of a 429 on any /v1 request."""
+    fault_routes: list[str] | None = None
+    """Limit injected 5xx/429 to these routes (e.g. "POST /v1/text_to_video"); None = all."""
     fail_rate: float = 0.0
     """Probability that a task ends FAILED, with a code from failure_codes."""
     failure_codes: list[str] = field(default_factory=lambda: list(FAILURE_CODES))

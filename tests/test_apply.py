@@ -1,0 +1,339 @@
+"""runner apply against the emulator over HTTP: outputs, no double pay, faults, crashes, locks."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import pytest
+
+from runner.cache import sha256_file
+from runner.emulator import prompt_hash
+
+ROOT = Path(__file__).resolve().parent.parent
+POLL = ["--poll-interval", "0.02"]
+
+
+def apply(run, spec: Path, *extra: str):
+    return run(["apply", str(spec), "--yes", *POLL, *extra])
+
+
+def state_of(spec: Path) -> dict:
+    return json.loads(spec.with_name(spec.stem + ".state.json").read_text())
+
+
+def one_shot(prompt: str, model: str = "gen4.5", extra: str = "") -> str:
+    return (f"version: 1\nname: t\nshots:\n  - id: a\n    model: {model}\n    prompt: \"{prompt}\"\n"
+            f"    ratio: '1280:720'\n    duration: 4\n{extra}")
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    """A copy of the demo campaign (spec + assets) in tmp_path."""
+    shutil.copytree(ROOT / "specs" / "assets", tmp_path / "assets")
+    spec = tmp_path / "demo.yaml"
+    spec.write_text((ROOT / "specs" / "demo.yaml").read_text())
+    return spec
+
+
+def test_demo_apply_then_nothing_then_exactly_one_create(demo: Path, run, api) -> None:
+    emu = api()
+    result = apply(run, demo)
+    assert result.exit_code == 0, result.stderr
+    assert "Apply: 10 done" in result.stdout and "charged 606" in result.stdout
+    state = state_of(demo)
+    assert len(state["shots"]) == 9
+    for shot in state["shots"].values():
+        assert shot["pending"] == []
+        for take in shot["takes"]:
+            path = demo.parent / take["output"]
+            assert sha256_file(path) == take["sha256"] and path.stat().st_size == take["bytes"]
+            with av.open(str(path)) as container:
+                assert container.streams.video
+    assert emu.stats["creates_total"] == 10
+    requests_before = sum(emu.stats["requests"].values())
+
+    again = apply(run, demo)
+    assert again.exit_code == 0 and "No changes." in again.stdout
+    assert sum(emu.stats["requests"].values()) == requests_before  # not a single API call
+
+    demo.write_text(demo.read_text().replace("make it snow", "make it rain"))
+    changed = apply(run, demo)
+    assert changed.exit_code == 0
+    assert emu.stats["creates_total"] == 11
+    assert emu.stats["creates"][f"aleph2:{prompt_hash('make it rain')}"] == 1
+
+
+def test_reverting_a_prompt_restores_the_old_video_with_no_create(demo: Path, run, api) -> None:
+    emu = api()
+    assert apply(run, demo).exit_code == 0
+    old = state_of(demo)["shots"]["restyle"]["takes"][0]["sha256"]
+    original = demo.read_text()
+    demo.write_text(original.replace("make it snow", "make it rain"))
+    assert apply(run, demo).exit_code == 0
+    creates = emu.stats["creates_total"]
+    demo.write_text(original)
+    result = apply(run, demo)
+    assert result.exit_code == 0 and "1 cached" in result.stdout
+    assert emu.stats["creates_total"] == creates
+    restored = demo.parent / "outputs" / "spring-launch" / "restyle" / "1.mp4"
+    assert sha256_file(restored) == old
+
+
+def test_takes_each_make_a_generation_and_a_file(write_spec, run, api, tmp_path: Path) -> None:
+    emu = api()
+    spec = write_spec(one_shot("three takes", extra="    takes: 3\n"))
+    assert apply(run, spec).exit_code == 0
+    assert emu.stats["creates_total"] == 3
+    files = sorted(p.name for p in (tmp_path / "outputs" / "t" / "a").iterdir())
+    assert files == ["1.mp4", "2.mp4", "3.mp4"]
+
+
+def test_throttled_tasks_wait_and_finish(write_spec, run, api) -> None:
+    emu = api(max_concurrent=1)
+    spec = write_spec("version: 1\nname: t\ndefaults: {model: gen4.5, ratio: '1280:720', duration: 2}\nshots:\n"
+                      "  - id: 's{{ n }}'\n    prompt: 'shot {{ n }}'\n    matrix: {n: [1, 2, 3, 4]}\n")
+    result = run(["apply", str(spec), "--yes", *POLL, "--parallelism", "4"])
+    assert result.exit_code == 0, result.stderr
+    assert emu.stats["creates_total"] == 4
+
+
+def test_safety_failure_is_not_retried_and_points_at_the_prompt(write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec(one_shot("bad [[fail:SAFETY.INPUT.TEXT]]"))
+    result = apply(run, spec)
+    assert result.exit_code == 1
+    assert "failed: a #1: SAFETY.INPUT.TEXT: refused by content moderation" in result.stdout
+    assert emu.stats["creates_total"] == 1
+
+
+@pytest.mark.parametrize("code", ["INTERNAL", "THIRD_PARTY.UNAVAILABLE"])
+def test_internal_failures_are_retried_as_new_creates(write_spec, run, api, code: str) -> None:
+    emu = api()
+    spec = write_spec(one_shot(f"flaky [[fail:{code}]]"))
+    result = apply(run, spec, "--retries", "2")
+    assert result.exit_code == 1
+    assert emu.stats["creates_total"] == 3  # the first try and two retries, each reported
+    assert "creating it again (retry 2 of 2)" in result.stderr
+
+
+def test_asset_failure_asks_to_fix_the_input(write_spec, run, api) -> None:
+    api()
+    spec = write_spec(one_shot("x [[fail:ASSET.INVALID]]"))
+    result = apply(run, spec)
+    assert result.exit_code == 1 and "fix the input file" in result.stdout
+
+
+def test_429_stops_new_creates_cleanly(write_spec, run, api) -> None:
+    emu = api(rate_limit_rate=1.0, fault_routes=["POST /v1/text_to_video"])
+    spec = write_spec(one_shot("x"))
+    result = apply(run, spec)
+    assert result.exit_code == 1
+    assert "not started" in result.stdout and "429" in result.stdout
+    assert emu.stats["creates_total"] == 0
+    assert state_of(spec)["shots"]["a"]["pending"] == []  # nothing was created, nothing is journaled
+
+
+def test_5xx_on_create_is_reported_as_maybe_created_and_never_recreated_silently(write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec(one_shot("x [[lost-response]]"))
+    result = apply(run, spec)
+    assert result.exit_code == 1 and "may have been created" in result.stdout
+    assert emu.stats["creates_total"] == 1
+    again = apply(run, spec)
+    assert again.exit_code == 1 and "may have been created" in again.stdout
+    assert emu.stats["creates_total"] == 1  # still only the one: no blind re-create
+    spec.write_text(spec.read_text())
+    forced = apply(run, spec, "--recreate-unknown")
+    assert "may have been created" in forced.stdout  # the emulator loses this response again
+    assert emu.stats["creates_total"] == 2
+
+
+def test_truncated_downloads_are_retried_and_leave_no_partial_files(write_spec, run, api, tmp_path: Path) -> None:
+    api(truncate_rate=0.5, seed=1)
+    spec = write_spec("version: 1\nname: t\ndefaults: {model: gen4.5, ratio: '1280:720', duration: 2}\nshots:\n"
+                      "  - id: 's{{ n }}'\n    prompt: 'shot {{ n }}'\n    matrix: {n: [1, 2, 3, 4, 5, 6]}\n")
+    result = apply(run, spec)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "download broke off" in result.stderr
+    assert not list((tmp_path / "outputs").rglob(".tmp-*"))
+
+
+def test_expired_output_url_is_refreshed(write_spec, run, api) -> None:
+    api()
+    spec = write_spec(one_shot("x [[expire-once]]"))
+    result = apply(run, spec)
+    assert result.exit_code == 0, result.stdout
+    assert "may have expired" in result.stderr
+
+
+def test_max_credits_caps_what_is_started(write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec("version: 1\nname: t\ndefaults: {model: gen4.5, ratio: '1280:720', duration: 5}\nshots:\n"
+                      "  - id: 's{{ n }}'\n    prompt: 'shot {{ n }}'\n    matrix: {n: [1, 2, 3]}\n")
+    result = apply(run, spec, "--max-credits", "130", "--parallelism", "1")
+    assert result.exit_code == 1 and "over the budget" in result.stderr  # the plan itself is over
+    assert emu.stats["creates_total"] == 0
+
+
+def test_short_balance_is_refused_before_the_first_create(write_spec, run, api) -> None:
+    emu = api(credit_balance=10)
+    spec = write_spec(one_shot("x"))
+    result = apply(run, spec)
+    assert result.exit_code == 1 and "the account has 10 credits" in result.stderr
+    assert emu.stats["creates_total"] == 0
+
+
+def test_without_a_terminal_yes_is_required(write_spec, run, api) -> None:
+    api()
+    result = run(["apply", str(write_spec(one_shot("x")))])
+    assert result.exit_code == 1 and "pass --yes" in result.stderr
+
+
+def test_no_key_no_emulator_is_a_clear_error(write_spec, run, monkeypatch) -> None:
+    monkeypatch.delenv("RUNWAYML_API_SECRET", raising=False)
+    result = run(["apply", str(write_spec(one_shot("x"))), "--yes"])
+    assert result.exit_code == 1 and "set RUNWAYML_API_SECRET, or use --emulator" in result.stderr
+
+
+def test_json_summary(write_spec, run, api) -> None:
+    api()
+    result = run(["apply", str(write_spec(one_shot("x"))), "--yes", *POLL, "--format", "json"])
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is True and doc["counts"] == {"done": 1} and doc["credits"] == {"planned": 48, "charged": 48}
+
+
+def test_second_apply_fails_at_once_while_the_lock_is_held(write_spec, run, api) -> None:
+    from runner.applycmd import spec_lock
+
+    emu = api()
+    spec = write_spec(one_shot("x"))
+    with spec_lock(spec.resolve()):
+        result = apply(run, spec)
+    assert result.exit_code == 1
+    assert "another apply of" in result.stderr and f"pid {os.getpid()}" in result.stderr
+    assert emu.stats["creates_total"] == 0
+
+
+def _runner(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "runner", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _env(emu) -> dict[str, str]:
+    return {**os.environ, "RUNWAYML_BASE_URL": emu.base_url, "RUNWAYML_API_SECRET": "key_test_only"}
+
+
+MANY = ("version: 1\nname: t\ndefaults: {model: gen4.5, ratio: '1280:720', duration: 2}\nshots:\n"
+        "  - id: 's{{ n }}'\n    prompt: 'shot {{ n }}'\n    matrix: {n: [1, 2, 3, 4, 5, 6, 7, 8]}\n")
+
+
+def _wait_for_creates(emu, n: int, proc: subprocess.Popen[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while emu.stats["creates_total"] < n:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def _wait_for_journal(spec: Path, n: int, proc: subprocess.Popen[str], timeout: float = 30) -> None:
+    """Until n task ids are journaled in the state file."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            shots = state_of(spec)["shots"].values()
+            if sum(1 for s in shots for p in s["pending"] if p["task_id"]) >= n:
+                return
+        except (FileNotFoundError, ValueError):
+            pass
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+
+
+def test_sigkill_mid_apply_then_apply_finishes_without_paying_twice(write_spec, make_emulator, tmp_path) -> None:
+    # Three slots, 0.4 s per task: once three task ids are journaled no other create is in
+    # flight, so the kill lands between creates (see tests/faults for kills at random moments).
+    emu = make_emulator(time_scale=0.02, max_concurrent=3)
+    spec = write_spec(MANY)
+    proc = _runner("apply", str(spec), "--yes", *POLL, env=_env(emu))
+    _wait_for_journal(spec, 3, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    journal = state_of(spec)["shots"]
+    assert any(p["task_id"] for s in journal.values() for p in s["pending"])
+    again = _runner("apply", str(spec), "--yes", *POLL, env=_env(emu))
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, out + err
+    assert emu.stats["creates_total"] == 8
+    assert not list((tmp_path / "outputs").rglob(".tmp-*"))
+    for shot in state_of(spec)["shots"].values():
+        assert shot["pending"] == [] and len(shot["takes"]) == 1
+        take = shot["takes"][0]
+        assert sha256_file(spec.parent / take["output"]) == take["sha256"]
+
+
+def test_ctrl_c_finishes_in_flight_tasks_and_keeps_the_journal(write_spec, make_emulator) -> None:
+    emu = make_emulator(time_scale=0.02, max_concurrent=2)
+    spec = write_spec(MANY)
+    proc = _runner("apply", str(spec), "--yes", *POLL, "--parallelism", "2", env=_env(emu))
+    _wait_for_creates(emu, 2, proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, out + err  # not everything was done
+    assert "interrupted: no new creates" in err
+    created = emu.stats["creates_total"]
+    assert created < 8
+    assert "not started: interrupted" in out
+    again = _runner("apply", str(spec), "--yes", *POLL, env=_env(emu))
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, out + err
+    assert emu.stats["creates_total"] == 8
+
+
+def test_cancel_pending_deletes_journaled_tasks(write_spec, make_emulator, run, monkeypatch) -> None:
+    emu = make_emulator(time_scale=0.5)  # slow: tasks are still running when we cancel
+    spec = write_spec(MANY)
+    proc = _runner("apply", str(spec), "--yes", *POLL, env=_env(emu))
+    _wait_for_creates(emu, 4, proc)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    monkeypatch.setenv("RUNWAYML_BASE_URL", emu.base_url)
+    monkeypatch.setenv("RUNWAYML_API_SECRET", "key_test_only")
+    result = run(["apply", str(spec), "--yes", "--cancel-pending"])
+    assert "cancelled task" in result.stdout
+    assert emu.stats["tasks"].get("CANCELLED", 0) >= 1
+    assert all(not s["pending"] for s in state_of(spec)["shots"].values())
+
+
+def test_two_applies_at_once_never_create_twice(write_spec, make_emulator) -> None:
+    emu = make_emulator(time_scale=0.01)
+    spec = write_spec(MANY)
+    first = _runner("apply", str(spec), "--yes", *POLL, env=_env(emu))
+    second = _runner("apply", str(spec), "--yes", *POLL, env=_env(emu))
+    results = [p.communicate(timeout=120) + (p.returncode,) for p in (first, second)]
+    codes = sorted(r[2] for r in results)
+    assert codes in ([0, 0], [0, 1])
+    if codes == [0, 1]:
+        assert any("another apply of" in r[1] for r in results)
+    assert emu.stats["creates_total"] == 8
+
+
+def test_output_is_a_real_video_of_the_requested_shape(write_spec, run, api, tmp_path) -> None:
+    api()
+    spec = write_spec(one_shot("portrait", extra="").replace("'1280:720'", "'720:1280'"))
+    assert apply(run, spec).exit_code == 0
+    data = (tmp_path / "outputs" / "t" / "a" / "1.mp4").read_bytes()
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.video[0]
+        assert stream.height > stream.width
+        assert float(container.duration) / 1e6 == pytest.approx(4, abs=0.2)
