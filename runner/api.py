@@ -77,6 +77,11 @@ class Endpoint:
     api_key: str = field(repr=False)
     loopback: bool = False
 
+    @property
+    def account(self) -> str:
+        """A short, non-reversible name of (base URL, key) for caching per account."""
+        return hashlib.sha256(f"{self.base_url}\0{self.api_key}".encode()).hexdigest()[:16]
+
 
 def endpoint_from_env(*, emulator_url: str | None = None) -> Endpoint:
     """The API endpoint: an in-process emulator, ``RUNWAYML_BASE_URL``, or the real API."""

@@ -183,18 +183,28 @@ class Engine:
 
     async def upload(self, path: Path) -> str:
         digest = cache_mod.Hasher().sha256(path)
+        account = self.client.endpoint.account
         if digest not in self.uploads:
             async def go() -> str:
-                hit = cache_mod.upload_get(digest)
+                hit = cache_mod.upload_get(account, digest)
                 if hit:
                     return hit
                 self.reporter.note(f"uploading {path.name}")
                 uri = await self.client.upload(path)
-                cache_mod.upload_put(digest, uri)
+                cache_mod.upload_put(account, digest, uri)
                 return uri
 
             self.uploads[digest] = asyncio.ensure_future(go())
         return await self.uploads[digest]
+
+    def forget_uploads(self, sp: ShotPlan) -> None:
+        """Drop cached upload URIs of this shot's inputs (the API no longer knows them)."""
+        assert sp.shot is not None
+        for item in sp.shot.request.inputs:
+            if item.source == "local":
+                digest = cache_mod.Hasher().sha256(resolve_local(item.ref, self.spec.path.parent))
+                cache_mod.upload_forget(self.client.endpoint.account, digest)
+                self.uploads.pop(digest, None)
 
     async def wire_body(self, sp: ShotPlan) -> dict[str, Any]:
         import copy
@@ -275,6 +285,7 @@ class Engine:
     async def create_take(self, sp: ShotPlan, tp: TakePlan, slots: asyncio.Semaphore) -> Outcome:
         creates = 0
         attempt = 0
+        reuploaded = False
         while True:
             attempt += 1
             if self.stop_reason:
@@ -302,6 +313,12 @@ class Engine:
                                        "with --recreate-unknown to create it again", creates=creates + 1)
                     st.pending.remove(intent)
                     self.save()
+                    if e.status == 400 and not reuploaded and _mentions_upload(e):
+                        reuploaded = True
+                        attempt -= 1
+                        self.forget_uploads(sp)  # an expired or foreign upload: upload again, once
+                        self.reporter.note(f"{sp.id} take {tp.take}: an upload was not accepted; uploading again")
+                        continue
                     if e.rate_limited:
                         self.stop_reason = f"not started: the API said 429 ({e})"
                         return Outcome(sp.id, tp.take, "not_started", self.stop_reason, creates=creates)
@@ -401,6 +418,10 @@ class Engine:
             tier = (org.tiers.get(model) or {}).get("concurrency") if org else None
             out[model] = asyncio.Semaphore(max(1, min(self.options.parallelism, tier or self.options.parallelism)))
         return out
+
+
+def _mentions_upload(e: ApiError) -> bool:
+    return any("upload" in str(i.get("message", "")).lower() for i in e.issues) or "upload" in str(e).lower()
 
 
 def _failure_text(code: str, failure: str | None) -> str:

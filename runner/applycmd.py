@@ -200,3 +200,20 @@ def _endpoint(emulator: bool) -> Iterator[Endpoint]:
 
     with running_emulator(EmulatorConfig(time_scale=0.05)) as emu:
         yield endpoint_from_env(emulator_url=emu.base_url)
+
+
+def organization_notes(plan: Plan, *, emulator: bool) -> list[str]:
+    """Balance, daily caps and concurrency of the account, checked against the plan."""
+    from runner.plan import account_warnings
+
+    async def fetch() -> tuple[int, dict[str, dict[str, int | None]], dict[str, int]]:
+        with _endpoint(emulator) as endpoint:
+            client = Client(endpoint)
+            try:
+                org = await client.organization()
+            finally:
+                await client.close()
+        return org.balance, org.tiers, org.daily_used
+
+    balance, tiers, used = asyncio.run(fetch())
+    return [f"account: {balance} credits", *account_warnings(plan, balance, tiers, used)]

@@ -7,8 +7,8 @@ re-probing, re-uploading, and losing the ability to restore old outputs without 
 
 - ``hash:<path>`` -> (size, mtime_ns, sha256): a warm plan reads no file twice.
 - ``probe:<sha256>`` -> seconds of a video/audio file.
-- ``upload:<sha256>`` -> (runway:// URI, expiry): uploads are reused until shortly
-  before Runway's 24 h limit.
+- ``upload:<account>:<sha256>`` -> (runway:// URI, expiry): uploads belong to an account
+  (API base URL and key, hashed) and are reused until shortly before Runway's 24 h limit.
 - ``output:<take fingerprint>`` -> metadata of a generated file whose bytes are kept in
   ``blobs/<sha256[:2]>/<sha256>``, so a reverted prompt is restored with no API call.
 """
@@ -99,15 +99,20 @@ def probe_cached(path: Path, digest: str) -> float | None:
     return seconds
 
 
-def upload_get(digest: str) -> str | None:
-    hit = cache().get(f"upload:{digest}")
+def upload_get(account: str, digest: str) -> str | None:
+    """A still-valid runway:// URI of this content, uploaded with this account."""
+    hit = cache().get(f"upload:{account}:{digest}")
     if isinstance(hit, tuple) and hit[1] > time.time():
         return str(hit[0])
     return None
 
 
-def upload_put(digest: str, uri: str) -> None:
-    cache().set(f"upload:{digest}", (uri, time.time() + UPLOAD_TTL))
+def upload_put(account: str, digest: str, uri: str) -> None:
+    cache().set(f"upload:{account}:{digest}", (uri, time.time() + UPLOAD_TTL))
+
+
+def upload_forget(account: str, digest: str) -> None:
+    cache().delete(f"upload:{account}:{digest}")
 
 
 def _blob(digest: str) -> Path:

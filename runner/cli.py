@@ -150,9 +150,13 @@ PRICES = click.option("--prices", type=click.Path(exists=True, dir_okay=False, p
 @REPLACE
 @MAX_CREDITS
 @PRICES
+@click.option("--check-account", is_flag=True,
+              help="Also read the account (GET /v1/organization): balance, daily caps, concurrency.")
+@click.option("--emulator", is_flag=True, help="With --check-account: ask the built-in emulator.")
 @boundary
 def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select: tuple[str, ...],
-         exclude: tuple[str, ...], replace: tuple[str, ...], max_credits: float | None, prices: Path | None) -> int:
+         exclude: tuple[str, ...], replace: tuple[str, ...], max_credits: float | None, prices: Path | None,
+         check_account: bool, emulator: bool) -> int:
     """Show what apply would generate, and what it costs, without sending anything.
 
     Compares the spec with its state file (<spec>.state.json) and the local cache:
@@ -169,6 +173,7 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
       runner plan specs/demo.yaml --format markdown > plan.md
       runner plan specs/demo.yaml -o plan.json --detailed-exitcode
       runner plan specs/demo.yaml --select 'hero-*' --replace hero-tokyo-wide
+      RUNWAYML_API_SECRET=... runner plan specs/demo.yaml --check-account
     """
     from runner.plan import make_plan, plan_document
     from runner.planview import RENDERERS, render_text
@@ -177,6 +182,11 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
     result = make_plan(spec, select=select, exclude=exclude, replace=replace, max_credits=max_credits,
                        prices=prices)
     _warn(result.spec.warnings)
+    if check_account:
+        from runner.applycmd import organization_notes
+
+        for note in organization_notes(result, emulator=emulator):
+            _stderr(note)
     if fmt == "text":
         click.echo(render_text(result, color=_color()))
     else:

@@ -21,6 +21,8 @@ import dataclasses
 import fnmatch
 import hashlib
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -161,6 +163,8 @@ def _set(body: Any, pointer: tuple[str | int, ...], value: Any) -> None:
 
 def canonical_request(shot: Shot, spec_dir: Path, hasher: cache_mod.Hasher) -> tuple[dict[str, Any], dict[str, str]]:
     """The body with each local file replaced by ``sha256:<hex>``; and path -> hash."""
+    if not any(item.source == "local" for item in shot.request.inputs):
+        return shot.request.body, {}
     body = copy.deepcopy(shot.request.body)
     hashes: dict[str, str] = {}
     for item in shot.request.inputs:
@@ -180,11 +184,19 @@ def _rel_to(folder: Path, path: Path) -> str:
 
 
 def fingerprint(model: str, endpoint: str, body: dict[str, Any], take: int | None = None) -> str:
-    doc: dict[str, Any] = {"v": FINGERPRINT_VERSION, "model": model, "endpoint": endpoint, "body": body}
-    if take is not None:
-        doc["take"] = take
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """sha256 of the canonical JSON ``{body, endpoint, model, [take], v}`` (sorted keys)."""
+    return fingerprints(model, endpoint, body, [take])[0]
+
+
+def fingerprints(model: str, endpoint: str, body: dict[str, Any], takes: list[int | None]) -> list[str]:
+    """``fingerprint`` for several takes, serializing the body once."""
+    head = json.dumps({"body": body, "endpoint": endpoint, "model": model}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)[:-1]
+    out = []
+    for take in takes:
+        tail = (f',"take":{take}' if take is not None else "") + f',"v":{FINGERPRINT_VERSION}}}'
+        out.append(hashlib.sha256((head + tail).encode("utf-8")).hexdigest())
+    return out
 
 
 def changed_fields(old: dict[str, Any], new: dict[str, Any], shot: Shot) -> list[str]:
@@ -255,6 +267,17 @@ class _Planner:
         self.replace = set(replace)
         self.hasher = cache_mod.Hasher()
         self.inputs: dict[str, str] = {}
+        self.base = str(spec.path.parent)
+        out_dir = _rel(spec, spec.output_dir)
+        self.out_prefix = "" if out_dir in ("", ".") else out_dir.rstrip("/") + "/"
+
+    def present(self, rel: str, size: int) -> bool:
+        """The output file exists with the size the state recorded."""
+        try:
+            st = os.stat(os.path.join(self.base, rel))
+        except OSError:
+            return False
+        return stat.S_ISREG(st.st_mode) and st.st_size == size
 
     def cost(self, shot: Shot, canonical: dict[str, Any]) -> tuple[Cost, float | None]:
         info = self.models[shot.model]
@@ -274,20 +297,19 @@ class _Planner:
         cost, _ = self.cost(shot, canonical)
         takes: list[TakePlan] = []
         total: int | None = 0
-        for n in range(1, shot.takes + 1):
-            fp = fingerprint(shot.model, shot.request.endpoint, canonical, n)
-            out = _rel(self.spec, output_path(self.spec, shot.id, n, shot.request.body))
+        numbers = list(range(1, shot.takes + 1))
+        ext = EXTENSIONS.get(str(shot.request.body.get("outputFormat", "mp4")), "mp4")
+        for n, fp in zip(numbers, fingerprints(shot.model, shot.request.endpoint, canonical, list(numbers))):
+            out = f"{self.out_prefix}{shot.id}/{n}.{ext}"
             pending = next((p for p in (prior.pending if prior else []) if p.fingerprint == fp), None)
             done = prior.take(n) if prior else None
             if pending is not None and not forced:
                 takes.append(TakePlan(n, fp, "resume", out, 0, pending.task_id))
                 continue
-            if done is not None and done.fingerprint == fp and not forced:
-                current = self.spec.path.parent / done.output
-                if current.is_file() and current.stat().st_size == done.bytes:
-                    action: TakeAction = "keep" if done.output == out else "move"
-                    takes.append(TakePlan(n, fp, action, out, 0, done.task_id, source=done.output))
-                    continue
+            if done is not None and done.fingerprint == fp and not forced and self.present(done.output, done.bytes):
+                action: TakeAction = "keep" if done.output == out else "move"
+                takes.append(TakePlan(n, fp, action, out, 0, done.task_id, source=done.output))
+                continue
             hit = None if forced else cache_mod.output_get(fp)
             if hit is not None:
                 takes.append(TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit))
@@ -487,3 +509,24 @@ def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any]
     if changed:
         raise StalePlanError(f"{path} is stale: " + "; ".join(changed) + ". Run `runner plan` again.")
     return doc, spec_path
+
+
+def account_warnings(plan: Plan, balance: int, tiers: dict[str, dict[str, int | None]],
+                     daily_used: dict[str, int]) -> list[str]:
+    """What in the plan the account cannot do: balance, daily caps; and its concurrency."""
+    notes: list[str] = []
+    if plan.total_credits > balance:
+        notes.append(f"warning: the plan needs {plan.total_credits} credits; the account has {balance}")
+    per_model: dict[str, int] = {}
+    for s in plan.shots:
+        if s.creates:
+            per_model[s.model] = per_model.get(s.model, 0) + s.creates
+    for model, n in sorted(per_model.items()):
+        tier = tiers.get(model) or {}
+        cap, conc = tier.get("daily"), tier.get("concurrency")
+        left = None if cap is None else cap - daily_used.get(model, 0)
+        if left is not None and n > left:
+            notes.append(f"warning: {model}: {n} generations planned, {left} left today (daily cap {cap})")
+        if conc:
+            notes.append(f"{model}: {n} generations, {conc} at a time on this account")
+    return notes

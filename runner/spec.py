@@ -388,7 +388,7 @@ class _ShotBuilder:
         sources: dict[str, Path_], shot_id: str, base: Path_,
     ) -> None:
         subject = f"{info.name} {request.mode} mode"
-        for error in info.validator(request.mode).iter_errors(request.body):
+        for error in info.errors(request.mode, request.body):
             path = tuple(error.absolute_path)
             if error.validator == "required":
                 key = words.missing_key(error)

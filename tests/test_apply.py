@@ -337,3 +337,22 @@ def test_output_is_a_real_video_of_the_requested_shape(write_spec, run, api, tmp
         stream = container.streams.video[0]
         assert stream.height > stream.width
         assert float(container.duration) / 1e6 == pytest.approx(4, abs=0.2)
+
+
+def test_uploads_are_reused_per_account_and_redone_when_the_api_forgot_them(write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec("version: 1\nname: t\nshots:\n  - id: a\n    model: gen4_turbo\n    image: assets/day.png\n"
+                      "    prompt: one\n    ratio: '1280:720'\n")
+    assert apply(run, spec).exit_code == 0
+    assert emu.stats["uploads"] == 1
+    spec.write_text(spec.read_text().replace("prompt: one", "prompt: two"))
+    assert apply(run, spec).exit_code == 0
+    assert emu.stats["uploads"] == 1  # same file, same account: the URI is reused
+    emu.emulator.world.uploads.clear()  # the API forgot it (expired)
+    spec.write_text(spec.read_text().replace("prompt: two", "prompt: three"))
+    result = apply(run, spec)
+    assert result.exit_code == 0, result.stdout
+    assert "uploading again" in result.stderr
+    api()  # another account (a new emulator): nothing is reused across accounts
+    spec.write_text(spec.read_text().replace("prompt: three", "prompt: four"))
+    assert apply(run, spec).exit_code == 0

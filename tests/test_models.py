@@ -110,3 +110,18 @@ def test_act_two_needs_character_and_performance_and_takes_no_prompt() -> None:
 
 def test_gen4_turbo_has_only_image_mode() -> None:
     assert list(catalog()["gen4_turbo"].modes) == ["image"]
+
+
+@pytest.mark.parametrize("model", sorted(catalog()))
+def test_memoized_validation_gives_the_same_errors(model: str) -> None:
+    info = catalog()[model]
+    for mode in info.modes:
+        props = info.properties(info.modes[mode])
+        for prompt in ("", "short", "y" * 1001, "z" * 3501):
+            body = {"model": model, "promptText": prompt, "ratio": "1:1", "duration": 99}
+            if "promptText" not in props:
+                continue
+            direct = sorted((list(e.absolute_path), e.validator) for e in info.validator(mode).iter_errors(body))
+            for _ in range(2):  # the second call is answered from the memo
+                memo = sorted((list(e.absolute_path), e.validator) for e in info.errors(mode, body))
+                assert memo == direct, (model, mode, len(prompt))

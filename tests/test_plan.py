@@ -244,3 +244,12 @@ def test_warm_hashing_reads_no_file_twice(tmp_path: Path) -> None:
     assert (first.reads, second.reads) == (1, 0)
     f.write_bytes(b"y" * 1001)
     assert Hasher().sha256(f) != digest
+
+
+def test_check_account_warns_about_balance_and_daily_caps(write_spec, run, api) -> None:
+    api(credit_balance=100, models={"gen4.5": {"maxDailyGenerations": 1, "maxConcurrentGenerations": 2}})
+    result = plan(run, write_spec(SPEC), "--check-account")
+    assert result.exit_code == 0
+    assert "warning: the plan needs 210 credits; the account has 100" in result.stderr
+    assert "warning: gen4.5: 2 generations planned, 1 left today (daily cap 1)" in result.stderr
+    assert "gen4.5: 2 generations, 2 at a time on this account" in result.stderr
