@@ -23,6 +23,7 @@ import httpx
 import runwayml
 
 from runner.errors import RunnerError
+from runner.urlpolicy import check_url
 
 DEFAULT_BASE_URL = "https://api.dev.runwayml.com"
 READ_RETRIES = 5
@@ -43,11 +44,12 @@ class ApiError(RunnerError):
 
 
 class DownloadError(RunnerError):
-    """A download failed; ``expired`` means the signed URL must be refreshed."""
+    """A download failed; ``expired``: refresh the signed URL; ``refused``: never retry."""
 
-    def __init__(self, message: str, *, expired: bool = False) -> None:
+    def __init__(self, message: str, *, expired: bool = False, refused: bool = False) -> None:
         super().__init__(message)
         self.expired = expired
+        self.refused = refused
 
 
 @dataclass(frozen=True)
@@ -193,12 +195,20 @@ class Client:
         except runwayml.RunwayMLError as e:
             raise _translate(e, creating=False) from e
 
+    def output_url_problem(self, url: str) -> str | None:
+        """Outputs come over https from public hosts, or from the emulator we talk to."""
+        if self.endpoint.loopback:
+            mine = urlsplit(self.endpoint.base_url)
+            theirs = urlsplit(url)
+            if (theirs.scheme, theirs.netloc) == (mine.scheme, mine.netloc):
+                return None
+        return check_url(url, offline_ok=False)
+
     async def download(self, url: str, dest: Path, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> tuple[str, int, str]:
         """Stream ``url`` into ``dest``; returns (sha256, bytes, content type)."""
-        parts = urlsplit(url)
-        if parts.scheme != "https" and not (self.endpoint.loopback and parts.scheme == "http"
-                                            and _is_loopback(parts.hostname or "")):
-            raise DownloadError(f"refusing to download from {parts.scheme}://{parts.hostname}: not https")
+        why = self.output_url_problem(url)
+        if why:
+            raise DownloadError(f"refusing to download the output: {why}", refused=True)
         digest = hashlib.sha256()
         size = 0
         try:

@@ -34,6 +34,7 @@ from runner.api import ApiError, Client, DownloadError, Organization, TaskStatus
 from runner.assets import resolve_local, verify_media
 from runner.plan import Plan, ShotPlan, TakePlan
 from runner.state import Pending, ShotState, State, Take, save_state
+from runner.urlpolicy import check_url
 
 RETRYABLE_PREFIXES = ("INTERNAL", "THIRD_PARTY")
 DOWNLOAD_ATTEMPTS = 4
@@ -63,6 +64,7 @@ class ApplyOptions:
     max_credits: float | None = None
     recreate_unknown: bool = False
     grace_seconds: float = 30.0
+    max_output_bytes: int = 4 * 1024**3
 
 
 @dataclass
@@ -97,8 +99,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class StopCreating(Exception):
-    """Raised inside a worker when new creates must stop (429, budget, interrupt)."""
+class InputRefused(Exception):
+    """An input URL failed the URL policy just before sending."""
 
 
 class Engine:
@@ -212,6 +214,11 @@ class Engine:
         assert sp.shot is not None
         body = copy.deepcopy(sp.shot.request.body)
         for item in sp.shot.request.inputs:
+            if item.source == "url":
+                # Checked again now, with DNS, failing closed: validation may have run offline.
+                why = check_url(item.ref, allowed_hosts=self.spec.allowed_hosts, offline_ok=False)
+                if why:
+                    raise InputRefused(f"{item.field}: {why}")
             if item.source == "local":
                 uri = await self.upload(resolve_local(item.ref, self.spec.path.parent))
                 target: Any = body
@@ -242,7 +249,8 @@ class Engine:
             os.close(fd)
             tmp = Path(tmp_name)
             try:
-                digest, size, ctype = await self.client.download(status.output[0], tmp)
+                digest, size, ctype = await self.client.download(status.output[0], tmp,
+                                                                 max_bytes=self.options.max_output_bytes)
                 problem = await asyncio.to_thread(verify_media, tmp, ctype)
                 if problem:
                     raise DownloadError(problem)
@@ -255,6 +263,8 @@ class Engine:
             except DownloadError as e:
                 last = e
                 tmp.unlink(missing_ok=True)
+                if e.refused:
+                    raise
                 self.reporter.note(f"{sp_id} take {tp.take}: {e}; retrying")
                 if e.expired:
                     status = await self.client.task(status.id)
@@ -267,7 +277,13 @@ class Engine:
     async def finish_task(self, sp: ShotPlan, tp: TakePlan, task_id: str, creates: int) -> Outcome:
         status = await self.poll(sp.id, tp.take, task_id)
         if status.status == "SUCCEEDED":
-            meta = await self.download(sp.id, tp, status)
+            try:
+                meta = await self.download(sp.id, tp, status)
+            except DownloadError as e:
+                # Paid for but not downloaded: keep the task in the journal so that the
+                # next apply tries again (signed URLs last 24-48 h).
+                return Outcome(sp.id, tp.take, "failed", f"{e}; the task stays in the journal",
+                               creates=creates, code="DOWNLOAD")
             self.record_take(sp, tp, meta, "api")
             self.save()
             self.reporter.update(sp.id, tp.take, "DONE", 1.0)
@@ -297,7 +313,11 @@ class Engine:
             async with slots:
                 if self.stop_reason:
                     return Outcome(sp.id, tp.take, "not_started", self.stop_reason, creates=creates)
-                body = await self.wire_body(sp)
+                try:
+                    body = await self.wire_body(sp)
+                except InputRefused as e:
+                    where = f"{sp.location}: " if sp.location else ""
+                    return Outcome(sp.id, tp.take, "failed", f"{where}{e}; nothing was sent", code="REFUSED")
                 st = self.entry(sp)
                 intent = Pending(tp.take, tp.fingerprint, None, _now(), attempt, tp.credits)
                 st.pending.append(intent)

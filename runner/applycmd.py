@@ -48,6 +48,7 @@ class ApplyRequest:
     replace: tuple[str, ...] = ()
     max_credits: float | None = None
     prices: Path | None = None
+    max_output_mb: float = 4096
 
 
 @dataclass
@@ -182,7 +183,8 @@ def run_apply(request: ApplyRequest, *, interactive: bool, confirm: Callable[[st
                 return ApplyOutcome(1)
         options = ApplyOptions(parallelism=request.parallelism, retries=request.retries,
                                max_credits=request.max_credits if request.max_credits is not None else plan.max_credits,
-                               recreate_unknown=request.recreate_unknown)
+                               recreate_unknown=request.recreate_unknown,
+                               max_output_bytes=int(request.max_output_mb * 2**20))
         reporter_cm: contextlib.AbstractContextManager[Reporter]
         reporter_cm = RichReporter() if tty else contextlib.nullcontext(PlainReporter())
         with _endpoint(request.emulator) as endpoint, reporter_cm as reporter:

@@ -9,18 +9,37 @@ policy (private addresses, DNS) is applied when a URL is about to be sent.
 from __future__ import annotations
 
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from runner.models import classify
+from runner.urlpolicy import Resolver, check_url
 
-_ALLOWED_SCHEMES = ("https://", "runway://", "data:")
+DATA_URI_BYTES = 5 * 1024 * 1024
+UPLOAD_BYTES = 200 * 1024 * 1024
+
+# File signatures (magic bytes) per media kind: a file is judged by its content, not its name.
+_SIGNATURES: dict[str, tuple[tuple[int, bytes], ...]] = {
+    "image": ((0, b"\x89PNG\r\n\x1a\n"), (0, b"\xff\xd8\xff"), (0, b"GIF87a"), (0, b"GIF89a"), (8, b"WEBP")),
+    "video": ((4, b"ftyp"), (0, b"\x1a\x45\xdf\xa3")),
+    "audio": ((0, b"ID3"), (0, b"\xff\xfb"), (0, b"\xff\xf3"), (0, b"\xff\xf2"), (8, b"WAVE"), (0, b"OggS"),
+              (0, b"fLaC"), (4, b"ftyp")),
+}
 
 
 def resolve_local(ref: str, spec_dir: Path) -> Path:
     return (spec_dir / ref).resolve()
 
 
-def check_input(ref: str, kind: str, spec_dir: Path, root: Path) -> str | None:
+def sniff(path: Path, kind: str) -> bool:
+    """True when the file's first bytes are those of a ``kind`` (image/video/audio) file."""
+    with path.open("rb") as f:
+        head = f.read(16)
+    return any(head[offset:offset + len(magic)] == magic for offset, magic in _SIGNATURES.get(kind, ()))
+
+
+def check_input(ref: str, kind: str, spec_dir: Path, root: Path, *, allowed_hosts: Sequence[str] | None = None,
+                resolve: Resolver | None = None, offline_ok: bool = True) -> str | None:
     """None when ``ref`` is acceptable, else a sentence saying what is wrong."""
     if not ref.strip():
         return "is empty; give a path, an https URL or a runway:// URI"
@@ -28,14 +47,13 @@ def check_input(ref: str, kind: str, spec_dir: Path, root: Path) -> str | None:
     if source == "data":
         if not ref.lower().startswith(f"data:{kind}/"):
             return f"data URI must hold {kind} data (data:{kind}/...)"
+        if len(ref) > DATA_URI_BYTES * 4 // 3 + 100:
+            return f"data URI is over the API's {DATA_URI_BYTES // 2**20} MB limit; use a local file (it is uploaded)"
         return None
     if source == "runway":
         return None
     if source == "url":
-        if not ref.lower().startswith("https://"):
-            scheme = ref.split("://", 1)[0]
-            return f"{scheme}:// URLs are not allowed; use https://, runway:// or a local path"
-        return None
+        return check_url(ref, allowed_hosts=allowed_hosts, resolve=resolve, offline_ok=offline_ok)
     if Path(ref).is_absolute():
         return f"absolute path {ref!r}: give a path relative to the spec file, inside the project"
     resolved = resolve_local(ref, spec_dir)
@@ -50,6 +68,13 @@ def check_input(ref: str, kind: str, spec_dir: Path, root: Path) -> str | None:
         return f"cannot read {ref!r}: {e.strerror}"
     if not stat.S_ISREG(st.st_mode):
         return f"{ref!r} is not a regular file"
+    if st.st_size > UPLOAD_BYTES:
+        return f"{ref!r} is {st.st_size:,} bytes; uploads are limited to {UPLOAD_BYTES // 2**20} MB"
+    try:
+        if not sniff(resolved, kind):
+            return f"{ref!r} is not {'an' if kind == 'image' else 'a'} {kind} file (judged by its content, not its name)"
+    except OSError as e:
+        return f"cannot read {ref!r}: {e.strerror}"
     return None
 
 

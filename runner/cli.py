@@ -219,6 +219,8 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
 @click.option("--recreate-unknown", is_flag=True,
               help="Create again the takes whose earlier create may or may not have happened.")
 @click.option("--cancel-pending", is_flag=True, help="Cancel (DELETE) the tasks in the journal and stop.")
+@click.option("--max-output-mb", default=4096.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Refuse generated files larger than this.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: the summary as JSON on stdout.")
 @SELECT
@@ -228,7 +230,7 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
 @PRICES
 @boundary
 def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interval: float | None, retries: int,
-          recreate_unknown: bool, cancel_pending: bool, fmt: str, select: tuple[str, ...], exclude: tuple[str, ...],
+          recreate_unknown: bool, cancel_pending: bool, max_output_mb: float, fmt: str, select: tuple[str, ...], exclude: tuple[str, ...],
           replace: tuple[str, ...], max_credits: float | None, prices: Path | None) -> int:
     """Generate what the plan says: new and changed shots, concurrently and resumably.
 
@@ -250,7 +252,7 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
     request = ApplyRequest(
         target=target, emulator=emulator, yes=yes, parallelism=parallelism, poll_interval=poll_interval,
         retries=retries, recreate_unknown=recreate_unknown, cancel_pending=cancel_pending, select=select,
-        exclude=exclude, replace=replace, max_credits=max_credits, prices=prices,
+        exclude=exclude, replace=replace, max_credits=max_credits, prices=prices, max_output_mb=max_output_mb,
     )
     outcome = run_apply(request, interactive=sys.stdin.isatty(), confirm=lambda q: click.confirm(q, err=True),
                         show=_stderr if fmt == "json" else click.echo, tty=sys.stderr.isatty(), color=_color())

@@ -78,6 +78,7 @@ class Spec:
     max_credits: float | None
     shots: tuple[Shot, ...]
     warnings: tuple[Problem, ...]
+    allowed_hosts: tuple[str, ...] | None = None
 
 
 @lru_cache(maxsize=1)
@@ -160,6 +161,8 @@ class _ShotBuilder:
         data = doc.data
         self.vars: dict[str, Any] = dict(data.get("vars") or {})
         self.defaults: dict[str, Any] = dict(data.get("defaults") or {})
+        hosts = data.get("allowed_hosts")
+        self.allowed_hosts: tuple[str, ...] | None = tuple(hosts) if hosts is not None else None
         self.shots: list[Shot] = []
         for name in RESERVED_VARS & set(self.vars):
             self.problem(("vars", name), f"{name!r} is reserved (it holds the shot's own fields)", field=f"vars.{name}")
@@ -311,7 +314,7 @@ class _ShotBuilder:
         self.validate_body(info, request, origins, sources, shot_id, base)
         for item in request.inputs:
             spec_path = self.input_path(item.field, sources)
-            msg = check_input(item.ref, item.kind, self.spec_dir, self.root)
+            msg = check_input(item.ref, item.kind, self.spec_dir, self.root, allowed_hosts=self.allowed_hosts)
             if msg:
                 self.problem(spec_path, msg, shot=shot_id, field=item.field)
         if len(self.problems) > problems_before:
@@ -430,10 +433,39 @@ def _origin_for(origins: dict[tuple[str | int, ...], str], path: tuple[str | int
     return None
 
 
+_KEY_SHAPE = re.compile(r"\bkey_[A-Za-z0-9]{32,}\b")
+
+
+def _secret_problems(doc: Document) -> list[Problem]:
+    """Strings that look like a Runway API key (or are the configured one). Never echoed."""
+    live = os.environ.get("RUNWAYML_API_SECRET", "")
+    found: list[Problem] = []
+
+    def walk(value: Any, path: Path_) -> None:
+        if isinstance(value, str):
+            if _KEY_SHAPE.search(value) or (len(live) >= 8 and live in value):
+                found.append(Problem(doc.where(path), "this looks like a Runway API key. Never put keys in a "
+                                     "spec: remove it, rotate the key now (dev.runwayml.com → API Keys), and "
+                                     "pass keys through RUNWAYML_API_SECRET", field=_dotted(path) or None))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(k, path)
+                walk(v, (*path, k))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, (*path, i))
+
+    walk(doc.data, ())
+    return found
+
+
 def load_spec(path: Path) -> Spec:
     """Load, render and validate one spec; raises SpecErrors listing every problem."""
     shown = display_path(path)
     doc = load_yaml(path, display=shown)
+    secrets = _secret_problems(doc)
+    if secrets:
+        raise SpecErrors(secrets)
     problems = _schema_problems(doc)
     if problems:
         raise SpecErrors(problems)
@@ -453,6 +485,7 @@ def load_spec(path: Path) -> Spec:
         max_credits=(data.get("budget") or {}).get("max_credits"),
         shots=tuple(builder.shots),
         warnings=tuple(_collapse(builder.warnings)),
+        allowed_hosts=builder.allowed_hosts,
     )
 
 

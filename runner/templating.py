@@ -10,8 +10,12 @@ Every string in a shot may be a template. Rules:
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
+import threading
 import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +24,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 MAX_OUTPUT = 100_000
+MAX_SECONDS = 2.0
 
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\s*$", re.DOTALL)
 
@@ -63,10 +68,41 @@ def _compile(source: str) -> Any:
     return ("text", env.from_string(source))
 
 
+class _Timeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise _Timeout in the main thread after ``seconds`` (no limit elsewhere: no signals there)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _Timeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def render(source: str, context: dict[str, Any]) -> Any:
     """Render one template string; raises TemplateProblem with a plain message."""
     if not is_template(source):
         return source
+    try:
+        with _time_limit(MAX_SECONDS):
+            return _render(source, context)
+    except _Timeout:
+        raise TemplateProblem(f"template took longer than {MAX_SECONDS:g} s to render; simplify it") from None
+
+
+def _render(source: str, context: dict[str, Any]) -> Any:
     try:
         kind, compiled = _compile(source)
         if kind == "expr":

@@ -186,7 +186,7 @@ class Emulator:
         if task.status == "SUCCEEDED":
             expired = "expire-once" in task.flags
             task.flags.discard("expire-once")
-            doc["output"] = [self.output_url(request, task.id, 0, expired=expired)]
+            doc["output"] = [self.config.output_url or self.output_url(request, task.id, 0, expired=expired)]
         if task.status == "FAILED":
             doc["failure"] = f"Task failed: {task.failure_code}"
             doc["failureCode"] = task.failure_code

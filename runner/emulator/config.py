@@ -67,6 +67,8 @@ class EmulatorConfig:
     slow_rate: float = 0.0
     """Probability that a download is throttled."""
     slow_bytes_per_second: int = 200_000
+    output_url: str | None = None
+    """Hand out this URL as every task's output instead of a real one (hostile-API tests)."""
     video_fps: int = 8
     video_max_side: int = 320
     quiet: bool = True

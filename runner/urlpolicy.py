@@ -1,0 +1,126 @@
+"""Which URLs a spec may send to Runway, and which output URLs apply may download.
+
+Specs come from pull requests and run in CI next to an API key, so a URL is hostile
+until shown otherwise (fail closed):
+
+- ``https`` only; at most 2048 characters; no user:password@; no port but 443 unless the
+  host is listed with that port in ``allowed_hosts``;
+- the host must be a DNS name: IP literals in any spelling are refused — dotted, decimal
+  (``2130706433``), octal (``0177.0.0.1``), hex (``0x7f.1``), short (``127.1``), IPv6
+  (``[::1]``), IPv4-mapped IPv6;
+- with ``allowed_hosts`` set (in the spec), the host must match one (``cdn.example.com``
+  or ``*.example.com``);
+- the name is resolved and refused when any address is private, loopback, link-local
+  (169.254.169.254 included), multicast, reserved, unspecified, or IPv4-mapped IPv6 of
+  those. While validating offline an unresolvable name is a warning; before anything is
+  sent it is an error.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
+
+MAX_URL = 2048
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+Resolver = Callable[[str], list[str]]
+
+
+class UnresolvedHost(Exception):
+    """DNS gave no answer; the caller decides whether that is fatal."""
+
+
+def system_resolver(host: str) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError, OSError) as e:
+        raise UnresolvedHost(str(e)) from None
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def _ip_literal(host: str) -> bool:
+    bare = host.strip("[]")
+    try:
+        ipaddress.ip_address(bare.split("%", 1)[0])
+        return True
+    except ValueError:
+        pass
+    try:
+        socket.inet_aton(bare)  # accepts 127.1, 2130706433, 0x7f.1, 0177.0.0.1
+        return True
+    except OSError:
+        pass
+    return bool(re.fullmatch(r"[0-9.x]+", bare.lower()))
+
+
+def bad_address(addr: str) -> str | None:
+    """Why an address must not be fetched by the API on our behalf, or None."""
+    ip = ipaddress.ip_address(addr.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for flag, word in (("is_loopback", "loopback"), ("is_link_local", "link-local"), ("is_private", "private"),
+                       ("is_multicast", "multicast"), ("is_reserved", "reserved"),
+                       ("is_unspecified", "unspecified")):
+        if getattr(ip, flag):
+            return f"{word} address {ip}"
+    if not ip.is_global:
+        return f"non-public address {ip}"
+    return None
+
+
+def _host_allowed(host: str, port: int | None, allowed: Sequence[str]) -> bool:
+    for entry in allowed:
+        name, _, want_port = entry.lower().partition(":")
+        if want_port and str(port or 443) != want_port:
+            continue
+        if not want_port and port not in (None, 443):
+            continue
+        if name.startswith("*.") and host.endswith(name[1:]) or host == name:
+            return True
+    return False
+
+
+def check_url(url: str, *, allowed_hosts: Sequence[str] | None = None, resolve: Resolver | None = None,
+              offline_ok: bool = False) -> str | None:
+    """None when ``url`` may be sent, else a sentence saying why not."""
+    if len(url) > MAX_URL:
+        return f"URL is {len(url)} characters long; the limit is {MAX_URL}"
+    if any(c in url for c in "\r\n\t \\"):
+        return "URL contains whitespace or backslashes"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as e:
+        return f"not a valid URL ({e})"
+    if parts.scheme.lower() != "https":
+        return f"{parts.scheme or 'scheme-less'} URLs are not allowed; use https://, runway:// or a local path"
+    if "@" in parts.netloc:
+        return "URLs with user:password@ are not allowed"
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not host:
+        return "URL has no host"
+    if _ip_literal(host):
+        return f"IP address {host} as host is not allowed; use a DNS name"
+    labels = host.split(".")
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+        return f"{host!r} is not a valid public DNS name"
+    if allowed_hosts is not None:
+        if not _host_allowed(host, port, allowed_hosts):
+            return f"host {host}{':' + str(port) if port else ''} is not in allowed_hosts ({', '.join(allowed_hosts)})"
+    elif port not in (None, 443):
+        return f"port {port} is not allowed (only 443, unless allowed_hosts lists {host}:{port})"
+    try:
+        addresses = (resolve or system_resolver)(host)
+    except UnresolvedHost:
+        return None if offline_ok else f"cannot resolve {host}; refusing to send a URL that cannot be checked"
+    if not addresses:
+        return None if offline_ok else f"{host} has no addresses"
+    for addr in addresses:
+        why = bad_address(addr)
+        if why:
+            return f"{host} resolves to a {why}; refusing to send it"
+    return None
