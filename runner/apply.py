@@ -398,6 +398,7 @@ class Engine:
         self.save()
         creates = [(sp, tp) for sp in self.plan.shots for tp in sp.takes
                    if tp.action == "create" or (tp.action == "resume" and tp.fingerprint in recreate)]
+        creates = self.refuse_bad_urls(creates)
         if creates:
             await self.check_account(creates)
         slots = await self.slots({sp.model for sp, _ in creates})
@@ -409,6 +410,22 @@ class Engine:
             self.finish_shot_if_complete(sp)
         self.save()
         return self.result
+
+    def refuse_bad_urls(self, creates: list[tuple[ShotPlan, TakePlan]]) -> list[tuple[ShotPlan, TakePlan]]:
+        """Check every remote input with DNS before the first request; drop refused shots."""
+        kept = []
+        for sp, tp in creates:
+            problems = [f"{item.field}: {why}" for item in (sp.shot.request.inputs if sp.shot else ())
+                        if item.source == "url"
+                        for why in [check_url(item.ref, allowed_hosts=self.spec.allowed_hosts, offline_ok=False)]
+                        if why]
+            if problems:
+                where = f"{sp.location}: " if sp.location else ""
+                self.result.outcomes.append(Outcome(sp.id, tp.take, "failed", f"{where}{problems[0]}; nothing was sent",
+                                                    code="REFUSED"))
+            else:
+                kept.append((sp, tp))
+        return kept
 
     def interrupt(self) -> None:
         """First Ctrl-C: no new creates; tasks in flight are still polled and downloaded."""

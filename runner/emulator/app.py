@@ -272,6 +272,8 @@ class Emulator:
                 video += _free_box(task.pad_to - len(video))
             task.video = video
         data = task.video
+        if "[[html]]" in task.prompt:  # a hostile or broken CDN answering with a web page
+            return Response("<html><script>alert(1)</script></html>", media_type="text/html")
         truncate = "truncate" in task.flags or self.world.chance(self.config.truncate_rate)
         slow = "slow" in task.flags or self.world.chance(self.config.slow_rate)
         self.world.downloads += 1

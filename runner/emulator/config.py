@@ -13,6 +13,7 @@ Deterministic triggers in a request's promptText, for tests and demos:
 - ``[[slow]]``        downloads of the output are throttled to ``slow_bytes_per_second``
 - ``[[size:N]]``      the output file is padded to N bytes (for download benchmarks)
 - ``[[expire-once]]`` the first output URL handed out for the task has already expired
+- ``[[html]]``        the output URL serves an HTML page instead of a video
 """
 
 from __future__ import annotations

@@ -1,0 +1,334 @@
+"""Attacks a pull-request spec or a hostile API could try. Each one fails closed, with a
+clear message, and — for spec attacks — before a single request reaches the API."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import runner.urlpolicy
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+KEY = "key_" + "5eC7e7" * 12  # looks like a Runway key; must never be echoed
+
+
+def spec_with_image(ref: str, extra: str = "") -> str:
+    return (f"version: 1\nname: t\n{extra}shots:\n  - id: a\n    model: gen4_turbo\n    image: {json.dumps(ref)}\n"
+            "    prompt: x\n    ratio: '1280:720'\n")
+
+
+def attempt(run, spec: Path):
+    return run(["apply", str(spec), "--yes", "--poll-interval", "0.02"])
+
+
+URL_ATTACKS = [
+    ("plain-http", "http://example.com/a.png", "http URLs are not allowed"),
+    ("file-scheme", "file:///etc/passwd", "file URLs are not allowed"),
+    ("ftp-scheme", "ftp://example.com/a.png", "ftp URLs are not allowed"),
+    ("gopher-scheme", "gopher://example.com:70/_x", "gopher URLs are not allowed"),
+    ("loopback-ip", "https://127.0.0.1/a.png", "IP address 127.0.0.1 as host is not allowed"),
+    ("decimal-ip", "https://2130706433/a.png", "IP address 2130706433 as host is not allowed"),
+    ("octal-ip", "https://0177.0.0.1/a.png", "IP address 0177.0.0.1"),
+    ("hex-ip", "https://0x7f.0.0.1/a.png", "IP address 0x7f.0.0.1"),
+    ("short-ip", "https://127.1/a.png", "IP address 127.1"),
+    ("ipv6-loopback", "https://[::1]/a.png", "IP address ::1"),
+    ("ipv4-mapped-ipv6", "https://[::ffff:127.0.0.1]/a.png", "IP address ::ffff:127.0.0.1"),
+    ("metadata-ip", "https://169.254.169.254/latest/meta-data/", "IP address 169.254.169.254"),
+    ("private-10", "https://10.0.0.5/a.png", "IP address 10.0.0.5"),
+    ("private-192", "https://192.168.1.1/a.png", "IP address 192.168.1.1"),
+    ("userinfo", "https://user:secret@example.com/a.png", "user:password@ are not allowed"),
+    ("userinfo-trick", "https://example.com@evil.example/a.png", "user:password@ are not allowed"),
+    ("backslash-trick", "https://example.com\\@evil.example/a.png", "whitespace or backslashes"),
+    ("newline-smuggling", "https://example.com/a.png\nHost: evil", "whitespace or backslashes"),
+    ("odd-port", "https://example.com:8443/a.png", "port 8443 is not allowed"),
+    ("localhost-name", "https://localhost/a.png", "not a valid public DNS name"),
+    ("single-label", "https://intranet/a.png", "not a valid public DNS name"),
+    ("too-long", "https://example.com/" + "a" * 2100, "the limit is 2048"),
+    ("data-uri-wrong-type", "data:text/html;base64,PHNjcmlwdD4=", "data URI must hold image data"),
+]
+
+
+@pytest.mark.parametrize(("ref", "fragment"), [c[1:] for c in URL_ATTACKS], ids=[c[0] for c in URL_ATTACKS])
+def test_url_attacks_are_refused_before_any_request(ref: str, fragment: str, write_spec, run, api) -> None:
+    emu = api()
+    result = attempt(run, write_spec(spec_with_image(ref)))
+    assert result.exit_code == 1
+    assert fragment in result.stderr
+    assert ":6:12: shot a: image:" in result.stderr  # points at the line
+    assert emu.stats["requests"] == {}
+
+
+DNS_ATTACKS = [
+    ("resolves-to-loopback", ["127.0.0.1"], "resolves to a loopback address"),
+    ("resolves-to-metadata", ["169.254.169.254"], "resolves to a link-local address"),
+    ("resolves-to-private", ["10.1.2.3"], "resolves to a private address"),
+    ("resolves-to-mapped-private", ["::ffff:192.168.0.1"], "resolves to a private address"),
+    ("one-of-many-is-private", ["93.184.216.34", "10.0.0.1"], "resolves to a private address"),
+    ("resolves-to-multicast", ["224.0.0.1"], "multicast address"),
+]
+
+
+@pytest.mark.parametrize(("addresses", "fragment"), [c[1:] for c in DNS_ATTACKS], ids=[c[0] for c in DNS_ATTACKS])
+def test_names_that_resolve_to_internal_addresses_are_refused(addresses, fragment, write_spec, run, api,
+                                                               monkeypatch) -> None:
+    monkeypatch.setattr(runner.urlpolicy, "system_resolver", lambda host: addresses)  # DNS is outside
+    emu = api()
+    result = attempt(run, write_spec(spec_with_image("https://cdn.innocent-looking.example/a.png")))
+    assert result.exit_code == 1 and fragment in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+def test_unresolvable_url_is_refused_before_sending(write_spec, run, api, monkeypatch) -> None:
+    def fail(host: str) -> list[str]:
+        raise runner.urlpolicy.UnresolvedHost("no DNS")
+
+    monkeypatch.setattr(runner.urlpolicy, "system_resolver", fail)
+    emu = api()
+    spec = write_spec(spec_with_image("https://cdn.example.com/a.png"))
+    assert run(["validate", str(spec)]).exit_code == 0  # offline validation passes...
+    result = attempt(run, spec)  # ...but nothing unverifiable is sent
+    assert result.exit_code == 1 and "cannot resolve cdn.example.com" in result.stdout
+    assert emu.stats["requests"] == {}
+
+
+def test_allowed_hosts_limits_remote_inputs(write_spec, run, api, monkeypatch) -> None:
+    monkeypatch.setattr(runner.urlpolicy, "system_resolver", lambda host: ["93.184.216.34"])
+    emu = api()
+    spec = write_spec(spec_with_image("https://evil.example.net/a.png", "allowed_hosts: ['*.example.com']\n"))
+    result = attempt(run, spec)
+    assert result.exit_code == 1 and "is not in allowed_hosts (*.example.com)" in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+def _project(tmp_path: Path) -> Path:
+    (tmp_path / "assets").mkdir(exist_ok=True)
+    return tmp_path
+
+
+PATH_ATTACKS = [
+    ("traversal", "../../../../../../etc/passwd", "resolves outside the project root"),
+    ("absolute", "/etc/passwd", "absolute path"),
+    ("directory", "assets", "is not a regular file"),
+]
+
+
+@pytest.mark.parametrize(("ref", "fragment"), [c[1:] for c in PATH_ATTACKS], ids=[c[0] for c in PATH_ATTACKS])
+def test_path_attacks(ref: str, fragment: str, write_spec, run, api) -> None:
+    emu = api()
+    result = attempt(run, write_spec(spec_with_image(ref)))
+    assert result.exit_code == 1 and fragment in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+def test_symlink_escape(tmp_path: Path, write_spec, run, api) -> None:
+    emu = api()
+    outside = tmp_path.parent / f"{tmp_path.name}-secret.png"
+    outside.write_bytes((ROOT / "specs" / "assets" / "day.png").read_bytes())
+    os.symlink(outside, tmp_path / "assets" / "link.png")
+    result = attempt(run, write_spec(spec_with_image("assets/link.png")))
+    assert result.exit_code == 1 and "resolves outside the project root" in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+def test_fifo_is_refused(tmp_path: Path, write_spec, run, api) -> None:
+    emu = api()
+    os.mkfifo(tmp_path / "assets" / "pipe.png")
+    result = attempt(run, write_spec(spec_with_image("assets/pipe.png")))
+    assert result.exit_code == 1 and "is not a regular file" in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+@pytest.mark.parametrize(("name", "content"), [("fake.png", b"#!/bin/sh\nrm -rf /\n"),
+                                               ("clip.png", None)], ids=["script-named-png", "video-named-png"])
+def test_type_is_judged_by_content(name: str, content: bytes | None, tmp_path: Path, write_spec, run, api) -> None:
+    emu = api()
+    data = content if content is not None else (ROOT / "specs" / "assets" / "clip.mp4").read_bytes()
+    (tmp_path / "assets" / name).write_bytes(data)
+    result = attempt(run, write_spec(spec_with_image(f"assets/{name}")))
+    assert result.exit_code == 1 and "is not an image file (judged by its content" in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+def test_oversized_input_is_refused_without_reading_it(tmp_path: Path, write_spec, run, api) -> None:
+    emu = api()
+    big = tmp_path / "assets" / "huge.png"
+    with big.open("wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n")
+        f.truncate(201 * 1024 * 1024)  # sparse: no disk used
+    result = attempt(run, write_spec(spec_with_image("assets/huge.png")))
+    assert result.exit_code == 1 and "uploads are limited to 200 MB" in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+TEMPLATE_ATTACKS = [
+    ("dunder-class", "{{ ''.__class__.__mro__[1].__subclasses__() }}", "not allowed in the sandbox"),
+    ("dunder-globals", "{{ self.__init__.__globals__ }}", "not allowed in the sandbox"),
+    ("attr-filter", "{{ ''|attr('__class__') }}", "not allowed in the sandbox"),
+    ("lipsum-globals", "{{ lipsum.__globals__['os'] }}", "undefined variable 'lipsum'"),
+    ("cycler-globals", "{{ cycler.__init__.__globals__.os }}", "not allowed in the sandbox"),
+    ("environment", "{{ environ['RUNWAYML_API_SECRET'] }}", "undefined variable 'environ'"),
+    ("config-object", "{{ config }}", "undefined variable 'config'"),
+    ("range-bomb", "{% for i in range(10**9) %}x{% endfor %}", "Range too big"),
+    ("huge-output", "{{ 'x' * 1000000 }} ", "longer than 100,000 characters"),
+    ("cpu-bomb", "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+     "took longer than 2 s"),
+    ("format-string-escape", "{{ '{0.__class__}'.format(1) }}", "not allowed in the sandbox"),
+]
+
+
+@pytest.mark.parametrize(("prompt", "fragment"), [c[1:] for c in TEMPLATE_ATTACKS], ids=[c[0] for c in TEMPLATE_ATTACKS])
+def test_template_sandbox(prompt: str, fragment: str, write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec("version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n"
+                      f"    prompt: {json.dumps(prompt)}\n    ratio: '1280:720'\n    duration: 5\n")
+    result = attempt(run, spec)
+    assert result.exit_code == 1 and fragment in result.stderr
+    assert ":6:13: shot a: prompt: template" in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+YAML_ATTACKS = [
+    ("python-object", "version: 1\nname: t\nshots: !!python/object/apply:os.system ['id']\n",
+     "unsupported YAML tag !!python/object/apply:os.system"),
+    ("python-name", "version: 1\nname: !!python/name:os.system ''\nshots: []\n", "unsupported YAML tag"),
+    ("custom-tag", "version: 1\nname: !include /etc/passwd\nshots: []\n", "unsupported YAML tag !include"),
+    ("deep-nesting", "version: 1\nname: t\nvars: {x: " + "[" * 100 + "]" * 100 + "}\nshots: []\n",
+     "nesting is deeper than 64 levels"),
+    ("alias-bomb", "a: &a [" + ",".join(["x"] * 20) + "]\n" + "".join(
+        f"{c}: &{c} [" + ",".join([f"*{p}"] * 20) + "]\n" for p, c in zip("abcde", "bcdef")),
+     "expands to more than 1,000,000 values"),
+    ("many-documents", "version: 1\n---\nversion: 1\n", "more than one YAML document"),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment"), [c[1:] for c in YAML_ATTACKS], ids=[c[0] for c in YAML_ATTACKS])
+def test_yaml_attacks(text: str, fragment: str, tmp_path: Path, run, api) -> None:
+    emu = api()
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    result = attempt(run, spec)
+    assert result.exit_code == 1 and fragment in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+def test_oversized_yaml_is_not_parsed(tmp_path: Path, run, api) -> None:
+    emu = api()
+    spec = tmp_path / "spec.yaml"
+    spec.write_bytes(b"version: 1\n" + b"#" * (6 * 1024 * 1024))
+    result = attempt(run, spec)
+    assert result.exit_code == 1 and "specs are limited to 5,242,880 bytes" in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+ID_ATTACKS = [
+    ("dot-dot", '"../../etc"'),
+    ("absolute", '"/tmp/x"'),
+    ("templated-traversal", '"{{ p }}"'),
+    ("nul-byte", '"a\\0b"'),
+]
+
+
+@pytest.mark.parametrize("shot_id", [c[1] for c in ID_ATTACKS], ids=[c[0] for c in ID_ATTACKS])
+def test_ids_cannot_become_paths(shot_id: str, write_spec, run, api, tmp_path: Path) -> None:
+    emu = api()
+    spec = write_spec("version: 1\nname: t\nvars: {p: '../../../outside'}\nshots:\n"
+                      f"  - id: {shot_id}\n    model: gen4.5\n    prompt: x\n    ratio: '1280:720'\n    duration: 5\n")
+    result = attempt(run, spec)
+    assert result.exit_code == 1 and "must match ^[a-z0-9][a-z0-9._-]{0,127}$" in result.stderr
+    assert emu.stats["requests"] == {}
+    assert not (tmp_path.parent / "outside").exists()
+
+
+def test_key_shaped_string_in_a_spec_is_refused_and_not_echoed(write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec(f"version: 1\nname: t\nvars: {{token: {KEY}}}\nshots:\n  - id: a\n    model: gen4.5\n"
+                      "    prompt: x\n    ratio: '1280:720'\n    duration: 5\n")
+    result = attempt(run, spec)
+    assert result.exit_code == 1 and "looks like a Runway API key" in result.stderr and "rotate" in result.stderr
+    assert KEY not in result.stdout + result.stderr
+    assert emu.stats["requests"] == {}
+
+
+def test_the_configured_key_inside_a_spec_is_refused(write_spec, run, api, monkeypatch) -> None:
+    api()
+    monkeypatch.setenv("RUNWAYML_API_SECRET", "s3cr3t-value-123")
+    spec = write_spec("version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n    prompt: 'x s3cr3t-value-123'\n"
+                      "    ratio: '1280:720'\n    duration: 5\n")
+    result = attempt(run, spec)
+    assert result.exit_code == 1 and "looks like a Runway API key" in result.stderr
+    assert "s3cr3t-value-123" not in result.stdout + result.stderr
+
+
+def test_the_key_never_reaches_any_output_channel(write_spec, run, api, monkeypatch, tmp_path: Path) -> None:
+    emu = api()
+    monkeypatch.setenv("RUNWAYML_API_SECRET", KEY)
+    spec = write_spec("version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n    prompt: 'x'\n"
+                      "    ratio: '1280:720'\n    duration: 5\n  - id: b\n    model: gen4.5\n"
+                      "    prompt: 'y [[fail:SAFETY.INPUT.TEXT]]'\n    ratio: '1280:720'\n    duration: 5\n")
+    outputs = []
+    for args in (["plan", str(spec), "-o", str(tmp_path / "plan.json"), "--check-account"],
+                 ["--debug", "apply", str(spec), "--yes", "--poll-interval", "0.02", "--format", "json"],
+                 ["--debug", "apply", str(spec), "--yes", "--poll-interval", "0.02"]):
+        result = run(args)
+        outputs += [result.stdout, result.stderr]
+    emu.emulator.config = emu.emulator.config.updated({"error_rate": 1.0})  # and when the API fails
+    emu.emulator.world.config = emu.emulator.config
+    result = run(["--debug", "plan", str(spec), "--check-account"])
+    outputs += [result.stdout, result.stderr]
+    files = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file() and p.suffix in (".json", ".yaml")]
+    assert emu.stats["creates_total"] >= 2
+    for text in outputs + files:
+        assert KEY not in text
+
+
+HOSTILE_OUTPUTS = [
+    ("metadata-url", "http://169.254.169.254/latest/meta-data/iam", "http URLs are not allowed"),
+    ("file-url", "file:///etc/passwd", "file URLs are not allowed"),
+    ("ip-literal", "https://10.0.0.1/out.mp4", "IP address 10.0.0.1"),
+    ("userinfo", "https://user:pw@cdn.example.com/out.mp4", "user:password@"),
+    ("other-loopback-port", "http://127.0.0.1:22/out.mp4", "http URLs are not allowed"),
+]
+
+
+@pytest.mark.parametrize(("url", "fragment"), [c[1:] for c in HOSTILE_OUTPUTS], ids=[c[0] for c in HOSTILE_OUTPUTS])
+def test_hostile_output_urls_are_not_downloaded(url: str, fragment: str, write_spec, run, api, tmp_path) -> None:
+    emu = api(output_url=url)
+    spec = write_spec("version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n    prompt: x\n"
+                      "    ratio: '1280:720'\n    duration: 5\n")
+    result = attempt(run, spec)
+    assert result.exit_code == 1
+    assert "refusing to download the output" in result.stdout and fragment in result.stdout
+    assert emu.stats["downloads"] == 0
+    assert not (tmp_path / "outputs").exists() or not any((tmp_path / "outputs").rglob("*.mp4"))
+    state = json.loads((tmp_path / "spec.state.json").read_text())
+    assert state["shots"]["a"]["pending"][0]["task_id"]  # paid for: kept in the journal
+
+
+def test_output_that_is_not_a_video_is_refused(write_spec, run, api, tmp_path) -> None:
+    api()
+    spec = write_spec("version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n    prompt: 'x [[html]]'\n"
+                      "    ratio: '1280:720'\n    duration: 5\n")
+    result = attempt(run, spec)
+    assert result.exit_code == 1 and "unexpected content type 'text/html'" in result.stderr
+    assert not list((tmp_path / "outputs").rglob("*.mp4"))
+
+
+def test_oversized_output_is_refused(write_spec, run, api, tmp_path) -> None:
+    api()
+    spec = write_spec("version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n    prompt: 'x [[size:300000]]'\n"
+                      "    ratio: '1280:720'\n    duration: 5\n")
+    result = run(["apply", str(spec), "--yes", "--poll-interval", "0.02", "--max-output-mb", "0.1"])
+    assert result.exit_code == 1 and "over the 104857 byte limit" in result.stdout + result.stderr
+    assert not list((tmp_path / "outputs").rglob("*.mp4"))
+
+
+def test_outputs_are_written_readable_not_executable(write_spec, run, api, tmp_path) -> None:
+    api()
+    spec = write_spec("version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n    prompt: x\n"
+                      "    ratio: '1280:720'\n    duration: 5\n")
+    assert attempt(run, spec).exit_code == 0
+    mode = (tmp_path / "outputs" / "t" / "a" / "1.mp4").stat().st_mode & 0o777
+    assert mode == 0o644
