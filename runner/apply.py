@@ -37,6 +37,7 @@ from runner.state import Pending, ShotState, State, Take, save_state
 from runner.urlpolicy import check_url
 
 RETRYABLE_PREFIXES = ("INTERNAL", "THIRD_PARTY")
+PERMANENT_PREFIXES = ("SAFETY", "ASSET")
 DOWNLOAD_ATTEMPTS = 4
 
 
@@ -139,6 +140,9 @@ class Engine:
         if all(have.get(n) == fp for n, fp in wanted.items()):
             st.fingerprint, st.model, st.mode, st.request = sp.fingerprint, sp.model, sp.mode, sp.canonical
             st.failure = None
+        elif st.failure:
+            current = set(wanted.values())
+            st.failure = {fp: f for fp, f in st.failure.items() if fp in current} or None
 
     def record_take(self, sp: ShotPlan, tp: TakePlan, meta: dict[str, Any], source: str) -> None:
         st = self.entry(sp)
@@ -158,7 +162,10 @@ class Engine:
                 self.state.shots.pop(sp.id, None)
                 continue
             for tp in sp.takes:
-                if tp.action == "keep":
+                if tp.action == "blocked":
+                    self.result.outcomes.append(Outcome(sp.id, tp.take, "failed", f"not retried: {tp.blocked}",
+                                                        code="BLOCKED"))
+                elif tp.action == "keep":
                     self.result.outcomes.append(Outcome(sp.id, tp.take, "kept", output=tp.output))
                 elif tp.action == "move" and tp.source:
                     dest = base / tp.output
@@ -291,10 +298,14 @@ class Engine:
             return Outcome(sp.id, tp.take, "done", output=tp.output, credits=status.credits, creates=creates)
         st = self.entry(sp)
         st.pending = [p for p in st.pending if p.task_id != task_id]
-        self.save()
         code = status.failure_code or ("CANCELLED" if status.status == "CANCELLED" else "UNKNOWN")
-        return Outcome(sp.id, tp.take, "failed", _failure_text(code, status.failure), credits=0, creates=creates,
-                       code=code)
+        reason = _failure_text(code, status.failure)
+        if code.startswith(PERMANENT_PREFIXES):
+            # Remembered so that the next apply does not pay for the same refusal again.
+            st.failure = {**(st.failure or {}), tp.fingerprint: {"take": tp.take, "code": code, "reason": reason,
+                                                                  "at": _now(), "task_id": task_id}}
+        self.save()
+        return Outcome(sp.id, tp.take, "failed", reason, credits=0, creates=creates, code=code)
 
     # --- creating ------------------------------------------------------------------------
 

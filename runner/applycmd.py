@@ -27,7 +27,7 @@ from runner.plan import Plan, StalePlanError, load_plan, make_plan, plan_documen
 from runner.planview import render_text
 from runner.progress import PlainReporter, RichReporter
 from runner.spec import display_path
-from runner.state import lock_for, save_state
+from runner.state import lock_for, remove_stale_temp_files, save_state
 
 EMULATOR_POLL = 0.2
 REAL_POLL = 5.0
@@ -167,6 +167,7 @@ def run_apply(request: ApplyRequest, *, interactive: bool, confirm: Callable[[st
         spec_path = Path(json.loads(request.target.read_text(encoding="utf-8"))["spec"]["path"])
     with spec_lock(spec_path.resolve()):
         plan = _plan_for(request)
+        remove_stale_temp_files(plan.state.path, plan.spec.output_dir)
         show(render_text(plan, color=color))
         over = plan.over_budget_by
         if over is not None:

@@ -40,8 +40,8 @@ from runner.state import State, file_sha256, load_state, state_path
 FINGERPRINT_VERSION = 1
 PLAN_FORMAT = 1
 
-Symbol = Literal["+", "~", "=", ">", "-"]
-TakeAction = Literal["create", "keep", "move", "restore", "resume"]
+Symbol = Literal["+", "~", "=", ">", "-", "!"]
+TakeAction = Literal["create", "keep", "move", "restore", "resume", "blocked"]
 
 EXTENSIONS = {"mp4": "mp4", "prores": "mov", "mov": "mov", "png_sequence": "zip", "hdr_pq_12bit_master": "mov",
               "hdr_prores": "mov", "hdr_png_sequence": "zip", "hdr_exr_sequence": "zip",
@@ -61,6 +61,7 @@ class TakePlan:
     credits: int | None = None
     task_id: str | None = None
     source: str | None = None
+    blocked: str | None = None
     cached: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
@@ -306,6 +307,11 @@ class _Planner:
             if pending is not None and not forced:
                 takes.append(TakePlan(n, fp, "resume", out, 0, pending.task_id))
                 continue
+            refused = (prior.failure or {}).get(fp) if prior else None
+            if refused and not forced:
+                why = f"{refused['code']} last time; change the request or use --replace"
+                takes.append(TakePlan(n, fp, "blocked", out, 0, refused.get("task_id"), blocked=why))
+                continue
             if done is not None and done.fingerprint == fp and not forced and self.present(done.output, done.bytes):
                 action: TakeAction = "keep" if done.output == out else "move"
                 takes.append(TakePlan(n, fp, action, out, 0, done.task_id, source=done.output))
@@ -353,6 +359,9 @@ class _Planner:
                 reasons.append(f"takes {old_n} → {shot.takes}")
             else:
                 reasons.append("output missing")
+        elif "blocked" in actions and "create" not in actions:
+            symbol, action = "!", "blocked"
+            reasons.append(next(t.blocked for t in takes if t.blocked))
         elif "resume" in actions and actions <= {"resume", "keep"}:
             symbol, action = ("~" if prior and prior.takes else "+"), "resume"
         elif actions <= {"keep"}:
@@ -466,6 +475,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             "create": plan.count("create"), "regenerate": plan.count("regenerate"),
             "unchanged": plan.count("unchanged"), "cached": plan.count("cached"),
             "moved": plan.count("move"), "removed": plan.count("remove"), "resume": plan.count("resume"),
+            "blocked": plan.count("blocked"),
             "generations": sum(s.creates for s in plan.shots),
             "credits": plan.total_credits, "usd": plan.usd, "upper_bound": plan.upper_bound,
             "unknown_cost": list(plan.unknown_cost), "spent_credits": plan.spent_credits,

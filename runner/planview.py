@@ -7,9 +7,9 @@ from typing import Any
 
 from runner.plan import Plan, ShotPlan, plan_document
 
-_COLORS = {"+": "\x1b[32m", "~": "\x1b[33m", "=": "\x1b[2m", ">": "\x1b[36m", "-": "\x1b[31m"}
+_COLORS = {"+": "\x1b[32m", "~": "\x1b[33m", "=": "\x1b[2m", ">": "\x1b[36m", "-": "\x1b[31m", "!": "\x1b[1;31m"}
 _RESET = "\x1b[0m"
-_ORDER = {"+": 0, "~": 1, ">": 2, "-": 3, "=": 4}
+_ORDER = {"!": 0, "+": 1, "~": 2, ">": 3, "-": 4, "=": 5}
 
 
 def _credits(s: ShotPlan) -> str:
@@ -27,7 +27,7 @@ def summary_line(plan: Plan) -> str:
         return "No changes. Every shot is up to date."
     parts = []
     for action, word in (("create", "to create"), ("regenerate", "to regenerate"), ("resume", "resuming"),
-                         ("move", "moved"),
+                         ("move", "moved"), ("blocked", "blocked"),
                          ("cached", "from cache"), ("unchanged", "unchanged"), ("remove", "removed")):
         n = plan.count(action)
         if n or action in ("create", "unchanged"):

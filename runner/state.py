@@ -63,6 +63,7 @@ class ShotState:
     takes: list[Take] = field(default_factory=list)
     pending: list[Pending] = field(default_factory=list)
     failure: dict[str, Any] | None = None
+    """take fingerprint -> {take, code, reason, at, task_id} of SAFETY/ASSET refusals."""
 
     def take(self, n: int) -> Take | None:
         return next((t for t in self.takes if t.take == n), None)
@@ -177,3 +178,17 @@ def save_state(state: State) -> None:
 def lock_for(spec_path: Path) -> filelock.FileLock:
     """The lock that allows one apply per spec at a time (``.<spec>.lock`` beside it)."""
     return filelock.FileLock(str(spec_path.with_name(f".{spec_path.name}.lock")))
+
+
+def remove_stale_temp_files(state_file: Path, output_dir: Path) -> list[Path]:
+    """Delete temp files a killed apply left behind (call with the apply lock held).
+
+    They are never under a final name: ``.<state>.*.tmp`` beside the state file and
+    ``.tmp-*`` in the output folders.
+    """
+    found = list(state_file.parent.glob(f".{state_file.name}.*.tmp"))
+    if output_dir.is_dir():
+        found += list(output_dir.rglob(".tmp-*"))
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found

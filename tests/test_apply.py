@@ -356,3 +356,27 @@ def test_uploads_are_reused_per_account_and_redone_when_the_api_forgot_them(writ
     api()  # another account (a new emulator): nothing is reused across accounts
     spec.write_text(spec.read_text().replace("prompt: three", "prompt: four"))
     assert apply(run, spec).exit_code == 0
+
+
+def test_safety_refusal_is_remembered_and_not_paid_for_again(write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec(one_shot("bad [[fail:SAFETY.INPUT.TEXT]]"))
+    assert apply(run, spec).exit_code == 1
+    plan = run(["plan", str(spec)])
+    assert "! a" in plan.stdout and "SAFETY.INPUT.TEXT last time; change the request or use --replace" in plan.stdout
+    again = apply(run, spec)
+    assert again.exit_code == 1 and "not retried" in again.stdout
+    assert emu.stats["creates_total"] == 1
+    spec.write_text(spec.read_text().replace("bad [[fail:SAFETY.INPUT.TEXT]]", "fine"))
+    assert apply(run, spec).exit_code == 0
+    assert "failure" not in state_of(spec)["shots"]["a"]
+
+
+def test_stale_temp_files_of_a_killed_apply_are_removed(write_spec, run, api, tmp_path: Path) -> None:
+    api()
+    spec = write_spec(one_shot("x"))
+    (tmp_path / ".spec.state.json.abc123.tmp").write_text("half a state file")
+    (tmp_path / "outputs" / "t" / "a").mkdir(parents=True)
+    (tmp_path / "outputs" / "t" / "a" / ".tmp-xyz.mp4").write_bytes(b"partial")
+    assert apply(run, spec).exit_code == 0
+    assert not list(tmp_path.glob(".*.tmp")) and not list((tmp_path / "outputs").rglob(".tmp-*"))
