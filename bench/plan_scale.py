@@ -42,9 +42,8 @@ print(json.dumps({"seconds": elapsed, "rss_mb": resource.getrusage(resource.RUSA
 
 def make_campaign(folder: Path, n: int) -> Path:
     """A spec of n shots and a state file saying all of them are done (files present)."""
-    from runner.cache import sha256_file
+    from runner.cache import Hasher, sha256_file
     from runner.plan import canonical_request, fingerprint, output_path
-    from runner.cache import Hasher
     from runner.spec import load_spec
     from runner.state import ShotState, State, Take, save_state
 
