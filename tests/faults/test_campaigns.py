@@ -71,7 +71,7 @@ def crash_campaign(make_emulator, folder: Path, *, shots: int, kills: int, seed:
     unknown = 0
     if spec.with_name("campaign.state.json").exists():
         unknown = sum(1 for s in state_of(spec)["shots"].values() for p in s["pending"] if not p["task_id"])
-    final = subprocess.run(apply_cmd(spec, "--recreate-unknown", "--format", "json"), env=env, check=False,
+    final = subprocess.run(apply_cmd(spec, "--recreate-unknown", "--format", "json"), env=env,
                            capture_output=True, text=True, timeout=300, check=False)
     assert final.returncode == 0, final.stdout + final.stderr
     check_outputs(spec, shots)
@@ -159,7 +159,7 @@ def test_two_applies_and_a_plan_at_the_same_time(make_emulator, tmp_path: Path) 
                for _ in range(2)]
     plans = []
     while any(p.poll() is None for p in applies):
-        plan = subprocess.run([sys.executable, "-m", "runner", "plan", str(spec), "--format", "json"], env=env, check=False,
+        plan = subprocess.run([sys.executable, "-m", "runner", "plan", str(spec), "--format", "json"], env=env,
                               capture_output=True, text=True, timeout=60, check=False)
         assert plan.returncode == 0, plan.stderr  # the state file is always whole
         plans.append(json.loads(plan.stdout))
