@@ -344,6 +344,30 @@ def emulate(host: str, port: int, time_scale: float | None, config_file: Path | 
 
 
 @main.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
+              show_default=True, help="Where to write the page (videos are linked by relative path).")
+@boundary
+def report(spec: Path, out: Path) -> int:
+    """Write a static HTML gallery of the campaign's outputs.
+
+    One card per shot: status, model, mode, ratio, duration, prompt, credits planned and
+    charged, a link to the spec, and its takes side by side as playable videos with
+    poster frames. The page needs no server; keep it where it can reach the outputs.
+
+    \b
+    Examples:
+      runner report specs/demo.yaml -o report.html
+      runner apply specs/demo.yaml --emulator --yes && runner report specs/demo.yaml
+    """
+    from runner.report import write_report
+
+    path, videos = write_report(spec, out)
+    click.echo(f"Wrote {path} ({videos} videos)")
+    return 0
+
+
+@main.command()
 @boundary
 def schema() -> int:
     """Print the JSON Schema (Draft 2020-12) of spec files.

@@ -247,6 +247,21 @@ def _rel(spec: Spec, path: Path) -> str:
         return str(path)
 
 
+def estimate(shot: Shot, spec_dir: Path, info: ModelInfo, hasher: cache_mod.Hasher) -> Cost:
+    """Credits for one generation of ``shot``, probing the input clip when the price follows it."""
+    seconds = None
+    if info.duration_from != "request":
+        for item in shot.request.inputs:
+            if info.duration_from == "performance":
+                wanted = item.pointer[0] == "reference"
+            else:
+                wanted = item.kind == "video" and not item.field.startswith("references")
+            if wanted and item.source == "local":
+                path = resolve_local(item.ref, spec_dir)
+                seconds = cache_mod.probe_cached(path, hasher.sha256(path))
+    return cost_of(info, shot.request.body, input_seconds=seconds)
+
+
 # --- selection --------------------------------------------------------------------------
 
 
@@ -280,22 +295,13 @@ class _Planner:
             return False
         return stat.S_ISREG(st.st_mode) and st.st_size == size
 
-    def cost(self, shot: Shot, canonical: dict[str, Any]) -> tuple[Cost, float | None]:
-        info = self.models[shot.model]
-        seconds = None
-        if info.duration_from != "request":
-            key = "reference" if info.duration_from == "performance" else None
-            for item in shot.request.inputs:
-                wanted = item.pointer[0] == key if key else item.kind == "video" and not item.field.startswith("ref")
-                if wanted and item.source == "local":
-                    path = resolve_local(item.ref, self.spec.path.parent)
-                    seconds = cache_mod.probe_cached(path, self.hasher.sha256(path))
-        return cost_of(info, shot.request.body, input_seconds=seconds), seconds
+    def cost(self, shot: Shot) -> Cost:
+        return estimate(shot, self.spec.path.parent, self.models[shot.model], self.hasher)
 
     def take_actions(self, shot: Shot, shot_fp: str, canonical: dict[str, Any], forced: bool,
                      prior_id: str | None) -> tuple[list[TakePlan], int | None, bool]:
         prior = self.state.shots.get(prior_id) if prior_id else None
-        cost, _ = self.cost(shot, canonical)
+        cost = self.cost(shot)
         takes: list[TakePlan] = []
         total: int | None = 0
         numbers = list(range(1, shot.takes + 1))

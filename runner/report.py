@@ -1,0 +1,163 @@
+"""A static HTML gallery of a campaign: one card per shot, its takes side by side.
+
+The page links to the videos in the output folder by relative path (page + files), and
+embeds each take's poster frame as a small JPEG data URI, so it opens anywhere the
+outputs are, with no server. Everything shown from the spec or the API is escaped, and a
+Content-Security-Policy forbids scripts: prompts are untrusted text.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.cache import Hasher
+from runner.models import catalog
+from runner.plan import estimate
+from runner.spec import Shot, Spec, load_spec
+from runner.state import ShotState, load_state, state_path
+
+
+@dataclass(frozen=True)
+class TakeView:
+    take: int
+    video: str | None  # path relative to the report
+    poster: str | None  # data URI
+    credits: int | None
+
+
+@dataclass(frozen=True)
+class ShotView:
+    shot: Shot
+    status: str
+    reason: str
+    planned: int | None
+    charged: int
+    takes: tuple[TakeView, ...]
+
+
+def poster_data_uri(video: Path, width: int = 320) -> str | None:
+    """The first frame as a JPEG data URI, or None when the file cannot be decoded."""
+    import av
+
+    try:
+        with av.open(str(video)) as container:
+            frame = next(container.decode(video=0))
+            img = frame.to_image()  # type: ignore[no-untyped-call]
+    except (OSError, ValueError, StopIteration, av.error.FFmpegError):
+        return None
+    img.thumbnail((width, width))
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _status(shot: Shot, entry: ShotState | None) -> tuple[str, str]:
+    if entry is None:
+        return "not generated", "run `runner apply`"
+    if entry.failure:
+        first = next(iter(entry.failure.values()))
+        return "failed", str(first.get("reason") or first.get("code"))
+    have = {t.take for t in entry.takes}
+    if entry.pending:
+        return "pending", f"{len(entry.pending)} task(s) in the journal; run `runner apply` to finish them"
+    if all(n in have for n in range(1, shot.takes + 1)):
+        return "done", ""
+    return "partial", f"{len(have)} of {shot.takes} takes"
+
+
+def collect(spec: Spec, report_dir: Path) -> list[ShotView]:
+    state = load_state(state_path(spec.path))
+    hasher = Hasher()
+    views = []
+    for shot in spec.shots:
+        entry = state.shots.get(shot.id)
+        status, reason = _status(shot, entry)
+        takes = []
+        for t in sorted(entry.takes if entry else [], key=lambda t: t.take):
+            path = spec.path.parent / t.output
+            exists = path.is_file()
+            rel = os.path.relpath(path, report_dir) if exists else None
+            takes.append(TakeView(t.take, rel, poster_data_uri(path) if exists else None, t.credits))
+        cost = estimate(shot, spec.path.parent, catalog()[shot.model], hasher)
+        planned = None if cost.credits is None else cost.credits * shot.takes
+        views.append(ShotView(shot, status, reason, planned, sum(t.credits or 0 for t in takes), tuple(takes)))
+    return views
+
+
+_CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;background:#111;color:#eee}
+h1{font-size:20px} .summary{color:#aaa;margin-bottom:16px}
+.shot{background:#1c1c1c;border-radius:8px;padding:12px 16px;margin:0 0 16px}
+.shot h2{font-size:16px;margin:0 0 4px} .meta{color:#aaa;font-size:12px}
+.prompt{margin:8px 0;white-space:pre-wrap} .takes{display:flex;gap:12px;flex-wrap:wrap}
+.take{width:320px} video{width:320px;max-height:320px;background:#000;border-radius:4px}
+.status-done{color:#7c7} .status-failed{color:#f77} .status-pending,.status-partial{color:#fc6}
+.status-not-generated{color:#999} a{color:#8bf}
+"""
+
+
+def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
+    e = html.escape
+    spec_rel = os.path.relpath(spec.path, report_dir)
+    planned = sum(v.planned or 0 for v in views)
+    charged = sum(v.charged for v in views)
+    done = sum(1 for v in views if v.status == "done")
+    out = [
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        "<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; img-src data:; "
+        "media-src 'self' file:; style-src 'unsafe-inline'\">",
+        f"<title>{e(spec.name)} — runner report</title><style>{_CSS}</style></head><body>",
+        f"<h1>{e(spec.name)}</h1>",
+        f"<div class=summary>{done} of {len(views)} shots done · credits planned {planned}, charged {charged} "
+        f"(${charged * 0.01:.2f}) · spec <a href=\"{e(spec_rel)}\">{e(spec.display)}</a></div>",
+    ]
+    for v in views:
+        shot, body = v.shot, v.shot.request.body
+        status_class = "status-" + v.status.replace(" ", "-")
+        loc = shot.location
+        out.append(f"<section class=shot id=\"{e(shot.id)}\">")
+        out.append(f"<h2>{e(shot.id)} <span class={status_class}>{e(v.status)}</span></h2>")
+        meta = [f"{e(shot.model)}", f"{e(shot.mode)} mode"]
+        if body.get("ratio"):
+            meta.append(f"ratio {e(str(body['ratio']))}")
+        if body.get("duration") is not None:
+            meta.append(f"{e(str(body['duration']))} s")
+        meta.append(f"{shot.takes} take{'s' if shot.takes > 1 else ''}")
+        meta.append(f"credits planned {'?' if v.planned is None else v.planned}, charged {v.charged}")
+        meta.append(f"<a href=\"{e(spec_rel)}\">{e(os.path.basename(loc.path))}:{loc.line}</a>")
+        out.append(f"<div class=meta>{' · '.join(meta)}</div>")
+        if body.get("promptText"):
+            out.append(f"<div class=prompt>{e(str(body['promptText']))}</div>")
+        if v.reason:
+            out.append(f"<div class=meta>{e(v.reason)}</div>")
+        if v.takes:
+            out.append("<div class=takes>")
+            for t in v.takes:
+                poster = f" poster=\"{e(t.poster)}\"" if t.poster else ""
+                if t.video:
+                    out.append(f"<div class=take><video controls preload=metadata{poster}>"
+                               f"<source src=\"{e(t.video)}\" type=video/mp4></video>"
+                               f"<div class=meta>take {t.take} · {t.credits if t.credits is not None else '?'} credits"
+                               "</div></div>")
+                else:
+                    out.append(f"<div class=take><div class=meta>take {t.take}: file missing</div></div>")
+            out.append("</div>")
+        out.append("</section>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def write_report(spec_path: Path, out: Path) -> tuple[Path, int]:
+    """Write the gallery for ``spec_path`` to ``out``; returns (path, number of videos)."""
+    from runner.state import atomic_write
+
+    spec = load_spec(spec_path)
+    report_dir = out.resolve().parent
+    views = collect(spec, report_dir)
+    atomic_write(out, render_html(spec, views, report_dir))
+    return out, sum(1 for v in views for t in v.takes if t.video)
