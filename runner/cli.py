@@ -368,6 +368,48 @@ def report(spec: Path, out: Path) -> int:
 
 
 @main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+@click.option("--name", help="Campaign name (letters, digits, . _ -). Asked for on a terminal.")
+@click.option("--model", default="gen4.5", show_default=True, help="Default model of the new spec.")
+@click.option("--ci/--no-ci", default=None, help="Also write .github/workflows/runner.yml (asked on a terminal).")
+@boundary
+def init(folder: Path, name: str | None, model: str, ci: bool | None) -> int:
+    """Start a new campaign: a spec, an assets folder, a .gitignore, optionally CI.
+
+    Writes FOLDER/<name>.yaml (with the editor schema line), FOLDER/assets/, and a
+    .gitignore for outputs; with --ci, the GitHub Actions workflow (plan on pull
+    requests, apply on main) in the git repository's .github/workflows. Never
+    overwrites a file.
+
+    \b
+    Examples:
+      runner init campaigns --name spring-launch --ci
+      runner init                       # asks for the name
+    """
+    import re
+
+    from runner.scaffold import init_campaign
+    from runner.spec import project_root
+
+    interactive = sys.stdin.isatty()
+    if name is None:
+        if not interactive:
+            raise RunnerError("pass --name (no terminal to ask on)")
+        name = click.prompt("Campaign name", default=folder.resolve().name or "campaign")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", name):
+        raise RunnerError(f"campaign name {name!r}: use letters, digits, '.', '_' or '-'")
+    if ci is None:
+        ci = click.confirm("Add a GitHub Actions workflow?", default=False) if interactive else False
+    root = project_root(folder / "x.yaml")
+    written = init_campaign(folder, name=name, model=model, ci=ci, repo_root=root)
+    for path in written:
+        click.echo(f"created {path}")
+    spec = folder / f"{name}.yaml"
+    click.echo(f"Next: runner validate {spec} && runner plan {spec} && runner apply {spec} --emulator --yes")
+    return 0
+
+
+@main.command()
 @boundary
 def schema() -> int:
     """Print the JSON Schema (Draft 2020-12) of spec files.

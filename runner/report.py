@@ -109,12 +109,12 @@ def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
     done = sum(1 for v in views if v.status == "done")
     out = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        "<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; img-src data:; "
-        "media-src 'self' file:; style-src 'unsafe-inline'\">",
+        ("<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; img-src data:; "
+         "media-src 'self' file:; style-src 'unsafe-inline'\">"),
         f"<title>{e(spec.name)} — runner report</title><style>{_CSS}</style></head><body>",
         f"<h1>{e(spec.name)}</h1>",
-        f"<div class=summary>{done} of {len(views)} shots done · credits planned {planned}, charged {charged} "
-        f"(${charged * 0.01:.2f}) · spec <a href=\"{e(spec_rel)}\">{e(spec.display)}</a></div>",
+        (f"<div class=summary>{done} of {len(views)} shots done · credits planned {planned}, charged {charged} "
+         f"(${charged * 0.01:.2f}) · spec <a href=\"{e(spec_rel)}\">{e(spec.display)}</a></div>"),
     ]
     for v in views:
         shot, body = v.shot, v.shot.request.body

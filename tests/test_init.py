@@ -1,0 +1,32 @@
+"""runner init scaffolds a campaign that validates, plans and applies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+
+def test_init_scaffolds_a_working_campaign(tmp_path: Path, run, api) -> None:
+    (tmp_path / ".git").mkdir()
+    result = run(["init", str(tmp_path / "campaigns"), "--name", "spring", "--ci"])
+    assert result.exit_code == 0, result.stderr
+    spec = tmp_path / "campaigns" / "spring.yaml"
+    assert spec.read_text().startswith("# yaml-language-server: $schema=")
+    assert "outputs/" in (tmp_path / "campaigns" / ".gitignore").read_text()
+    workflow = yaml.safe_load((tmp_path / ".github" / "workflows" / "runner.yml").read_text())
+    assert workflow["env"]["SPEC"] == "campaigns/spring.yaml"
+    assert run(["validate", str(spec)]).exit_code == 0
+    emu = api()
+    assert run(["apply", str(spec), "--yes", "--poll-interval", "0.02"]).exit_code == 0
+    assert emu.stats["creates_total"] == 3
+
+
+def test_init_never_overwrites_and_needs_a_name_without_a_terminal(tmp_path: Path, run) -> None:
+    assert run(["init", str(tmp_path), "--name", "a"]).exit_code == 0
+    again = run(["init", str(tmp_path), "--name", "a"])
+    assert again.exit_code == 1 and "never overwrites" in again.stderr
+    nameless = run(["init", str(tmp_path / "b")])
+    assert nameless.exit_code == 1 and "pass --name" in nameless.stderr
+    bad = run(["init", str(tmp_path / "c"), "--name", "a", "--model", "gen4_turbo"])
+    assert bad.exit_code == 1 and "has no text mode" in bad.stderr
