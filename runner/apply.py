@@ -24,14 +24,23 @@ import shutil
 import tempfile
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from runner import cache as cache_mod
 from runner.api import ApiError, Client, DownloadError, Organization, TaskStatus
 from runner.assets import resolve_local, verify_media
+from runner.outcome import (
+    ApplyOptions,
+    ApplyResult,
+    Outcome,
+    Reporter,
+    SilentReporter,
+    failure_text,
+    issues_text,
+    mentions_upload,
+)
 from runner.plan import Plan, ShotPlan, TakePlan
 from runner.state import Pending, ShotState, State, Take, save_state
 from runner.urlpolicy import check_url
@@ -39,61 +48,6 @@ from runner.urlpolicy import check_url
 RETRYABLE_PREFIXES = ("INTERNAL", "THIRD_PARTY")
 PERMANENT_PREFIXES = ("SAFETY", "ASSET")
 DOWNLOAD_ATTEMPTS = 4
-
-
-class Reporter(Protocol):
-    """Receives progress; the CLI renders it (rich on a TTY, plain lines in CI)."""
-
-    def update(self, shot: str, take: int, status: str, progress: float | None = None) -> None: ...
-
-    def note(self, message: str) -> None: ...
-
-
-class SilentReporter:
-    def update(self, shot: str, take: int, status: str, progress: float | None = None) -> None:
-        pass
-
-    def note(self, message: str) -> None:
-        pass
-
-
-@dataclass
-class ApplyOptions:
-    parallelism: int = 16
-    poll_interval: float = 5.0
-    retries: int = 2
-    max_credits: float | None = None
-    recreate_unknown: bool = False
-    grace_seconds: float = 30.0
-    max_output_bytes: int = 4 * 1024**3
-
-
-@dataclass
-class Outcome:
-    shot: str
-    take: int
-    status: str  # done, cached, moved, failed, unknown, not_started, kept
-    reason: str = ""
-    output: str | None = None
-    credits: int | None = None
-    creates: int = 0
-    code: str | None = None
-
-
-@dataclass
-class ApplyResult:
-    outcomes: list[Outcome] = field(default_factory=list)
-    planned_credits: int = 0
-    charged_credits: int = 0
-    creates: int = 0
-    notes: list[str] = field(default_factory=list)
-
-    def by_status(self, status: str) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status == status]
-
-    @property
-    def ok(self) -> bool:
-        return all(o.status in ("done", "cached", "moved", "kept") for o in self.outcomes)
 
 
 def _now() -> str:
@@ -299,7 +253,7 @@ class Engine:
         st = self.entry(sp)
         st.pending = [p for p in st.pending if p.task_id != task_id]
         code = status.failure_code or ("CANCELLED" if status.status == "CANCELLED" else "UNKNOWN")
-        reason = _failure_text(code, status.failure)
+        reason = failure_text(code, status.failure)
         if code.startswith(PERMANENT_PREFIXES):
             # Remembered so that the next apply does not pay for the same refusal again.
             st.failure = {**(st.failure or {}), tp.fingerprint: {"take": tp.take, "code": code, "reason": reason,
@@ -344,7 +298,7 @@ class Engine:
                                        "with --recreate-unknown to create it again", creates=creates + 1)
                     st.pending.remove(intent)
                     self.save()
-                    if e.status == 400 and not reuploaded and _mentions_upload(e):
+                    if e.status == 400 and not reuploaded and mentions_upload(e):
                         reuploaded = True
                         attempt -= 1
                         self.forget_uploads(sp)  # an expired or foreign upload: upload again, once
@@ -353,7 +307,7 @@ class Engine:
                     if e.rate_limited:
                         self.stop_reason = f"not started: the API said 429 ({e})"
                         return Outcome(sp.id, tp.take, "not_started", self.stop_reason, creates=creates)
-                    return Outcome(sp.id, tp.take, "failed", _issues_text(e, sp), creates=creates, code="REJECTED")
+                    return Outcome(sp.id, tp.take, "failed", issues_text(e, sp), creates=creates, code="REJECTED")
                 creates += 1
                 self.result.creates += 1
                 self.committed += cost
@@ -466,26 +420,6 @@ class Engine:
             tier = (org.tiers.get(model) or {}).get("concurrency") if org else None
             out[model] = asyncio.Semaphore(max(1, min(self.options.parallelism, tier or self.options.parallelism)))
         return out
-
-
-def _mentions_upload(e: ApiError) -> bool:
-    return any("upload" in str(i.get("message", "")).lower() for i in e.issues) or "upload" in str(e).lower()
-
-
-def _failure_text(code: str, failure: str | None) -> str:
-    if code.startswith("SAFETY"):
-        return f"{code}: refused by content moderation ({failure or 'no detail'}); change the prompt or inputs"
-    if code.startswith("ASSET"):
-        return f"{code}: an input was rejected ({failure or 'no detail'}); fix the input file"
-    return f"{code}: {failure or 'the task failed'}"
-
-
-def _issues_text(e: ApiError, sp: ShotPlan) -> str:
-    if not e.issues:
-        return str(e)
-    where = f"{sp.location}: " if sp.location else ""
-    parts = [f"{'.'.join(map(str, i.get('path', [])))}: {i.get('message')}" for i in e.issues]
-    return f"{where}the API rejected the request: " + "; ".join(parts)
 
 
 async def apply_plan(plan: Plan, client: Client, options: ApplyOptions,

@@ -21,9 +21,11 @@ from pathlib import Path
 import filelock
 
 from runner.api import Client, Endpoint, endpoint_from_env
-from runner.apply import ApplyOptions, ApplyResult, Engine, Reporter
+from runner.apply import Engine
 from runner.errors import RunnerError
-from runner.plan import Plan, StalePlanError, load_plan, make_plan, plan_document
+from runner.outcome import ApplyOptions, ApplyResult, Reporter
+from runner.plan import Plan, make_plan
+from runner.planfile import StalePlanError, load_plan, plan_document
 from runner.planview import render_text
 from runner.progress import PlainReporter, RichReporter
 from runner.spec import display_path
@@ -147,7 +149,7 @@ async def _run_engine(plan: Plan, endpoint: Endpoint, options: ApplyOptions, rep
 
 
 async def _cancel_pending(engine: Engine) -> ApplyResult:
-    from runner.apply import Outcome
+    from runner.outcome import Outcome
 
     for shot_id, st in engine.state.shots.items():
         for p in list(st.pending):
@@ -207,7 +209,7 @@ def _endpoint(emulator: bool) -> Iterator[Endpoint]:
 
 def organization_notes(plan: Plan, *, emulator: bool) -> list[str]:
     """Balance, daily caps and concurrency of the account, checked against the plan."""
-    from runner.plan import account_warnings
+    from runner.planfile import account_warnings
 
     async def fetch() -> tuple[int, dict[str, dict[str, int | None]], dict[str, int]]:
         with _endpoint(emulator) as endpoint:

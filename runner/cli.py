@@ -175,7 +175,8 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
       runner plan specs/demo.yaml --select 'hero-*' --replace hero-tokyo-wide
       RUNWAYML_API_SECRET=... runner plan specs/demo.yaml --check-account
     """
-    from runner.plan import make_plan, plan_document
+    from runner.plan import make_plan
+    from runner.planfile import plan_document
     from runner.planview import RENDERERS, render_text
     from runner.state import atomic_write
 

@@ -17,7 +17,6 @@ compiled body with local files replaced by their content hash, plus the take num
 from __future__ import annotations
 
 import copy
-import dataclasses
 import fnmatch
 import hashlib
 import json
@@ -27,14 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from runner import cache as cache_mod
 from runner.assets import resolve_local
 from runner.errors import Location, RunnerError
-from runner.models import BODY_TO_FIELD, ModelInfo, catalog
-from runner.pricing import CREDIT_USD, Cost, cost_of
-from runner.spec import Shot, Spec, display_path, load_spec
+from runner.models import BODY_TO_FIELD, ModelInfo
+from runner.pricing import CREDIT_USD, Cost, cost_of, load_prices
+from runner.spec import Shot, Spec, load_spec
 from runner.state import State, file_sha256, load_state, state_path
 
 FINGERPRINT_VERSION = 1
@@ -46,10 +43,6 @@ TakeAction = Literal["create", "keep", "move", "restore", "resume", "blocked"]
 EXTENSIONS = {"mp4": "mp4", "prores": "mov", "mov": "mov", "png_sequence": "zip", "hdr_pq_12bit_master": "mov",
               "hdr_prores": "mov", "hdr_png_sequence": "zip", "hdr_exr_sequence": "zip",
               "hdr_exr_acescg_sequence_1_3": "zip", "hdr_exr_acescg_sequence_2_0": "zip"}
-
-
-class StalePlanError(RunnerError):
-    """A saved plan no longer matches the spec, state, inputs or prices."""
 
 
 @dataclass(frozen=True)
@@ -121,36 +114,6 @@ class Plan:
     @property
     def usd(self) -> float:
         return round(self.total_credits * CREDIT_USD, 2)
-
-
-# --- prices ---------------------------------------------------------------------------
-
-
-def load_prices(path: Path | None) -> tuple[dict[str, ModelInfo], dict[str, str]]:
-    """The catalog with a user price file applied, and a record of which table that is.
-
-    A price file maps model id -> pricing fields to override, e.g.
-    ``{gen4.5: {credits_per_second: 14}, kling3.0_pro: {credits_per_second: 20}}``.
-    """
-    models = dict(catalog())
-    source = "built-in"
-    if path is not None:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as e:
-            raise RunnerError(f"{path}: cannot read the price file: {e}") from None
-        if not isinstance(data, dict):
-            raise RunnerError(f"{path}: a price file maps model ids to pricing fields")
-        for name, fields in data.items():
-            if name not in models:
-                raise RunnerError(f"{path}: unknown model {name!r} in the price file")
-            if not isinstance(fields, dict):
-                raise RunnerError(f"{path}: {name}: expected a mapping of pricing fields")
-            pricing = {**models[name].pricing, **fields, "source": f"price file {path}"}
-            models[name] = dataclasses.replace(models[name], pricing=pricing)
-        source = str(path)
-    table = json.dumps({n: m.pricing for n, m in sorted(models.items())}, sort_keys=True, default=str)
-    return models, {"source": source, "sha256": hashlib.sha256(table.encode()).hexdigest()}
 
 
 # --- fingerprints ---------------------------------------------------------------------
@@ -451,98 +414,3 @@ def make_plan(
         options={"select": list(select), "exclude": list(exclude), "replace": list(replace),
                  "max_credits": max_credits},
     )
-
-
-# --- saved plans ------------------------------------------------------------------------
-
-
-def plan_document(plan: Plan) -> dict[str, Any]:
-    """The JSON form of a plan (``--format json`` and ``-o plan.json``); see docs in README."""
-    shots = []
-    for s in plan.shots:
-        shots.append({
-            "id": s.id, "symbol": s.symbol, "action": s.action, "model": s.model, "mode": s.mode,
-            "reasons": list(s.reasons), "credits": s.credits, "upper_bound": s.upper_bound,
-            "moved_from": s.moved_from, "fingerprint": s.fingerprint,
-            "location": str(s.location) if s.location else None, "tags": list(s.tags),
-            "takes": [{"take": t.take, "action": t.action, "credits": t.credits, "output": t.output,
-                       "fingerprint": t.fingerprint, "task_id": t.task_id} for t in s.takes],
-        })
-    over = plan.over_budget_by
-    return {
-        "format": PLAN_FORMAT,
-        "kind": "runner-plan",
-        "spec": {"path": plan.spec.display, "name": plan.spec.name, "sha256": plan.spec_sha256},
-        "state": {"path": display_path(plan.state.path), "sha256": plan.state_sha256},
-        "inputs": plan.inputs,
-        "price_table": plan.price_table,
-        "options": plan.options,
-        "summary": {
-            "create": plan.count("create"), "regenerate": plan.count("regenerate"),
-            "unchanged": plan.count("unchanged"), "cached": plan.count("cached"),
-            "moved": plan.count("move"), "removed": plan.count("remove"), "resume": plan.count("resume"),
-            "blocked": plan.count("blocked"),
-            "generations": sum(s.creates for s in plan.shots),
-            "credits": plan.total_credits, "usd": plan.usd, "upper_bound": plan.upper_bound,
-            "unknown_cost": list(plan.unknown_cost), "spent_credits": plan.spent_credits,
-            "budget": {"max_credits": plan.max_credits, "over_by": over},
-            "changes": plan.has_changes,
-        },
-        "shots": shots,
-    }
-
-
-def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any], Path]:
-    """Read a saved plan and refuse it if anything it was made from has changed.
-
-    Returns the document and the spec path. Raises StalePlanError saying what changed.
-    """
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if doc.get("kind") != "runner-plan":
-            raise ValueError("not a runner plan")
-    except (OSError, ValueError, AttributeError) as e:
-        raise RunnerError(f"{path}: not a readable plan file ({e})") from None
-    if doc.get("format", 0) > PLAN_FORMAT:
-        raise RunnerError(f"{path}: written by a newer runner; upgrade runner")
-    spec_path = Path(doc["spec"]["path"])
-    changed: list[str] = []
-    if file_sha256(spec_path) != doc["spec"]["sha256"]:
-        changed.append(f"the spec {doc['spec']['path']} changed")
-    if file_sha256(Path(doc["state"]["path"])) != doc["state"]["sha256"]:
-        changed.append(f"the state file {doc['state']['path']} changed (another apply ran?)")
-    hasher = cache_mod.Hasher()
-    for name, digest in doc["inputs"].items():
-        try:
-            now = hasher.sha256((spec_path.parent / name).resolve())
-        except OSError:
-            now = None
-        if now != digest:
-            changed.append(f"input {name} changed")
-    _, table = load_prices(prices)
-    if table["sha256"] != doc["price_table"]["sha256"]:
-        changed.append(f"prices changed (plan used {doc['price_table']['source']}, now {table['source']})")
-    if changed:
-        raise StalePlanError(f"{path} is stale: " + "; ".join(changed) + ". Run `runner plan` again.")
-    return doc, spec_path
-
-
-def account_warnings(plan: Plan, balance: int, tiers: dict[str, dict[str, int | None]],
-                     daily_used: dict[str, int]) -> list[str]:
-    """What in the plan the account cannot do: balance, daily caps; and its concurrency."""
-    notes: list[str] = []
-    if plan.total_credits > balance:
-        notes.append(f"warning: the plan needs {plan.total_credits} credits; the account has {balance}")
-    per_model: dict[str, int] = {}
-    for s in plan.shots:
-        if s.creates:
-            per_model[s.model] = per_model.get(s.model, 0) + s.creates
-    for model, n in sorted(per_model.items()):
-        tier = tiers.get(model) or {}
-        cap, conc = tier.get("daily"), tier.get("concurrency")
-        left = None if cap is None else cap - daily_used.get(model, 0)
-        if left is not None and n > left:
-            notes.append(f"warning: {model}: {n} generations planned, {left} left today (daily cap {cap})")
-        if conc:
-            notes.append(f"{model}: {n} generations, {conc} at a time on this account")
-    return notes

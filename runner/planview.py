@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runner.plan import Plan, ShotPlan, plan_document
+from runner.plan import Plan, ShotPlan
+from runner.planfile import plan_document
 
 _COLORS = {"+": "\x1b[32m", "~": "\x1b[33m", "=": "\x1b[2m", ">": "\x1b[36m", "-": "\x1b[31m", "!": "\x1b[1;31m"}
 _RESET = "\x1b[0m"

@@ -16,11 +16,18 @@ Rules, in order:
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from runner.models import ModelInfo
+import yaml
+
+from runner.errors import RunnerError
+from runner.models import ModelInfo, catalog
 
 CREDIT_USD = 0.01
 
@@ -106,3 +113,30 @@ def cost_of(info: ModelInfo, body: dict[str, Any], *, input_seconds: float | Non
         credits += extra * (len(refs) if isinstance(refs, list) else 1)
     credits = max(credits, pricing.get("minimum_credits") or 0)
     return Cost(math.ceil(credits - 1e-9), seconds, rate, upper)
+
+
+def load_prices(path: Path | None) -> tuple[dict[str, ModelInfo], dict[str, str]]:
+    """The catalog with a user price file applied, and a record of which table that is.
+
+    A price file maps model id -> pricing fields to override, e.g.
+    ``{gen4.5: {credits_per_second: 14}, kling3.0_pro: {credits_per_second: 20}}``.
+    """
+    models = dict(catalog())
+    source = "built-in"
+    if path is not None:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as e:
+            raise RunnerError(f"{path}: cannot read the price file: {e}") from None
+        if not isinstance(data, dict):
+            raise RunnerError(f"{path}: a price file maps model ids to pricing fields")
+        for name, fields in data.items():
+            if name not in models:
+                raise RunnerError(f"{path}: unknown model {name!r} in the price file")
+            if not isinstance(fields, dict):
+                raise RunnerError(f"{path}: {name}: expected a mapping of pricing fields")
+            pricing = {**models[name].pricing, **fields, "source": f"price file {path}"}
+            models[name] = dataclasses.replace(models[name], pricing=pricing)
+        source = str(path)
+    table = json.dumps({n: m.pricing for n, m in sorted(models.items())}, sort_keys=True, default=str)
+    return models, {"source": source, "sha256": hashlib.sha256(table.encode()).hexdigest()}

@@ -8,15 +8,11 @@ raised one by one, so a user sees all of them at once.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-import jsonschema
 
 from runner import matrix as matrix_mod
 from runner import schema_errors as words
@@ -32,8 +28,8 @@ from runner.models import (
     check_declared_mode,
     compile_request,
     infer_mode,
-    schema_dir,
 )
+from runner.specchecks import collapse, dotted, schema_problems, secret_problems
 from runner.templating import TemplateProblem, render
 from runner.yamlload import Document, Path_, load_yaml
 
@@ -81,17 +77,6 @@ class Spec:
     allowed_hosts: tuple[str, ...] | None = None
 
 
-@lru_cache(maxsize=1)
-def spec_schema() -> dict[str, Any]:
-    return dict(json.loads((schema_dir() / "spec.schema.json").read_text(encoding="utf-8")))
-
-
-@lru_cache(maxsize=1)
-def _spec_validator() -> jsonschema.protocols.Validator:
-    schema = spec_schema()
-    return jsonschema.validators.validator_for(schema)(schema)
-
-
 def project_root(spec_path: Path) -> Path:
     """The git top level above the spec, else the spec's folder."""
     folder = spec_path.resolve().parent
@@ -108,44 +93,6 @@ def display_path(path: Path) -> str:
     except ValueError:  # pragma: no cover - other drive on Windows
         return str(path)
     return str(path.resolve()) if rel.startswith("..") else rel
-
-
-def _schema_problems(doc: Document) -> list[Problem]:
-    problems: list[Problem] = []
-    for error in _spec_validator().iter_errors(doc.data):
-        path = tuple(error.absolute_path)
-        shot, field_path = _shot_of(doc, path)
-
-        def add(where: Location, message: str, fpath: Path_ = field_path, shot: str | None = shot) -> None:
-            problems.append(Problem(where, message, shot=shot, field=_dotted(fpath) or None))
-
-        if error.validator == "additionalProperties":
-            allowed = list(words.schema_of(error).get("properties", {}))
-            for key in words.unknown_keys(error):
-                msg = f"unknown field {key!r}{words.did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}"
-                add(doc.where_key((*path, key)), msg, (*field_path, key))
-            continue
-        if error.validator == "required":
-            add(doc.where(path), f"missing required field {words.missing_key(error)!r}")
-            continue
-        add(doc.where(path), words.describe(error, name=_dotted(field_path) or "spec"))
-    return problems
-
-
-def _shot_of(doc: Document, path: Path_) -> tuple[str | None, Path_]:
-    """The (unrendered) id of the shot a schema error is in, and the path inside it."""
-    if len(path) >= 2 and path[0] == "shots" and isinstance(path[1], int):
-        raw = doc.data["shots"][path[1]]
-        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
-            return raw["id"], path[2:]
-    return None, path
-
-
-def _dotted(path: Path_) -> str:
-    out = ""
-    for p in path:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
 
 
 class _ShotBuilder:
@@ -195,7 +142,7 @@ class _ShotBuilder:
             try:
                 return render(value, ctx), True
             except TemplateProblem as e:
-                self.problem(path, e.message, shot=label, field=_dotted(path[2:]) if path[0] == "shots" else _dotted(path))
+                self.problem(path, e.message, shot=label, field=dotted(path[2:]) if path[0] == "shots" else dotted(path))
                 return None, False
         if isinstance(value, dict):
             out, ok = {}, True
@@ -433,47 +380,21 @@ def _origin_for(origins: dict[tuple[str | int, ...], str], path: tuple[str | int
     return None
 
 
-_KEY_SHAPE = re.compile(r"\bkey_[A-Za-z0-9]{32,}\b")
-
-
-def _secret_problems(doc: Document) -> list[Problem]:
-    """Strings that look like a Runway API key (or are the configured one). Never echoed."""
-    live = os.environ.get("RUNWAYML_API_SECRET", "")
-    found: list[Problem] = []
-
-    def walk(value: Any, path: Path_) -> None:
-        if isinstance(value, str):
-            if _KEY_SHAPE.search(value) or (len(live) >= 8 and live in value):
-                found.append(Problem(doc.where(path), "this looks like a Runway API key. Never put keys in a "
-                                     "spec: remove it, rotate the key now (dev.runwayml.com → API Keys), and "
-                                     "pass keys through RUNWAYML_API_SECRET", field=_dotted(path) or None))
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                walk(k, path)
-                walk(v, (*path, k))
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                walk(v, (*path, i))
-
-    walk(doc.data, ())
-    return found
-
-
 def load_spec(path: Path) -> Spec:
     """Load, render and validate one spec; raises SpecErrors listing every problem."""
     shown = display_path(path)
     doc = load_yaml(path, display=shown)
-    secrets = _secret_problems(doc)
+    secrets = secret_problems(doc)
     if secrets:
         raise SpecErrors(secrets)
-    problems = _schema_problems(doc)
+    problems = schema_problems(doc)
     if problems:
         raise SpecErrors(problems)
     root = project_root(path)
     builder = _ShotBuilder(doc, path, root)
     builder.build()
     if builder.problems:
-        raise SpecErrors(_collapse(builder.problems))
+        raise SpecErrors(collapse(builder.problems))
     data = doc.data
     out_raw = data.get("output_dir") or f"outputs/{data['name']}"
     return Spec(
@@ -484,25 +405,9 @@ def load_spec(path: Path) -> Spec:
         output_dir=(path.resolve().parent / out_raw),
         max_credits=(data.get("budget") or {}).get("max_credits"),
         shots=tuple(builder.shots),
-        warnings=tuple(_collapse(builder.warnings)),
+        warnings=tuple(collapse(builder.warnings)),
         allowed_hosts=builder.allowed_hosts,
     )
-
-
-def _collapse(problems: list[Problem]) -> list[Problem]:
-    """One line for a problem that every variant of a matrix shot repeats."""
-    groups: dict[tuple[Location, str | None, str], list[Problem]] = {}
-    for p in problems:
-        groups.setdefault((p.location, p.field, p.message), []).append(p)
-    out: list[Problem] = []
-    for items in groups.values():
-        first = items[0]
-        if len(items) > 1 and first.shot:
-            shot = f"{first.shot} (and {len(items) - 1} more)"
-            out.append(Problem(first.location, first.message, shot, first.field, first.severity))
-        else:
-            out.extend(items)
-    return out
 
 
 def validate_specs(paths: list[Path]) -> list[Spec]:

@@ -92,3 +92,14 @@ def api(make_emulator, monkeypatch: pytest.MonkeyPatch):
         return emu
 
     return _start
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    """A copy of the demo campaign (spec + assets) in tmp_path."""
+    import shutil
+
+    shutil.copytree(ROOT / "specs" / "assets", tmp_path / "assets", dirs_exist_ok=True)
+    spec = tmp_path / "demo.yaml"
+    spec.write_text((ROOT / "specs" / "demo.yaml").read_text())
+    return spec

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -34,14 +33,6 @@ def one_shot(prompt: str, model: str = "gen4.5", extra: str = "") -> str:
     return (f"version: 1\nname: t\nshots:\n  - id: a\n    model: {model}\n    prompt: \"{prompt}\"\n"
             f"    ratio: '1280:720'\n    duration: 4\n{extra}")
 
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    """A copy of the demo campaign (spec + assets) in tmp_path."""
-    shutil.copytree(ROOT / "specs" / "assets", tmp_path / "assets")
-    spec = tmp_path / "demo.yaml"
-    spec.write_text((ROOT / "specs" / "demo.yaml").read_text())
-    return spec
 
 
 def test_demo_apply_then_nothing_then_exactly_one_create(demo: Path, run, api) -> None:

@@ -13,13 +13,6 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
          "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "specs" / "assets", tmp_path / "assets")
-    spec = tmp_path / "demo.yaml"
-    spec.write_text((ROOT / "specs" / "demo.yaml").read_text())
-    return spec
-
 
 def test_report_lists_every_shot_and_escapes_prompts(write_spec, run, api, tmp_path: Path) -> None:
     api()

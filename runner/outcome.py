@@ -1,0 +1,84 @@
+"""What apply reports: options, per-take outcomes, the result, and the wording of failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from runner.api import ApiError
+from runner.plan import ShotPlan
+
+
+class Reporter(Protocol):
+    """Receives progress; the CLI renders it (rich on a TTY, plain lines in CI)."""
+
+    def update(self, shot: str, take: int, status: str, progress: float | None = None) -> None: ...
+
+    def note(self, message: str) -> None: ...
+
+
+class SilentReporter:
+    def update(self, shot: str, take: int, status: str, progress: float | None = None) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+
+@dataclass
+class ApplyOptions:
+    parallelism: int = 16
+    poll_interval: float = 5.0
+    retries: int = 2
+    max_credits: float | None = None
+    recreate_unknown: bool = False
+    grace_seconds: float = 30.0
+    max_output_bytes: int = 4 * 1024**3
+
+
+@dataclass
+class Outcome:
+    shot: str
+    take: int
+    status: str  # done, cached, moved, failed, unknown, not_started, kept
+    reason: str = ""
+    output: str | None = None
+    credits: int | None = None
+    creates: int = 0
+    code: str | None = None
+
+
+@dataclass
+class ApplyResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    planned_credits: int = 0
+    charged_credits: int = 0
+    creates: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def by_status(self, status: str) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status in ("done", "cached", "moved", "kept") for o in self.outcomes)
+
+
+def mentions_upload(e: ApiError) -> bool:
+    return any("upload" in str(i.get("message", "")).lower() for i in e.issues) or "upload" in str(e).lower()
+
+
+def failure_text(code: str, failure: str | None) -> str:
+    if code.startswith("SAFETY"):
+        return f"{code}: refused by content moderation ({failure or 'no detail'}); change the prompt or inputs"
+    if code.startswith("ASSET"):
+        return f"{code}: an input was rejected ({failure or 'no detail'}); fix the input file"
+    return f"{code}: {failure or 'the task failed'}"
+
+
+def issues_text(e: ApiError, sp: ShotPlan) -> str:
+    if not e.issues:
+        return str(e)
+    where = f"{sp.location}: " if sp.location else ""
+    parts = [f"{'.'.join(map(str, i.get('path', [])))}: {i.get('message')}" for i in e.issues]
+    return f"{where}the API rejected the request: " + "; ".join(parts)

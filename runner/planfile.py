@@ -1,0 +1,114 @@
+"""Saved plans (``runner plan -o plan.json``): their JSON form and the staleness check.
+
+A saved plan records the spec, state file, input and price-table hashes it was made
+from; ``load_plan`` refuses it when any of them changed, saying which.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from runner import cache as cache_mod
+from runner.errors import RunnerError
+from runner.plan import PLAN_FORMAT, Plan
+from runner.pricing import load_prices
+from runner.spec import display_path
+from runner.state import file_sha256
+
+
+class StalePlanError(RunnerError):
+    """A saved plan no longer matches the spec, state, inputs or prices."""
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """The JSON form of a plan (``--format json`` and ``-o plan.json``); see docs in README."""
+    shots = []
+    for s in plan.shots:
+        shots.append({
+            "id": s.id, "symbol": s.symbol, "action": s.action, "model": s.model, "mode": s.mode,
+            "reasons": list(s.reasons), "credits": s.credits, "upper_bound": s.upper_bound,
+            "moved_from": s.moved_from, "fingerprint": s.fingerprint,
+            "location": str(s.location) if s.location else None, "tags": list(s.tags),
+            "takes": [{"take": t.take, "action": t.action, "credits": t.credits, "output": t.output,
+                       "fingerprint": t.fingerprint, "task_id": t.task_id} for t in s.takes],
+        })
+    over = plan.over_budget_by
+    return {
+        "format": PLAN_FORMAT,
+        "kind": "runner-plan",
+        "spec": {"path": plan.spec.display, "name": plan.spec.name, "sha256": plan.spec_sha256},
+        "state": {"path": display_path(plan.state.path), "sha256": plan.state_sha256},
+        "inputs": plan.inputs,
+        "price_table": plan.price_table,
+        "options": plan.options,
+        "summary": {
+            "create": plan.count("create"), "regenerate": plan.count("regenerate"),
+            "unchanged": plan.count("unchanged"), "cached": plan.count("cached"),
+            "moved": plan.count("move"), "removed": plan.count("remove"), "resume": plan.count("resume"),
+            "blocked": plan.count("blocked"),
+            "generations": sum(s.creates for s in plan.shots),
+            "credits": plan.total_credits, "usd": plan.usd, "upper_bound": plan.upper_bound,
+            "unknown_cost": list(plan.unknown_cost), "spent_credits": plan.spent_credits,
+            "budget": {"max_credits": plan.max_credits, "over_by": over},
+            "changes": plan.has_changes,
+        },
+        "shots": shots,
+    }
+
+
+def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any], Path]:
+    """Read a saved plan and refuse it if anything it was made from has changed.
+
+    Returns the document and the spec path. Raises StalePlanError saying what changed.
+    """
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if doc.get("kind") != "runner-plan":
+            raise ValueError("not a runner plan")
+    except (OSError, ValueError, AttributeError) as e:
+        raise RunnerError(f"{path}: not a readable plan file ({e})") from None
+    if doc.get("format", 0) > PLAN_FORMAT:
+        raise RunnerError(f"{path}: written by a newer runner; upgrade runner")
+    spec_path = Path(doc["spec"]["path"])
+    changed: list[str] = []
+    if file_sha256(spec_path) != doc["spec"]["sha256"]:
+        changed.append(f"the spec {doc['spec']['path']} changed")
+    if file_sha256(Path(doc["state"]["path"])) != doc["state"]["sha256"]:
+        changed.append(f"the state file {doc['state']['path']} changed (another apply ran?)")
+    hasher = cache_mod.Hasher()
+    for name, digest in doc["inputs"].items():
+        try:
+            now = hasher.sha256((spec_path.parent / name).resolve())
+        except OSError:
+            now = None
+        if now != digest:
+            changed.append(f"input {name} changed")
+    _, table = load_prices(prices)
+    if table["sha256"] != doc["price_table"]["sha256"]:
+        changed.append(f"prices changed (plan used {doc['price_table']['source']}, now {table['source']})")
+    if changed:
+        raise StalePlanError(f"{path} is stale: " + "; ".join(changed) + ". Run `runner plan` again.")
+    return doc, spec_path
+
+
+def account_warnings(plan: Plan, balance: int, tiers: dict[str, dict[str, int | None]],
+                     daily_used: dict[str, int]) -> list[str]:
+    """What in the plan the account cannot do: balance, daily caps; and its concurrency."""
+    notes: list[str] = []
+    if plan.total_credits > balance:
+        notes.append(f"warning: the plan needs {plan.total_credits} credits; the account has {balance}")
+    per_model: dict[str, int] = {}
+    for s in plan.shots:
+        if s.creates:
+            per_model[s.model] = per_model.get(s.model, 0) + s.creates
+    for model, n in sorted(per_model.items()):
+        tier = tiers.get(model) or {}
+        cap, conc = tier.get("daily"), tier.get("concurrency")
+        left = None if cap is None else cap - daily_used.get(model, 0)
+        if left is not None and n > left:
+            notes.append(f"warning: {model}: {n} generations planned, {left} left today (daily cap {cap})")
+        if conc:
+            notes.append(f"{model}: {n} generations, {conc} at a time on this account")
+    return notes

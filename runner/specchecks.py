@@ -1,0 +1,112 @@
+"""Checks on a loaded spec document before shots are built, and how problems are grouped.
+
+- the spec schema (``schema/spec.schema.json``), worded for people;
+- strings that look like API keys (refused, never echoed);
+- one line for a problem that every variant of a matrix shot repeats.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import lru_cache
+from typing import Any
+
+import jsonschema
+
+from runner import schema_errors as words
+from runner.errors import Location, Problem
+from runner.models import schema_dir
+from runner.yamlload import Document, Path_
+
+
+@lru_cache(maxsize=1)
+def spec_schema() -> dict[str, Any]:
+    return dict(json.loads((schema_dir() / "spec.schema.json").read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=1)
+def _spec_validator() -> jsonschema.protocols.Validator:
+    schema = spec_schema()
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+def schema_problems(doc: Document) -> list[Problem]:
+    problems: list[Problem] = []
+    for error in _spec_validator().iter_errors(doc.data):
+        path = tuple(error.absolute_path)
+        shot, field_path = _shot_of(doc, path)
+
+        def add(where: Location, message: str, fpath: Path_ = field_path, shot: str | None = shot) -> None:
+            problems.append(Problem(where, message, shot=shot, field=dotted(fpath) or None))
+
+        if error.validator == "additionalProperties":
+            allowed = list(words.schema_of(error).get("properties", {}))
+            for key in words.unknown_keys(error):
+                msg = f"unknown field {key!r}{words.did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}"
+                add(doc.where_key((*path, key)), msg, (*field_path, key))
+            continue
+        if error.validator == "required":
+            add(doc.where(path), f"missing required field {words.missing_key(error)!r}")
+            continue
+        add(doc.where(path), words.describe(error, name=dotted(field_path) or "spec"))
+    return problems
+
+
+def _shot_of(doc: Document, path: Path_) -> tuple[str | None, Path_]:
+    """The (unrendered) id of the shot a schema error is in, and the path inside it."""
+    if len(path) >= 2 and path[0] == "shots" and isinstance(path[1], int):
+        raw = doc.data["shots"][path[1]]
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            return raw["id"], path[2:]
+    return None, path
+
+
+def dotted(path: Path_) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+_KEY_SHAPE = re.compile(r"\bkey_[A-Za-z0-9]{32,}\b")
+
+
+def secret_problems(doc: Document) -> list[Problem]:
+    """Strings that look like a Runway API key (or are the configured one). Never echoed."""
+    live = os.environ.get("RUNWAYML_API_SECRET", "")
+    found: list[Problem] = []
+
+    def walk(value: Any, path: Path_) -> None:
+        if isinstance(value, str):
+            if _KEY_SHAPE.search(value) or (len(live) >= 8 and live in value):
+                found.append(Problem(doc.where(path), "this looks like a Runway API key. Never put keys in a "
+                                     "spec: remove it, rotate the key now (dev.runwayml.com → API Keys), and "
+                                     "pass keys through RUNWAYML_API_SECRET", field=dotted(path) or None))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(k, path)
+                walk(v, (*path, k))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, (*path, i))
+
+    walk(doc.data, ())
+    return found
+
+
+def collapse(problems: list[Problem]) -> list[Problem]:
+    """One line for a problem that every variant of a matrix shot repeats."""
+    groups: dict[tuple[Location, str | None, str], list[Problem]] = {}
+    for p in problems:
+        groups.setdefault((p.location, p.field, p.message), []).append(p)
+    out: list[Problem] = []
+    for items in groups.values():
+        first = items[0]
+        if len(items) > 1 and first.shot:
+            shot = f"{first.shot} (and {len(items) - 1} more)"
+            out.append(Problem(first.location, first.message, shot, first.field, first.severity))
+        else:
+            out.extend(items)
+    return out
