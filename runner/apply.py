@@ -72,6 +72,7 @@ class Engine:
         self.uploads: dict[str, asyncio.Task[str]] = {}
         self.shot_plans = {s.id: s for s in plan.shots}
         self.org: Organization | None = None
+        self.daily_left: dict[str, int] = {}
 
     # --- state helpers -------------------------------------------------------------------
 
@@ -98,13 +99,15 @@ class Engine:
             current = set(wanted.values())
             st.failure = {fp: f for fp, f in st.failure.items() if fp in current} or None
 
-    def record_take(self, sp: ShotPlan, tp: TakePlan, meta: dict[str, Any], source: str) -> None:
+    def record_take(self, sp: ShotPlan, tp: TakePlan, meta: dict[str, Any], source: str,
+                    task_id: str | None = None) -> None:
         st = self.entry(sp)
         st.takes = [t for t in st.takes if t.take != tp.take]
         st.takes.append(Take(take=tp.take, fingerprint=tp.fingerprint, output=tp.output, sha256=meta["sha256"],
                              bytes=meta["bytes"], credits=meta.get("credits"), task_id=meta.get("task_id"),
                              finished=meta.get("finished") or _now(), source=source))
-        st.pending = [p for p in st.pending if p.fingerprint != tp.fingerprint]
+        if task_id is not None:  # only this task's entry: another one may be in flight
+            st.pending = [p for p in st.pending if p.task_id != task_id]
         self.finish_shot_if_complete(sp)
 
     # --- local actions -------------------------------------------------------------------
@@ -113,8 +116,14 @@ class Engine:
         base = self.spec.path.parent
         for sp in self.plan.shots:
             if sp.action == "remove":
-                self.state.shots.pop(sp.id, None)
+                st = self.state.shots.get(sp.id)
+                if st is not None and not st.pending:  # a journal is never thrown away
+                    del self.state.shots[sp.id]
                 continue
+            if sp.moved_from and sp.moved_from != sp.id and sp.moved_from in self.state.shots \
+                    and sp.id not in self.state.shots:
+                # A rename: the whole entry (takes, journal, remembered refusals) follows the id.
+                self.state.shots[sp.id] = self.state.shots.pop(sp.moved_from)
             for tp in sp.takes:
                 if tp.action == "blocked":
                     self.result.outcomes.append(Outcome(sp.id, tp.take, "failed", f"not retried: {tp.blocked}",
@@ -122,24 +131,22 @@ class Engine:
                 elif tp.action == "keep":
                     self.result.outcomes.append(Outcome(sp.id, tp.take, "kept", output=tp.output))
                 elif tp.action == "move" and tp.source:
+                    entry = self.state.shots.get(sp.id)
+                    done = entry.take(tp.take) if entry else None
+                    if done is None:  # pragma: no cover - plan only moves takes the state lists
+                        continue
                     dest = base / tp.output
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(base / tp.source, dest)
-                    old = self.state.shots.get(sp.moved_from or sp.id)
-                    done = old.take(tp.take) if old else None
                     meta = {"sha256": done.sha256, "bytes": done.bytes, "credits": done.credits,
-                            "task_id": done.task_id, "finished": done.finished} if done else {}
-                    if sp.moved_from and sp.moved_from in self.state.shots and sp.moved_from != sp.id:
-                        moved = self.state.shots.pop(sp.moved_from)
-                        self.state.shots[sp.id] = moved
-                    self.record_take(sp, tp, meta, done.source if done else "api")
+                            "task_id": done.task_id, "finished": done.finished}
+                    self.record_take(sp, tp, meta, done.source)
+                    self.save()
                     self.result.outcomes.append(Outcome(sp.id, tp.take, "moved", f"from {tp.source}", tp.output))
                 elif tp.action == "restore" and tp.cached:
                     cache_mod.output_restore(tp.cached, base / tp.output)
                     self.record_take(sp, tp, tp.cached, "cache")
                     self.result.outcomes.append(Outcome(sp.id, tp.take, "cached", "restored from cache", tp.output))
-            if sp.moved_from and sp.moved_from in self.state.shots and sp.moved_from != sp.id:
-                self.state.shots.pop(sp.moved_from)
         self.save()
 
     # --- uploads -------------------------------------------------------------------------
@@ -236,16 +243,14 @@ class Engine:
         raise DownloadError(f"could not download the output after {DOWNLOAD_ATTEMPTS} tries: {last}")
 
     async def finish_task(self, sp: ShotPlan, tp: TakePlan, task_id: str, creates: int) -> Outcome:
-        status = await self.poll(sp.id, tp.take, task_id)
-        if status.status == "SUCCEEDED":
-            try:
+        try:
+            status = await self.poll(sp.id, tp.take, task_id)
+            if status.status == "SUCCEEDED":
                 meta = await self.download(sp.id, tp, status)
-            except DownloadError as e:
-                # Paid for but not downloaded: keep the task in the journal so that the
-                # next apply tries again (signed URLs last 24-48 h).
-                return Outcome(sp.id, tp.take, "failed", f"{e}; the task stays in the journal",
-                               creates=creates, code="DOWNLOAD")
-            self.record_take(sp, tp, meta, "api")
+        except (ApiError, DownloadError) as e:
+            return self.task_trouble(sp.id, tp.take, task_id, e, creates)
+        if status.status == "SUCCEEDED":
+            self.record_take(sp, tp, meta, "api", task_id=task_id)
             self.save()
             self.reporter.update(sp.id, tp.take, "DONE", 1.0)
             self.result.charged_credits += status.credits or 0
@@ -260,6 +265,19 @@ class Engine:
                                                                   "at": _now(), "task_id": task_id}}
         self.save()
         return Outcome(sp.id, tp.take, "failed", reason, credits=0, creates=creates, code=code)
+
+    def task_trouble(self, shot_id: str, take: int, task_id: str, e: Exception, creates: int) -> Outcome:
+        """A journaled task could not be finished now. It stays in the journal (it is paid
+        for) unless the API says it no longer exists."""
+        if isinstance(e, ApiError) and e.status == 404:
+            st = self.state.shots.get(shot_id)
+            if st is not None:
+                st.pending = [p for p in st.pending if p.task_id != task_id]
+                self.save()
+            return Outcome(shot_id, take, "failed", f"task {task_id} no longer exists on the API (deleted or "
+                           "expired); it is dropped from the journal", creates=creates, code="GONE")
+        return Outcome(shot_id, take, "failed", f"{e}; task {task_id} stays in the journal: run apply again to "
+                       "finish it", creates=creates, code="DOWNLOAD" if isinstance(e, DownloadError) else "API")
 
     # --- creating ------------------------------------------------------------------------
 
@@ -278,6 +296,12 @@ class Engine:
             async with slots:
                 if self.stop_reason:
                     return Outcome(sp.id, tp.take, "not_started", self.stop_reason, creates=creates)
+                if self.options.max_credits is not None and self.committed + cost > self.options.max_credits:
+                    return Outcome(sp.id, tp.take, "not_started",
+                                   f"--max-credits {self.options.max_credits:g} would be exceeded", creates=creates)
+                if self.daily_left.get(sp.model, 1) <= 0:
+                    return Outcome(sp.id, tp.take, "not_started", f"the daily cap of {sp.model} is reached",
+                                   creates=creates)
                 try:
                     body = await self.wire_body(sp)
                 except InputRefused as e:
@@ -311,6 +335,8 @@ class Engine:
                 creates += 1
                 self.result.creates += 1
                 self.committed += cost
+                if sp.model in self.daily_left:
+                    self.daily_left[sp.model] -= 1
                 intent.task_id = task_id
                 self.save()
                 outcome = await self.finish_task(sp, tp, task_id, creates)
@@ -324,35 +350,43 @@ class Engine:
     async def resume(self, sp: ShotPlan | None, shot_id: str, pending: Pending) -> Outcome:
         """Finish a journaled task instead of creating it again."""
         assert pending.task_id is not None
-        if sp is None or not any(t.fingerprint == pending.fingerprint for t in sp.takes):
-            # an older version of the shot: finish it into the cache, nothing is lost
+        tp = next((t for t in sp.takes if t.fingerprint == pending.fingerprint and t.action == "resume"), None) \
+            if sp else None
+        if sp is not None and tp is not None:
+            return await self.finish_task(sp, tp, pending.task_id, 0)
+        # An older version of the shot, a removed shot, or a take created anew (--replace):
+        # finish the paid task into the cache, so nothing is lost, and leave the files alone.
+        try:
             status = await self.poll(shot_id, pending.take, pending.task_id)
-            st = self.state.shots.get(shot_id)
             if status.status == "SUCCEEDED":
                 folder = Path(tempfile.mkdtemp(prefix="runner-"))
                 try:
-                    tp = TakePlan(pending.take, pending.fingerprint, "resume", str(folder / "out.mp4"))
-                    await self.download(shot_id, tp, status)
+                    side = TakePlan(pending.take, pending.fingerprint, "resume", str(folder / "out.mp4"))
+                    await self.download(shot_id, side, status)
                 finally:
                     shutil.rmtree(folder, ignore_errors=True)
                 self.result.charged_credits += status.credits or 0
-            if st:
-                st.pending = [p for p in st.pending if p.task_id != pending.task_id]
-                self.save()
-            return Outcome(shot_id, pending.take, "kept", "finished a task of an older version; kept in the cache",
-                           credits=status.credits)
-        tp = next(t for t in sp.takes if t.fingerprint == pending.fingerprint)
-        return await self.finish_task(sp, tp, pending.task_id, 0)
+        except (ApiError, DownloadError) as e:
+            return self.task_trouble(shot_id, pending.take, pending.task_id, e, 0)
+        st = self.state.shots.get(shot_id)
+        if st:
+            st.pending = [p for p in st.pending if p.task_id != pending.task_id]
+            self.save()
+        return Outcome(shot_id, pending.take, "kept", f"finished journaled task {pending.task_id} ({status.status}) "
+                       "of an earlier version; its output is in the cache", credits=status.credits)
 
     async def run(self) -> ApplyResult:
         self.local_actions()
         jobs: list[Awaitable[Outcome]] = []
         recreate: set[str] = set()
+        in_spec = {s.id for s in self.spec.shots}
         for shot_id, st in list(self.state.shots.items()):
+            if shot_id in in_spec and shot_id not in self.shot_plans:
+                continue  # not selected this time: its journal waits for an apply that selects it
             for p in list(st.pending):
                 if p.task_id:
                     jobs.append(self.resume(self.shot_plans.get(shot_id), shot_id, p))
-                elif self.options.recreate_unknown:
+                elif self.options.recreate_unknown and shot_id in self.shot_plans:
                     st.pending.remove(p)
                     recreate.add(p.fingerprint)
                 else:
@@ -408,6 +442,8 @@ class Engine:
         for model, n in per_model.items():
             cap = (org.tiers.get(model) or {}).get("daily")
             used = org.daily_used.get(model, 0)
+            if cap is not None:
+                self.daily_left[model] = cap - used
             if cap is not None and used + n > cap:
                 self.reporter.note(f"warning: {model}: {n} generations planned, {cap - used} left today "
                                    f"(daily cap {cap}); the rest will not be started")

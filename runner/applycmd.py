@@ -149,15 +149,34 @@ async def _run_engine(plan: Plan, endpoint: Endpoint, options: ApplyOptions, rep
 
 
 async def _cancel_pending(engine: Engine) -> ApplyResult:
+    """Cancel the journaled tasks that are still running; never a finished (paid) one."""
+    from runner.api import ApiError
     from runner.outcome import Outcome
 
     for shot_id, st in engine.state.shots.items():
         for p in list(st.pending):
-            if p.task_id:
-                await engine.client.cancel(p.task_id)
-                engine.result.outcomes.append(Outcome(shot_id, p.take, "not_started", f"cancelled task {p.task_id}"))
+            if not p.task_id:
+                engine.result.outcomes.append(Outcome(shot_id, p.take, "unknown", "a create of unknown outcome is in "
+                                                      "the journal; check the dashboard (left as it is)"))
+                continue
+            try:
+                status = await engine.client.task(p.task_id)
+                if status.status in ("PENDING", "THROTTLED", "RUNNING"):
+                    await engine.client.cancel(p.task_id)
+                    reason = f"cancelled task {p.task_id}"
+                elif status.status == "SUCCEEDED":
+                    engine.result.outcomes.append(Outcome(shot_id, p.take, "not_started", f"task {p.task_id} has "
+                                                          "already succeeded (paid): kept; run apply to download it"))
+                    continue
+                else:
+                    reason = f"task {p.task_id} had already ended ({status.status})"
+            except ApiError as e:
+                if e.status != 404:
+                    raise
+                reason = f"task {p.task_id} no longer exists on the API"
             st.pending.remove(p)
-    engine.save()
+            engine.save()
+            engine.result.outcomes.append(Outcome(shot_id, p.take, "not_started", reason))
     return engine.result
 
 

@@ -79,7 +79,8 @@ class ShotPlan:
 
     @property
     def creates(self) -> int:
-        return sum(1 for t in self.takes if t.action == "create")
+        """Takes that may be generated (and paid for) by apply."""
+        return sum(1 for t in self.takes if t.action == "create" or (t.action == "resume" and not t.task_id))
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,12 @@ class _Planner:
             pending = next((p for p in (prior.pending if prior else []) if p.fingerprint == fp), None)
             done = prior.take(n) if prior else None
             if pending is not None and not forced:
-                takes.append(TakePlan(n, fp, "resume", out, 0, pending.task_id))
+                # A journaled task is paid for; an intent without a task id may cost again
+                # (with --recreate-unknown), so it is priced as a possible create.
+                maybe = None if pending.task_id else cost.credits
+                takes.append(TakePlan(n, fp, "resume", out, maybe or 0, pending.task_id))
+                if maybe is not None:
+                    total = None if total is None else total + maybe
                 continue
             refused = (prior.failure or {}).get(fp) if prior else None
             if refused and not forced:
@@ -342,8 +348,13 @@ class _Planner:
             symbol, action = "=", "cached"
             reasons.append("restored from cache" if "restore" in actions else "")
         if "resume" in actions:
-            n = sum(1 for t in takes if t.action == "resume")
-            reasons.append(f"resumes {n} pending task{'s' if n > 1 else ''} (already paid)")
+            n = sum(1 for t in takes if t.action == "resume" and t.task_id)
+            unknown = sum(1 for t in takes if t.action == "resume" and not t.task_id)
+            if n:
+                reasons.append(f"resumes {n} pending task{'s' if n > 1 else ''} (already paid)")
+            if unknown:
+                reasons.append(f"{unknown} create{'s' if unknown > 1 else ''} of unknown outcome "
+                               "(made again only with --recreate-unknown)")
         if prior is not None and len(prior.takes) > shot.takes and not forced:
             extra = sorted(t.take for t in prior.takes if t.take > shot.takes)
             if extra:
