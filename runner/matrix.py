@@ -41,7 +41,9 @@ def expand(
         if not added:
             combos.append((dict(entry), f"include[{i}]"))
             originals.append(None)
-    return combos or [({}, "shot")]
+    if not keys and not include:
+        return [({}, "shot")]
+    return combos  # may be empty: every combination excluded
 
 
 def describe(combo: Combination) -> str:

@@ -212,9 +212,11 @@ def _rel(spec: Spec, path: Path) -> str:
 
 
 def estimate(shot: Shot, spec_dir: Path, info: ModelInfo, hasher: cache_mod.Hasher) -> Cost:
-    """Credits for one generation of ``shot``, probing the input clip when the price follows it."""
+    """Credits for one generation of ``shot``, probing the input clip when the length follows it."""
     seconds = None
-    if info.duration_from != "request":
+    follows_input = info.duration_from != "request" or (
+        shot.request.endpoint == "video_to_video" and "duration" not in shot.request.body)
+    if follows_input:
         for item in shot.request.inputs:
             if info.duration_from == "performance":
                 wanted = item.pointer[0] == "reference"
@@ -367,26 +369,25 @@ class _Planner:
         )
 
     def plan(self, select: tuple[str, ...], exclude: tuple[str, ...]) -> list[ShotPlan]:
-        shots = [s for s in self.spec.shots if selected(s.id, s.tags, select, exclude)]
         spec_ids = {s.id for s in self.spec.shots}
         orphans = {sid: st for sid, st in self.state.shots.items() if sid not in spec_ids}
         by_fp: dict[str, str] = {}
         for sid, st in sorted(orphans.items()):
             by_fp.setdefault(st.fingerprint, sid)
-        out: list[ShotPlan] = []
-        moved: set[str] = set()
-        for shot in shots:
-            moved_from = None
-            if shot.id not in self.state.shots:
-                canonical, _ = canonical_request(shot, self.spec.path.parent, self.hasher)
-                fp = fingerprint(shot.model, shot.request.endpoint, canonical)
-                candidate = by_fp.get(fp)
-                if candidate and candidate not in moved:
-                    moved_from = candidate
-                    moved.add(candidate)
-            out.append(self.plan_shot(shot, moved_from))
+        # Moves are matched over the whole spec, so that a renamed shot left out by
+        # --select/--exclude does not make its old id look removed.
+        move_of: dict[str, str] = {}
+        for shot in self.spec.shots:
+            if shot.id in self.state.shots or not by_fp:
+                continue
+            canonical, _ = canonical_request(shot, self.spec.path.parent, self.hasher)
+            candidate = by_fp.get(fingerprint(shot.model, shot.request.endpoint, canonical))
+            if candidate and candidate not in move_of.values():
+                move_of[shot.id] = candidate
+        out = [self.plan_shot(shot, move_of.get(shot.id)) for shot in self.spec.shots
+               if selected(shot.id, shot.tags, select, exclude)]
         for sid, st in sorted(orphans.items()):
-            if sid in moved or not selected(sid, (), select, exclude):
+            if sid in move_of.values() or not selected(sid, (), select, exclude):
                 continue
             out.append(ShotPlan(id=sid, symbol="-", action="remove", reasons=("not in the spec (files kept)",),
                                 model=st.model, mode=st.mode, fingerprint=st.fingerprint, credits=0))
@@ -412,6 +413,9 @@ def make_plan(
     models, table = load_prices(prices)
     planner = _Planner(spec, state, models, replace)
     shots = planner.plan(select, exclude)
+    if (select or exclude) and not shots and spec.shots:
+        raise RunnerError(f"--select/--exclude matched no shot of {spec.display} "
+                          f"({len(spec.shots)} shots; globs match ids and tags)")
     creates = [s for s in shots if s.creates]
     unknown_cost = tuple(s.id for s in creates if s.credits is None)
     total = sum(s.credits or 0 for s in creates)

@@ -14,7 +14,6 @@ from runner import cache as cache_mod
 from runner.errors import RunnerError
 from runner.plan import PLAN_FORMAT, Plan
 from runner.pricing import load_prices
-from runner.spec import display_path
 from runner.state import file_sha256
 
 
@@ -38,8 +37,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     return {
         "format": PLAN_FORMAT,
         "kind": "runner-plan",
-        "spec": {"path": plan.spec.display, "name": plan.spec.name, "sha256": plan.spec_sha256},
-        "state": {"path": display_path(plan.state.path), "sha256": plan.state_sha256},
+        "spec": {"path": str(plan.spec.path), "name": plan.spec.name, "sha256": plan.spec_sha256},
+        "state": {"path": str(plan.state.path.resolve()), "sha256": plan.state_sha256},
         "inputs": plan.inputs,
         "price_table": plan.price_table,
         "options": plan.options,

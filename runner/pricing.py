@@ -44,18 +44,22 @@ class Cost:
 
 
 def resolution_tier(ratio: str | None, resolution: str | None, tiers: dict[str, Any]) -> str | None:
-    """Which ``by_resolution`` key applies: the request's ``resolution``, else by pixel count."""
-    if resolution:
-        key = resolution.lower()
-        if key in tiers:
-            return key
-    if not ratio or ":" not in ratio:
+    """Which ``by_resolution`` key applies: the request's ``resolution``, an ``auto_720p``
+    style ratio, or the pixel count of a ``W:H`` size. None: use the base price."""
+    if resolution and resolution.lower() in tiers:
+        return resolution.lower()
+    if not ratio:
         return None
+    if ratio.startswith("auto_"):
+        key = ratio[5:].lower()
+        return key if key in tiers else None
     try:
         w, h = (int(x) for x in ratio.split(":", 1))
     except ValueError:
-        return None  # e.g. auto_720p
+        return None
     pixels = w * h
+    if pixels < 10_000:  # an aspect ratio like 16:9, not a size: the resolution is unknown
+        return None
     for name, limit in (("480p", 500_000), ("720p", 1_100_000), ("1080p", 2_300_000)):
         if pixels <= limit and name in tiers:
             return name
@@ -80,6 +84,8 @@ def generation_seconds(info: ModelInfo, body: dict[str, Any], input_seconds: flo
         return (float(auto) if auto is not None else None), True
     if isinstance(duration, (int, float)) and not isinstance(duration, bool):
         return float(duration), False
+    if duration is None and input_seconds is not None:  # e.g. video-to-video: the output follows the input
+        return input_seconds, False
     return None, False
 
 
@@ -138,5 +144,7 @@ def load_prices(path: Path | None) -> tuple[dict[str, ModelInfo], dict[str, str]
             pricing = {**models[name].pricing, **fields, "source": f"price file {path}"}
             models[name] = dataclasses.replace(models[name], pricing=pricing)
         source = str(path)
-    table = json.dumps({n: m.pricing for n, m in sorted(models.items())}, sort_keys=True, default=str)
+    # The hash is of the prices alone, so the same file named by another path is the same table.
+    prices = {n: {k: v for k, v in m.pricing.items() if k != "source"} for n, m in sorted(models.items())}
+    table = json.dumps(prices, sort_keys=True, default=str)
     return models, {"source": source, "sha256": hashlib.sha256(table.encode()).hexdigest()}

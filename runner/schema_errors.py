@@ -129,11 +129,11 @@ def unknown_keys(error: ValidationError) -> list[str]:
     return sorted(str(k) for k in instance if k not in allowed)
 
 
-def missing_key(error: ValidationError) -> str:
-    """The property named by a ``required`` error."""
+def missing_keys(error: ValidationError) -> list[str]:
+    """The properties a ``required`` error is about (jsonschema reports one per key)."""
     required: Any = error.validator_value
     instance: Any = error.instance
-    for key in required:
-        if key not in instance:
-            return str(key)
-    return str(required[0])  # pragma: no cover
+    missing = [str(k) for k in required if k not in instance]
+    text = str(error.message)
+    named = [k for k in missing if text.startswith(repr(k))]
+    return named or missing[:1]

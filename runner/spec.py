@@ -127,6 +127,10 @@ class _ShotBuilder:
     def expand(self, index: int, raw: dict[str, Any]) -> None:
         base: Path_ = ("shots", index)
         combos = matrix_mod.expand(raw.get("matrix") or {}, raw.get("include") or [], raw.get("exclude") or [])
+        if not combos:
+            self.warnings.append(Problem(self.doc.where((*base, "exclude")), "every matrix combination is "
+                                         "excluded; this shot makes no generation", field="exclude",
+                                         severity="warning"))
         for combo, origin in combos:
             clash = RESERVED_VARS & set(combo)
             if clash:
@@ -176,7 +180,11 @@ class _ShotBuilder:
         if not ok:
             return
         label = str(shot_id)
-        if not isinstance(shot_id, str) or not ID_PATTERN.match(shot_id):
+        if not isinstance(shot_id, str):
+            self.problem((*base, "id"), f"id rendered to {type(shot_id).__name__} {shot_id!r} (from {id_raw!r}); "
+                         "ids are text: add letters around it, e.g. \"shot-{{ n }}\"", field="id")
+            return
+        if not ID_PATTERN.match(shot_id):
             self.problem(
                 (*base, "id"),
                 f"id {shot_id!r} (rendered from {id_raw!r}) must match ^[a-z0-9][a-z0-9._-]{{0,127}}$: "
@@ -301,8 +309,9 @@ class _ShotBuilder:
         default_params = self.defaults.get("params") or {}
         if default_params:
             own = dict(fields.get("params") or {})
+            own_fields = {SCALAR_FIELDS[k] for k in SCALAR_FIELDS if k in fields}
             for key, value in default_params.items():
-                if key not in own and key in props:
+                if key not in own and key in props and key not in own_fields:
                     own[key], _ = self.render_tree(value, ctx, ("defaults", "params", key), shot_id)
             fields["params"] = own
             sources.setdefault("params", ("defaults", "params"))
@@ -341,7 +350,7 @@ class _ShotBuilder:
         for error in info.errors(request.mode, request.body):
             path = tuple(error.absolute_path)
             if error.validator == "required":
-                key = words.missing_key(error)
+                key = words.missing_keys(error)[0]
                 spec_field = BODY_TO_FIELD.get(key, f"params.{key}")
                 prop = info.properties(request.endpoint).get(key, {})
                 hint = _allowed_hint(prop)

@@ -48,7 +48,8 @@ def schema_problems(doc: Document) -> list[Problem]:
                 add(doc.where_key((*path, key)), msg, (*field_path, key))
             continue
         if error.validator == "required":
-            add(doc.where(path), f"missing required field {words.missing_key(error)!r}")
+            for key in words.missing_keys(error):
+                add(doc.where(path), f"missing required field {key!r}")
             continue
         add(doc.where(path), words.describe(error, name=dotted(field_path) or "spec"))
     return problems
@@ -107,6 +108,9 @@ def collapse(problems: list[Problem]) -> list[Problem]:
         if len(items) > 1 and first.shot:
             shot = f"{first.shot} (and {len(items) - 1} more)"
             out.append(Problem(first.location, first.message, shot, first.field, first.severity))
+        elif len(items) > 1:
+            out.append(Problem(first.location, f"{first.message} (in {len(items)} matrix variants)", None,
+                               first.field, first.severity))
         else:
             out.extend(items)
     return out

@@ -152,8 +152,9 @@ OVERLAY: dict[str, dict[str, Any]] = {
     "aleph2": {"price": None, "source": None, "defaults": {}, "duration_from": "video"},
 }
 
-for _name in ("seedance2_fast", "seedance2_mini", "seedance2_5"):
-    OVERLAY[_name] = {"price": None, "source": None, "defaults": {"audio": True, "duration": 5}}
+for _name, _max in (("seedance2_fast", 15), ("seedance2_mini", 15), ("seedance2_5", 30)):
+    OVERLAY[_name] = {"price": None, "source": None, "defaults": {"audio": True, "duration": 5},
+                      "auto_duration": _max}
 
 # Prices of the models the integration guide does not cover, as third-party copies of
 # Runway's pricing page give them (Aug-Oct 2026). They are estimates until checked
