@@ -30,7 +30,7 @@ def test_saved_plan_applies_from_another_directory(write_spec, run, api, tmp_pat
 
 
 def test_a_price_file_named_by_another_path_is_the_same_table(write_spec, run, tmp_path: Path) -> None:
-    spec = write_spec(spec_of(("a", "cat")))
+    write_spec(spec_of(("a", "cat")))
     prices = tmp_path / "prices.yaml"
     prices.write_text("gen4.5: {credits_per_second: 13}\n")
     saved = tmp_path / "plan.json"
