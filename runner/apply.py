@@ -290,9 +290,6 @@ class Engine:
             if self.stop_reason:
                 return Outcome(sp.id, tp.take, "not_started", self.stop_reason, creates=creates)
             cost = tp.credits or 0
-            if self.options.max_credits is not None and self.committed + cost > self.options.max_credits:
-                return Outcome(sp.id, tp.take, "not_started",
-                               f"--max-credits {self.options.max_credits:g} would be exceeded", creates=creates)
             async with slots:
                 if self.stop_reason:
                     return Outcome(sp.id, tp.take, "not_started", self.stop_reason, creates=creates)

@@ -323,10 +323,11 @@ class _ShotBuilder:
             self.problem(sources.get("takes", ()), f"takes must be a whole number from 1 to {MAX_TAKES}, not {takes!r}",
                          shot=shot_id, field="takes")
             ok = False
-        taken = {SCALAR_FIELDS[k]: k for k in SCALAR_FIELDS if k in fields}
-        taken.update({"model": "model", "promptImage": "image/frames", "references": "references",
-                      "referenceVideos": "references", "referenceAudio": "references", "videoUri": "video",
-                      "promptVideo": "video", "character": "character", "reference": "performance"})
+        scalar_keys = set(SCALAR_FIELDS.values())
+        # Media keys are always the shot fields' business; a scalar key only when the shot sets it.
+        taken = {key: name for key, name in BODY_TO_FIELD.items()
+                 if key not in scalar_keys or name in fields}
+        taken["model"] = "model"
         for key in fields.get("params") or {}:
             if key in taken:
                 self.problem((*sources.get("params", ()), key),
