@@ -93,6 +93,9 @@ def spec_lock(spec_path: Path) -> Iterator[None]:
 
 def _plan_for(request: ApplyRequest) -> Plan:
     if _is_plan_file(request.target):
+        if request.select or request.exclude or request.replace or request.max_credits is not None:
+            raise RunnerError("a saved plan carries its own --select/--exclude/--replace/--max-credits; "
+                              "make a new plan to change them")
         doc, spec_path = load_plan(request.target, prices=request.prices)
         options = doc.get("options", {})
         plan = make_plan(spec_path, select=tuple(options.get("select", ())), exclude=tuple(options.get("exclude", ())),

@@ -331,11 +331,13 @@ class _Planner:
                 reasons.append("restored from cache (" + (", ".join(changed) or "request") + " changed back)")
         elif "create" in actions:
             symbol, action = "~", "regenerate"
-            old_n = len(prior.takes) if prior else 0
-            if prior is not None and shot.takes > old_n:
-                reasons.append(f"takes {old_n} → {shot.takes}")
-            else:
-                reasons.append("output missing")
+            had = max((t.take for t in prior.takes), default=0) if prior else 0
+            missing = [t.take for t in takes if t.action == "create"]
+            lost = [n for n in missing if n <= had]
+            if len(lost) < len(missing):
+                reasons.append(f"takes {had} → {shot.takes}")
+            if lost:
+                reasons.append("output missing (take " + ", ".join(map(str, lost)) + ")")
         elif "blocked" in actions and "create" not in actions:
             symbol, action = "!", "blocked"
             reasons.append(next(t.blocked for t in takes if t.blocked))

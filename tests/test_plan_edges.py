@@ -114,3 +114,23 @@ def test_video_to_video_without_duration_is_priced_by_the_input(write_spec, run)
                       "    prompt: snow\n")
     doc = json.loads(run(["plan", str(spec), "--format", "json"]).stdout)
     assert doc["shots"][0]["credits"] == 40  # 10 credits/s x the 4 s clip
+
+
+def test_missing_output_names_the_take_and_takes_growth_is_named(write_spec, run, api, tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    api()
+    spec = write_spec(spec_of(("a", "cat")).replace("duration: 4\n", "duration: 4\n    takes: 2\n"))
+    assert run(["apply", str(spec), "--yes", "--poll-interval", "0.02"]).exit_code == 0
+    (tmp_path / "outputs" / "t" / "a" / "1.mp4").unlink()
+    monkeypatch.setenv("RUNNER_CACHE_DIR", str(tmp_path / "empty-cache"))  # a fresh CI checkout
+    assert "output missing (take 1)" in run(["plan", str(spec)]).stdout
+    spec.write_text(spec.read_text().replace("takes: 2", "takes: 3"))
+    assert "takes 2 → 3" in run(["plan", str(spec)]).stdout
+
+
+def test_a_saved_plan_refuses_new_selection_options(write_spec, run, tmp_path: Path) -> None:
+    spec = write_spec(spec_of(("a", "cat")))
+    saved = tmp_path / "plan.json"
+    assert run(["plan", str(spec), "-o", str(saved)]).exit_code == 0
+    result = run(["apply", str(saved), "--yes", "--select", "a"])
+    assert result.exit_code == 1 and "carries its own" in result.stderr
