@@ -1,0 +1,42 @@
+"""The state file's text is the same whether shots' parts come from the encoding cache or
+are encoded afresh, through every kind of change apply makes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from runner.state import FORMAT, Pending, ShotState, State, Take, _shot_json, load_state, save_state
+
+
+def full(state: State) -> str:
+    doc = {"format": FORMAT, "shots": {k: _shot_json(v) for k, v in sorted(state.shots.items())}}
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_cached_encoding_matches_a_full_one_through_every_change(tmp_path: Path) -> None:
+    state = State(tmp_path / "s.state.json")
+    assert state.to_json() == full(state)
+    for i in range(5):
+        state.shots[f"s{i}"] = ShotState(f"fp{i}", "gen4.5", "text", {"promptText": f"é {i}"})
+    assert state.to_json() == full(state)
+    shot = state.shots["s2"]
+    intent = Pending(1, "t1", None, "2026-01-01T00:00:00Z")
+    changes = [
+        lambda: shot.pending.append(intent),
+        lambda: setattr(intent, "task_id", "task-1"),
+        lambda: shot.takes.append(Take(1, "t1", "o/1.mp4", "a" * 64, 10, 5, "task-1", "now")),
+        lambda: setattr(shot, "pending", []),
+        lambda: setattr(shot, "takes", [Take(1, "t1", "o/1.mp4", "b" * 64, 11, 5, "task-2", "later")]),
+        lambda: setattr(shot, "failure", {"t1": {"code": "SAFETY.INPUT.TEXT", "take": 1}}),
+        lambda: setattr(shot, "failure", None),
+        lambda: setattr(shot, "fingerprint", "new"),
+        lambda: state.shots.pop("s0"),
+        lambda: state.shots.__setitem__("s9", state.shots.pop("s1")),
+    ]
+    for change in changes:
+        change()
+        assert state.to_json() == full(state)
+    save_state(state)
+    again = load_state(state.path)
+    assert again.to_json() == state.path.read_text() == full(again)
