@@ -60,13 +60,15 @@ class ApplyOutcome:
     output_dir: str = ""
 
 
-def _is_plan_file(path: Path) -> bool:
+def _saved_plan_spec(path: Path) -> Path | None:
+    """The spec a saved plan file was made from, or None when ``path`` is not a plan file."""
     if path.suffix != ".json":
-        return False
+        return None
     try:
-        return bool(json.loads(path.read_text(encoding="utf-8")).get("kind") == "runner-plan")
-    except (OSError, ValueError, AttributeError):
-        return False
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return Path(doc["spec"]["path"]) if doc.get("kind") == "runner-plan" else None
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return None
 
 
 @contextlib.contextmanager
@@ -91,8 +93,8 @@ def spec_lock(spec_path: Path) -> Iterator[None]:
         lock.release()
 
 
-def _plan_for(request: ApplyRequest) -> Plan:
-    if _is_plan_file(request.target):
+def _plan_for(request: ApplyRequest, *, from_file: bool) -> Plan:
+    if from_file:
         if request.select or request.exclude or request.replace or request.max_credits is not None:
             raise RunnerError("a saved plan carries its own --select/--exclude/--replace/--max-credits; "
                               "make a new plan to change them")
@@ -186,11 +188,9 @@ async def _cancel_pending(engine: Engine) -> ApplyResult:
 def run_apply(request: ApplyRequest, *, interactive: bool, confirm: Callable[[str], bool],
               show: Callable[[str], None], tty: bool, color: bool) -> ApplyOutcome:
     """Plan under the lock, confirm, run against the API or the emulator, report."""
-    spec_path = request.target
-    if _is_plan_file(request.target):
-        spec_path = Path(json.loads(request.target.read_text(encoding="utf-8"))["spec"]["path"])
-    with spec_lock(spec_path.resolve()):
-        plan = _plan_for(request)
+    saved_spec = _saved_plan_spec(request.target)
+    with spec_lock((saved_spec or request.target).resolve()):
+        plan = _plan_for(request, from_file=saved_spec is not None)
         remove_stale_temp_files(plan.state.path, plan.spec.output_dir)
         show(render_text(plan, color=color))
         over = plan.over_budget_by

@@ -11,6 +11,7 @@ from __future__ import annotations
 import stat
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from runner.models import classify
 from runner.urlpolicy import Resolver, check_url
@@ -78,12 +79,13 @@ def check_input(ref: str, kind: str, spec_dir: Path, root: Path, *, allowed_host
     return None
 
 
-def probe_seconds(path: Path) -> float | None:
-    """Length of a video or audio file in seconds (PyAV), or None if it cannot be read."""
+def probe_seconds(source: Path | BinaryIO) -> float | None:
+    """Length of a video or audio file (a path or an open binary file) in seconds (PyAV),
+    or None if it cannot be read."""
     import av  # imported here: probing is rare and PyAV is slow to import
 
     try:
-        with av.open(str(path)) as container:
+        with av.open(str(source) if isinstance(source, Path) else source, mode="r") as container:
             if container.duration is not None:
                 return float(container.duration) / 1_000_000
             stream = next(iter(container.streams.video or container.streams.audio), None)

@@ -204,13 +204,6 @@ def output_path(spec: Spec, shot_id: str, take: int, body: dict[str, Any]) -> Pa
     return spec.output_dir / shot_id / f"{take}.{ext}"
 
 
-def _rel(spec: Spec, path: Path) -> str:
-    try:
-        return path.relative_to(spec.path.parent).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def estimate(shot: Shot, spec_dir: Path, info: ModelInfo, hasher: cache_mod.Hasher) -> Cost:
     """Credits for one generation of ``shot``, probing the input clip when the length follows it."""
     seconds = None
@@ -250,7 +243,7 @@ class _Planner:
         self.hasher = cache_mod.Hasher()
         self.inputs: dict[str, str] = {}
         self.base = str(spec.path.parent)
-        out_dir = _rel(spec, spec.output_dir)
+        out_dir = _rel_to(spec.path.parent, spec.output_dir)
         self.out_prefix = "" if out_dir in ("", ".") else out_dir.rstrip("/") + "/"
 
     def present(self, rel: str, size: int) -> bool:

@@ -56,16 +56,23 @@ def test_alias_bomb_fails_fast(tmp_path: Path) -> None:
         raise AssertionError("bomb loaded")
 
 
+def image_spec(folder: Path, image: str) -> Path:
+    """A one-shot gen4_turbo spec in ``folder`` whose image (line 6, column 12) is ``image``."""
+    spec = folder / "spec.yaml"
+    spec.write_text(
+        "version: 1\nname: t\nshots:\n  - id: a\n    model: gen4_turbo\n"
+        f"    image: {image}\n    ratio: '1280:720'\n"
+    )
+    return spec
+
+
 def test_symlink_escape_is_refused(tmp_path: Path, run) -> None:
     project = tmp_path / "project"
     project.mkdir()
     outside = tmp_path / "secret.png"
     outside.write_bytes(b"\x89PNG\r\n\x1a\n")
     os.symlink(outside, project / "frame.png")
-    spec = project / "spec.yaml"
-    spec.write_text(
-        "version: 1\nname: t\nshots:\n  - id: a\n    model: gen4_turbo\n    image: frame.png\n    ratio: '1280:720'\n"
-    )
+    spec = image_spec(project, "frame.png")
     result = run(["validate", str(spec)])
     assert result.exit_code == 1
     assert "resolves outside the project root" in result.stderr
@@ -74,10 +81,7 @@ def test_symlink_escape_is_refused(tmp_path: Path, run) -> None:
 
 def test_fifo_input_is_refused(tmp_path: Path, run) -> None:
     os.mkfifo(tmp_path / "pipe.png")
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(
-        "version: 1\nname: t\nshots:\n  - id: a\n    model: gen4_turbo\n    image: pipe.png\n    ratio: '1280:720'\n"
-    )
+    spec = image_spec(tmp_path, "pipe.png")
     result = run(["validate", str(spec)])
     assert result.exit_code == 1
     assert "is not a regular file" in result.stderr
@@ -88,8 +92,5 @@ def test_project_root_is_git_top_level(tmp_path: Path, run) -> None:
     (tmp_path / "assets").mkdir()
     (tmp_path / "assets" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     (tmp_path / "specs").mkdir()
-    spec = tmp_path / "specs" / "s.yaml"
-    spec.write_text(
-        "version: 1\nname: t\nshots:\n  - id: a\n    model: gen4_turbo\n    image: ../assets/a.png\n    ratio: '1280:720'\n"
-    )
+    spec = image_spec(tmp_path / "specs", "../assets/a.png")
     assert run(["validate", str(spec)]).exit_code == 0

@@ -15,6 +15,8 @@ from fractions import Fraction
 import av
 from PIL import Image, ImageDraw, ImageFont
 
+from runner.assets import probe_seconds
+
 
 def frame_size(ratio: str | None, max_side: int) -> tuple[int, int]:
     """Even width and height with the ratio's aspect; 16:9 when the ratio is not W:H."""
@@ -72,10 +74,4 @@ def render_video(prompt: str, ratio: str | None, seconds: float, *, fps: int = 8
 
 def media_seconds(data: bytes) -> float | None:
     """Length of an uploaded video or audio file, or None when it is not one."""
-    try:
-        with av.open(io.BytesIO(data), mode="r") as container:
-            if container.duration is not None:
-                return float(container.duration) / 1_000_000
-    except (OSError, ValueError, av.error.FFmpegError):
-        return None
-    return None
+    return probe_seconds(io.BytesIO(data))
