@@ -32,7 +32,7 @@ if sys.argv[2] == "baseline":
     yaml.safe_load(Path(sys.argv[1]).read_text())
     json.loads(Path(sys.argv[1]).with_name("big.state.json").read_text())
 else:
-    from runner.plan import make_plan
+    from runner.planner.make import make_plan
     plan = make_plan(Path(sys.argv[1]))
     assert not plan.has_changes, "benchmark setup: every shot should be unchanged"
 elapsed = time.perf_counter() - t0
@@ -42,10 +42,10 @@ print(json.dumps({"seconds": elapsed, "rss_mb": resource.getrusage(resource.RUSA
 
 def make_campaign(folder: Path, n: int) -> Path:
     """A spec of n shots and a state file saying all of them are done (files present)."""
-    from runner.cache import Hasher, sha256_file
-    from runner.plan import canonical_request, fingerprint, output_path
-    from runner.spec import load_spec
-    from runner.state import ShotState, State, Take, save_state
+    from runner.store.cache import Hasher, sha256_file
+    from runner.planner.make import canonical_request, fingerprint, output_path
+    from runner.spec.build import load_spec
+    from runner.store.state import ShotState, State, Take, save_state
 
     a, b = 100, max(1, n // 100)
     spec = folder / "big.yaml"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from runner.models import catalog
-from runner.spec import load_spec
+from runner.catalog.models import catalog
+from runner.spec.build import load_spec
 
 
 def make_spec(folder: Path, shots: int) -> Path:

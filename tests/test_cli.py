@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from runner.cli import main
-from runner.models import catalog, schema_dir
+from runner.catalog.models import catalog, schema_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from runner.yamlload import MAX_BYTES, load_yaml, parse_yaml
+from runner.spec.yamlload import MAX_BYTES, load_yaml, parse_yaml
 
 
 def test_positions_are_one_based_line_and_column() -> None:

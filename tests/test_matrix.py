@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runner.matrix import expand
+from runner.spec.matrix import expand
 
 
 def combos(matrix, include=(), exclude=()):

@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from runner.models import MODES, catalog, schema_dir
+from runner.catalog.models import MODES, catalog, schema_dir
 
 GUIDE_MODELS = ["gen4.5", "seedance2", "gen4_turbo", "gen4_aleph", "veo3", "veo3.1", "veo3.1_fast", "act_two"]
 SCHEMA_FILES = sorted(schema_dir().rglob("*.json"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.cache import Hasher
+from runner.store.cache import Hasher
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.models import catalog
-from runner.pricing import cost_of
+from runner.catalog.models import catalog
+from runner.catalog.pricing import cost_of
 
 SHOT = "  - id: {id}\n    model: gen4.5\n    prompt: {prompt}\n    ratio: '1280:720'\n    duration: 4\n"
 
@@ -35,7 +35,7 @@ def test_a_price_file_named_by_another_path_is_the_same_table(write_spec, run, t
     prices.write_text("gen4.5: {credits_per_second: 13}\n")
     saved = tmp_path / "plan.json"
     assert run(["plan", "spec.yaml", "--prices", "prices.yaml", "-o", str(saved)], cwd=tmp_path).exit_code == 0
-    from runner.planfile import load_plan
+    from runner.planner.saved import load_plan
 
     load_plan(saved, prices=prices.resolve())  # no StalePlanError
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sdk_schemas import sdk_bodies
 
-from runner.models import catalog
+from runner.catalog.models import catalog
 
 SDK = sdk_bodies()
 

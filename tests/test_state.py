@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from runner.state import FORMAT, Pending, ShotState, State, Take, _shot_json, load_state, save_state
+from runner.store.state import FORMAT, Pending, ShotState, State, Take, _shot_json, load_state, save_state
 
 
 def full(state: State) -> str:

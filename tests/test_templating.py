@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner.templating import TemplateProblem, render, slug
+from runner.spec.templating import TemplateProblem, render, slug
 
 
 def test_single_expression_keeps_its_type() -> None:

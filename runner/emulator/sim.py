@@ -211,7 +211,7 @@ class World:
 
 
 def _all_models(extra: list[str]) -> list[str]:
-    from runner.models import catalog
+    from runner.catalog.models import catalog
 
     return sorted(set(catalog()) | set(extra))
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.cache import sha256_file
+from runner.store.cache import sha256_file
 from runner.emulator import prompt_hash
 
 FULL = bool(os.environ.get("RUNNER_FULL_CAMPAIGNS"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import runner.urlpolicy
+import runner.inputs.urlpolicy
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 KEY = "key_" + "5eC7e7" * 12  # looks like a Runway key; must never be echoed
@@ -74,7 +74,7 @@ DNS_ATTACKS = [
 @pytest.mark.parametrize(("addresses", "fragment"), [c[1:] for c in DNS_ATTACKS], ids=[c[0] for c in DNS_ATTACKS])
 def test_names_that_resolve_to_internal_addresses_are_refused(addresses, fragment, write_spec, run, api,
                                                                monkeypatch) -> None:
-    monkeypatch.setattr(runner.urlpolicy, "system_resolver", lambda host: addresses)  # DNS is outside
+    monkeypatch.setattr(runner.inputs.urlpolicy, "system_resolver", lambda host: addresses)  # DNS is outside
     emu = api()
     result = attempt(run, write_spec(spec_with_image("https://cdn.innocent-looking.example/a.png")))
     assert result.exit_code == 1 and fragment in result.stderr
@@ -83,9 +83,9 @@ def test_names_that_resolve_to_internal_addresses_are_refused(addresses, fragmen
 
 def test_unresolvable_url_is_refused_before_sending(write_spec, run, api, monkeypatch) -> None:
     def fail(host: str) -> list[str]:
-        raise runner.urlpolicy.UnresolvedHost("no DNS")
+        raise runner.inputs.urlpolicy.UnresolvedHost("no DNS")
 
-    monkeypatch.setattr(runner.urlpolicy, "system_resolver", fail)
+    monkeypatch.setattr(runner.inputs.urlpolicy, "system_resolver", fail)
     emu = api()
     spec = write_spec(spec_with_image("https://cdn.example.com/a.png"))
     assert run(["validate", str(spec)]).exit_code == 0  # offline validation passes...
@@ -95,7 +95,7 @@ def test_unresolvable_url_is_refused_before_sending(write_spec, run, api, monkey
 
 
 def test_allowed_hosts_limits_remote_inputs(write_spec, run, api, monkeypatch) -> None:
-    monkeypatch.setattr(runner.urlpolicy, "system_resolver", lambda host: ["93.184.216.34"])
+    monkeypatch.setattr(runner.inputs.urlpolicy, "system_resolver", lambda host: ["93.184.216.34"])
     emu = api()
     spec = write_spec(spec_with_image("https://evil.example.net/a.png", "allowed_hosts: ['*.example.com']\n"))
     result = attempt(run, spec)

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from runner.errors import Problem
-from runner.models import ModelInfo
-from runner.spec import Spec, display_path
+from runner.catalog.models import ModelInfo
+from runner.spec.build import Spec, display_path
 
 
 def problem_json(p: Problem) -> dict[str, Any]:

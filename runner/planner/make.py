@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from runner import cache as cache_mod
-from runner.assets import resolve_local
+from runner.store import cache as cache_mod
+from runner.inputs.assets import resolve_local
 from runner.errors import Location, RunnerError
-from runner.models import BODY_TO_FIELD, ModelInfo
-from runner.pricing import CREDIT_USD, Cost, cost_of, load_prices
-from runner.spec import Shot, Spec, load_spec
-from runner.state import State, file_sha256, load_state, state_path
+from runner.catalog.models import BODY_TO_FIELD, ModelInfo
+from runner.catalog.pricing import CREDIT_USD, Cost, cost_of, load_prices
+from runner.spec.build import Shot, Spec, load_spec
+from runner.store.state import State, file_sha256, load_state, state_path
 
 FINGERPRINT_VERSION = 1
 PLAN_FORMAT = 1

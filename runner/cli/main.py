@@ -16,11 +16,12 @@ from typing import Any, TypeVar
 
 import click
 
-from runner import __version__, views
+from runner import __version__
+from runner.cli import views
 from runner.errors import Problem, RunnerError, SpecErrors
-from runner.models import catalog, schema_dir
-from runner.schema_errors import did_you_mean
-from runner.spec import validate_specs
+from runner.catalog.models import catalog, schema_dir
+from runner.spec.schema_errors import did_you_mean
+from runner.spec.build import validate_specs
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -175,16 +176,16 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
       runner plan specs/demo.yaml --select 'hero-*' --replace hero-tokyo-wide
       RUNWAYML_API_SECRET=... runner plan specs/demo.yaml --check-account
     """
-    from runner.plan import make_plan
-    from runner.planfile import plan_document
-    from runner.planview import RENDERERS, render_text
-    from runner.state import atomic_write
+    from runner.planner.make import make_plan
+    from runner.planner.saved import plan_document
+    from runner.planner.render import RENDERERS, render_text
+    from runner.store.state import atomic_write
 
     result = make_plan(spec, select=select, exclude=exclude, replace=replace, max_credits=max_credits,
                        prices=prices)
     _warn(result.spec.warnings)
     if check_account:
-        from runner.applycmd import organization_notes
+        from runner.engine.run import organization_notes
 
         for note in organization_notes(result, emulator=emulator):
             _stderr(note)
@@ -248,7 +249,7 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
       runner plan specs/demo.yaml -o plan.json && runner apply plan.json --yes
       RUNWAYML_API_SECRET=... runner apply specs/demo.yaml --select 'hero-*'
     """
-    from runner.applycmd import ApplyRequest, run_apply
+    from runner.engine.run import ApplyRequest, run_apply
 
     request = ApplyRequest(
         target=target, emulator=emulator, yes=yes, parallelism=parallelism, poll_interval=poll_interval,
@@ -361,7 +362,7 @@ def report(spec: Path, out: Path) -> int:
       runner report specs/demo.yaml -o report.html
       runner apply specs/demo.yaml --emulator --yes && runner report specs/demo.yaml
     """
-    from runner.report import write_report
+    from runner.cli.report import write_report
 
     path, videos = write_report(spec, out)
     click.echo(f"Wrote {path} ({videos} videos)")
@@ -389,8 +390,8 @@ def init(folder: Path, name: str | None, model: str, ci: bool | None) -> int:
     """
     import re
 
-    from runner.scaffold import init_campaign
-    from runner.spec import project_root
+    from runner.cli.scaffold import init_campaign
+    from runner.spec.build import project_root
 
     interactive = sys.stdin.isatty()
     if name is None:

@@ -50,11 +50,11 @@ BODY_TO_FIELD = {
 
 def schema_dir() -> Path:
     """``schema/`` of the source tree, or the copy bundled into an installed wheel."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "schema", here.parent / "schema"):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "schema", package.parent / "schema"):
         if (candidate / "spec.schema.json").is_file():
             return candidate
-    raise CatalogError(here, "cannot find the schema/ folder; reinstall runner")  # pragma: no cover
+    raise CatalogError(package, "cannot find the schema/ folder; reinstall runner")  # pragma: no cover
 
 
 @dataclass(frozen=True)

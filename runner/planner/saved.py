@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from runner import cache as cache_mod
+from runner.store import cache as cache_mod
 from runner.errors import RunnerError
-from runner.plan import PLAN_FORMAT, Plan
-from runner.pricing import load_prices
-from runner.state import file_sha256
+from runner.planner.make import PLAN_FORMAT, Plan
+from runner.catalog.pricing import load_prices
+from runner.store.state import file_sha256
 
 
 class StalePlanError(RunnerError):

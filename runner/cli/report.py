@@ -15,11 +15,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.cache import Hasher
-from runner.models import catalog
-from runner.plan import estimate
-from runner.spec import Shot, Spec, load_spec
-from runner.state import ShotState, load_state, state_path
+from runner.store.cache import Hasher
+from runner.catalog.models import catalog
+from runner.planner.make import estimate
+from runner.spec.build import Shot, Spec, load_spec
+from runner.store.state import ShotState, load_state, state_path
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
 
 def write_report(spec_path: Path, out: Path) -> tuple[Path, int]:
     """Write the gallery for ``spec_path`` to ``out``; returns (path, number of videos)."""
-    from runner.state import atomic_write
+    from runner.store.state import atomic_write
 
     spec = load_spec(spec_path)
     report_dir = out.resolve().parent

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from runner.errors import RunnerError
-from runner.models import ModelInfo, catalog
+from runner.catalog.models import ModelInfo, catalog
 
 CREDIT_USD = 0.01
 

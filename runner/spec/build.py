@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner import matrix as matrix_mod
-from runner import schema_errors as words
-from runner.assets import check_input
+from runner.spec import matrix as matrix_mod
+from runner.spec import schema_errors as words
+from runner.inputs.assets import check_input
 from runner.errors import Location, Problem, SpecError, SpecErrors
-from runner.models import (
+from runner.catalog.models import (
     BODY_TO_FIELD,
     MEDIA_FIELDS,
     SCALAR_FIELDS,
@@ -29,9 +29,9 @@ from runner.models import (
     compile_request,
     infer_mode,
 )
-from runner.specchecks import collapse, dotted, schema_problems, secret_problems
-from runner.templating import TemplateProblem, render
-from runner.yamlload import Document, Path_, load_yaml
+from runner.spec.checks import collapse, dotted, schema_problems, secret_problems
+from runner.spec.templating import TemplateProblem, render
+from runner.spec.yamlload import Document, Path_, load_yaml
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 MAX_TAKES = 20

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from runner.api import ApiError
-from runner.plan import ShotPlan
+from runner.engine.client import ApiError
+from runner.planner.make import ShotPlan
 
 
 class Reporter(Protocol):

@@ -28,10 +28,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runner import cache as cache_mod
-from runner.api import ApiError, Client, DownloadError, Organization, TaskStatus
-from runner.assets import resolve_local, verify_media
-from runner.outcome import (
+from runner.store import cache as cache_mod
+from runner.engine.client import ApiError, Client, DownloadError, Organization, TaskStatus
+from runner.inputs.assets import resolve_local, verify_media
+from runner.engine.outcome import (
     ApplyOptions,
     ApplyResult,
     Outcome,
@@ -41,9 +41,9 @@ from runner.outcome import (
     issues_text,
     mentions_upload,
 )
-from runner.plan import Plan, ShotPlan, TakePlan
-from runner.state import Pending, ShotState, State, Take, save_state
-from runner.urlpolicy import check_url
+from runner.planner.make import Plan, ShotPlan, TakePlan
+from runner.store.state import Pending, ShotState, State, Take, save_state
+from runner.inputs.urlpolicy import check_url
 
 RETRYABLE_PREFIXES = ("INTERNAL", "THIRD_PARTY")
 PERMANENT_PREFIXES = ("SAFETY", "ASSET")

@@ -23,7 +23,7 @@ import httpx
 import runwayml
 
 from runner.errors import RunnerError
-from runner.urlpolicy import check_url
+from runner.inputs.urlpolicy import check_url
 
 DEFAULT_BASE_URL = "https://api.dev.runwayml.com"
 READ_RETRIES = 5

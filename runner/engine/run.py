@@ -20,16 +20,16 @@ from pathlib import Path
 
 import filelock
 
-from runner.api import Client, Endpoint, endpoint_from_env
-from runner.apply import Engine
+from runner.engine.client import Client, Endpoint, endpoint_from_env
+from runner.engine.loop import Engine
 from runner.errors import RunnerError
-from runner.outcome import ApplyOptions, ApplyResult, Reporter
-from runner.plan import Plan, make_plan
-from runner.planfile import StalePlanError, load_plan, plan_document
-from runner.planview import render_text
-from runner.progress import PlainReporter, RichReporter
-from runner.spec import display_path
-from runner.state import lock_for, remove_stale_temp_files, save_state
+from runner.engine.outcome import ApplyOptions, ApplyResult, Reporter
+from runner.planner.make import Plan, make_plan
+from runner.planner.saved import StalePlanError, load_plan, plan_document
+from runner.planner.render import render_text
+from runner.cli.progress import PlainReporter, RichReporter
+from runner.spec.build import display_path
+from runner.store.state import lock_for, remove_stale_temp_files, save_state
 
 EMULATOR_POLL = 0.2
 REAL_POLL = 5.0
@@ -155,8 +155,8 @@ async def _run_engine(plan: Plan, endpoint: Endpoint, options: ApplyOptions, rep
 
 async def _cancel_pending(engine: Engine) -> ApplyResult:
     """Cancel the journaled tasks that are still running; never a finished (paid) one."""
-    from runner.api import ApiError
-    from runner.outcome import Outcome
+    from runner.engine.client import ApiError
+    from runner.engine.outcome import Outcome
 
     for shot_id, st in engine.state.shots.items():
         for p in list(st.pending):
@@ -231,7 +231,7 @@ def _endpoint(emulator: bool) -> Iterator[Endpoint]:
 
 def organization_notes(plan: Plan, *, emulator: bool) -> list[str]:
     """Balance, daily caps and concurrency of the account, checked against the plan."""
-    from runner.planfile import account_warnings
+    from runner.planner.saved import account_warnings
 
     async def fetch() -> tuple[int, dict[str, dict[str, int | None]], dict[str, int]]:
         with _endpoint(emulator) as endpoint:

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from runner.models import classify
-from runner.urlpolicy import Resolver, check_url
+from runner.catalog.models import classify
+from runner.inputs.urlpolicy import Resolver, check_url
 
 DATA_URI_BYTES = 5 * 1024 * 1024
 UPLOAD_BYTES = 200 * 1024 * 1024

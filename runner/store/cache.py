@@ -87,7 +87,7 @@ class Hasher:
 
 def probe_cached(path: Path, digest: str) -> float | None:
     """Seconds of a media file, probed once per content hash."""
-    from runner.assets import probe_seconds
+    from runner.inputs.assets import probe_seconds
 
     db = cache()
     key = f"probe:{digest}"

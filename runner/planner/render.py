@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runner.plan import Plan, ShotPlan
-from runner.planfile import plan_document
+from runner.planner.make import Plan, ShotPlan
+from runner.planner.saved import plan_document
 
 _COLORS = {"+": "\x1b[32m", "~": "\x1b[33m", "=": "\x1b[2m", ">": "\x1b[36m", "-": "\x1b[31m", "!": "\x1b[1;31m"}
 _RESET = "\x1b[0m"

@@ -15,10 +15,10 @@ from typing import Any
 
 import jsonschema
 
-from runner import schema_errors as words
+from runner.spec import schema_errors as words
 from runner.errors import Location, Problem
-from runner.models import schema_dir
-from runner.yamlload import Document, Path_
+from runner.catalog.models import schema_dir
+from runner.spec.yamlload import Document, Path_
 
 
 @lru_cache(maxsize=1)
