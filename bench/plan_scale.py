@@ -42,9 +42,9 @@ print(json.dumps({"seconds": elapsed, "rss_mb": resource.getrusage(resource.RUSA
 
 def make_campaign(folder: Path, n: int) -> Path:
     """A spec of n shots and a state file saying all of them are done (files present)."""
-    from runner.store.cache import Hasher, sha256_file
     from runner.planner.make import canonical_request, fingerprint, output_path
     from runner.spec.build import load_spec
+    from runner.store.cache import Hasher, sha256_file
     from runner.store.state import ShotState, State, Take, save_state
 
     a, b = 100, max(1, n // 100)

@@ -14,8 +14,8 @@ from pathlib import Path
 import av
 import pytest
 
-from runner.store.cache import sha256_file
 from runner.emulator import prompt_hash
+from runner.store.cache import sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL = ["--poll-interval", "0.02"]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.cli import main
 from runner.catalog.models import catalog, schema_dir
+from runner.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

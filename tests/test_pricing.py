@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.inputs.assets import probe_seconds
 from runner.catalog.models import catalog
 from runner.catalog.pricing import cost_of
+from runner.inputs.assets import probe_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 

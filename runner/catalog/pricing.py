@@ -26,8 +26,8 @@ from typing import Any
 
 import yaml
 
-from runner.errors import RunnerError
 from runner.catalog.models import ModelInfo, catalog
+from runner.errors import RunnerError
 
 CREDIT_USD = 0.01
 

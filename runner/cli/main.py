@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 import click
 
 from runner import __version__
+from runner.catalog.models import catalog, schema_dir
 from runner.cli import views
 from runner.errors import Problem, RunnerError, SpecErrors
-from runner.catalog.models import catalog, schema_dir
-from runner.spec.schema_errors import did_you_mean
 from runner.spec.build import validate_specs
+from runner.spec.schema_errors import did_you_mean
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -177,8 +177,8 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
       RUNWAYML_API_SECRET=... runner plan specs/demo.yaml --check-account
     """
     from runner.planner.make import make_plan
-    from runner.planner.saved import plan_document
     from runner.planner.render import RENDERERS, render_text
+    from runner.planner.saved import plan_document
     from runner.store.state import atomic_write
 
     result = make_plan(spec, select=select, exclude=exclude, replace=replace, max_credits=max_credits,

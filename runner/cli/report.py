@@ -15,10 +15,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.store.cache import Hasher
 from runner.catalog.models import catalog
 from runner.planner.make import estimate
 from runner.spec.build import Shot, Spec, load_spec
+from runner.store.cache import Hasher
 from runner.store.state import ShotState, load_state, state_path
 
 

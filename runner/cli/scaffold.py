@@ -6,8 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from runner.errors import RunnerError
 from runner.catalog.models import catalog, schema_dir
+from runner.errors import RunnerError
 
 SPEC = """\
 # yaml-language-server: $schema={schema}

@@ -9,8 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from runner.errors import Problem
 from runner.catalog.models import ModelInfo
+from runner.errors import Problem
 from runner.spec.build import Spec, display_path
 
 

@@ -20,11 +20,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from runner.catalog.models import catalog
+from runner.catalog.pricing import cost_of
 from runner.emulator.config import EmulatorConfig
 from runner.emulator.media import media_seconds, render_video
 from runner.emulator.sim import World
-from runner.catalog.models import catalog
-from runner.catalog.pricing import cost_of
 
 API_VERSION = "2024-11-06"
 ENDPOINTS = ("text_to_video", "image_to_video", "video_to_video", "character_performance")

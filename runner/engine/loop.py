@@ -28,9 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runner.store import cache as cache_mod
 from runner.engine.client import ApiError, Client, DownloadError, Organization, TaskStatus
-from runner.inputs.assets import resolve_local, verify_media
 from runner.engine.outcome import (
     ApplyOptions,
     ApplyResult,
@@ -41,9 +39,11 @@ from runner.engine.outcome import (
     issues_text,
     mentions_upload,
 )
-from runner.planner.make import Plan, ShotPlan, TakePlan
-from runner.store.state import Pending, ShotState, State, Take, save_state
+from runner.inputs.assets import resolve_local, verify_media
 from runner.inputs.urlpolicy import check_url
+from runner.planner.make import Plan, ShotPlan, TakePlan
+from runner.store import cache as cache_mod
+from runner.store.state import Pending, ShotState, State, Take, save_state
 
 RETRYABLE_PREFIXES = ("INTERNAL", "THIRD_PARTY")
 PERMANENT_PREFIXES = ("SAFETY", "ASSET")

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import filelock
 
+from runner.cli.progress import PlainReporter, RichReporter
 from runner.engine.client import Client, Endpoint, endpoint_from_env
 from runner.engine.loop import Engine
-from runner.errors import RunnerError
 from runner.engine.outcome import ApplyOptions, ApplyResult, Reporter
+from runner.errors import RunnerError
 from runner.planner.make import Plan, make_plan
-from runner.planner.saved import StalePlanError, load_plan, plan_document
 from runner.planner.render import render_text
-from runner.cli.progress import PlainReporter, RichReporter
+from runner.planner.saved import StalePlanError, load_plan, plan_document
 from runner.spec.build import display_path
 from runner.store.state import lock_for, remove_stale_temp_files, save_state
 

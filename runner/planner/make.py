@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from runner.store import cache as cache_mod
-from runner.inputs.assets import resolve_local
-from runner.errors import Location, RunnerError
 from runner.catalog.models import BODY_TO_FIELD, ModelInfo
 from runner.catalog.pricing import CREDIT_USD, Cost, cost_of, load_prices
+from runner.errors import Location, RunnerError
+from runner.inputs.assets import resolve_local
 from runner.spec.build import Shot, Spec, load_spec
+from runner.store import cache as cache_mod
 from runner.store.state import State, file_sha256, load_state, state_path
 
 FINGERPRINT_VERSION = 1

@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from runner.store import cache as cache_mod
+from runner.catalog.pricing import load_prices
 from runner.errors import RunnerError
 from runner.planner.make import PLAN_FORMAT, Plan
-from runner.catalog.pricing import load_prices
+from runner.store import cache as cache_mod
 from runner.store.state import file_sha256
 
 

@@ -14,10 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.spec import matrix as matrix_mod
-from runner.spec import schema_errors as words
-from runner.inputs.assets import check_input
-from runner.errors import Location, Problem, SpecError, SpecErrors
 from runner.catalog.models import (
     BODY_TO_FIELD,
     MEDIA_FIELDS,
@@ -29,6 +25,10 @@ from runner.catalog.models import (
     compile_request,
     infer_mode,
 )
+from runner.errors import Location, Problem, SpecError, SpecErrors
+from runner.inputs.assets import check_input
+from runner.spec import matrix as matrix_mod
+from runner.spec import schema_errors as words
 from runner.spec.checks import collapse, dotted, schema_problems, secret_problems
 from runner.spec.templating import TemplateProblem, render
 from runner.spec.yamlload import Document, Path_, load_yaml

@@ -15,9 +15,9 @@ from typing import Any
 
 import jsonschema
 
-from runner.spec import schema_errors as words
-from runner.errors import Location, Problem
 from runner.catalog.models import schema_dir
+from runner.errors import Location, Problem
+from runner.spec import schema_errors as words
 from runner.spec.yamlload import Document, Path_
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.store.cache import sha256_file
 from runner.emulator import prompt_hash
+from runner.store.cache import sha256_file
 
 FULL = bool(os.environ.get("RUNNER_FULL_CAMPAIGNS"))
 
