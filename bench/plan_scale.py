@@ -43,7 +43,7 @@ print(json.dumps({"seconds": elapsed, "rss_mb": resource.getrusage(resource.RUSA
 def make_campaign(folder: Path, n: int) -> Path:
     """A spec of n shots and a state file saying all of them are done (files present)."""
     from runner.planner.make import canonical_request, fingerprint, output_path
-    from runner.spec.build import load_spec
+    from runner.spec import load_spec
     from runner.store.cache import Hasher, sha256_file
     from runner.store.state import ShotState, State, Take, save_state
 
@@ -62,7 +62,7 @@ def make_campaign(folder: Path, n: int) -> Path:
     hasher = Hasher()
     for shot in loaded.shots:
         canon, _ = canonical_request(shot, folder, hasher)
-        out = output_path(loaded, shot.id, 1, shot.request.body)
+        out = output_path(loaded, shot.id, 1, shot.request)
         out.parent.mkdir(parents=True, exist_ok=True)
         os.link(blob, out)
         state.shots[shot.id] = ShotState(

@@ -1,8 +1,14 @@
-"""The one exception hierarchy of runner.
+"""The one error model of runner: every error a user can cause, with typed fields and its exit code.
 
-Every error a user can cause is a ``RunnerError`` with an exit code. Spec problems are
-collected as ``Problem`` records (data, not exceptions) so that all of them can be shown
-at once; ``SpecErrors`` carries the sorted list to the CLI boundary.
+Every error caused by input, environment or the API is a ``RunnerError``; its ``exit_code``
+says how the command ends. Spec problems are collected as ``Problem`` records (data, not
+exceptions) so that all of them can be shown at once; ``SpecErrors`` carries the sorted list
+to the CLI boundary. The CLI turns errors and results into exit codes in one place
+(``runner.cli.main.exit_code``); nothing else decides them.
+
+Exit codes (Terraform's, because our users know them): 0 success, 1 an error of input,
+environment or the API (or a failed shot), 2 the plan has changes (``--detailed-exitcode``),
+3 a bug in runner, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -10,12 +16,19 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_BUG = 3
+EXIT_INTERRUPTED = 130
 
 
 class RunnerError(Exception):
     """Base of every error caused by input, environment or the API (exit 1)."""
 
-    exit_code = 1
+    exit_code: ClassVar[int] = EXIT_ERROR
 
 
 @dataclass(frozen=True, order=True)
@@ -72,8 +85,88 @@ class SpecErrors(RunnerError):
         return "\n".join(str(p) for p in self.problems)
 
 
-class CatalogError(RunnerError):
+class FileError(RunnerError):
+    """A file runner reads back or writes (state, saved plan, price file, config) is unusable.
+
+    ``path`` names the file; the message says what is wrong with it and what to do.
+    """
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        self.path = str(path)
+        self.detail = message
+        super().__init__(f"{path}: {message}")
+
+
+class CatalogError(FileError):
     """A broken model file under schema/models (our bug or a bad local edit)."""
 
-    def __init__(self, path: Path, message: str) -> None:
-        super().__init__(f"{path}: {message}")
+
+class StateError(FileError):
+    """The state file cannot be read, is corrupt, or was written by a newer runner."""
+
+
+class StalePlanError(RunnerError):
+    """A saved plan no longer matches the spec, state, inputs or prices it was made from."""
+
+    def __init__(self, path: Path | str, changes: list[str]) -> None:
+        self.path = str(path)
+        self.changes = list(changes)
+        super().__init__(f"{path} is stale: " + "; ".join(self.changes) + ". Run `runner plan` again.")
+
+
+class ApiError(RunnerError):
+    """An API call failed.
+
+    ``status``: the HTTP status (None when no answer came); ``issues``: the API's validation
+    issues; ``retryable``: a read may be tried again; ``maybe_created``: a create's outcome is
+    unknown (it may have been made and billed); ``rate_limited``: a 429.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, issues: list[dict[str, Any]] | None = None,
+                 retryable: bool = False, maybe_created: bool = False, rate_limited: bool = False,
+                 task_id: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.issues = issues or []
+        self.retryable = retryable
+        self.maybe_created = maybe_created
+        self.rate_limited = rate_limited
+        self.task_id = task_id
+
+    def mentions_upload(self) -> bool:
+        """The API says an upload (runway:// URI) is unknown or expired."""
+        texts = [str(i.get("message", "")) for i in self.issues] + [str(self)]
+        return any("upload" in t.lower() for t in texts)
+
+
+class DownloadError(RunnerError):
+    """Downloading an output failed; ``expired``: refresh the signed URL; ``refused``: never retry."""
+
+    def __init__(self, message: str, *, expired: bool = False, refused: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+        self.refused = refused
+
+
+class InputRefused(RunnerError):
+    """An input failed the URL policy just before sending; ``field`` names the shot field."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+class ConfirmationNeeded(RunnerError):
+    """Apply would spend credits and nobody confirmed it."""
+
+
+class BudgetExceeded(RunnerError):
+    """The plan costs more than its budget; nothing was done."""
+
+    def __init__(self, credits: int, budget: float, *, hint: str = "") -> None:
+        self.credits = credits
+        self.budget = budget
+        self.over_by = int(credits - budget)
+        super().__init__(f"the plan costs {credits} credits, {self.over_by} over the budget of {budget:g}"
+                         + (f"; {hint}" if hint else ""))

@@ -147,9 +147,8 @@ OVERLAY: dict[str, dict[str, Any]] = {
         "source": GUIDE,
         "defaults": {},
         "limits": {"performance_seconds": [3, 30]},
-        "duration_from": "performance",
     },
-    "aleph2": {"price": None, "source": None, "defaults": {}, "duration_from": "video"},
+    "aleph2": {"price": None, "source": None, "defaults": {}},
 }
 
 for _name, _max in (("seedance2_fast", 15), ("seedance2_mini", 15), ("seedance2_5", 30)):
@@ -259,7 +258,6 @@ def model_file(name: str, bodies: dict[str, dict[str, Any]], *, status: str = "c
         "bodies_source": source or f"runwayml {sdk_version()}",
         "modes": {m: {"endpoint": ep} for m, ep in modes.items()},
         "request_defaults": over.get("defaults", {}),
-        "duration_from": over.get("duration_from", "request"),
         "pricing": pricing,
         "limits": {**COMMON_LIMITS, **over.get("limits", {})},
     }
@@ -284,7 +282,7 @@ def _legacy(bodies: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str,
     }
     for key in ("outputFormat", "proresProfile", "targetAspectRatio", "keyframes"):
         aleph["properties"].pop(key, None)
-    OVERLAY["gen4_aleph"] = {"price": 15, "source": GUIDE, "defaults": {}, "duration_from": "video"}
+    OVERLAY["gen4_aleph"] = {"price": 15, "source": GUIDE, "defaults": {}}
     out["gen4_aleph"] = model_file(
         "gen4_aleph", {"video_to_video": aleph}, status="legacy", replacement="aleph2",
         source="hand-written from the integration guide (not in the SDK)",

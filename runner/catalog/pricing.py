@@ -1,11 +1,12 @@
 """Credits for one generation, from the model catalog's ``x-runway.pricing`` data.
 
-Used by ``plan`` (estimates) and by the emulator (what it charges), so both always agree.
+Used by ``plan`` (estimates), ``apply`` (budget checks) and the report. The emulator keeps
+a price table of its own, so that a wrong price here shows up in tests as charged ≠ planned.
 Rules, in order:
-- seconds: the request's ``duration``; ``auto`` is billed at the model's
-  ``auto_duration_billed_seconds`` (an upper bound; refunded after); a missing duration
-  takes the model's ``request_defaults``; models whose length follows an input
-  (``duration_from``: video, performance) use that input's probed length.
+- seconds: where the endpoint registry says the length comes from (``catalog.endpoints``):
+  the request's ``duration`` (``auto`` is billed at the model's
+  ``auto_duration_billed_seconds``, an upper bound refunded after; a missing duration takes
+  the model's ``request_defaults``), else the probed length of the input clip.
 - rate per second: ``credits_per_second``, or ``credits_per_second_no_audio`` when the
   request turns audio off, or the ``by_resolution`` tier of the request's ``resolution``
   field or of its ratio's pixel count; plus the ``outputFormat`` surcharge (the larger
@@ -20,12 +21,14 @@ import dataclasses
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from runner.catalog.endpoints import ENDPOINTS
 from runner.catalog.models import ModelInfo, catalog
 from runner.errors import RunnerError
 
@@ -74,9 +77,10 @@ def _pixels(ratio: Any) -> int:
     return w * h
 
 
-def generation_seconds(info: ModelInfo, body: dict[str, Any], input_seconds: float | None) -> tuple[float | None, bool]:
+def generation_seconds(info: ModelInfo, endpoint: str, body: Mapping[str, Any],
+                       input_seconds: float | None) -> tuple[float | None, bool]:
     """Billed seconds and whether they are an upper bound."""
-    if info.duration_from != "request":
+    if ENDPOINTS[endpoint].duration == "input":
         return input_seconds, False
     duration = body.get("duration", info.request_defaults.get("duration"))
     if duration == "auto":
@@ -89,10 +93,13 @@ def generation_seconds(info: ModelInfo, body: dict[str, Any], input_seconds: flo
     return None, False
 
 
-def cost_of(info: ModelInfo, body: dict[str, Any], *, input_seconds: float | None = None) -> Cost:
-    """Credits for one generation of ``body`` on ``info``'s model."""
+def cost_of(info: ModelInfo, body: Mapping[str, Any], *, endpoint: str | None = None,
+            input_seconds: float | None = None) -> Cost:
+    """Credits for one generation of ``body`` sent to ``endpoint`` (default: the model's first
+    endpoint) on ``info``'s model; ``input_seconds`` is the length of the input clip, if any."""
     pricing = info.pricing
-    seconds, upper = generation_seconds(info, body, input_seconds)
+    endpoint = endpoint or next(iter(info.modes.values()))
+    seconds, upper = generation_seconds(info, endpoint, body, input_seconds)
     rate = pricing.get("credits_per_second")
     audio = body.get("audio", info.request_defaults.get("audio", True))
     if audio is False and pricing.get("credits_per_second_no_audio") is not None:
@@ -105,7 +112,7 @@ def cost_of(info: ModelInfo, body: dict[str, Any], *, input_seconds: float | Non
     if rate is None:
         return Cost(None, seconds, None, upper, f"no known price for {info.name}; set one in a price file")
     if seconds is None:
-        return Cost(None, None, rate, upper, f"length of the {info.duration_from} input is unknown")
+        return Cost(None, None, rate, upper, f"length of the {ENDPOINTS[endpoint].input_label} input is unknown")
     fmt = body.get("outputFormat")
     surcharge = pricing.get("output_format_surcharge") or {}
     if fmt and fmt in surcharge.get("per_second", {}):

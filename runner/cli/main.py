@@ -20,7 +20,7 @@ from runner import __version__
 from runner.catalog.models import catalog, schema_dir
 from runner.cli import views
 from runner.errors import Problem, RunnerError, SpecErrors
-from runner.spec.build import validate_specs
+from runner.spec import validate_specs
 from runner.spec.schema_errors import did_you_mean
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -391,7 +391,7 @@ def init(folder: Path, name: str | None, model: str, ci: bool | None) -> int:
     import re
 
     from runner.cli.scaffold import init_campaign
-    from runner.spec.build import project_root
+    from runner.inputs.paths import project_root
 
     interactive = sys.stdin.isatty()
     if name is None:

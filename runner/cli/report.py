@@ -17,7 +17,7 @@ from pathlib import Path
 
 from runner.catalog.models import catalog
 from runner.planner.make import estimate
-from runner.spec.build import Shot, Spec, load_spec
+from runner.spec import Shot, Spec, load_spec
 from runner.store.cache import Hasher
 from runner.store.state import ShotState, load_state, state_path
 

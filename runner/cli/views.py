@@ -9,9 +9,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from runner.catalog.endpoints import ENDPOINTS
 from runner.catalog.models import ModelInfo
 from runner.errors import Problem
-from runner.spec.build import Spec, display_path
+from runner.inputs.paths import display_path
+from runner.spec import Spec
 
 
 def problem_json(p: Problem) -> dict[str, Any]:
@@ -67,9 +69,10 @@ def _price_text(info: ModelInfo) -> str:
 
 
 def _duration_text(info: ModelInfo, endpoint: str) -> str:
-    if info.duration_from != "request":
-        return f"from {info.duration_from}"
+    ep = ENDPOINTS[endpoint]
     prop = info.properties(endpoint).get("duration", {})
+    if ep.duration == "input" or (not prop and ep.duration_input):
+        return f"from {ep.input_label}"
     for rule in info.document["$defs"].get(_first_mode(info, endpoint), {}).get("allOf", [])[1:]:
         override = rule.get("properties", {}).get("duration")
         if override:

@@ -22,34 +22,12 @@ from urllib.parse import urlsplit
 import httpx
 import runwayml
 
-from runner.errors import RunnerError
+from runner.errors import ApiError, DownloadError, RunnerError
 from runner.inputs.urlpolicy import check_url
 
 DEFAULT_BASE_URL = "https://api.dev.runwayml.com"
 READ_RETRIES = 5
 MAX_DOWNLOAD_BYTES = 4 * 1024**3
-
-
-class ApiError(RunnerError):
-    """An API call failed. ``maybe_created`` is True when a create's outcome is unknown."""
-
-    def __init__(self, message: str, *, status: int | None = None, issues: list[dict[str, Any]] | None = None,
-                 retryable: bool = False, maybe_created: bool = False, rate_limited: bool = False) -> None:
-        super().__init__(message)
-        self.status = status
-        self.issues = issues or []
-        self.retryable = retryable
-        self.maybe_created = maybe_created
-        self.rate_limited = rate_limited
-
-
-class DownloadError(RunnerError):
-    """A download failed; ``expired``: refresh the signed URL; ``refused``: never retry."""
-
-    def __init__(self, message: str, *, expired: bool = False, refused: bool = False) -> None:
-        super().__init__(message)
-        self.expired = expired
-        self.refused = refused
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runner.engine.client import ApiError, Client, DownloadError, Organization, TaskStatus
+from runner.engine.client import Client, Organization, TaskStatus
 from runner.engine.outcome import (
     ApplyOptions,
     ApplyResult,
@@ -37,11 +37,12 @@ from runner.engine.outcome import (
     SilentReporter,
     failure_text,
     issues_text,
-    mentions_upload,
 )
+from runner.errors import ApiError, DownloadError, InputRefused
 from runner.inputs.assets import resolve_local, verify_media
 from runner.inputs.urlpolicy import check_url
 from runner.planner.make import Plan, ShotPlan, TakePlan
+from runner.spec import thaw
 from runner.store import cache as cache_mod
 from runner.store.state import Pending, ShotState, State, Take, save_state
 
@@ -52,10 +53,6 @@ DOWNLOAD_ATTEMPTS = 4
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-class InputRefused(Exception):
-    """An input URL failed the URL policy just before sending."""
 
 
 class Engine:
@@ -82,7 +79,7 @@ class Engine:
     def entry(self, sp: ShotPlan) -> ShotState:
         st = self.state.shots.get(sp.id)
         if st is None:
-            st = ShotState(sp.fingerprint, sp.model, sp.mode, sp.canonical)
+            st = ShotState(sp.fingerprint, sp.model, sp.mode, thaw(sp.canonical))
             self.state.shots[sp.id] = st
         return st
 
@@ -93,7 +90,7 @@ class Engine:
         wanted = {t.take: t.fingerprint for t in sp.takes}
         have = {t.take: t.fingerprint for t in st.takes}
         if all(have.get(n) == fp for n, fp in wanted.items()):
-            st.fingerprint, st.model, st.mode, st.request = sp.fingerprint, sp.model, sp.mode, sp.canonical
+            st.fingerprint, st.model, st.mode, st.request = sp.fingerprint, sp.model, sp.mode, thaw(sp.canonical)
             st.failure = None
         elif st.failure:
             current = set(wanted.values())
@@ -177,16 +174,14 @@ class Engine:
                 self.uploads.pop(digest, None)
 
     async def wire_body(self, sp: ShotPlan) -> dict[str, Any]:
-        import copy
-
         assert sp.shot is not None
-        body = copy.deepcopy(sp.shot.request.body)
+        body: dict[str, Any] = thaw(sp.shot.request.body)
         for item in sp.shot.request.inputs:
             if item.source == "url":
                 # Checked again now, with DNS, failing closed: validation may have run offline.
                 why = check_url(item.ref, allowed_hosts=self.spec.allowed_hosts, offline_ok=False)
                 if why:
-                    raise InputRefused(f"{item.field}: {why}")
+                    raise InputRefused(item.field, why)
             if item.source == "local":
                 uri = await self.upload(resolve_local(item.ref, self.spec.path.parent))
                 target: Any = body
@@ -319,7 +314,7 @@ class Engine:
                                        "with --recreate-unknown to create it again", creates=creates + 1)
                     st.pending.remove(intent)
                     self.save()
-                    if e.status == 400 and not reuploaded and mentions_upload(e):
+                    if e.status == 400 and not reuploaded and e.mentions_upload():
                         reuploaded = True
                         attempt -= 1
                         self.forget_uploads(sp)  # an expired or foreign upload: upload again, once

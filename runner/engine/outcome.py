@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from runner.engine.client import ApiError
+from runner.errors import ApiError
 from runner.planner.make import ShotPlan
 
 
@@ -62,10 +62,6 @@ class ApplyResult:
     @property
     def ok(self) -> bool:
         return all(o.status in ("done", "cached", "moved", "kept") for o in self.outcomes)
-
-
-def mentions_upload(e: ApiError) -> bool:
-    return any("upload" in str(i.get("message", "")).lower() for i in e.issues) or "upload" in str(e).lower()
 
 
 def failure_text(code: str, failure: str | None) -> str:

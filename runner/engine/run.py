@@ -24,11 +24,11 @@ from runner.cli.progress import PlainReporter, RichReporter
 from runner.engine.client import Client, Endpoint, endpoint_from_env
 from runner.engine.loop import Engine
 from runner.engine.outcome import ApplyOptions, ApplyResult, Reporter
-from runner.errors import RunnerError
+from runner.errors import ApiError, BudgetExceeded, ConfirmationNeeded, RunnerError, StalePlanError
+from runner.inputs.paths import display_path
 from runner.planner.make import Plan, make_plan
 from runner.planner.render import render_text
-from runner.planner.saved import StalePlanError, load_plan, plan_document
-from runner.spec.build import display_path
+from runner.planner.saved import load_plan, plan_document
 from runner.store.state import lock_for, remove_stale_temp_files, save_state
 
 EMULATOR_POLL = 0.2
@@ -106,8 +106,7 @@ def _plan_for(request: ApplyRequest, *, from_file: bool) -> Plan:
         again = [(s["id"], s["action"], [t["fingerprint"] for t in s["takes"]]) for s in plan_document(plan)["shots"]]
         saved = [(s["id"], s["action"], [t["fingerprint"] for t in s["takes"]]) for s in doc["shots"]]
         if again != saved:
-            raise StalePlanError(f"{request.target} is stale: the outputs or the cache changed since it was made. "
-                                 "Run `runner plan` again.")
+            raise StalePlanError(request.target, ["the outputs or the cache changed since it was made"])
         return plan
     return make_plan(request.target, select=request.select, exclude=request.exclude, replace=request.replace,
                      max_credits=request.max_credits, prices=request.prices)
@@ -155,7 +154,6 @@ async def _run_engine(plan: Plan, endpoint: Endpoint, options: ApplyOptions, rep
 
 async def _cancel_pending(engine: Engine) -> ApplyResult:
     """Cancel the journaled tasks that are still running; never a finished (paid) one."""
-    from runner.engine.client import ApiError
     from runner.engine.outcome import Outcome
 
     for shot_id, st in engine.state.shots.items():
@@ -195,14 +193,13 @@ def run_apply(request: ApplyRequest, *, interactive: bool, confirm: Callable[[st
         show(render_text(plan, color=color))
         over = plan.over_budget_by
         if over is not None:
-            raise RunnerError(f"the plan costs {plan.total_credits} credits, {over} over the budget of "
-                              f"{plan.max_credits:g}; nothing was done")
+            raise BudgetExceeded(plan.total_credits, plan.max_credits or 0, hint="nothing was done")
         if not _needs_work(plan) and not request.cancel_pending:
             return ApplyOutcome(0)
         spends = plan.total_credits > 0 or any(t.action == "create" for s in plan.shots for t in s.takes)
         if spends and not request.yes:
             if not interactive:
-                raise RunnerError("apply needs confirmation: pass --yes (no terminal to ask on)")
+                raise ConfirmationNeeded("apply needs confirmation: pass --yes (no terminal to ask on)")
             if not confirm(f"Apply this plan and spend up to {plan.total_credits} credits?"):
                 show("Cancelled; nothing was done.")
                 return ApplyOutcome(1)

@@ -11,9 +11,8 @@ from __future__ import annotations
 import stat
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
-from runner.catalog.models import classify
 from runner.inputs.urlpolicy import Resolver, check_url
 
 DATA_URI_BYTES = 5 * 1024 * 1024
@@ -26,6 +25,18 @@ _SIGNATURES: dict[str, tuple[tuple[int, bytes], ...]] = {
     "audio": ((0, b"ID3"), (0, b"\xff\xfb"), (0, b"\xff\xf3"), (0, b"\xff\xf2"), (8, b"WAVE"), (0, b"OggS"),
               (0, b"fLaC"), (4, b"ftyp")),
 }
+
+
+def classify(ref: str) -> Literal["local", "url", "runway", "data"]:
+    """What a media reference is: a local path, an https URL, a runway:// upload or a data URI."""
+    lowered = ref.lower()
+    if lowered.startswith("runway://"):
+        return "runway"
+    if lowered.startswith("data:"):
+        return "data"
+    if "://" in lowered:
+        return "url"
+    return "local"
 
 
 def resolve_local(ref: str, spec_dir: Path) -> Path:

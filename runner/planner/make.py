@@ -16,21 +16,23 @@ compiled body with local files replaced by their content hash, plus the take num
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 import hashlib
 import json
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from runner.catalog.models import BODY_TO_FIELD, ModelInfo
+from runner.catalog.endpoints import follows_input, is_input_clip, output_extension
+from runner.catalog.models import ModelInfo
 from runner.catalog.pricing import CREDIT_USD, Cost, cost_of, load_prices
 from runner.errors import Location, RunnerError
 from runner.inputs.assets import resolve_local
-from runner.spec.build import Shot, Spec, load_spec
+from runner.spec import Request, Shot, Spec, load_spec, thaw
+from runner.spec.compile import BODY_TO_FIELD
 from runner.store import cache as cache_mod
 from runner.store.state import State, file_sha256, load_state, state_path
 
@@ -39,10 +41,6 @@ PLAN_FORMAT = 1
 
 Symbol = Literal["+", "~", "=", ">", "-", "!"]
 TakeAction = Literal["create", "keep", "move", "restore", "resume", "blocked"]
-
-EXTENSIONS = {"mp4": "mp4", "prores": "mov", "mov": "mov", "png_sequence": "zip", "hdr_pq_12bit_master": "mov",
-              "hdr_prores": "mov", "hdr_png_sequence": "zip", "hdr_exr_sequence": "zip",
-              "hdr_exr_acescg_sequence_1_3": "zip", "hdr_exr_acescg_sequence_2_0": "zip"}
 
 
 @dataclass(frozen=True)
@@ -74,7 +72,7 @@ class ShotPlan:
     location: Location | None = None
     tags: tuple[str, ...] = ()
     shot: Shot | None = field(default=None, compare=False, repr=False)
-    canonical: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    canonical: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     input_seconds: float | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -126,11 +124,11 @@ def _set(body: Any, pointer: tuple[str | int, ...], value: Any) -> None:
     body[pointer[-1]] = value
 
 
-def canonical_request(shot: Shot, spec_dir: Path, hasher: cache_mod.Hasher) -> tuple[dict[str, Any], dict[str, str]]:
+def canonical_request(shot: Shot, spec_dir: Path, hasher: cache_mod.Hasher) -> tuple[Mapping[str, Any], dict[str, str]]:
     """The body with each local file replaced by ``sha256:<hex>``; and path -> hash."""
     if not any(item.source == "local" for item in shot.request.inputs):
         return shot.request.body, {}
-    body = copy.deepcopy(shot.request.body)
+    body = thaw(shot.request.body)
     hashes: dict[str, str] = {}
     for item in shot.request.inputs:
         if item.source == "local":
@@ -148,12 +146,12 @@ def _rel_to(folder: Path, path: Path) -> str:
         return str(path)
 
 
-def fingerprint(model: str, endpoint: str, body: dict[str, Any], take: int | None = None) -> str:
+def fingerprint(model: str, endpoint: str, body: Mapping[str, Any], take: int | None = None) -> str:
     """sha256 of the canonical JSON ``{body, endpoint, model, [take], v}`` (sorted keys)."""
     return fingerprints(model, endpoint, body, [take])[0]
 
 
-def fingerprints(model: str, endpoint: str, body: dict[str, Any], takes: list[int | None]) -> list[str]:
+def fingerprints(model: str, endpoint: str, body: Mapping[str, Any], takes: list[int | None]) -> list[str]:
     """``fingerprint`` for several takes, serializing the body once."""
     head = json.dumps({"body": body, "endpoint": endpoint, "model": model}, sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False)[:-1]
@@ -164,7 +162,7 @@ def fingerprints(model: str, endpoint: str, body: dict[str, Any], takes: list[in
     return out
 
 
-def changed_fields(old: dict[str, Any], new: dict[str, Any], shot: Shot) -> list[str]:
+def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any], shot: Shot) -> list[str]:
     """Spec field names whose request values differ, e.g. ``prompt``, ``frames.first (content changed)``."""
     by_pointer = {item.pointer: item.field for item in shot.request.inputs}
     out: list[str] = []
@@ -199,26 +197,26 @@ def changed_fields(old: dict[str, Any], new: dict[str, Any], shot: Shot) -> list
     return out
 
 
-def output_path(spec: Spec, shot_id: str, take: int, body: dict[str, Any]) -> Path:
-    ext = EXTENSIONS.get(str(body.get("outputFormat", "mp4")), "mp4")
-    return spec.output_dir / shot_id / f"{take}.{ext}"
+def output_name(shot_id: str, take: int, request: Request) -> str:
+    """Where a take's file goes inside output_dir: ``<shot>/<take>.<ext>``, the extension by
+    the output kind of the endpoint and the request's outputFormat."""
+    return f"{shot_id}/{take}.{output_extension(request.endpoint, request.body)}"
+
+
+def output_path(spec: Spec, shot_id: str, take: int, request: Request) -> Path:
+    return spec.output_dir / output_name(shot_id, take, request)
 
 
 def estimate(shot: Shot, spec_dir: Path, info: ModelInfo, hasher: cache_mod.Hasher) -> Cost:
     """Credits for one generation of ``shot``, probing the input clip when the length follows it."""
     seconds = None
-    follows_input = info.duration_from != "request" or (
-        shot.request.endpoint == "video_to_video" and "duration" not in shot.request.body)
-    if follows_input:
-        for item in shot.request.inputs:
-            if info.duration_from == "performance":
-                wanted = item.pointer[0] == "reference"
-            else:
-                wanted = item.kind == "video" and not item.field.startswith("references")
-            if wanted and item.source == "local":
-                path = resolve_local(item.ref, spec_dir)
-                seconds = cache_mod.probe_cached(path, hasher.sha256(path))
-    return cost_of(info, shot.request.body, input_seconds=seconds)
+    endpoint = shot.request.endpoint
+    if follows_input(endpoint, shot.request.body):
+        clip = next((i for i in shot.request.inputs if is_input_clip(endpoint, i.pointer)), None)
+        if clip is not None and clip.source == "local":
+            path = resolve_local(clip.ref, spec_dir)
+            seconds = cache_mod.probe_cached(path, hasher.sha256(path))
+    return cost_of(info, shot.request.body, endpoint=endpoint, input_seconds=seconds)
 
 
 # --- selection --------------------------------------------------------------------------
@@ -257,16 +255,15 @@ class _Planner:
     def cost(self, shot: Shot) -> Cost:
         return estimate(shot, self.spec.path.parent, self.models[shot.model], self.hasher)
 
-    def take_actions(self, shot: Shot, shot_fp: str, canonical: dict[str, Any], forced: bool,
+    def take_actions(self, shot: Shot, shot_fp: str, canonical: Mapping[str, Any], forced: bool,
                      prior_id: str | None) -> tuple[list[TakePlan], int | None, bool]:
         prior = self.state.shots.get(prior_id) if prior_id else None
         cost = self.cost(shot)
         takes: list[TakePlan] = []
         total: int | None = 0
         numbers = list(range(1, shot.takes + 1))
-        ext = EXTENSIONS.get(str(shot.request.body.get("outputFormat", "mp4")), "mp4")
         for n, fp in zip(numbers, fingerprints(shot.model, shot.request.endpoint, canonical, list(numbers))):
-            out = f"{self.out_prefix}{shot.id}/{n}.{ext}"
+            out = self.out_prefix + output_name(shot.id, n, shot.request)
             pending = next((p for p in (prior.pending if prior else []) if p.fingerprint == fp), None)
             done = prior.take(n) if prior else None
             if pending is not None and not forced:

@@ -11,14 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from runner.catalog.pricing import load_prices
-from runner.errors import RunnerError
+from runner.errors import FileError, StalePlanError
 from runner.planner.make import PLAN_FORMAT, Plan
 from runner.store import cache as cache_mod
 from runner.store.state import file_sha256
-
-
-class StalePlanError(RunnerError):
-    """A saved plan no longer matches the spec, state, inputs or prices."""
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
@@ -67,9 +63,9 @@ def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any]
         if doc.get("kind") != "runner-plan":
             raise ValueError("not a runner plan")
     except (OSError, ValueError, AttributeError) as e:
-        raise RunnerError(f"{path}: not a readable plan file ({e})") from None
+        raise FileError(path, f"not a readable plan file ({e})") from None
     if doc.get("format", 0) > PLAN_FORMAT:
-        raise RunnerError(f"{path}: written by a newer runner; upgrade runner")
+        raise FileError(path, "written by a newer runner; upgrade runner")
     spec_path = Path(doc["spec"]["path"])
     changed: list[str] = []
     if file_sha256(spec_path) != doc["spec"]["sha256"]:
@@ -88,7 +84,7 @@ def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any]
     if table["sha256"] != doc["price_table"]["sha256"]:
         changed.append(f"prices changed (plan used {doc['price_table']['source']}, now {table['source']})")
     if changed:
-        raise StalePlanError(f"{path} is stale: " + "; ".join(changed) + ". Run `runner plan` again.")
+        raise StalePlanError(path, changed)
     return doc, spec_path
 
 

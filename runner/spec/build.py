@@ -8,91 +8,32 @@ raised one by one, so a user sees all of them at once.
 
 from __future__ import annotations
 
-import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.catalog.models import (
+from runner.catalog.models import ModelInfo, catalog
+from runner.errors import Location, Problem, SpecError, SpecErrors
+from runner.inputs.assets import check_input
+from runner.inputs.paths import display_path, project_root
+from runner.spec import matrix as matrix_mod
+from runner.spec import schema_errors as words
+from runner.spec.checks import collapse, dotted, schema_problems, secret_problems
+from runner.spec.compile import (
     BODY_TO_FIELD,
     MEDIA_FIELDS,
     SCALAR_FIELDS,
-    ModelInfo,
-    Request,
-    catalog,
     check_declared_mode,
     compile_request,
     infer_mode,
 )
-from runner.errors import Location, Problem, SpecError, SpecErrors
-from runner.inputs.assets import check_input
-from runner.spec import matrix as matrix_mod
-from runner.spec import schema_errors as words
-from runner.spec.checks import collapse, dotted, schema_problems, secret_problems
+from runner.spec.records import Request, Shot, Spec, freeze
 from runner.spec.templating import TemplateProblem, render
 from runner.spec.yamlload import Document, Path_, load_yaml
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 MAX_TAKES = 20
 RESERVED_VARS = {"shot"}
-
-
-@dataclass(frozen=True)
-class Shot:
-    """One shot after expansion and rendering, with its compiled request."""
-
-    id: str
-    index: int
-    variant: str
-    location: Location
-    takes: int
-    tags: tuple[str, ...]
-    matrix: dict[str, Any]
-    fields: dict[str, Any]
-    request: Request
-    field_locations: dict[str, Location] = field(repr=False)
-
-    @property
-    def model(self) -> str:
-        return self.request.model
-
-    @property
-    def mode(self) -> str:
-        return self.request.mode
-
-
-@dataclass(frozen=True)
-class Spec:
-    """A validated spec file."""
-
-    path: Path
-    display: str
-    name: str
-    root: Path
-    output_dir: Path
-    max_credits: float | None
-    shots: tuple[Shot, ...]
-    warnings: tuple[Problem, ...]
-    allowed_hosts: tuple[str, ...] | None = None
-
-
-def project_root(spec_path: Path) -> Path:
-    """The git top level above the spec, else the spec's folder."""
-    folder = spec_path.resolve().parent
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return folder
-
-
-def display_path(path: Path) -> str:
-    """Relative to the working directory when below it, else absolute."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # pragma: no cover - other drive on Windows
-        return str(path)
-    return str(path.resolve()) if rel.startswith("..") else rel
 
 
 class _ShotBuilder:
@@ -290,8 +231,8 @@ class _ShotBuilder:
                 location=self.doc.where((*base, "id")),
                 takes=int(fields.get("takes", 1)),
                 tags=tuple(str(t) for t in fields.get("tags") or ()),
-                matrix=combo,
-                fields=fields,
+                matrix=freeze(combo),
+                fields=freeze(fields),
                 request=request,
                 field_locations={k: self.doc.where(p) for k, p in sources.items()},
             )
@@ -337,11 +278,12 @@ class _ShotBuilder:
         return ok
 
     def input_path(self, spec_field: str, sources: dict[str, Path_]) -> Path_:
-        head, _, rest = spec_field.partition(".")
-        m = re.match(r"(\w+)\[(\d+)\]", head)
-        if m:
-            return (*sources.get(m.group(1), ()), int(m.group(2)), *([rest] if rest else []))
-        return (*sources.get(head, ()), *([rest] if rest else []))
+        """The YAML path of a spec field such as ``references[0].image`` or ``params.keyframes[0].uri``."""
+        parts = re.findall(r"\[(\d+)\]|([^.\[\]]+)", spec_field)
+        path: list[str | int] = [int(index) if index else name for index, name in parts]
+        if not path:
+            return ()
+        return (*sources.get(str(path[0]), ()), *path[1:])
 
     def validate_body(
         self, info: ModelInfo, request: Request, origins: dict[tuple[str | int, ...], str],

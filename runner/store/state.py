@@ -22,13 +22,9 @@ from typing import Any
 
 import filelock
 
-from runner.errors import RunnerError
+from runner.errors import StateError
 
 FORMAT = 1
-
-
-class StateError(RunnerError):
-    pass
 
 
 @dataclass
@@ -138,16 +134,14 @@ def load_state(path: Path) -> State:
     except FileNotFoundError:
         return State(path)
     except OSError as e:
-        raise StateError(f"{path}: cannot read the state file: {e.strerror}") from None
+        raise StateError(path, f"cannot read the state file: {e.strerror}") from None
     try:
         doc = json.loads(text)
         if not isinstance(doc, dict) or "format" not in doc:
             raise ValueError("not a runner state file")
         if doc["format"] > FORMAT:
-            raise StateError(
-                f"{path}: written by a newer runner (state format {doc['format']}, this runner reads {FORMAT}); "
-                "upgrade runner"
-            )
+            raise StateError(path, f"written by a newer runner (state format {doc['format']}, this runner reads "
+                                   f"{FORMAT}); upgrade runner")
         shots = {}
         for sid, raw in doc.get("shots", {}).items():
             shots[sid] = ShotState(
@@ -162,10 +156,8 @@ def load_state(path: Path) -> State:
     except StateError:
         raise
     except (ValueError, KeyError, TypeError) as e:
-        raise StateError(
-            f"{path}: the state file is corrupt ({e}); it was not changed. Restore it from git "
-            "(git checkout -- <file>) or move it away to start over"
-        ) from None
+        raise StateError(path, f"the state file is corrupt ({e}); it was not changed. Restore it from git "
+                         "(git checkout -- <file>) or move it away to start over") from None
     return State(path, shots, exists=True)
 
 
