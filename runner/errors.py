@@ -157,6 +157,10 @@ class InputRefused(RunnerError):
         super().__init__(f"{field}: {reason}")
 
 
+class AccountLimit(RunnerError):
+    """The account cannot pay for this apply (its credit balance is short)."""
+
+
 class ConfirmationNeeded(RunnerError):
     """Apply would spend credits and nobody confirmed it."""
 

@@ -366,8 +366,13 @@ def test_safety_refusal_is_remembered_and_not_paid_for_again(write_spec, run, ap
 def test_stale_temp_files_of_a_killed_apply_are_removed(write_spec, run, api, tmp_path: Path) -> None:
     api()
     spec = write_spec(one_shot("x"))
-    (tmp_path / ".spec.state.json.abc123.tmp").write_text("half a state file")
+    (tmp_path / ".spec.state.json.abc123.tmp").write_text("half a state file (runner 0.1's temp name)")
+    (tmp_path / ".tmp-spec.state.json-abc123").write_text("half a state file")
     (tmp_path / "outputs" / "t" / "a").mkdir(parents=True)
-    (tmp_path / "outputs" / "t" / "a" / ".tmp-xyz.mp4").write_bytes(b"partial")
+    (tmp_path / "outputs" / "t" / "a" / ".tmp-1.mp4-xyz").write_bytes(b"partial")
+    other = tmp_path / ".tmp-other.state.json-def456"  # another spec's apply may be writing this now
+    other.write_text("another campaign's state, half written")
     assert apply(run, spec).exit_code == 0
     assert not list(tmp_path.glob(".*.tmp")) and not list((tmp_path / "outputs").rglob(".tmp-*"))
+    assert not (tmp_path / ".tmp-spec.state.json-abc123").exists()
+    assert other.exists()

@@ -1,11 +1,13 @@
-"""Command line: parse options, call one core function, render, return an exit code.
+"""Command line: parse options, call one function of the layers below, render its result.
 
 Exit codes: 0 success, 1 user error (invalid spec, over budget, failed shots), 2 plan has
-changes (with --detailed-exitcode), 3 a bug in runner, 130 interrupted.
+changes (with --detailed-exitcode), 3 a bug in runner, 130 interrupted. They are decided in
+one place: ``boundary`` turns an error into its code and a result into ``exit_code(result)``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -19,7 +21,19 @@ import click
 from runner import __version__
 from runner.catalog.models import catalog, schema_dir
 from runner.cli import views
-from runner.errors import Problem, RunnerError, SpecErrors
+from runner.engine.outcome import ApplyRun, Reporter
+from runner.errors import (
+    EXIT_BUG,
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    BudgetExceeded,
+    Problem,
+    RunnerError,
+    SpecErrors,
+)
+from runner.planner.records import Plan
 from runner.spec import validate_specs
 from runner.spec.schema_errors import did_you_mean
 
@@ -39,15 +53,28 @@ def _warn(problems: tuple[Problem, ...] | list[Problem]) -> None:
         _stderr(f"warning: {p}")
 
 
+def exit_code(result: object, *, detailed: bool = False) -> int:
+    """What a command's result means as an exit code (errors carry their own)."""
+    if isinstance(result, RunnerError):  # already reported by the command (e.g. as JSON)
+        return result.exit_code
+    if isinstance(result, Plan):
+        return EXIT_CHANGES if detailed and result.has_changes else EXIT_OK
+    if isinstance(result, ApplyRun):
+        if result.declined:
+            return EXIT_ERROR
+        return EXIT_OK if result.result is None or result.result.ok else EXIT_ERROR
+    return EXIT_OK
+
+
 def boundary(fn: F) -> F:
-    """The one place errors become exit codes: user errors 1, bugs 3, ^C 130."""
+    """The one place errors and results become exit codes: user errors 1, bugs 3, ^C 130."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
         debug = bool(ctx.find_root().params.get("debug"))
         try:
-            code = fn(*args, **kwargs)
+            code = exit_code(fn(*args, **kwargs), detailed=bool(ctx.params.get("detailed_exitcode")))
         except SpecErrors as e:
             for p in e.problems:
                 _stderr(f"error: {p}")
@@ -58,14 +85,14 @@ def boundary(fn: F) -> F:
             code = e.exit_code
         except KeyboardInterrupt:
             _stderr("interrupted")
-            code = 130
+            code = EXIT_INTERRUPTED
         except Exception as e:  # noqa: BLE001 - the bug boundary
             if debug:
                 traceback.print_exc()
             _stderr(f"internal error (a bug in runner): {type(e).__name__}: {e}")
             _stderr("run again with --debug for the traceback, and please report it")
-            code = 3
-        ctx.exit(code or 0)
+            code = EXIT_BUG
+        ctx.exit(code)
 
     return wrapper  # type: ignore[return-value]
 
@@ -97,7 +124,7 @@ def main(debug: bool) -> None:
 @click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @FORMAT
 @boundary
-def validate(specs: tuple[Path, ...], fmt: str) -> int:
+def validate(specs: tuple[Path, ...], fmt: str) -> object:
     """Load, render and validate SPECS; report every problem with file:line:col.
 
     Checks the file against the spec schema, expands matrices, renders templates,
@@ -112,19 +139,19 @@ def validate(specs: tuple[Path, ...], fmt: str) -> int:
     try:
         result = validate_specs(list(specs))
     except SpecErrors as e:
-        if fmt == "json":
-            click.echo(views.validate_json([], e.problems))
-            for p in e.problems:
-                _stderr(f"error: {p}")
-            return 1
-        raise
+        if fmt != "json":
+            raise
+        click.echo(views.validate_json([], e.problems))
+        for p in e.problems:
+            _stderr(f"error: {p}")
+        return e
     warnings = [w for s in result for w in s.warnings]
     if fmt == "json":
         click.echo(views.validate_json(result, warnings))
     else:
         click.echo(views.validate_text(result))
     _warn(warnings)
-    return 0
+    return result
 
 
 SELECT = click.option("--select", "select", multiple=True, metavar="GLOB",
@@ -157,7 +184,7 @@ PRICES = click.option("--prices", type=click.Path(exists=True, dir_okay=False, p
 @boundary
 def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select: tuple[str, ...],
          exclude: tuple[str, ...], replace: tuple[str, ...], max_credits: float | None, prices: Path | None,
-         check_account: bool, emulator: bool) -> int:
+         check_account: bool, emulator: bool) -> Plan:
     """Show what apply would generate, and what it costs, without sending anything.
 
     Compares the spec with its state file (<spec>.state.json) and the local cache:
@@ -176,10 +203,10 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
       runner plan specs/demo.yaml --select 'hero-*' --replace hero-tokyo-wide
       RUNWAYML_API_SECRET=... runner plan specs/demo.yaml --check-account
     """
-    from runner.planner.make import make_plan
+    from runner.planner import make_plan
     from runner.planner.render import RENDERERS, render_text
     from runner.planner.saved import plan_document
-    from runner.store.state import atomic_write
+    from runner.store.files import atomic_write
 
     result = make_plan(spec, select=select, exclude=exclude, replace=replace, max_credits=max_credits,
                        prices=prices)
@@ -198,14 +225,10 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
 
         atomic_write(out, json.dumps(plan_document(result), indent=2, ensure_ascii=False) + "\n")
         _stderr(f"Saved the plan to {out}; run `runner apply {out}` to carry it out.")
-    over = result.over_budget_by
-    if over is not None:
-        _stderr(f"error: the plan costs {result.total_credits} credits, {over} over the budget of "
-                f"{result.max_credits:g}; raise budget.max_credits or --max-credits, or select fewer shots")
-        return 1
-    if detailed_exitcode and result.has_changes:
-        return 2
-    return 0
+    if result.over_budget_by is not None:
+        raise BudgetExceeded(result.total_credits, result.max_credits or 0,
+                             hint="raise budget.max_credits or --max-credits, or select fewer shots")
+    return result
 
 
 @main.command()
@@ -233,7 +256,7 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
 @boundary
 def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interval: float | None, retries: int,
           recreate_unknown: bool, cancel_pending: bool, max_output_mb: float, fmt: str, select: tuple[str, ...], exclude: tuple[str, ...],
-          replace: tuple[str, ...], max_credits: float | None, prices: Path | None) -> int:
+          replace: tuple[str, ...], max_credits: float | None, prices: Path | None) -> ApplyRun:
     """Generate what the plan says: new and changed shots, concurrently and resumably.
 
     TARGET is a spec (it is planned first) or a plan saved with `runner plan -o`
@@ -256,17 +279,25 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
         retries=retries, recreate_unknown=recreate_unknown, cancel_pending=cancel_pending, select=select,
         exclude=exclude, replace=replace, max_credits=max_credits, prices=prices, max_output_mb=max_output_mb,
     )
-    outcome = run_apply(request, interactive=sys.stdin.isatty(), confirm=lambda q: click.confirm(q, err=True),
-                        show=_stderr if fmt == "json" else click.echo, tty=sys.stderr.isatty(), color=_color())
+    from runner.cli.progress import PlainReporter, RichReporter
+    from runner.planner.render import render_text
+
+    show = _stderr if fmt == "json" else click.echo
+    reporter: contextlib.AbstractContextManager[Reporter]
+    reporter = RichReporter() if sys.stderr.isatty() else contextlib.nullcontext(PlainReporter())
+    outcome = run_apply(request, reporter=reporter, show_plan=lambda p: show(render_text(p, color=_color())),
+                        confirm=(lambda q: click.confirm(q, err=True)) if sys.stdin.isatty() else None)
+    if outcome.declined:
+        show("Cancelled; nothing was done.")
     if outcome.result is None:
-        return outcome.exit_code
+        return outcome
     if fmt == "json":
         import json
 
         click.echo(json.dumps(views.apply_summary_data(outcome.result), indent=2))
     else:
         click.echo(views.apply_summary_text(outcome.result, outcome.output_dir))
-    return outcome.exit_code
+    return outcome
 
 
 @main.command()
@@ -274,7 +305,7 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
 @FORMAT
 @click.option("--all-ratios", is_flag=True, help="List every ratio instead of a short form.")
 @boundary
-def models(model: str | None, fmt: str, all_ratios: bool) -> int:
+def models(model: str | None, fmt: str, all_ratios: bool) -> None:
     """List models with their modes, ratios, durations and prices per second.
 
     Legacy models are marked with their replacement. Prices are credits per second of
@@ -294,7 +325,6 @@ def models(model: str | None, fmt: str, all_ratios: bool) -> int:
         click.echo(views.models_json(chosen))
     else:
         click.echo(views.models_table(chosen, detail=bool(model) or all_ratios, color=_color()))
-    return 0
 
 
 @main.command()
@@ -314,7 +344,7 @@ def models(model: str | None, fmt: str, all_ratios: bool) -> int:
 @boundary
 def emulate(host: str, port: int, time_scale: float | None, config_file: Path | None, concurrency: int | None,
             balance: int | None, fail_rate: float | None, error_rate: float | None,
-            rate_limit_rate: float | None, truncate_rate: float | None, seed: int | None) -> int:
+            rate_limit_rate: float | None, truncate_rate: float | None, seed: int | None) -> None:
     """Run the Runway-compatible API emulator in the foreground.
 
     Serves the API subset runner uses (text/image/video to video, character
@@ -342,7 +372,6 @@ def emulate(host: str, port: int, time_scale: float | None, config_file: Path | 
     _stderr(f"  export RUNWAYML_BASE_URL=http://{host}:{port} RUNWAYML_API_SECRET=emulator")
     _stderr(f"  counters: http://{host}:{port}/_emulator/stats")
     serve_forever(config, host=host, port=port)
-    return 0
 
 
 @main.command()
@@ -350,7 +379,7 @@ def emulate(host: str, port: int, time_scale: float | None, config_file: Path | 
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
               show_default=True, help="Where to write the page (videos are linked by relative path).")
 @boundary
-def report(spec: Path, out: Path) -> int:
+def report(spec: Path, out: Path) -> None:
     """Write a static HTML gallery of the campaign's outputs.
 
     One card per shot: status, model, mode, ratio, duration, prompt, credits planned and
@@ -366,7 +395,6 @@ def report(spec: Path, out: Path) -> int:
 
     path, videos = write_report(spec, out)
     click.echo(f"Wrote {path} ({videos} videos)")
-    return 0
 
 
 @main.command()
@@ -375,7 +403,7 @@ def report(spec: Path, out: Path) -> int:
 @click.option("--model", default="gen4.5", show_default=True, help="Default model of the new spec.")
 @click.option("--ci/--no-ci", default=None, help="Also write .github/workflows/runner.yml (asked on a terminal).")
 @boundary
-def init(folder: Path, name: str | None, model: str, ci: bool | None) -> int:
+def init(folder: Path, name: str | None, model: str, ci: bool | None) -> None:
     """Start a new campaign: a spec, an assets folder, a .gitignore, optionally CI.
 
     Writes FOLDER/<name>.yaml (with the editor schema line), FOLDER/assets/, and a
@@ -408,12 +436,11 @@ def init(folder: Path, name: str | None, model: str, ci: bool | None) -> int:
         click.echo(f"created {path}")
     spec = folder / f"{name}.yaml"
     click.echo(f"Next: runner validate {spec} && runner plan {spec} && runner apply {spec} --emulator --yes")
-    return 0
 
 
 @main.command()
 @boundary
-def schema() -> int:
+def schema() -> None:
     """Print the JSON Schema (Draft 2020-12) of spec files.
 
     Editors use it for completion and inline errors; point yaml-language-server at it
@@ -424,4 +451,3 @@ def schema() -> int:
       runner schema > spec.schema.json
     """
     click.echo((schema_dir() / "spec.schema.json").read_text(encoding="utf-8"), nl=False)
-    return 0

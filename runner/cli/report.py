@@ -154,7 +154,7 @@ def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
 
 def write_report(spec_path: Path, out: Path) -> tuple[Path, int]:
     """Write the gallery for ``spec_path`` to ``out``; returns (path, number of videos)."""
-    from runner.store.state import atomic_write
+    from runner.store.files import atomic_write
 
     spec = load_spec(spec_path)
     report_dir = out.resolve().parent

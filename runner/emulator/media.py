@@ -15,7 +15,7 @@ from fractions import Fraction
 import av
 from PIL import Image, ImageDraw, ImageFont
 
-from runner.inputs.assets import probe_seconds
+from runner.inputs.media import probe_seconds
 
 
 def frame_size(ratio: str | None, max_side: int) -> tuple[int, int]:

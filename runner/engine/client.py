@@ -2,7 +2,9 @@
 
 - Creates are sent with ``max_retries=0``: the API has no idempotency key, so a retried
   create could bill twice. Reads (task status, organization) use the SDK's retries with
-  exponential backoff and jitter.
+  exponential backoff and jitter, and its typed responses with strict validation: an
+  answer that is not what the API documents (not JSON, an unknown status) is an
+  ``ApiError``, never a crash or an endless poll.
 - Every SDK error is translated into ``ApiError`` here (``from e``), with the HTTP status,
   the API's validation ``issues``, and whether the create might have happened anyway.
 - The key comes from ``RUNWAYML_API_SECRET`` and is never part of a message.
@@ -11,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import os
@@ -22,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 import runwayml
 
+from runner.catalog.endpoints import ENDPOINTS
 from runner.errors import ApiError, DownloadError, RunnerError
 from runner.inputs.urlpolicy import check_url
 
@@ -50,7 +54,7 @@ class TaskStatus:
 
 
 @dataclass(frozen=True)
-class Endpoint:
+class Connection:
     """Where to talk and with which key; ``loopback`` marks an emulator (http allowed)."""
 
     base_url: str
@@ -63,10 +67,10 @@ class Endpoint:
         return hashlib.sha256(f"{self.base_url}\0{self.api_key}".encode()).hexdigest()[:16]
 
 
-def endpoint_from_env(*, emulator_url: str | None = None) -> Endpoint:
-    """The API endpoint: an in-process emulator, ``RUNWAYML_BASE_URL``, or the real API."""
+def connection_from_env(*, emulator_url: str | None = None) -> Connection:
+    """Where the API is: an in-process emulator, ``RUNWAYML_BASE_URL``, or the real API."""
     if emulator_url:
-        return Endpoint(emulator_url, "emulator", loopback=True)
+        return Connection(emulator_url, "emulator", loopback=True)
     key = os.environ.get("RUNWAYML_API_SECRET", "")
     base = os.environ.get("RUNWAYML_BASE_URL", "") or DEFAULT_BASE_URL
     parts = urlsplit(base)
@@ -76,7 +80,7 @@ def endpoint_from_env(*, emulator_url: str | None = None) -> Endpoint:
         raise RunnerError(f"RUNWAYML_BASE_URL {base!r}: only https, or http on a loopback address (an emulator)")
     if not key:
         raise RunnerError("no API key: set RUNWAYML_API_SECRET, or use --emulator to run against the built-in emulator")
-    return Endpoint(base.rstrip("/"), key, loopback=loopback)
+    return Connection(base.rstrip("/"), key, loopback=loopback)
 
 
 def _is_loopback(host: str) -> bool:
@@ -88,7 +92,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _translate(e: Exception, *, creating: bool) -> ApiError:
+def _translate(e: Exception, *, creating: bool, what: str = "a create") -> ApiError:
+    if isinstance(e, runwayml.APIResponseValidationError | ValueError):
+        return ApiError(f"the API answered {what} with something it does not document ({type(e).__name__})",
+                        maybe_created=creating)
     if isinstance(e, runwayml.APIStatusError):
         body = e.body if isinstance(e.body, dict) else {}
         message = str(body.get("error") or e.message)
@@ -105,10 +112,11 @@ def _translate(e: Exception, *, creating: bool) -> ApiError:
 class Client:
     """Async Runway API client for apply."""
 
-    def __init__(self, endpoint: Endpoint, *, timeout: float = 60.0) -> None:
-        self.endpoint = endpoint
-        self._sdk = runwayml.AsyncRunwayML(api_key=endpoint.api_key, base_url=endpoint.base_url,
-                                           max_retries=READ_RETRIES, timeout=timeout)
+    def __init__(self, connection: Connection, *, timeout: float = 60.0) -> None:
+        self.connection = connection
+        self._sdk = runwayml.AsyncRunwayML(api_key=connection.api_key, base_url=connection.base_url,
+                                           max_retries=READ_RETRIES, timeout=timeout,
+                                           _strict_response_validation=True)
         self._creates = self._sdk.with_options(max_retries=0)
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=10.0), follow_redirects=False)
 
@@ -119,8 +127,8 @@ class Client:
     async def organization(self) -> Organization:
         try:
             org = await self._sdk.organization.retrieve()
-        except runwayml.RunwayMLError as e:
-            raise _translate(e, creating=False) from e
+        except (runwayml.RunwayMLError, ValueError) as e:
+            raise _translate(e, creating=False, what="GET /v1/organization") from e
         tiers = {m: {"concurrency": t.max_concurrent_generations, "daily": t.max_daily_generations}
                  for m, t in org.tier.models.items()}
         used = {m: u.daily_generations for m, u in org.usage.models.items()}
@@ -129,14 +137,14 @@ class Client:
     async def upload(self, path: Path) -> str:
         try:
             result = await self._sdk.uploads.create_ephemeral(file=path)
-        except runwayml.RunwayMLError as e:
-            raise _translate(e, creating=False) from e
+        except (runwayml.RunwayMLError, ValueError) as e:
+            raise _translate(e, creating=False, what="an upload") from e
         return str(result.uri)
 
     async def create(self, endpoint: str, body: dict[str, Any]) -> tuple[str, float | None]:
-        """POST a generation once (never retried). Returns (task id, estimated credits)."""
+        """POST a generation to ``endpoint`` once (never retried). Returns (task id, estimated credits)."""
         try:
-            response = await self._creates.post(f"/v1/{endpoint}", body=body, cast_to=httpx.Response)
+            response = await self._creates.post(ENDPOINTS[endpoint].path, body=body, cast_to=httpx.Response)
             doc = response.json()
         except runwayml.RunwayMLError as e:
             raise _translate(e, creating=True) from e
@@ -149,41 +157,42 @@ class Client:
         return task_id, float(estimated) if isinstance(estimated, (int, float)) else None
 
     async def task(self, task_id: str) -> TaskStatus:
+        """The task's status, read through the SDK's typed (and validated) task models."""
         try:
-            response = await self._sdk.get(f"/v1/tasks/{task_id}", cast_to=httpx.Response)
-            doc = response.json()
-        except runwayml.RunwayMLError as e:
-            raise _translate(e, creating=False) from e
-        cost = doc.get("cost") or {}
-        estimated = doc.get("estimatedCost") or {}
+            task = await self._sdk.tasks.retrieve(task_id)
+        except (runwayml.RunwayMLError, ValueError) as e:
+            raise _translate(e, creating=False, what=f"GET /v1/tasks/{task_id}") from e
+        cost = getattr(task, "cost", None)
+        estimated = getattr(task, "estimated_cost", None)
         return TaskStatus(
-            id=str(doc.get("id", task_id)),
-            status=str(doc.get("status", "")),
-            progress=doc.get("progress"),
-            output=tuple(str(u) for u in doc.get("output") or ()),
-            failure=doc.get("failure"),
-            failure_code=doc.get("failureCode"),
-            credits=cost.get("credits") if isinstance(cost.get("credits"), int) else None,
-            estimated=estimated.get("credits"),
+            id=task.id,
+            status=task.status,
+            progress=getattr(task, "progress", None),
+            output=tuple(getattr(task, "output", None) or ()),
+            failure=getattr(task, "failure", None),
+            failure_code=getattr(task, "failure_code", None),
+            credits=cost.credits if cost is not None else None,
+            estimated=estimated.credits if estimated is not None else None,
         )
 
     async def cancel(self, task_id: str) -> None:
         try:
-            await self._sdk.delete(f"/v1/tasks/{task_id}", cast_to=httpx.Response)
-        except runwayml.RunwayMLError as e:
-            raise _translate(e, creating=False) from e
+            await self._sdk.tasks.delete(task_id)
+        except (runwayml.RunwayMLError, ValueError) as e:
+            raise _translate(e, creating=False, what=f"DELETE /v1/tasks/{task_id}") from e
 
     def output_url_problem(self, url: str) -> str | None:
         """Outputs come over https from public hosts, or from the emulator we talk to."""
-        if self.endpoint.loopback:
-            mine = urlsplit(self.endpoint.base_url)
+        if self.connection.loopback:
+            mine = urlsplit(self.connection.base_url)
             theirs = urlsplit(url)
             if (theirs.scheme, theirs.netloc) == (mine.scheme, mine.netloc):
                 return None
         return check_url(url, offline_ok=False)
 
     async def download(self, url: str, dest: Path, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> tuple[str, int, str]:
-        """Stream ``url`` into ``dest``; returns (sha256, bytes, content type)."""
+        """Stream ``url`` into ``dest`` (not yet durable: the caller commits it); returns
+        (sha256, bytes, content type)."""
         why = self.output_url_problem(url)
         if why:
             raise DownloadError(f"refusing to download the output: {why}", refused=True)
@@ -197,7 +206,7 @@ class Client:
                 if response.status_code != 200:
                     raise DownloadError(f"output download failed with HTTP {response.status_code}")
                 ctype = response.headers.get("content-type", "")
-                declared = int(response.headers.get("content-length") or 0)
+                declared = _content_length(response.headers.get("content-length"))
                 if declared > max_bytes:
                     raise DownloadError(f"output is {declared} bytes, over the {max_bytes} byte limit")
                 with dest.open("wb") as f:
@@ -206,11 +215,17 @@ class Client:
                         if size > max_bytes:
                             raise DownloadError(f"output is over the {max_bytes} byte limit")
                         digest.update(chunk)
-                        f.write(chunk)
-                    f.flush()
-                    os.fsync(f.fileno())
+                        # Written by a worker thread: a slow disk must not stall the event loop.
+                        await asyncio.to_thread(f.write, chunk)
         except httpx.HTTPError as e:
             raise DownloadError(f"output download broke off: {type(e).__name__}") from e
         if declared and size != declared:
             raise DownloadError(f"output download truncated: {size} of {declared} bytes")
         return digest.hexdigest(), size, ctype
+
+
+def _content_length(value: str | None) -> int:
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        raise DownloadError(f"the output's Content-Length {value!r} is not a number") from None

@@ -1,4 +1,4 @@
-"""What apply reports: options, per-take outcomes, the result, and the wording of failures."""
+"""What apply reports: options, progress, per-take outcomes, the result, and the wording of failures."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from runner.errors import ApiError
-from runner.planner.make import ShotPlan
+from runner.inputs.paths import display_path
+from runner.planner.records import Plan, ShotPlan
 
 
 class Reporter(Protocol):
@@ -62,6 +63,20 @@ class ApplyResult:
     @property
     def ok(self) -> bool:
         return all(o.status in ("done", "cached", "moved", "kept") for o in self.outcomes)
+
+
+@dataclass
+class ApplyRun:
+    """What an apply command did: ``result`` is None when there was nothing to do or the user
+    said no (``declined``)."""
+
+    plan: Plan
+    result: ApplyResult | None = None
+    declined: bool = False
+
+    @property
+    def output_dir(self) -> str:
+        return display_path(self.plan.spec.output_dir)
 
 
 def failure_text(code: str, failure: str | None) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import stat
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Literal
 
+from runner.inputs.media import probe_seconds  # noqa: F401 - TEMPORARY re-export while branches merge
 from runner.inputs.urlpolicy import Resolver, check_url
 
 DATA_URI_BYTES = 5 * 1024 * 1024
@@ -88,53 +89,3 @@ def check_input(ref: str, kind: str, spec_dir: Path, root: Path, *, allowed_host
     except OSError as e:
         return f"cannot read {ref!r}: {e.strerror}"
     return None
-
-
-def probe_seconds(source: Path | BinaryIO) -> float | None:
-    """Length of a video or audio file (a path or an open binary file) in seconds (PyAV),
-    or None if it cannot be read."""
-    import av  # imported here: probing is rare and PyAV is slow to import
-
-    try:
-        with av.open(str(source) if isinstance(source, Path) else source, mode="r") as container:
-            if container.duration is not None:
-                return float(container.duration) / 1_000_000
-            stream = next(iter(container.streams.video or container.streams.audio), None)
-            if stream is not None and stream.duration is not None and stream.time_base is not None:
-                return float(stream.duration * stream.time_base)
-    except (OSError, ValueError, av.error.FFmpegError):
-        return None
-    return None
-
-
-def verify_media(path: Path, content_type: str = "") -> str | None:
-    """None when ``path`` is a readable video (or image/zip where the API returns those).
-
-    Outputs are untrusted files: only PyAV and Pillow ever open them.
-    """
-    import av
-    from PIL import Image
-
-    ctype = content_type.split(";")[0].strip().lower()
-    if ctype and not ctype.startswith(("video/", "image/", "application/octet-stream", "application/zip",
-                                       "binary/octet-stream")):
-        return f"unexpected content type {ctype!r} for a generated output"
-    if path.stat().st_size == 0:
-        return "the output file is empty"
-    if path.suffix == ".zip":
-        with path.open("rb") as f:
-            return None if f.read(4) == b"PK\x03\x04" else "the output is not a zip archive"
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                return "the output has no video stream"
-            next(container.decode(video=0))
-        return None
-    except (OSError, ValueError, StopIteration, av.error.FFmpegError):
-        pass
-    try:
-        with Image.open(path) as img:
-            img.verify()
-        return None
-    except (OSError, ValueError, SyntaxError):
-        return "the output is not a readable video or image"

@@ -22,3 +22,11 @@ def display_path(path: Path) -> str:
     except ValueError:  # pragma: no cover - other drive on Windows
         return str(path)
     return str(path.resolve()) if rel.startswith("..") else rel
+
+
+def relative_to(folder: Path, path: Path) -> str:
+    """``path`` relative to ``folder`` in POSIX form, or ``path`` itself when it is not below it."""
+    try:
+        return path.relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return str(path)

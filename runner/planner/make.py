@@ -1,4 +1,4 @@
-"""Plan: compare the spec with the state file and the cache; say what apply would do and cost.
+"""Make a plan: compare the spec with the state file and the cache; say what apply would do and cost.
 
 Pure: reads the spec, its inputs, the state and the cache; sends nothing. Symbols:
 
@@ -6,195 +6,33 @@ Pure: reads the spec, its inputs, the state and the cache; sends nothing. Symbol
 - ``~`` regenerate: the request changed (the reasons name the fields), or ``--replace``;
 - ``=`` unchanged, or restorable from the cache without an API call ("cached");
 - ``>`` moved: a new id whose request equals a removed id's (files and state move, no cost);
-- ``-`` removed from the spec (its files stay on disk).
+- ``-`` removed from the spec (its files stay on disk);
+- ``!`` blocked: the same request was refused (SAFETY/ASSET) before; not paid for again.
 
 A take whose create was journaled but not finished ("pending") is resumed by apply and
-costs nothing more. Fingerprints: sha256 of canonical JSON of model, endpoint and the
-compiled body with local files replaced by their content hash, plus the take number and
-``FINGERPRINT_VERSION``. Ids, tags and paths are not part of it.
+costs nothing more. What makes two generations the same is in ``planner.fingerprint``.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import json
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from runner.catalog.endpoints import follows_input, is_input_clip, output_extension
 from runner.catalog.models import ModelInfo
-from runner.catalog.pricing import CREDIT_USD, Cost, cost_of, load_prices
-from runner.errors import Location, RunnerError
+from runner.catalog.pricing import Cost, cost_of, load_prices
+from runner.errors import RunnerError
 from runner.inputs.assets import resolve_local
-from runner.spec import Request, Shot, Spec, load_spec, thaw
-from runner.spec.compile import BODY_TO_FIELD
+from runner.inputs.paths import relative_to
+from runner.planner.fingerprint import canonical_request, changed_fields, fingerprint, fingerprints
+from runner.planner.records import Plan, ShotPlan, Symbol, TakeAction, TakePlan
+from runner.spec import Request, Shot, Spec, load_spec
 from runner.store import cache as cache_mod
 from runner.store.state import State, file_sha256, load_state, state_path
-
-FINGERPRINT_VERSION = 1
-PLAN_FORMAT = 1
-
-Symbol = Literal["+", "~", "=", ">", "-", "!"]
-TakeAction = Literal["create", "keep", "move", "restore", "resume", "blocked"]
-
-
-@dataclass(frozen=True)
-class TakePlan:
-    take: int
-    fingerprint: str
-    action: TakeAction
-    output: str
-    credits: int | None = None
-    task_id: str | None = None
-    source: str | None = None
-    blocked: str | None = None
-    cached: dict[str, Any] | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class ShotPlan:
-    id: str
-    symbol: Symbol
-    action: str
-    reasons: tuple[str, ...]
-    model: str
-    mode: str
-    fingerprint: str
-    takes: tuple[TakePlan, ...] = ()
-    credits: int | None = 0
-    upper_bound: bool = False
-    moved_from: str | None = None
-    location: Location | None = None
-    tags: tuple[str, ...] = ()
-    shot: Shot | None = field(default=None, compare=False, repr=False)
-    canonical: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    input_seconds: float | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def creates(self) -> int:
-        """Takes that may be generated (and paid for) by apply."""
-        return sum(1 for t in self.takes if t.action == "create" or (t.action == "resume" and not t.task_id))
-
-
-@dataclass(frozen=True)
-class Plan:
-    spec: Spec
-    state: State
-    shots: tuple[ShotPlan, ...]
-    total_credits: int
-    unknown_cost: tuple[str, ...]
-    upper_bound: bool
-    max_credits: float | None
-    price_table: dict[str, str]
-    inputs: dict[str, str]
-    spec_sha256: str
-    state_sha256: str | None
-    spent_credits: int
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def count(self, action: str) -> int:
-        return sum(1 for s in self.shots if s.action == action)
-
-    @property
-    def has_changes(self) -> bool:
-        return any(s.action not in ("unchanged",) for s in self.shots)
-
-    @property
-    def over_budget_by(self) -> int | None:
-        if self.max_credits is None or self.total_credits <= self.max_credits:
-            return None
-        return int(self.total_credits - self.max_credits)
-
-    @property
-    def usd(self) -> float:
-        return round(self.total_credits * CREDIT_USD, 2)
-
-
-# --- fingerprints ---------------------------------------------------------------------
-
-
-def _set(body: Any, pointer: tuple[str | int, ...], value: Any) -> None:
-    for key in pointer[:-1]:
-        body = body[key]
-    body[pointer[-1]] = value
-
-
-def canonical_request(shot: Shot, spec_dir: Path, hasher: cache_mod.Hasher) -> tuple[Mapping[str, Any], dict[str, str]]:
-    """The body with each local file replaced by ``sha256:<hex>``; and path -> hash."""
-    if not any(item.source == "local" for item in shot.request.inputs):
-        return shot.request.body, {}
-    body = thaw(shot.request.body)
-    hashes: dict[str, str] = {}
-    for item in shot.request.inputs:
-        if item.source == "local":
-            path = resolve_local(item.ref, spec_dir)
-            digest = hasher.sha256(path)
-            hashes[_rel_to(spec_dir, path)] = digest
-            _set(body, item.pointer, f"sha256:{digest}")
-    return body, hashes
-
-
-def _rel_to(folder: Path, path: Path) -> str:
-    try:
-        return path.relative_to(folder.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def fingerprint(model: str, endpoint: str, body: Mapping[str, Any], take: int | None = None) -> str:
-    """sha256 of the canonical JSON ``{body, endpoint, model, [take], v}`` (sorted keys)."""
-    return fingerprints(model, endpoint, body, [take])[0]
-
-
-def fingerprints(model: str, endpoint: str, body: Mapping[str, Any], takes: list[int | None]) -> list[str]:
-    """``fingerprint`` for several takes, serializing the body once."""
-    head = json.dumps({"body": body, "endpoint": endpoint, "model": model}, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False)[:-1]
-    out = []
-    for take in takes:
-        tail = (f',"take":{take}' if take is not None else "") + f',"v":{FINGERPRINT_VERSION}}}'
-        out.append(hashlib.sha256((head + tail).encode("utf-8")).hexdigest())
-    return out
-
-
-def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any], shot: Shot) -> list[str]:
-    """Spec field names whose request values differ, e.g. ``prompt``, ``frames.first (content changed)``."""
-    by_pointer = {item.pointer: item.field for item in shot.request.inputs}
-    out: list[str] = []
-
-    def name(path: tuple[str | int, ...]) -> str:
-        for n in range(len(path), 0, -1):
-            if path[:n] in by_pointer:
-                return by_pointer[path[:n]]
-        key = str(path[0])
-        if key in BODY_TO_FIELD:
-            return BODY_TO_FIELD[key]
-        return f"params.{key}" if key != "model" else "model"
-
-    def walk(a: Any, b: Any, path: tuple[str | int, ...]) -> None:
-        if a == b:
-            return
-        if isinstance(a, dict) and isinstance(b, dict):
-            for k in sorted(set(a) | set(b), key=str):
-                walk(a.get(k), b.get(k), (*path, k))
-            return
-        if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-            for i, (x, y) in enumerate(zip(a, b)):
-                walk(x, y, (*path, i))
-            return
-        label = name(path) if path else "request"
-        if isinstance(a, str) and isinstance(b, str) and a.startswith("sha256:") and b.startswith("sha256:"):
-            label += " (content changed)"
-        if label not in out:
-            out.append(label)
-
-    walk(old, new, ())
-    return out
 
 
 def output_name(shot_id: str, take: int, request: Request) -> str:
@@ -241,7 +79,7 @@ class _Planner:
         self.hasher = cache_mod.Hasher()
         self.inputs: dict[str, str] = {}
         self.base = str(spec.path.parent)
-        out_dir = _rel_to(spec.path.parent, spec.output_dir)
+        out_dir = relative_to(spec.path.parent, spec.output_dir)
         self.out_prefix = "" if out_dir in ("", ".") else out_dir.rstrip("/") + "/"
 
     def present(self, rel: str, size: int) -> bool:

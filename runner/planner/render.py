@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runner.planner.make import Plan, ShotPlan
+from runner.planner.budget import AccountCheck
+from runner.planner.records import Plan, ShotPlan
 from runner.planner.saved import plan_document
 
 _COLORS = {"+": "\x1b[32m", "~": "\x1b[33m", "=": "\x1b[2m", ">": "\x1b[36m", "-": "\x1b[31m", "!": "\x1b[1;31m"}
@@ -102,6 +103,20 @@ def render_markdown(plan: Plan) -> str:
             f"- spec sha256: `{plan.spec_sha256[:12]}`; state: `{(plan.state_sha256 or 'none')[:12]}`", "",
             "</details>"]
     return "\n".join(out) + "\n"
+
+
+def account_notes(plan: Plan, check: AccountCheck) -> list[str]:
+    """What in the plan the account cannot do (balance, daily caps), and its concurrency."""
+    notes = [f"account: {check.balance} credits"]
+    if check.short_by is not None:
+        notes.append(f"warning: the plan needs {plan.total_credits} credits; the account has {check.balance}")
+    for m in check.models:
+        if m.over_cap:
+            notes.append(f"warning: {m.model}: {m.planned} generations planned, {m.left_today} left today "
+                         f"(daily cap {m.daily_cap})")
+        if m.concurrency:
+            notes.append(f"{m.model}: {m.planned} generations, {m.concurrency} at a time on this account")
+    return notes
 
 
 RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdown}

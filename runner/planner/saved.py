@@ -12,7 +12,8 @@ from typing import Any
 
 from runner.catalog.pricing import load_prices
 from runner.errors import FileError, StalePlanError
-from runner.planner.make import PLAN_FORMAT, Plan
+from runner.planner.make import make_plan
+from runner.planner.records import PLAN_FORMAT, Plan
 from runner.store import cache as cache_mod
 from runner.store.state import file_sha256
 
@@ -88,22 +89,27 @@ def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any]
     return doc, spec_path
 
 
-def account_warnings(plan: Plan, balance: int, tiers: dict[str, dict[str, int | None]],
-                     daily_used: dict[str, int]) -> list[str]:
-    """What in the plan the account cannot do: balance, daily caps; and its concurrency."""
-    notes: list[str] = []
-    if plan.total_credits > balance:
-        notes.append(f"warning: the plan needs {plan.total_credits} credits; the account has {balance}")
-    per_model: dict[str, int] = {}
-    for s in plan.shots:
-        if s.creates:
-            per_model[s.model] = per_model.get(s.model, 0) + s.creates
-    for model, n in sorted(per_model.items()):
-        tier = tiers.get(model) or {}
-        cap, conc = tier.get("daily"), tier.get("concurrency")
-        left = None if cap is None else cap - daily_used.get(model, 0)
-        if left is not None and n > left:
-            notes.append(f"warning: {model}: {n} generations planned, {left} left today (daily cap {cap})")
-        if conc:
-            notes.append(f"{model}: {n} generations, {conc} at a time on this account")
-    return notes
+def saved_plan_spec(path: Path) -> Path | None:
+    """The spec a saved plan file was made from, or None when ``path`` is not a plan file."""
+    if path.suffix != ".json":
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return Path(doc["spec"]["path"]) if doc.get("kind") == "runner-plan" else None
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return None
+
+
+def plan_from_file(path: Path, *, prices: Path | None = None) -> Plan:
+    """Plan again what a saved plan was made from, and refuse it when anything it was made
+    from (spec, state, inputs, prices, outputs, cache) changed since."""
+    doc, spec_path = load_plan(path, prices=prices)
+    options = doc.get("options", {})
+    plan = make_plan(spec_path, select=tuple(options.get("select", ())), exclude=tuple(options.get("exclude", ())),
+                     replace=tuple(options.get("replace", ())), max_credits=options.get("max_credits"),
+                     prices=prices)
+    again = [(s["id"], s["action"], [t["fingerprint"] for t in s["takes"]]) for s in plan_document(plan)["shots"]]
+    saved = [(s["id"], s["action"], [t["fingerprint"] for t in s["takes"]]) for s in doc["shots"]]
+    if again != saved:
+        raise StalePlanError(path, ["the outputs or the cache changed since it was made"])
+    return plan

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import diskcache
+
+from runner.store.files import atomic_copy
 
 FORMAT = "v1"
 UPLOAD_TTL = 20 * 3600  # Runway keeps uploads 24 h; stop reusing them well before
@@ -87,7 +87,7 @@ class Hasher:
 
 def probe_cached(path: Path, digest: str) -> float | None:
     """Seconds of a media file, probed once per content hash."""
-    from runner.inputs.assets import probe_seconds
+    from runner.inputs.media import probe_seconds
 
     db = cache()
     key = f"probe:{digest}"
@@ -131,22 +131,10 @@ def output_put(fingerprint: str, file: Path, meta: dict[str, Any]) -> None:
     """Keep a copy of ``file`` (already verified; ``meta['sha256']`` is its hash)."""
     blob = _blob(str(meta["sha256"]))
     if not blob.is_file():
-        blob.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=blob.parent, prefix=".tmp-")
-        os.close(fd)
-        shutil.copyfile(file, tmp)
-        os.replace(tmp, blob)
+        atomic_copy(file, blob)
     cache().set(f"output:{fingerprint}", dict(meta))
 
 
 def output_restore(meta: dict[str, Any], dest: Path) -> None:
-    """Copy a cached output to ``dest`` atomically (temp file in the same folder, rename)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-", suffix=dest.suffix)
-    os.close(fd)
-    try:
-        shutil.copyfile(_blob(str(meta["sha256"])), tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Copy a cached output to ``dest`` atomically."""
+    atomic_copy(_blob(str(meta["sha256"])), dest)

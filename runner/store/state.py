@@ -13,16 +13,15 @@ create call (``task_id`` null) and completed with the task id right after it ret
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import filelock
-
 from runner.errors import StateError
+from runner.store.files import atomic_write, temp_files_below, temp_files_of
 
 FORMAT = 1
 
@@ -72,6 +71,14 @@ class State:
     exists: bool = False
 
     _fragments: dict[str, tuple[tuple[Any, ...], str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def copy(self) -> State:
+        """A copy whose shots, takes and journal lists can change without touching this one.
+        (Take and Pending records are shared: changes replace them, never edit them, except
+        a new intent's task id, which belongs to the copy that made the intent.)"""
+        shots = {sid: dataclasses.replace(s, takes=list(s.takes), pending=list(s.pending))
+                 for sid, s in self.shots.items()}
+        return State(self.path, shots, self.exists, dict(self._fragments))
 
     def to_json(self) -> str:
         """The file's text: ``json.dumps(doc, indent=2, sort_keys=True)``, byte for byte.
@@ -163,53 +170,30 @@ def load_state(path: Path) -> State:
 
 def file_sha256(path: Path) -> str | None:
     """sha256 of a state (or any) file's bytes, None when it does not exist."""
-    import hashlib
-
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except FileNotFoundError:
         return None
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old or the new file, whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def save_state(state: State) -> None:
-    atomic_write(state.path, state.to_json())
+    save_text(state.path, state.to_json())
     state.exists = True
 
 
-def lock_for(spec_path: Path) -> filelock.FileLock:
-    """The lock that allows one apply per spec at a time (``.<spec>.lock`` beside it)."""
-    return filelock.FileLock(str(spec_path.with_name(f".{spec_path.name}.lock")))
+def save_text(path: Path, text: str) -> None:
+    """Write a state file's text (atomically; see ``store.files``)."""
+    atomic_write(path, text)
 
 
 def remove_stale_temp_files(state_file: Path, output_dir: Path) -> list[Path]:
     """Delete temp files a killed apply left behind (call with the apply lock held).
 
-    They are never under a final name: ``.<state>.*.tmp`` beside the state file and
-    ``.tmp-*`` in the output folders.
+    They are never under a final name: the state file's own temp files beside it (and
+    ``.<state>.*.tmp`` from runners before 0.2), and ``.tmp-*`` in the output folders.
     """
-    found = list(state_file.parent.glob(f".{state_file.name}.*.tmp"))
-    if output_dir.is_dir():
-        found += list(output_dir.rglob(".tmp-*"))
+    found = temp_files_of(state_file) + list(state_file.parent.glob(f".{state_file.name}.*.tmp"))
+    found += temp_files_below(output_dir)
     for path in found:
         path.unlink(missing_ok=True)
     return found

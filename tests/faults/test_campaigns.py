@@ -52,7 +52,7 @@ def check_outputs(spec: Path, n: int) -> None:
         assert shot["pending"] == [] and len(shot["takes"]) == 1
         take = shot["takes"][0]
         assert sha256_file(spec.parent / take["output"]) == take["sha256"]
-    leftovers = list(spec.parent.glob(".*.tmp")) + list((spec.parent / "outputs").rglob(".tmp-*"))
+    leftovers = list(spec.parent.glob(".tmp-*")) + list((spec.parent / "outputs").rglob(".tmp-*"))
     assert leftovers == []
 
 

@@ -1,0 +1,109 @@
+"""Apply's create step: one take, from the budget check to a journaled task.
+
+Per attempt, inside the model's concurrency slot: stop if creates must stop; refuse when
+``--max-credits`` or the daily cap would be passed; build the wire body (uploads, URL
+checks); journal the intent; POST once (never retried blindly); journal the task id; then
+poll and download. A create of unknown outcome (timeout, 5xx, broken connection) stays in
+the journal as "may have been created". A 400 about an upload re-uploads once; a 429
+stops all new creates; an INTERNAL / THIRD_PARTY failure creates again, up to
+``--retries`` times (each is billed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from runner.engine.context import ApplyContext
+from runner.engine.outcome import Outcome, issues_text
+from runner.engine.tasks import Tasks
+from runner.engine.uploads import Uploads
+from runner.errors import ApiError, InputRefused
+from runner.planner import ShotPlan, TakePlan
+from runner.store.state import Pending
+
+RETRYABLE_PREFIXES = ("INTERNAL", "THIRD_PARTY")
+
+
+class _Again(Exception):
+    """This attempt did not count: run it again (after a re-upload)."""
+
+
+class Creates:
+    def __init__(self, ctx: ApplyContext, uploads: Uploads, tasks: Tasks) -> None:
+        self.ctx = ctx
+        self.uploads = uploads
+        self.tasks = tasks
+
+    async def take(self, sp: ShotPlan, tp: TakePlan, slots: asyncio.Semaphore) -> Outcome:
+        """Create ``tp`` and see it through; retries retryable failures within ``--retries``."""
+        made = 0  # creates that reached the API for this take
+        attempt = 0
+        reuploaded = False
+        while True:
+            attempt += 1
+            if self.ctx.stop_reason:
+                return Outcome(sp.id, tp.take, "not_started", self.ctx.stop_reason, creates=made)
+            async with slots:
+                try:
+                    outcome = await self._attempt(sp, tp, attempt, made, reupload=not reuploaded)
+                except _Again:
+                    reuploaded = True
+                    attempt -= 1
+                    continue
+            made = outcome.creates
+            if self._retryable(outcome, attempt):
+                self.ctx.reporter.note(f"{sp.id} take {tp.take}: {outcome.reason}; creating it again "
+                                       f"(retry {attempt} of {self.ctx.options.retries})")
+                continue
+            return outcome
+
+    def _retryable(self, outcome: Outcome, attempt: int) -> bool:
+        return (outcome.status == "failed" and bool(outcome.code) and str(outcome.code).startswith(RETRYABLE_PREFIXES)
+                and attempt <= self.ctx.options.retries and not self.ctx.stop_reason)
+
+    async def _attempt(self, sp: ShotPlan, tp: TakePlan, attempt: int, made: int, *, reupload: bool) -> Outcome:
+        ctx = self.ctx
+        assert sp.shot is not None
+        if ctx.stop_reason:
+            return Outcome(sp.id, tp.take, "not_started", ctx.stop_reason, creates=made)
+        cost = tp.credits or 0
+        refusal = ctx.spend.refusal(sp.model, cost)
+        if refusal:
+            return Outcome(sp.id, tp.take, "not_started", refusal, creates=made)
+        try:
+            body = await self.uploads.wire_body(sp.shot)
+        except InputRefused as e:
+            where = f"{sp.location}: " if sp.location else ""
+            return Outcome(sp.id, tp.take, "failed", f"{where}{e}; nothing was sent", code="REFUSED")
+        intent = ctx.journal.add_intent(sp, tp, attempt)
+        await ctx.journal.flush()
+        ctx.reporter.update(sp.id, tp.take, "CREATING")
+        try:
+            task_id, _ = await ctx.client.create(sp.shot.request.endpoint, body)
+        except ApiError as e:
+            return await self._not_created(sp, tp, intent, e, made, reupload=reupload)
+        made += 1
+        ctx.result.creates += 1
+        ctx.spend.record(sp.model, cost)
+        ctx.journal.set_task_id(intent, task_id)
+        await ctx.journal.flush()
+        return await self.tasks.finish(sp, tp, task_id, made)
+
+    async def _not_created(self, sp: ShotPlan, tp: TakePlan, intent: Pending, e: ApiError, made: int, *,
+                           reupload: bool) -> Outcome:
+        ctx = self.ctx
+        if e.maybe_created:
+            ctx.result.notes.append(f"{sp.id} take {tp.take}: {e}")
+            return Outcome(sp.id, tp.take, "unknown", f"{e}: the task may have been created; check the dashboard, "
+                           "then run apply with --recreate-unknown to create it again", creates=made + 1)
+        ctx.journal.drop_intent(sp.id, intent)
+        await ctx.journal.flush()
+        if e.status == 400 and reupload and e.mentions_upload():
+            assert sp.shot is not None
+            await self.uploads.forget(sp.shot)  # an expired or foreign upload: upload again, once
+            ctx.reporter.note(f"{sp.id} take {tp.take}: an upload was not accepted; uploading again")
+            raise _Again
+        if e.rate_limited:
+            ctx.stop_reason = f"not started: the API said 429 ({e})"
+            return Outcome(sp.id, tp.take, "not_started", ctx.stop_reason, creates=made)
+        return Outcome(sp.id, tp.take, "failed", issues_text(e, sp), creates=made, code="REJECTED")

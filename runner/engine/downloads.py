@@ -1,0 +1,62 @@
+"""Apply's download step: a finished task's output, streamed to a temp file beside its final
+name, verified as the kind of file its endpoint produces, then renamed into place and kept
+in the content-addressed cache. Signed URLs expire, so an expired one is refreshed by
+reading the task again; a refused URL (the URL policy) is never retried."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from runner.catalog.endpoints import OutputKind
+from runner.engine.client import TaskStatus
+from runner.engine.context import ApplyContext
+from runner.engine.journal import now
+from runner.errors import DownloadError
+from runner.inputs.media import verify_output
+from runner.store import cache as cache_mod
+from runner.store.files import TempFile
+
+DOWNLOAD_ATTEMPTS = 4
+
+
+class Downloads:
+    def __init__(self, ctx: ApplyContext) -> None:
+        self.ctx = ctx
+
+    async def fetch(self, label: str, fingerprint: str, status: TaskStatus, dest: Path,
+                    kind: OutputKind) -> dict[str, Any]:
+        """Download the output of ``status`` to ``dest``; returns its metadata for the state."""
+        last: Exception | None = None
+        for attempt in range(DOWNLOAD_ATTEMPTS):
+            if not status.output:
+                raise DownloadError("the task succeeded without an output URL")
+            tmp = TempFile(dest)
+            try:
+                meta = await self._once(status, tmp, kind)
+                await asyncio.to_thread(cache_mod.output_put, fingerprint, dest, meta)
+                return meta
+            except DownloadError as e:
+                last = e
+                tmp.discard()
+                if e.refused:
+                    raise
+                self.ctx.reporter.note(f"{label}: {e}; retrying")
+                if e.expired:
+                    status = await self.ctx.client.task(status.id)
+                await asyncio.sleep(min(2.0, self.ctx.options.poll_interval) * (attempt + 1))
+            except BaseException:
+                tmp.discard()
+                raise
+        raise DownloadError(f"could not download the output after {DOWNLOAD_ATTEMPTS} tries: {last}")
+
+    async def _once(self, status: TaskStatus, tmp: TempFile, kind: OutputKind) -> dict[str, Any]:
+        digest, size, ctype = await self.ctx.client.download(status.output[0], tmp.path,
+                                                             max_bytes=self.ctx.options.max_output_bytes)
+        problem = await asyncio.to_thread(verify_output, tmp.path, kind, content_type=ctype,
+                                          suffix=tmp.dest.suffix)
+        if problem:
+            raise DownloadError(problem)
+        await asyncio.to_thread(tmp.commit)
+        return {"sha256": digest, "bytes": size, "credits": status.credits, "task_id": status.id, "finished": now()}

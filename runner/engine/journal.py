@@ -1,0 +1,155 @@
+"""The apply journal: the engine's own copy of the state, and every change apply makes to it.
+
+The rule that makes apply resumable and never pay twice: before each create, an *intent*
+(take, fingerprint, no task id) is durable in the state file; right after the create
+returns, its *task id* is; only then is the task polled. A crashed apply finds the task id
+and polls it instead of creating again; an intent without a task id is reported as "may
+have been created", never created again silently.
+
+Writes happen off the event loop. Every change bumps a version; ``flush()`` returns once a
+snapshot that includes the caller's change is on disk. Snapshots are taken on the loop (so
+they are consistent) and written by a worker thread; flushes that arrive while a write is
+in flight share the next one, and a write never replaces a newer snapshot with an older.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from runner.planner import ShotPlan, TakePlan
+from runner.spec import thaw
+from runner.store.state import Pending, ShotState, State, Take, save_text
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class Journal:
+    """Owns apply's copy of the state (the plan's stays as it was planned)."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state.copy()
+        self._version = 0
+        self._on_disk = -1 if not state.exists else 0
+        self._flushing = asyncio.Lock()
+        self._writing = threading.Lock()
+
+    # --- reading --------------------------------------------------------------------------
+
+    def get(self, shot_id: str) -> ShotState | None:
+        return self.state.shots.get(shot_id)
+
+    def items(self) -> list[tuple[str, ShotState]]:
+        return list(self.state.shots.items())
+
+    # --- changes --------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        self._version += 1
+
+    def entry(self, sp: ShotPlan) -> ShotState:
+        st = self.state.shots.get(sp.id)
+        if st is None:
+            st = ShotState(sp.fingerprint, sp.model, sp.mode, thaw(sp.canonical))
+            self.state.shots[sp.id] = st
+            self._changed()
+        return st
+
+    def rename(self, old: str, new: str) -> None:
+        """A moved shot: its whole entry (takes, journal, remembered refusals) follows the id."""
+        self.state.shots[new] = self.state.shots.pop(old)
+        self._changed()
+
+    def remove(self, shot_id: str) -> None:
+        """Forget a shot removed from the spec, unless its journal still holds tasks."""
+        st = self.state.shots.get(shot_id)
+        if st is not None and not st.pending:
+            del self.state.shots[shot_id]
+            self._changed()
+
+    def record_take(self, sp: ShotPlan, tp: TakePlan, meta: Mapping[str, Any], source: str,
+                    task_id: str | None = None) -> None:
+        """A take's file is in place and verified: record it (and drop its journal entry)."""
+        st = self.entry(sp)
+        st.takes = [t for t in st.takes if t.take != tp.take]
+        st.takes.append(Take(take=tp.take, fingerprint=tp.fingerprint, output=tp.output, sha256=meta["sha256"],
+                             bytes=meta["bytes"], credits=meta.get("credits"), task_id=meta.get("task_id"),
+                             finished=meta.get("finished") or now(), source=source))
+        if task_id is not None:  # only this task's entry: another one may be in flight
+            st.pending = [p for p in st.pending if p.task_id != task_id]
+        self.finish_shot_if_complete(sp)
+        self._changed()
+
+    def finish_shot_if_complete(self, sp: ShotPlan) -> None:
+        """When every take of the plan is recorded, the shot's request becomes the new baseline."""
+        st = self.state.shots.get(sp.id)
+        if st is None:
+            return
+        wanted = {t.take: t.fingerprint for t in sp.takes}
+        have = {t.take: t.fingerprint for t in st.takes}
+        if all(have.get(n) == fp for n, fp in wanted.items()):
+            st.fingerprint, st.model, st.mode, st.request = sp.fingerprint, sp.model, sp.mode, thaw(sp.canonical)
+            st.failure = None
+        elif st.failure:
+            current = set(wanted.values())
+            st.failure = {fp: f for fp, f in st.failure.items() if fp in current} or None
+        self._changed()
+
+    def add_intent(self, sp: ShotPlan, tp: TakePlan, attempt: int) -> Pending:
+        intent = Pending(tp.take, tp.fingerprint, None, now(), attempt, tp.credits)
+        self.entry(sp).pending.append(intent)
+        self._changed()
+        return intent
+
+    def set_task_id(self, intent: Pending, task_id: str) -> None:
+        intent.task_id = task_id
+        self._changed()
+
+    def drop_intent(self, shot_id: str, intent: Pending) -> None:
+        """Forget an intent whose create surely did not happen (the API refused it)."""
+        st = self.state.shots.get(shot_id)
+        if st is not None and intent in st.pending:
+            st.pending.remove(intent)
+            self._changed()
+
+    def drop_task(self, shot_id: str, task_id: str) -> None:
+        """Forget a journaled task (finished, failed, cancelled or gone from the API)."""
+        st = self.state.shots.get(shot_id)
+        if st is not None:
+            st.pending = [p for p in st.pending if p.task_id != task_id]
+            self._changed()
+
+    def remember_refusal(self, sp: ShotPlan, tp: TakePlan, *, code: str, reason: str, task_id: str) -> None:
+        """A SAFETY/ASSET refusal, so that the next apply does not pay for the same refusal again."""
+        st = self.entry(sp)
+        st.failure = {**(st.failure or {}), tp.fingerprint: {"take": tp.take, "code": code, "reason": reason,
+                                                              "at": now(), "task_id": task_id}}
+        self._changed()
+
+    # --- writing --------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Return once every change made before this call is durable on disk."""
+        wanted = self._version
+        async with self._flushing:
+            if self._on_disk >= wanted:
+                return  # a write that started after our change covered it
+            version, text = self._version, self.state.to_json()
+            await asyncio.to_thread(self._write, version, text)
+
+    def save_now(self) -> None:
+        """Write the current state from outside the event loop (start, end, interrupt)."""
+        self._write(self._version, self.state.to_json())
+
+    def _write(self, version: int, text: str) -> None:
+        with self._writing:
+            if version <= self._on_disk:
+                return  # a newer snapshot is already on disk
+            save_text(self.state.path, text)
+            self._on_disk = version
+            self.state.exists = True

@@ -1,0 +1,60 @@
+"""Apply's local work, done before any API call: renamed shots move their files and state,
+outputs come back from the cache, removed shots leave the state (their files stay).
+
+It runs in a worker thread (file moves and copies must not block the event loop) before
+the loop starts anything else, so it is the only one touching the journal then.
+"""
+
+from __future__ import annotations
+
+import os
+
+from runner.engine.context import ApplyContext
+from runner.engine.outcome import Outcome
+from runner.planner import ShotPlan, TakePlan
+from runner.store import cache as cache_mod
+
+
+def local_actions(ctx: ApplyContext) -> list[Outcome]:
+    """Carry out every take action that needs no API call; returns what happened."""
+    journal = ctx.journal
+    outcomes: list[Outcome] = []
+    for sp in ctx.plan.shots:
+        if sp.action == "remove":
+            journal.remove(sp.id)  # a journal is never thrown away
+            continue
+        if sp.moved_from and sp.moved_from != sp.id and journal.get(sp.moved_from) is not None \
+                and journal.get(sp.id) is None:
+            journal.rename(sp.moved_from, sp.id)
+        for tp in sp.takes:
+            outcome = _take_action(ctx, sp, tp)
+            if outcome is not None:
+                outcomes.append(outcome)
+    journal.save_now()
+    return outcomes
+
+
+def _take_action(ctx: ApplyContext, sp: ShotPlan, tp: TakePlan) -> Outcome | None:
+    base = ctx.spec_dir
+    if tp.action == "blocked":
+        return Outcome(sp.id, tp.take, "failed", f"not retried: {tp.blocked}", code="BLOCKED")
+    if tp.action == "keep":
+        return Outcome(sp.id, tp.take, "kept", output=tp.output)
+    if tp.action == "move" and tp.source:
+        entry = ctx.journal.get(sp.id)
+        done = entry.take(tp.take) if entry else None
+        if done is None:  # pragma: no cover - plan only moves takes the state lists
+            return None
+        dest = base / tp.output
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(base / tp.source, dest)
+        meta = {"sha256": done.sha256, "bytes": done.bytes, "credits": done.credits,
+                "task_id": done.task_id, "finished": done.finished}
+        ctx.journal.record_take(sp, tp, meta, done.source)
+        ctx.journal.save_now()
+        return Outcome(sp.id, tp.take, "moved", f"from {tp.source}", tp.output)
+    if tp.action == "restore" and tp.cached:
+        cache_mod.output_restore(tp.cached, base / tp.output)
+        ctx.journal.record_take(sp, tp, tp.cached, "cache")
+        return Outcome(sp.id, tp.take, "cached", "restored from cache", tp.output)
+    return None

@@ -1,0 +1,90 @@
+"""The money rules in one place: the spec's budget, the account's balance and daily caps,
+and the running tally apply keeps while it creates.
+
+- ``over_budget_by``: a plan above its budget is refused (plan exits 1, apply does nothing).
+- ``check_account``: what the account cannot do of the planned creates (balance, daily cap
+  per model), and how many creates each model has left today; ``runner plan
+  --check-account`` words it as warnings, apply refuses a balance shortfall and stops
+  starting creates of a model at its cap.
+- ``Spend``: apply's tally. Before each create it says whether the create may start
+  (``--max-credits`` counts the estimates of creates already made in this run; the daily
+  cap counts creates made), and records the create once it happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+def over_budget_by(credits: int, max_credits: float | None) -> int | None:
+    """How many credits ``credits`` is above the budget, or None when within it (or no budget)."""
+    if max_credits is None or credits <= max_credits:
+        return None
+    return int(credits - max_credits)
+
+
+@dataclass(frozen=True)
+class ModelAllowance:
+    """One model's planned creates against its tier."""
+
+    model: str
+    planned: int
+    daily_cap: int | None
+    left_today: int | None
+    concurrency: int | None
+
+    @property
+    def over_cap(self) -> bool:
+        return self.left_today is not None and self.planned > self.left_today
+
+
+@dataclass(frozen=True)
+class AccountCheck:
+    balance: int
+    needed: int
+    models: tuple[ModelAllowance, ...]
+
+    @property
+    def short_by(self) -> int | None:
+        """Credits missing for the planned creates, or None when the balance covers them."""
+        return self.needed - self.balance if self.needed > self.balance else None
+
+    def daily_left(self) -> dict[str, int]:
+        """Creates each capped model may still make today (models without a cap are absent)."""
+        return {m.model: m.left_today for m in self.models if m.left_today is not None}
+
+
+def check_account(*, balance: int, needed: int, planned: Mapping[str, int],
+                  tiers: Mapping[str, Mapping[str, int | None]], daily_used: Mapping[str, int]) -> AccountCheck:
+    """Compare planned creates per model (and the credits they need) with the account."""
+    models = []
+    for model, n in sorted(planned.items()):
+        tier = tiers.get(model) or {}
+        cap = tier.get("daily")
+        left = None if cap is None else cap - daily_used.get(model, 0)
+        models.append(ModelAllowance(model, n, cap, left, tier.get("concurrency")))
+    return AccountCheck(balance, needed, tuple(models))
+
+
+@dataclass
+class Spend:
+    """What apply has committed in this run, against ``--max-credits`` and the daily caps."""
+
+    max_credits: float | None = None
+    daily_left: dict[str, int] = field(default_factory=dict)
+    committed: int = 0
+
+    def refusal(self, model: str, credits: int) -> str | None:
+        """Why a create of ``credits`` on ``model`` may not start now, or None."""
+        if self.max_credits is not None and self.committed + credits > self.max_credits:
+            return f"--max-credits {self.max_credits:g} would be exceeded"
+        if self.daily_left.get(model, 1) <= 0:
+            return f"the daily cap of {model} is reached"
+        return None
+
+    def record(self, model: str, credits: int) -> None:
+        """A create was made (its estimate counts until the task's real cost is known)."""
+        self.committed += credits
+        if model in self.daily_left:
+            self.daily_left[model] -= 1

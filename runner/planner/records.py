@@ -1,0 +1,95 @@
+"""What a plan is made of: per take and per shot actions, and the plan as a whole.
+
+Symbols of a shot: ``+`` create, ``~`` regenerate, ``=`` unchanged or restored from the
+cache, ``>`` moved, ``-`` removed (files kept), ``!`` blocked (a remembered SAFETY/ASSET
+refusal). Take actions: ``create`` (paid), ``keep``, ``move`` (a renamed shot's file),
+``restore`` (from the cache, free), ``resume`` (a journaled task, already paid, or an intent
+of unknown outcome), ``blocked``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from runner.catalog.pricing import CREDIT_USD
+from runner.errors import Location
+from runner.planner.budget import over_budget_by
+from runner.spec import Shot, Spec
+from runner.store.state import State
+
+PLAN_FORMAT = 1
+
+Symbol = Literal["+", "~", "=", ">", "-", "!"]
+TakeAction = Literal["create", "keep", "move", "restore", "resume", "blocked"]
+
+
+@dataclass(frozen=True)
+class TakePlan:
+    take: int
+    fingerprint: str
+    action: TakeAction
+    output: str
+    credits: int | None = None
+    task_id: str | None = None
+    source: str | None = None
+    blocked: str | None = None
+    cached: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ShotPlan:
+    id: str
+    symbol: Symbol
+    action: str
+    reasons: tuple[str, ...]
+    model: str
+    mode: str
+    fingerprint: str
+    takes: tuple[TakePlan, ...] = ()
+    credits: int | None = 0
+    upper_bound: bool = False
+    moved_from: str | None = None
+    location: Location | None = None
+    tags: tuple[str, ...] = ()
+    shot: Shot | None = field(default=None, compare=False, repr=False)
+    canonical: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    input_seconds: float | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def creates(self) -> int:
+        """Takes that may be generated (and paid for) by apply."""
+        return sum(1 for t in self.takes if t.action == "create" or (t.action == "resume" and not t.task_id))
+
+
+@dataclass(frozen=True)
+class Plan:
+    spec: Spec
+    state: State
+    shots: tuple[ShotPlan, ...]
+    total_credits: int
+    unknown_cost: tuple[str, ...]
+    upper_bound: bool
+    max_credits: float | None
+    price_table: dict[str, str]
+    inputs: dict[str, str]
+    spec_sha256: str
+    state_sha256: str | None
+    spent_credits: int
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def count(self, action: str) -> int:
+        return sum(1 for s in self.shots if s.action == action)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(s.action not in ("unchanged",) for s in self.shots)
+
+    @property
+    def over_budget_by(self) -> int | None:
+        return over_budget_by(self.total_credits, self.max_credits)
+
+    @property
+    def usd(self) -> float:
+        return round(self.total_credits * CREDIT_USD, 2)
