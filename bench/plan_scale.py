@@ -85,7 +85,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000,50000")
     args = parser.parse_args()
-    print(f"{'shots':>7} {'cold s':>7} {'warm s':>7} {'parse s':>8} {'cold/parse':>10} {'warm/parse':>10} {'peak MB':>8}")
+    print(f"{'shots':>7} {'cold s':>7} {'warm s':>7} {'parse s':>8} {'cold/parse':>10} {'warm/parse':>10} "
+          f"{'peak MB':>8}")
     for n in (int(x) for x in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)

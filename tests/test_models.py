@@ -45,7 +45,8 @@ def test_every_mode_has_a_schema() -> None:
 
 
 def errors(model: str, mode: str, body: dict) -> list[str]:
-    return [e.message + " " + str(e.schema.get("x-error", "")) for e in catalog()[model].validator(mode).iter_errors(body)]
+    errors = catalog()[model].validator(mode).iter_errors(body)
+    return [e.message + " " + str(e.schema.get("x-error", "")) for e in errors]
 
 
 def test_seedance_keyframes_and_reference_images_cannot_mix() -> None:
@@ -61,7 +62,8 @@ def test_seedance_keyframes_and_reference_images_cannot_mix() -> None:
 
 @pytest.mark.parametrize("model", ["veo3.1", "veo3.1_fast"])
 def test_veo_last_frame_needs_a_first_frame(model: str) -> None:
-    body = {"model": model, "ratio": "1280:720", "promptImage": [{"uri": "https://a.example/l.png", "position": "last"}]}
+    last = {"uri": "https://a.example/l.png", "position": "last"}
+    body = {"model": model, "ratio": "1280:720", "promptImage": [last]}
     assert any("needs a first frame" in e for e in errors(model, "keyframes", body))
     body["promptImage"].insert(0, {"uri": "https://a.example/f.png", "position": "first"})
     assert errors(model, "keyframes", body) == []

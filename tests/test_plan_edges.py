@@ -110,7 +110,8 @@ def test_resolution_tiers_and_auto(model: str, body: dict, credits: int) -> None
 
 
 def test_video_to_video_without_duration_is_priced_by_the_input(write_spec, run) -> None:
-    spec = write_spec("version: 1\nname: t\nshots:\n  - id: v\n    model: gemini_omni_flash\n    video: assets/clip.mp4\n"
+    spec = write_spec("version: 1\nname: t\nshots:\n  - id: v\n    model: gemini_omni_flash\n"
+                      "    video: assets/clip.mp4\n"
                       "    prompt: snow\n")
     doc = json.loads(run(["plan", str(spec), "--format", "json"]).stdout)
     assert doc["shots"][0]["credits"] == 40  # 10 credits/s x the 4 s clip

@@ -53,4 +53,5 @@ def test_runner_validate_hook_passes_good_and_fails_bad_specs(tmp_path: Path) ->
     git("add", "-A", cwd=project)
     bad = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert bad.returncode == 1
-    assert "campaigns/bad.yaml:8:15: shot a: duration: 12 is above gen4.5 text mode's maximum of 10 seconds" in bad.stdout
+    expected = "campaigns/bad.yaml:8:15: shot a: duration: 12 is above gen4.5 text mode's maximum of 10 seconds"
+    assert expected in bad.stdout

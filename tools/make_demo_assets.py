@@ -15,13 +15,16 @@ from PIL import Image, ImageDraw
 ASSETS = Path(__file__).resolve().parent.parent / "specs" / "assets"
 
 
-def gradient(name: str, size: tuple[int, int], top: tuple[int, int, int], bottom: tuple[int, int, int], label: str) -> None:
+Color = tuple[int, int, int]
+
+
+def gradient(name: str, size: tuple[int, int], top: Color, bottom: Color, label: str) -> None:
     w, h = size
     img = Image.new("RGB", size)
     draw = ImageDraw.Draw(img)
     for y in range(h):
         t = y / max(h - 1, 1)
-        draw.line([(0, y), (w, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
+        draw.line([(0, y), (w, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
     draw.rectangle([w // 3, h // 2, 2 * w // 3, h - h // 8], fill=(60, 40, 30))  # the cabin / product
     draw.polygon([(w // 3 - 10, h // 2), (w // 2, h // 3), (2 * w // 3 + 10, h // 2)], fill=(120, 50, 40))
     draw.text((12, 12), label, fill=(255, 255, 255))

@@ -94,36 +94,36 @@ class _Converter:
         return out
 
     def convert(self, hint: Any) -> dict[str, Any]:
+        for plain, schema in _PLAIN:
+            if hint is plain:
+                return dict(schema)
         origin = get_origin(hint)
-        if hint is str:
-            return {"type": "string"}
-        if hint is bool:
-            return {"type": "boolean"}
-        if hint is int:
-            return {"type": "integer"}
-        if hint is float:
-            return {"type": "number"}
-        if hint is object or hint is Any:
-            return {}
-        if hint is type(None):
-            return {"type": "null"}
         if origin is typing.Literal:
             values = list(get_args(hint))
             return {"const": values[0]} if len(values) == 1 else {"enum": values}
         if origin is typing.Union:
-            members = [self.convert(a) for a in get_args(hint)]
-            if all("enum" in m or "const" in m for m in members):
-                values: list[Any] = []
-                for m in members:
-                    values.extend(m.get("enum", [m.get("const")]))
-                return {"enum": values}
-            return {"anyOf": members}
+            return self.union(get_args(hint))
         if origin in (Iterable, list, typing.Sequence):
             (item,) = get_args(hint)
             return {"type": "array", "items": self.convert(item)}
         if is_typeddict(hint):
             return self.typeddict(hint)
         raise TypeError(f"unsupported SDK type {hint!r} in {self.module.__name__}")
+
+    def union(self, args: tuple[Any, ...]) -> dict[str, Any]:
+        members = [self.convert(a) for a in args]
+        if all("enum" in m or "const" in m for m in members):
+            values: list[Any] = []
+            for m in members:
+                values.extend(m.get("enum", [m.get("const")]))
+            return {"enum": values}
+        return {"anyOf": members}
+
+
+_PLAIN: tuple[tuple[Any, dict[str, Any]], ...] = (
+    (str, {"type": "string"}), (bool, {"type": "boolean"}), (int, {"type": "integer"}),
+    (float, {"type": "number"}), (object, {}), (Any, {}), (type(None), {"type": "null"}),
+)
 
 
 def _constraints_from_doc(schema: dict[str, Any], doc: str) -> None:

@@ -12,11 +12,13 @@ import base64
 import html
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.catalog.endpoints import ENDPOINTS, OutputKind
 from runner.catalog.models import catalog
-from runner.planner.make import estimate
+from runner.planner import estimate
 from runner.spec import Shot, Spec, load_spec
 from runner.store.cache import Hasher
 from runner.store.state import ShotState, load_state, state_path
@@ -38,6 +40,10 @@ class ShotView:
     planned: int | None
     charged: int
     takes: tuple[TakeView, ...]
+
+    @property
+    def kind(self) -> OutputKind:
+        return ENDPOINTS[self.shot.request.endpoint].output
 
 
 def poster_data_uri(video: Path, width: int = 320) -> str | None:
@@ -101,6 +107,16 @@ h1{font-size:20px} .summary{color:#aaa;margin-bottom:16px}
 """
 
 
+def _video_element(take: TakeView) -> str:
+    e = html.escape
+    poster = f" poster=\"{e(take.poster)}\"" if take.poster else ""
+    return f"<video controls preload=metadata{poster}><source src=\"{e(take.video or '')}\" type=video/mp4></video>"
+
+
+# How a take is shown, by the output kind of its endpoint (catalog.endpoints).
+_ELEMENTS: dict[OutputKind, Callable[[TakeView], str]] = {"video": _video_element}
+
+
 def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
     e = html.escape
     spec_rel = os.path.relpath(spec.path, report_dir)
@@ -138,10 +154,8 @@ def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
         if v.takes:
             out.append("<div class=takes>")
             for t in v.takes:
-                poster = f" poster=\"{e(t.poster)}\"" if t.poster else ""
                 if t.video:
-                    out.append(f"<div class=take><video controls preload=metadata{poster}>"
-                               f"<source src=\"{e(t.video)}\" type=video/mp4></video>"
+                    out.append(f"<div class=take>{_ELEMENTS[v.kind](t)}"
                                f"<div class=meta>take {t.take} · {t.credits if t.credits is not None else '?'} credits"
                                "</div></div>")
                 else:

@@ -128,7 +128,7 @@ def models_table(models: list[ModelInfo], *, detail: bool, color: bool, width: i
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width or 120, soft_wrap=False)
     data = models_data(models)
     if detail:
-        for item, info in zip(data, models):
+        for item, info in zip(data, models, strict=True):
             status = item["status"] + (f" (use {item['replacement']} instead)" if item["replacement"] else "")
             console.print(f"[bold]{item['model']}[/bold]  {status}  credits/s: {_price_text(info)}")
             table = Table(show_lines=True)
@@ -146,7 +146,7 @@ def models_table(models: list[ModelInfo], *, detail: bool, color: bool, width: i
     table = Table()
     for col in ("model", "status", "modes", "ratios", "duration (s)", "credits/s"):
         table.add_column(col)
-    for item, info in zip(data, models):
+    for item, info in zip(data, models, strict=True):
         status = item["status"] + (f" → {item['replacement']}" if item["replacement"] else "")
         ratios = sorted({r for m in item["modes"] for r in m["ratios"]})
         durations = sorted({m["duration"] for m in item["modes"]})

@@ -58,15 +58,24 @@ def check_input(ref: str, kind: str, spec_dir: Path, root: Path, *, allowed_host
         return "is empty; give a path, an https URL or a runway:// URI"
     source = classify(ref)
     if source == "data":
-        if not ref.lower().startswith(f"data:{kind}/"):
-            return f"data URI must hold {kind} data (data:{kind}/...)"
-        if len(ref) > DATA_URI_BYTES * 4 // 3 + 100:
-            return f"data URI is over the API's {DATA_URI_BYTES // 2**20} MB limit; use a local file (it is uploaded)"
-        return None
+        return _check_data_uri(ref, kind)
     if source == "runway":
         return None
     if source == "url":
         return check_url(ref, allowed_hosts=allowed_hosts, resolve=resolve, offline_ok=offline_ok)
+    return _check_local(ref, kind, spec_dir, root)
+
+
+def _check_data_uri(ref: str, kind: str) -> str | None:
+    if not ref.lower().startswith(f"data:{kind}/"):
+        return f"data URI must hold {kind} data (data:{kind}/...)"
+    if len(ref) > DATA_URI_BYTES * 4 // 3 + 100:
+        return f"data URI is over the API's {DATA_URI_BYTES // 2**20} MB limit; use a local file (it is uploaded)"
+    return None
+
+
+def _check_local(ref: str, kind: str, spec_dir: Path, root: Path) -> str | None:
+    """A local input: inside the project, a regular file, small enough, and of the right kind by content."""
     if Path(ref).is_absolute():
         return f"absolute path {ref!r}: give a path relative to the spec file, inside the project"
     resolved = resolve_local(ref, spec_dir)
@@ -85,7 +94,8 @@ def check_input(ref: str, kind: str, spec_dir: Path, root: Path, *, allowed_host
         return f"{ref!r} is {st.st_size:,} bytes; uploads are limited to {UPLOAD_BYTES // 2**20} MB"
     try:
         if not sniff(resolved, kind):
-            return f"{ref!r} is not {'an' if kind == 'image' else 'a'} {kind} file (judged by its content, not its name)"
+            article = "an" if kind == "image" else "a"
+            return f"{ref!r} is not {article} {kind} file (judged by its content, not its name)"
     except OSError as e:
         return f"cannot read {ref!r}: {e.strerror}"
     return None

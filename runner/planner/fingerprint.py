@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from runner.catalog.endpoints import Pointer
 from runner.inputs.assets import resolve_local
 from runner.inputs.paths import relative_to
 from runner.spec import Shot, thaw
@@ -63,32 +64,35 @@ def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any], shot: Shot) -
     """Spec field names whose request values differ, e.g. ``prompt``, ``frames.first (content changed)``."""
     by_pointer = {item.pointer: item.field for item in shot.request.inputs}
     out: list[str] = []
-
-    def name(path: tuple[str | int, ...]) -> str:
-        for n in range(len(path), 0, -1):
-            if path[:n] in by_pointer:
-                return by_pointer[path[:n]]
-        key = str(path[0])
-        if key in BODY_TO_FIELD:
-            return BODY_TO_FIELD[key]
-        return f"params.{key}" if key != "model" else "model"
-
-    def walk(a: Any, b: Any, path: tuple[str | int, ...]) -> None:
-        if a == b:
-            return
-        if isinstance(a, dict) and isinstance(b, dict):
-            for k in sorted(set(a) | set(b), key=str):
-                walk(a.get(k), b.get(k), (*path, k))
-            return
-        if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-            for i, (x, y) in enumerate(zip(a, b)):
-                walk(x, y, (*path, i))
-            return
-        label = name(path) if path else "request"
+    for path, a, b in _differences(old, new, ()):
+        label = _field_name(path, by_pointer) if path else "request"
         if isinstance(a, str) and isinstance(b, str) and a.startswith("sha256:") and b.startswith("sha256:"):
             label += " (content changed)"
         if label not in out:
             out.append(label)
-
-    walk(old, new, ())
     return out
+
+
+def _differences(a: Any, b: Any, path: Pointer) -> Iterator[tuple[Pointer, Any, Any]]:
+    """The innermost places where two JSON values differ."""
+    if a == b:
+        return
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            yield from _differences(a.get(k), b.get(k), (*path, k))
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            yield from _differences(x, y, (*path, i))
+    else:
+        yield path, a, b
+
+
+def _field_name(path: Pointer, by_pointer: Mapping[Pointer, str]) -> str:
+    """The spec field a user edits to change the body value at ``path``."""
+    for n in range(len(path), 0, -1):
+        if path[:n] in by_pointer:
+            return by_pointer[path[:n]]
+    key = str(path[0])
+    if key in BODY_TO_FIELD:
+        return BODY_TO_FIELD[key]
+    return f"params.{key}" if key != "model" else "model"

@@ -19,6 +19,7 @@ import fnmatch
 import os
 import stat
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from runner.planner.fingerprint import canonical_request, changed_fields, finger
 from runner.planner.records import Plan, ShotPlan, Symbol, TakeAction, TakePlan
 from runner.spec import Request, Shot, Spec, load_spec
 from runner.store import cache as cache_mod
-from runner.store.state import State, file_sha256, load_state, state_path
+from runner.store.state import ShotState, State, file_sha256, load_state, state_path
 
 
 def output_name(shot_id: str, take: int, request: Request) -> str:
@@ -100,7 +101,8 @@ class _Planner:
         takes: list[TakePlan] = []
         total: int | None = 0
         numbers = list(range(1, shot.takes + 1))
-        for n, fp in zip(numbers, fingerprints(shot.model, shot.request.endpoint, canonical, list(numbers))):
+        take_fps = fingerprints(shot.model, shot.request.endpoint, canonical, list(numbers))
+        for n, fp in zip(numbers, take_fps, strict=True):
             out = self.out_prefix + output_name(shot.id, n, shot.request)
             pending = next((p for p in (prior.pending if prior else []) if p.fingerprint == fp), None)
             done = prior.take(n) if prior else None
@@ -136,61 +138,10 @@ class _Planner:
         forced = shot.id in self.replace
         prior_id = moved_from or (shot.id if shot.id in self.state.shots else None)
         takes, credits, upper = self.take_actions(shot, shot_fp, canonical, forced, prior_id)
-        actions = {t.action for t in takes}
         prior = self.state.shots.get(prior_id) if prior_id else None
-        reasons: list[str] = []
-        symbol: Symbol
-        if forced:
-            symbol, action = ("~" if prior else "+"), ("regenerate" if prior else "create")
-            reasons.append("--replace")
-        elif moved_from and actions <= {"keep", "move", "restore", "resume"}:
-            symbol, action = ">", "move"
-            reasons.append(f"moved from {moved_from}")
-        elif prior is None and "create" in actions:
-            symbol, action = "+", "create"
-            reasons.append("new shot")
-        elif prior is not None and prior.fingerprint != shot_fp:
-            changed = changed_fields(prior.request, canonical, shot)
-            if "create" in actions:
-                symbol, action = "~", "regenerate"
-                reasons.append(", ".join(changed) + " changed" if changed else "request changed")
-            else:
-                symbol, action = "=", "cached"
-                reasons.append("restored from cache (" + (", ".join(changed) or "request") + " changed back)")
-        elif "create" in actions:
-            symbol, action = "~", "regenerate"
-            had = max((t.take for t in prior.takes), default=0) if prior else 0
-            missing = [t.take for t in takes if t.action == "create"]
-            lost = [n for n in missing if n <= had]
-            if len(lost) < len(missing):
-                reasons.append(f"takes {had} → {shot.takes}")
-            if lost:
-                reasons.append("output missing (take " + ", ".join(map(str, lost)) + ")")
-        elif "blocked" in actions and "create" not in actions:
-            symbol, action = "!", "blocked"
-            reasons.append(next(t.blocked for t in takes if t.blocked))
-        elif "resume" in actions and actions <= {"resume", "keep"}:
-            symbol, action = ("~" if prior and prior.takes else "+"), "resume"
-        elif actions <= {"keep"}:
-            symbol, action = "=", "unchanged"
-        elif "move" in actions and "restore" not in actions:
-            symbol, action = ">", "move"
-            reasons.append("output path changed; files move")
-        else:
-            symbol, action = "=", "cached"
-            reasons.append("restored from cache" if "restore" in actions else "")
-        if "resume" in actions:
-            n = sum(1 for t in takes if t.action == "resume" and t.task_id)
-            unknown = sum(1 for t in takes if t.action == "resume" and not t.task_id)
-            if n:
-                reasons.append(f"resumes {n} pending task{'s' if n > 1 else ''} (already paid)")
-            if unknown:
-                reasons.append(f"{unknown} create{'s' if unknown > 1 else ''} of unknown outcome "
-                               "(made again only with --recreate-unknown)")
-        if prior is not None and len(prior.takes) > shot.takes and not forced:
-            extra = sorted(t.take for t in prior.takes if t.take > shot.takes)
-            if extra:
-                reasons.append(f"takes {', '.join(map(str, extra))} no longer in the spec (files kept)")
+        case = _Case(shot, takes, prior, forced, moved_from)
+        symbol, action, reasons = _verdict(case, shot_fp, canonical)
+        reasons += _notes(case)
         return ShotPlan(
             id=shot.id, symbol=symbol, action=action, reasons=tuple(r for r in reasons if r),
             model=shot.model, mode=shot.mode, fingerprint=shot_fp, takes=tuple(takes),
@@ -259,3 +210,77 @@ def make_plan(
         options={"select": list(select), "exclude": list(exclude), "replace": list(replace),
                  "max_credits": max_credits},
     )
+
+
+@dataclass(frozen=True)
+class _Case:
+    """One shot's takes against what the state knows of it (``prior``)."""
+
+    shot: Shot
+    takes: list[TakePlan]
+    prior: ShotState | None
+    forced: bool
+    moved_from: str | None
+
+    @property
+    def actions(self) -> set[str]:
+        return {t.action for t in self.takes}
+
+
+def _verdict(case: _Case, shot_fp: str, canonical: Mapping[str, Any]) -> tuple[Symbol, str, list[str]]:
+    """The shot's symbol, action and main reason, from its take actions."""
+    actions, prior = case.actions, case.prior
+    if case.forced:
+        return ("~", "regenerate", ["--replace"]) if prior else ("+", "create", ["--replace"])
+    if case.moved_from and actions <= {"keep", "move", "restore", "resume"}:
+        return ">", "move", [f"moved from {case.moved_from}"]
+    if prior is None and "create" in actions:
+        return "+", "create", ["new shot"]
+    if prior is not None and prior.fingerprint != shot_fp:
+        changed = changed_fields(prior.request, canonical, case.shot)
+        if "create" in actions:
+            return "~", "regenerate", [", ".join(changed) + " changed" if changed else "request changed"]
+        return "=", "cached", ["restored from cache (" + (", ".join(changed) or "request") + " changed back)"]
+    if "create" in actions:
+        return "~", "regenerate", _missing_takes(case)
+    if "blocked" in actions:
+        return "!", "blocked", [next(t.blocked for t in case.takes if t.blocked)]
+    if "resume" in actions and actions <= {"resume", "keep"}:
+        return ("~" if prior and prior.takes else "+"), "resume", []
+    if actions <= {"keep"}:
+        return "=", "unchanged", []
+    if "move" in actions and "restore" not in actions:
+        return ">", "move", ["output path changed; files move"]
+    return "=", "cached", ["restored from cache" if "restore" in actions else ""]
+
+
+def _missing_takes(case: _Case) -> list[str]:
+    """Why takes of an unchanged request are generated: more takes, or outputs gone."""
+    had = max((t.take for t in case.prior.takes), default=0) if case.prior else 0
+    missing = [t.take for t in case.takes if t.action == "create"]
+    lost = [n for n in missing if n <= had]
+    reasons = []
+    if len(lost) < len(missing):
+        reasons.append(f"takes {had} → {case.shot.takes}")
+    if lost:
+        reasons.append("output missing (take " + ", ".join(map(str, lost)) + ")")
+    return reasons
+
+
+def _notes(case: _Case) -> list[str]:
+    """Reasons that come on top of the verdict: resumed tasks, takes no longer in the spec."""
+    notes = []
+    resumed = [t for t in case.takes if t.action == "resume"]
+    n = sum(1 for t in resumed if t.task_id)
+    unknown = len(resumed) - n
+    if n:
+        notes.append(f"resumes {n} pending task{'s' if n > 1 else ''} (already paid)")
+    if unknown:
+        notes.append(f"{unknown} create{'s' if unknown > 1 else ''} of unknown outcome "
+                     "(made again only with --recreate-unknown)")
+    prior = case.prior
+    if prior is not None and len(prior.takes) > case.shot.takes and not case.forced:
+        extra = sorted(t.take for t in prior.takes if t.take > case.shot.takes)
+        if extra:
+            notes.append(f"takes {', '.join(map(str, extra))} no longer in the spec (files kept)")
+    return notes

@@ -1,0 +1,90 @@
+"""The CLI's one boundary: errors and results become messages and exit codes here, and only here.
+
+Exit codes: 0 success, 1 user error (invalid spec, over budget, failed shots), 2 plan has
+changes (with --detailed-exitcode), 3 a bug in runner, 130 interrupted. ``boundary`` wraps
+every command: an error is printed as ``error: …`` with its own exit code, anything else
+that escapes is a bug (3), and a command's result becomes ``exit_code(result)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from runner.engine.outcome import ApplyRun
+from runner.errors import (
+    EXIT_BUG,
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Problem,
+    RunnerError,
+    SpecErrors,
+)
+from runner.planner.records import Plan
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def stderr(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def warn(problems: tuple[Problem, ...] | list[Problem]) -> None:
+    for p in problems:
+        stderr(f"warning: {p}")
+
+
+def exit_code(result: object, *, detailed: bool = False) -> int:
+    """What a command's result means as an exit code (errors carry their own)."""
+    if isinstance(result, RunnerError):  # already reported by the command (e.g. as JSON)
+        return result.exit_code
+    if isinstance(result, Plan):
+        return EXIT_CHANGES if detailed and result.has_changes else EXIT_OK
+    if isinstance(result, ApplyRun):
+        if result.declined:
+            return EXIT_ERROR
+        return EXIT_OK if result.result is None or result.result.ok else EXIT_ERROR
+    return EXIT_OK
+
+
+def boundary(fn: F) -> F:
+    """The one place errors and results become exit codes: user errors 1, bugs 3, ^C 130."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        debug = bool(ctx.find_root().params.get("debug"))
+        try:
+            code = exit_code(fn(*args, **kwargs), detailed=bool(ctx.params.get("detailed_exitcode")))
+        except SpecErrors as e:
+            for p in e.problems:
+                stderr(f"error: {p}")
+            stderr(f"{len(e.problems)} problem{'s' if len(e.problems) != 1 else ''} found; nothing was sent.")
+            code = e.exit_code
+        except RunnerError as e:
+            stderr(f"error: {e}")
+            code = e.exit_code
+        except KeyboardInterrupt:
+            stderr("interrupted")
+            code = EXIT_INTERRUPTED
+        except Exception as e:  # noqa: BLE001 - the bug boundary
+            if debug:
+                traceback.print_exc()
+            stderr(f"internal error (a bug in runner): {type(e).__name__}: {e}")
+            stderr("run again with --debug for the traceback, and please report it")
+            code = EXIT_BUG
+        ctx.exit(code)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,26 @@
+"""Options shared by several commands, as named decorators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+FORMAT = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="Output format; json goes to stdout and nothing else does.",
+)
+
+
+SELECT = click.option("--select", "select", multiple=True, metavar="GLOB",
+                      help="Only shots whose id or a tag matches (repeatable).")
+EXCLUDE = click.option("--exclude", "exclude", multiple=True, metavar="GLOB",
+                       help="Leave out shots whose id or a tag matches (repeatable).")
+REPLACE = click.option("--replace", "replace", multiple=True, metavar="ID",
+                       help="Generate this shot again even if it is up to date (repeatable).")
+MAX_CREDITS = click.option("--max-credits", type=click.FloatRange(min=0),
+                           help="Budget in credits; overrides budget.max_credits of the spec.")
+PRICES = click.option("--prices", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                      help="YAML/JSON price file: model -> pricing fields that override the catalog.")
+
+
