@@ -1,0 +1,107 @@
+"""The money rules: budget, account balance and daily caps, and apply's running tally.
+
+Each rule is checked at its boundary (equal is allowed, one more is not), through the
+functions plan and apply both use, and end to end where a user sees it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.planner.budget import Spend, check_account, over_budget_by
+
+
+@pytest.mark.parametrize(
+    ("credits", "budget", "over"),
+    [
+        pytest.param(100, None, None, id="no-budget"),
+        pytest.param(100, 100, None, id="exactly-the-budget"),
+        pytest.param(101, 100, 1, id="one-over"),
+        pytest.param(0, 0, None, id="zero-budget-nothing-to-pay"),
+        pytest.param(1, 0, 1, id="zero-budget-one-credit"),
+        pytest.param(100, 99.5, 0, id="fractional-budget-rounds-the-excess-down"),
+        pytest.param(250, 100.0, 150, id="float-budget"),
+    ],
+)
+def test_over_budget_by(credits: int, budget: float | None, over: int | None) -> None:
+    assert over_budget_by(credits, budget) == over
+
+
+def check(balance: int = 1000, needed: int = 0, planned: dict[str, int] | None = None,
+          tiers: dict[str, dict[str, int | None]] | None = None, used: dict[str, int] | None = None):
+    return check_account(balance=balance, needed=needed, planned=planned or {}, tiers=tiers or {},
+                         daily_used=used or {})
+
+
+@pytest.mark.parametrize(
+    ("balance", "needed", "short"),
+    [
+        pytest.param(100, 100, None, id="balance-covers-exactly"),
+        pytest.param(100, 101, 1, id="one-credit-short"),
+        pytest.param(0, 50, 50, id="empty-account"),
+        pytest.param(100, 0, None, id="nothing-needed"),
+    ],
+)
+def test_balance_shortfall(balance: int, needed: int, short: int | None) -> None:
+    assert check(balance=balance, needed=needed).short_by == short
+
+
+def test_daily_caps_count_what_was_used_today() -> None:
+    result = check(planned={"gen4.5": 3, "veo3.1": 2, "seedance2": 1},
+                   tiers={"gen4.5": {"daily": 5, "concurrency": 2}, "veo3.1": {"daily": 4, "concurrency": None},
+                          "seedance2": {"daily": None, "concurrency": 3}},
+                   used={"gen4.5": 2, "veo3.1": 3})
+    by_model = {m.model: m for m in result.models}
+    assert [m.model for m in result.models] == ["gen4.5", "seedance2", "veo3.1"]  # sorted, stable output
+    assert (by_model["gen4.5"].left_today, by_model["gen4.5"].over_cap) == (3, False)  # 3 planned, 3 left
+    assert (by_model["veo3.1"].left_today, by_model["veo3.1"].over_cap) == (1, True)  # 2 planned, 1 left
+    assert (by_model["seedance2"].left_today, by_model["seedance2"].over_cap) == (None, False)  # no cap
+    assert by_model["gen4.5"].concurrency == 2 and by_model["seedance2"].concurrency == 3
+    assert result.daily_left() == {"gen4.5": 3, "veo3.1": 1}
+
+
+def test_a_model_the_tier_does_not_list_has_no_cap() -> None:
+    result = check(planned={"gen4.5": 50})
+    assert result.models[0].daily_cap is None and not result.models[0].over_cap and result.daily_left() == {}
+
+
+def test_spend_refuses_past_max_credits_counting_creates_already_made() -> None:
+    spend = Spend(max_credits=100)
+    assert spend.refusal("gen4.5", 60) is None
+    spend.record("gen4.5", 60)
+    assert spend.refusal("gen4.5", 40) is None  # 60 + 40 = 100: exactly the cap is allowed
+    assert spend.refusal("gen4.5", 41) == "--max-credits 100 would be exceeded"
+    spend.record("gen4.5", 40)
+    assert spend.committed == 100
+    assert spend.refusal("gen4.5", 1) is not None
+    assert spend.refusal("gen4.5", 0) is None  # a free create (unknown price) is not stopped by the cap
+
+
+def test_spend_without_a_cap_never_refuses_for_money() -> None:
+    spend = Spend()
+    spend.record("gen4.5", 10**9)
+    assert spend.refusal("gen4.5", 10**9) is None
+
+
+def test_spend_stops_a_model_at_its_daily_cap_only() -> None:
+    spend = Spend(daily_left={"gen4.5": 1})
+    assert spend.refusal("gen4.5", 10) is None
+    spend.record("gen4.5", 10)
+    assert spend.refusal("gen4.5", 10) == "the daily cap of gen4.5 is reached"
+    assert spend.refusal("veo3.1", 10) is None  # other models are not capped by it
+    spend.record("veo3.1", 10)
+    assert "veo3.1" not in spend.daily_left
+
+
+def test_spend_with_no_creates_left_today_refuses_the_first() -> None:
+    assert Spend(daily_left={"gen4.5": 0}).refusal("gen4.5", 1) == "the daily cap of gen4.5 is reached"
+
+
+def test_plan_over_budget_exits_1_and_says_by_how_much(write_spec, run) -> None:
+    spec = write_spec("version: 1\nname: t\nbudget: {max_credits: 119}\n"
+                      "defaults: {model: gen4.5, ratio: '1280:720', duration: 5}\n"
+                      "shots:\n  - id: a\n    prompt: one\n  - id: b\n    prompt: two\n")
+    result = run(["plan", str(spec)])
+    assert result.exit_code == 1
+    assert "the plan costs 120 credits, 1 over the budget of 119" in result.stderr
+    assert run(["plan", str(spec), "--max-credits", "120"]).exit_code == 0  # exactly the budget is fine
