@@ -45,9 +45,6 @@ class ModelInfo:
     request_defaults: dict[str, Any]
     document: dict[str, Any] = field(repr=False)
 
-    def endpoint_schema(self, endpoint: str) -> dict[str, Any]:
-        return dict(self.document["$defs"][endpoint])
-
     def properties(self, endpoint: str) -> dict[str, Any]:
         return dict(self.document["$defs"][endpoint].get("properties", {}))
 

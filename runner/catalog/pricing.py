@@ -21,14 +21,14 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from runner.catalog.endpoints import ENDPOINTS
+from runner.catalog.endpoints import ENDPOINTS, PriceUnit
 from runner.catalog.models import ModelInfo, catalog
 from runner.errors import RunnerError
 
@@ -93,13 +93,26 @@ def generation_seconds(info: ModelInfo, endpoint: str, body: Mapping[str, Any],
     return None, False
 
 
+# How many price units one generation bills, by the endpoint's price unit (catalog.endpoints):
+# an endpoint priced per image or per character adds its counter here.
+_UNITS: dict[PriceUnit, Callable[[ModelInfo, str, Mapping[str, Any], float | None], tuple[float | None, bool]]] = {
+    "second": generation_seconds,
+}
+
+
+def billed_units(info: ModelInfo, endpoint: str, body: Mapping[str, Any],
+                 input_seconds: float | None) -> tuple[float | None, bool]:
+    """Units billed (seconds of output, today) and whether they are an upper bound."""
+    return _UNITS[ENDPOINTS[endpoint].price_unit](info, endpoint, body, input_seconds)
+
+
 def cost_of(info: ModelInfo, body: Mapping[str, Any], *, endpoint: str | None = None,
             input_seconds: float | None = None) -> Cost:
     """Credits for one generation of ``body`` sent to ``endpoint`` (default: the model's first
     endpoint) on ``info``'s model; ``input_seconds`` is the length of the input clip, if any."""
     pricing = info.pricing
     endpoint = endpoint or next(iter(info.modes.values()))
-    seconds, upper = generation_seconds(info, endpoint, body, input_seconds)
+    seconds, upper = billed_units(info, endpoint, body, input_seconds)
     rate = pricing.get("credits_per_second")
     audio = body.get("audio", info.request_defaults.get("audio", True))
     if audio is False and pricing.get("credits_per_second_no_audio") is not None:
