@@ -148,9 +148,9 @@ class _Compiler:
         frames = f.get("frames") or {}
         ref = f.get("image") or frames.get("first")
         spec_field = "image" if f.get("image") else "frames.first"
-        if isinstance(ref, str):
+        if isinstance(ref, str):  # named by the field it came from: image, or frames.first
             self.body["promptImage"] = self.media(("promptImage",), ref, spec_field)
-        self.origins[("promptImage",)] = "frames" if f.get("frames") else "image"
+        self.origins.setdefault(("promptImage",), "frames" if f.get("frames") else "image")
 
     def keyframes(self) -> None:
         frames = self.fields.get("frames") or {}

@@ -121,7 +121,9 @@ class Finisher:
         set_by_fields = {SCALAR_FIELDS[k] for k in SCALAR_FIELDS if k in shot.fields}
         for key, value in default_params.items():
             if key not in own and key in props and key not in set_by_fields:
-                own[key], _ = self.problems.rendered(value, shot.ctx, ("defaults", "params", key), shot.id)
+                where = ("defaults", "params", key)
+                own[key], _ = self.problems.rendered(value, shot.ctx, where, shot.id)
+                shot.param_sources[key] = where
         shot.fields["params"] = own
         shot.sources.setdefault("params", ("defaults", "params"))
 
