@@ -66,16 +66,20 @@ def _slots(*items: tuple[str, MediaKind | None]) -> tuple[MediaSlot, ...]:
 # Reference media, as every endpoint that takes them spells them.
 _REFERENCES: tuple[tuple[str, MediaKind], ...] = (
     ("references/*/uri", "image"), ("referenceVideos/*/uri", "video"), ("referenceAudio/*/uri", "audio"))
+# klingO3 also takes its image references as one bare string (``references: str | list``).
+_ONE_REFERENCE: tuple[str, MediaKind] = ("references", "image")
 
 ENDPOINTS: dict[str, EndpointInfo] = {
     "text_to_video": EndpointInfo(
         "text_to_video", "video", _slots(*_REFERENCES), duration="request"),
     "image_to_video": EndpointInfo(
-        "image_to_video", "video", _slots(("promptImage", "image"), ("promptImage/*/uri", "image"), *_REFERENCES),
+        "image_to_video", "video",
+        _slots(("promptImage", "image"), ("promptImage/*/uri", "image"), _ONE_REFERENCE, *_REFERENCES),
         duration="request"),
     "video_to_video": EndpointInfo(
         "video_to_video", "video",
-        _slots(("videoUri", "video"), ("promptVideo", "video"), ("keyframes/*/uri", "image"), *_REFERENCES),
+        _slots(("videoUri", "video"), ("promptVideo", "video"), ("keyframes/*/uri", "image"), _ONE_REFERENCE,
+               *_REFERENCES),
         duration="request", duration_input=("videoUri", "promptVideo"), input_label="video"),
     "character_performance": EndpointInfo(
         "character_performance", "video", _slots(("character/uri", None), ("reference/uri", "video")),

@@ -45,27 +45,35 @@ BODY_TO_FIELD = {
 def infer_mode(fields: Mapping[str, Any]) -> tuple[str, str | None]:
     """The mode the fields imply, and a conflict message when they contradict each other."""
     has = {f for f in MEDIA_FIELDS if fields.get(f) not in (None, {}, [])}
-    conflict = None
-    if "image" in has and "frames" in has:
-        conflict = "use either image or frames, not both (image is the same as frames.first)"
-    elif "references" in has and has & {"image", "frames"}:
-        conflict = "references cannot be combined with image or frames: keyframes and reference images are exclusive"
-    elif has & {"character", "performance"} and has - {"character", "performance"}:
-        others = ", ".join(sorted(has - {"character", "performance"}))
-        conflict = f"performance mode (character + performance) takes no {others}; remove it"
-    elif "video" in has and has & {"image", "frames"}:
-        conflict = "video mode takes no image or frames; remove them or drop video"
+    return _implied_mode(has, fields), _conflict(has)
+
+
+def _implied_mode(has: set[str], fields: Mapping[str, Any]) -> str:
     if has & {"character", "performance"}:
-        return "performance", conflict
+        return "performance"
     if "video" in has:
-        return "video", conflict
+        return "video"
     if "frames" in has:
-        return ("keyframes" if "last" in fields["frames"] else "image"), conflict
+        return "keyframes" if "last" in fields["frames"] else "image"
     if "image" in has:
-        return "image", conflict
+        return "image"
     if "references" in has:
-        return "reference", conflict
-    return "text", conflict
+        return "reference"
+    return "text"
+
+
+def _conflict(has: set[str]) -> str | None:
+    """Why the media fields present cannot go together in one request, or None."""
+    if "image" in has and "frames" in has:
+        return "use either image or frames, not both (image is the same as frames.first)"
+    if "references" in has and has & {"image", "frames"}:
+        return "references cannot be combined with image or frames: keyframes and reference images are exclusive"
+    if has & {"character", "performance"} and has - {"character", "performance"}:
+        others = ", ".join(sorted(has - {"character", "performance"}))
+        return f"performance mode (character + performance) takes no {others}; remove it"
+    if "video" in has and has & {"image", "frames"}:
+        return "video mode takes no image or frames; remove them or drop video"
+    return None
 
 
 def check_declared_mode(declared: str, inferred: str, fields: Mapping[str, Any]) -> str | None:
@@ -135,48 +143,55 @@ class _Compiler:
                 self.body[key] = values
                 self.origins.setdefault((key,), "references")
 
-    def compile(self) -> tuple[dict[str, Any], dict[Pointer, str]]:
+    def image(self) -> None:
         f = self.fields
-        mode = self.mode
-        if mode in ("image", "keyframes"):
-            frames = f.get("frames") or {}
-            if mode == "image":
-                ref = f.get("image") or frames.get("first")
-                spec_field = "image" if f.get("image") else "frames.first"
-                if isinstance(ref, str):
-                    self.body["promptImage"] = self.media(("promptImage",), ref, spec_field)
-            else:
-                items: list[dict[str, str]] = []
-                for pos in ("first", "last"):
-                    if isinstance(frames.get(pos), str):
-                        pointer = ("promptImage", len(items), "uri")
-                        uri = self.media(pointer, frames[pos], f"frames.{pos}")
-                        items.append({"uri": uri, "position": pos})
-                        self.origins[("promptImage", len(items) - 1)] = f"frames.{pos}"
-                self.body["promptImage"] = items
-            self.origins[("promptImage",)] = "frames" if f.get("frames") else "image"
-        elif mode == "reference":
-            self.references()
-        elif mode == "video":
-            key = "promptVideo" if "promptVideo" in self.props else "videoUri"
-            if isinstance(f.get("video"), str):
-                self.body[key] = self.media((key,), f["video"], "video")
-            self.references()
-        elif mode == "performance":
-            character = f.get("character") or {}
-            for kind in ("image", "video"):
-                if isinstance(character.get(kind), str):
-                    uri = self.media(("character", "uri"), character[kind], f"character.{kind}")
-                    self.body["character"] = {"type": kind, "uri": uri}
-            self.origins[("character",)] = "character"
-            if isinstance(f.get("performance"), str):
-                uri = self.media(("reference", "uri"), f["performance"], "performance")
-                self.body["reference"] = {"type": "video", "uri": uri}
+        frames = f.get("frames") or {}
+        ref = f.get("image") or frames.get("first")
+        spec_field = "image" if f.get("image") else "frames.first"
+        if isinstance(ref, str):  # named by the field it came from: image, or frames.first
+            self.body["promptImage"] = self.media(("promptImage",), ref, spec_field)
+        self.origins.setdefault(("promptImage",), "frames" if f.get("frames") else "image")
+
+    def keyframes(self) -> None:
+        frames = self.fields.get("frames") or {}
+        items: list[dict[str, str]] = []
+        for pos in ("first", "last"):
+            if isinstance(frames.get(pos), str):
+                pointer = ("promptImage", len(items), "uri")
+                uri = self.media(pointer, frames[pos], f"frames.{pos}")
+                items.append({"uri": uri, "position": pos})
+                self.origins[("promptImage", len(items) - 1)] = f"frames.{pos}"
+        self.body["promptImage"] = items
+        self.origins[("promptImage",)] = "frames" if self.fields.get("frames") else "image"
+
+    def video(self) -> None:
+        key = "promptVideo" if "promptVideo" in self.props else "videoUri"
+        if isinstance(self.fields.get("video"), str):
+            self.body[key] = self.media((key,), self.fields["video"], "video")
+        self.references()
+
+    def performance(self) -> None:
+        character = self.fields.get("character") or {}
+        for kind in ("image", "video"):
+            if isinstance(character.get(kind), str):
+                uri = self.media(("character", "uri"), character[kind], f"character.{kind}")
+                self.body["character"] = {"type": kind, "uri": uri}
+        self.origins[("character",)] = "character"
+        if isinstance(self.fields.get("performance"), str):
+            uri = self.media(("reference", "uri"), self.fields["performance"], "performance")
+            self.body["reference"] = {"type": "video", "uri": uri}
+
+    def compile(self) -> tuple[dict[str, Any], dict[Pointer, str]]:
+        """Media fields of the mode first, then the plain fields, then ``params`` as given."""
+        media = {"image": self.image, "keyframes": self.keyframes, "reference": self.references,
+                 "video": self.video, "performance": self.performance}.get(self.mode)
+        if media is not None:
+            media()
         for spec_field, key in SCALAR_FIELDS.items():
-            if spec_field in f and f[spec_field] is not None:
-                self.body[key] = f[spec_field]
+            if self.fields.get(spec_field) is not None:
+                self.body[key] = self.fields[spec_field]
                 self.origins[(key,)] = spec_field
-        for key, value in (f.get("params") or {}).items():
+        for key, value in (self.fields.get("params") or {}).items():
             self.origins[(key,)] = f"params.{key}"
             self.body[key] = value
         return self.body, self.origins

@@ -9,6 +9,8 @@ worded (jsonschema's ``best_match``).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from jsonschema.exceptions import ValidationError, best_match
@@ -77,6 +79,34 @@ def x_error(error: ValidationError) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Failure:
+    """One failed keyword, with the words a sentence about it needs."""
+
+    value: Any  # the value that failed
+    arg: Any  # the keyword's argument: the enum, the maximum...
+    where: str  # " for gen4.5 text mode", or ""
+    owner: str  # "gen4.5 text mode's ", or ""
+    unit: str  # " seconds", or ""
+    subject: str
+
+
+_SENTENCES: dict[str, Callable[[_Failure], str]] = {
+    "enum": lambda f: (f"{_shown(f.value)} is not available{f.where}; choose {choices_text(list(f.arg))}"
+                       f"{did_you_mean(f.value, list(f.arg))}"),
+    "const": lambda f: f"{_shown(f.value)} is not allowed{f.where}; it must be {f.arg!r}",
+    "maximum": lambda f: f"{_shown(f.value)} is above {f.owner}maximum of {f.arg}{f.unit}",
+    "minimum": lambda f: f"{_shown(f.value)} is below {f.owner}minimum of {f.arg}{f.unit}",
+    "maxLength": lambda f: f"is {len(f.value)} characters long; {f.subject or 'the limit'} allows at most {f.arg}",
+    "minLength": lambda f: "must not be empty",
+    "maxItems": lambda f: f"has {len(f.value)} items; at most {f.arg} allowed{f.where}",
+    "minItems": lambda f: "must not be empty" if f.arg == 1 else f"needs at least {f.arg} items",
+    "type": lambda f: f"must be {_type_words(f.arg)}, not {_shown(f.value)}",
+    "pattern": lambda f: f"{_shown(f.value)} does not match the required pattern {f.arg}",
+    "minProperties": lambda f: "must not be empty",
+}
+
+
 def describe(error: ValidationError, *, name: str, subject: str = "", units: str = "") -> str:
     """A sentence for one error about the value called ``name``.
 
@@ -86,40 +116,18 @@ def describe(error: ValidationError, *, name: str, subject: str = "", units: str
     custom = x_error(error)
     if custom:
         return custom
-    v = error.validator
-    value: Any = error.instance
-    arg: Any = error.validator_value
-    where = f" for {subject}" if subject else ""
-    owner = f"{subject}'s " if subject else ""
-    unit = f" {units}" if units else ""
-    if v == "enum":
-        return f"{_shown(value)} is not available{where}; choose {choices_text(list(arg))}{did_you_mean(value, list(arg))}"
-    if v == "const":
-        return f"{_shown(value)} is not allowed{where}; it must be {arg!r}"
-    if v == "maximum":
-        return f"{_shown(value)} is above {owner}maximum of {arg}{unit}"
-    if v == "minimum":
-        return f"{_shown(value)} is below {owner}minimum of {arg}{unit}"
-    if v == "maxLength":
-        return f"is {len(value)} characters long; {subject or 'the limit'} allows at most {arg}"
-    if v == "minLength":
-        return "must not be empty"
-    if v == "maxItems":
-        return f"has {len(value)} items; at most {arg} allowed{where}"
-    if v == "minItems":
-        return "must not be empty" if arg == 1 else f"needs at least {arg} items"
-    if v == "type":
-        return f"must be {_type_words(arg)}, not {_shown(value)}"
-    if v == "pattern":
-        return f"{_shown(value)} does not match the required pattern {arg}"
-    if v in ("anyOf", "oneOf") and error.context:
-        best = best_match(error.context)
-        return describe(best, name=name, subject=subject, units=units)
-    if v == "minProperties":
-        return "must not be empty"
-    if v == "maxProperties":
+    validator = str(error.validator)
+    if validator in ("anyOf", "oneOf") and error.context:
+        return describe(best_match(error.context), name=name, subject=subject, units=units)
+    if validator == "maxProperties":
         return f"takes only one of: {', '.join(schema_of(error).get('properties', {}))}"
-    return str(error.message)
+    sentence = _SENTENCES.get(validator)
+    if sentence is None:
+        return str(error.message)
+    return sentence(_Failure(
+        value=error.instance, arg=error.validator_value, where=f" for {subject}" if subject else "",
+        owner=f"{subject}'s " if subject else "", unit=f" {units}" if units else "", subject=subject,
+    ))
 
 
 def unknown_keys(error: ValidationError) -> list[str]:

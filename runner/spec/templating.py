@@ -6,6 +6,8 @@ Every string in a shot may be a template. Rules:
 - A value that is exactly one ``{{ expression }}`` keeps the expression's type, so
   ``duration: "{{ d }}"`` with ``d: 5`` renders the integer 5, not the string "5".
 - Rendered text is limited to ``MAX_OUTPUT`` characters.
+- ``render_tree`` renders every string of a tree of mappings and lists and returns all its
+  problems, each with its path, instead of stopping at the first.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 MAX_OUTPUT = 100_000
 MAX_SECONDS = 2.0
+
+TreePath = tuple[str | int, ...]
 
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\s*$", re.DOTALL)
 
@@ -102,17 +106,30 @@ def render(source: str, context: dict[str, Any]) -> Any:
         raise TemplateProblem(f"template took longer than {MAX_SECONDS:g} s to render; simplify it") from None
 
 
+def render_tree(value: Any, context: dict[str, Any]) -> tuple[Any, list[tuple[TreePath, str]]]:
+    """Render every string in a tree of mappings and lists; return the rendered tree and the
+    problems, each at its path inside ``value`` (a failed string renders to None)."""
+    failures: list[tuple[TreePath, str]] = []
+
+    def walk(node: Any, at: TreePath) -> Any:
+        if isinstance(node, str):
+            try:
+                return render(node, context)
+            except TemplateProblem as e:
+                failures.append((at, e.message))
+                return None
+        if isinstance(node, dict):
+            return {k: walk(v, (*at, k)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, (*at, i)) for i, v in enumerate(node)]
+        return node
+
+    return walk(value, ()), failures
+
+
 def _render(source: str, context: dict[str, Any]) -> Any:
     try:
-        kind, compiled = _compile(source)
-        if kind == "expr":
-            value = compiled(**context)
-            if isinstance(value, Undefined):
-                str(value)  # raises UndefinedError naming the variable
-            if isinstance(value, str) and len(value) > MAX_OUTPUT:
-                raise TemplateProblem(f"template output is longer than {MAX_OUTPUT:,} characters")
-            return value
-        out = compiled.render(**context)
+        return _evaluate(source, context)
     except TemplateProblem:
         raise
     except UndefinedError as e:
@@ -125,9 +142,20 @@ def _render(source: str, context: dict[str, Any]) -> Any:
         raise TemplateProblem(f"template: {e}") from None
     except (TypeError, ValueError, ArithmeticError, OverflowError, AttributeError, KeyError, IndexError) as e:
         raise TemplateProblem(f"template: {type(e).__name__}: {e}") from None
-    if len(out) > MAX_OUTPUT:
+
+
+def _evaluate(source: str, context: dict[str, Any]) -> Any:
+    """Compile and run a template; a single expression keeps its type, text stays text."""
+    kind, compiled = _compile(source)
+    if kind == "expr":
+        value = compiled(**context)
+        if isinstance(value, Undefined):
+            str(value)  # raises UndefinedError naming the variable
+    else:
+        value = compiled.render(**context)
+    if isinstance(value, str) and len(value) > MAX_OUTPUT:
         raise TemplateProblem(f"template output is longer than {MAX_OUTPUT:,} characters")
-    return out
+    return value
 
 
 def _undefined_message(e: UndefinedError, context: dict[str, Any]) -> str:

@@ -163,6 +163,65 @@ def test_oversized_input_is_refused_without_reading_it(tmp_path: Path, write_spe
     assert emu.stats["requests"] == {}
 
 
+def spec_with_keyframe(ref: str, extra: str = "") -> tuple[str, str]:
+    """An aleph2 spec whose media comes in through ``params`` (a keyframe image), and the
+    line:col of that keyframe's ``uri`` value."""
+    text = (f"version: 1\nname: t\n{extra}shots:\n  - id: a\n    model: aleph2\n    video: assets/clip.mp4\n"
+            "    prompt: make it snow\n    params:\n      keyframes:\n        - seconds: 0.5\n"
+            f"          uri: {json.dumps(ref)}\n")
+    return text, f"{11 + extra.count(chr(10))}:16"
+
+
+PARAMS_MEDIA_ATTACKS = [
+    ("metadata-ip", "https://169.254.169.254/latest", "", "IP address 169.254.169.254 as host is not allowed"),
+    ("plain-http", "http://cdn.example.com/k.png", "", "http URLs are not allowed"),
+    ("outside-allowed-hosts", "https://evil.example.net/k.png", "allowed_hosts: ['*.example.com']\n",
+     "host evil.example.net is not in allowed_hosts (*.example.com)"),
+    ("traversal", "../../../../../../etc/passwd", "", "resolves outside the project root"),
+    ("absolute", "/etc/passwd", "", "absolute path '/etc/passwd'"),
+    ("video-as-keyframe", "assets/clip.mp4", "", "is not an image file (judged by its content"),
+]
+
+
+@pytest.mark.parametrize(("ref", "extra", "fragment"), [c[1:] for c in PARAMS_MEDIA_ATTACKS],
+                         ids=[c[0] for c in PARAMS_MEDIA_ATTACKS])
+def test_media_in_params_gets_the_same_checks(ref: str, extra: str, fragment: str, write_spec, run, api) -> None:
+    emu = api()
+    text, line_col = spec_with_keyframe(ref, extra)
+    spec = write_spec(text)
+    result = run(["validate", str(spec)])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    assert f"spec.yaml:{line_col}: shot a: params.keyframes[0].uri: " in errors[0]  # at the uri value itself
+    assert fragment in errors[0]
+    assert attempt(run, spec).exit_code == 1
+    assert emu.stats["requests"] == {}
+
+
+def test_a_keyframe_from_defaults_params_is_located_in_defaults(write_spec, run) -> None:
+    spec = write_spec("version: 1\nname: t\ndefaults:\n  params:\n    keyframes:\n      - seconds: 0.5\n"
+                      "        uri: http://cdn.example.com/k.png\nshots:\n  - id: a\n    model: aleph2\n"
+                      "    video: assets/clip.mp4\n    prompt: snow\n    params: {}\n")
+    result = run(["validate", str(spec)])
+    assert result.exit_code == 1
+    assert ":7:14: shot a: params.keyframes[0].uri: http URLs are not allowed" in result.stderr
+
+
+def test_a_local_keyframe_in_params_is_uploaded_never_sent_as_a_path(write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec(spec_with_keyframe("assets/day.png")[0])
+    assert run(["validate", str(spec)]).exit_code == 0
+    assert attempt(run, spec).exit_code == 0
+    world = emu.emulator.world
+    (task,) = world.tasks.values()
+    uri = task.body["keyframes"][0]["uri"]
+    assert uri.startswith("runway://") and uri in world.uploads
+    assert task.body["keyframes"][0]["seconds"] == 0.5
+    assert task.body["videoUri"].startswith("runway://")
+    assert "assets/" not in json.dumps(task.body)
+
+
 TEMPLATE_ATTACKS = [
     ("dunder-class", "{{ ''.__class__.__mro__[1].__subclasses__() }}", "not allowed in the sandbox"),
     ("dunder-globals", "{{ self.__init__.__globals__ }}", "not allowed in the sandbox"),

@@ -1,0 +1,89 @@
+"""A compiled request its model's schema refuses -> problems in the words of the spec.
+
+Every jsonschema error on a request body becomes a ``BodyProblem`` that names the spec
+field a user edits (``duration``, ``frames``, ``params.keyframes``), not the API's key, and
+says what is allowed. Where in the YAML it points is the caller's business: it knows where
+each field was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import ValidationError
+
+from runner.catalog.endpoints import Pointer
+from runner.catalog.models import ModelInfo
+from runner.spec import schema_errors as words
+from runner.spec.compile import BODY_TO_FIELD
+from runner.spec.records import Request
+
+
+@dataclass(frozen=True)
+class BodyProblem:
+    """What is wrong with the request, named by spec field. ``at_key``: point at the field's
+    key (it should not be there); ``at_shot``: point at the shot (the field is missing)."""
+
+    field: str
+    message: str
+    at_key: bool = False
+    at_shot: bool = False
+
+
+def body_problems(info: ModelInfo, request: Request, origins: Mapping[Pointer, str]) -> Iterator[BodyProblem]:
+    """The problems of ``request`` against ``info``'s schema for its mode; ``origins`` maps body
+    paths to the spec fields they were compiled from."""
+    subject = f"{info.name} {request.mode} mode"
+    for error in info.errors(request.mode, request.body):
+        if error.validator == "required":
+            yield _missing(info, request, error, subject)
+        elif error.validator == "additionalProperties":
+            yield from _unknown(info, request, origins, error, subject)
+        else:
+            yield _invalid(origins, error, subject)
+
+
+def _missing(info: ModelInfo, request: Request, error: ValidationError, subject: str) -> BodyProblem:
+    key = words.missing_keys(error)[0]
+    spec_field = BODY_TO_FIELD.get(key, f"params.{key}")
+    hint = _allowed_hint(info.properties(request.endpoint).get(key, {}))
+    return BodyProblem(spec_field, f"{subject} needs {spec_field}{hint}", at_shot=True)
+
+
+def _unknown(info: ModelInfo, request: Request, origins: Mapping[Pointer, str], error: ValidationError,
+             subject: str) -> Iterator[BodyProblem]:
+    path = tuple(error.absolute_path)
+    allowed = sorted(words.schema_of(error).get("properties", {}))
+    for key in words.unknown_keys(error):
+        spec_field = _origin_for(origins, (*path, key)) or key
+        if spec_field.startswith("params."):
+            message = (f"{key!r} is not a field of {info.name}'s {request.endpoint} request"
+                       f"{words.did_you_mean(key, allowed)}; fields: {', '.join(allowed)}")
+        else:
+            message = f"{subject} does not take {spec_field}; remove it"
+        yield BodyProblem(spec_field, message, at_key=True)
+
+
+def _invalid(origins: Mapping[Pointer, str], error: ValidationError, subject: str) -> BodyProblem:
+    path = tuple(error.absolute_path)
+    spec_field = _origin_for(origins, path) or ".".join(str(p) for p in path) or "request"
+    units = "seconds" if spec_field == "duration" else ""
+    return BodyProblem(spec_field, words.describe(error, name=spec_field, subject=subject, units=units))
+
+
+def _allowed_hint(prop: dict[str, Any]) -> str:
+    if "enum" in prop:
+        return f" (one of {words.choices_text(list(prop['enum']))})"
+    if "minimum" in prop and "maximum" in prop:
+        return f" ({prop['minimum']}–{prop['maximum']})"
+    return ""
+
+
+def _origin_for(origins: Mapping[Pointer, str], path: Pointer) -> str | None:
+    """The spec field of ``path`` or of its nearest enclosing body path."""
+    for n in range(len(path), 0, -1):
+        if path[:n] in origins:
+            return origins[path[:n]]
+    return None

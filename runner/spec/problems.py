@@ -1,0 +1,43 @@
+"""The problems and warnings of one spec document, each located by its YAML path.
+
+Both stages of building shots (``expand``, then ``finish``) report here, so that a user
+sees every problem of a file at once. Rendering a tree of templates is reported here too:
+each template that fails becomes a problem at its own line and column.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runner.errors import Problem
+from runner.spec.checks import dotted
+from runner.spec.templating import render_tree
+from runner.spec.yamlload import Document, Path_
+
+
+class Problems:
+    """Collects the problems (errors) and warnings found while building a document's shots."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.errors: list[Problem] = []
+        self.warnings: list[Problem] = []
+
+    def problem(
+        self, path: Path_, message: str, *, shot: str | None = None, field: str | None = None, at_key: bool = False
+    ) -> None:
+        """An error at the value of ``path`` (or at its key, for a field that should not be there)."""
+        where = self.doc.where_key(path) if at_key else self.doc.where(path)
+        self.errors.append(Problem(where, message, shot=shot, field=field))
+
+    def warn(self, path: Path_, message: str, *, shot: str | None = None, field: str | None = None) -> None:
+        self.warnings.append(Problem(self.doc.where(path), message, shot=shot, field=field, severity="warning"))
+
+    def rendered(self, value: Any, ctx: dict[str, Any], path: Path_, shot: str | None) -> tuple[Any, bool]:
+        """``value`` (found at ``path``) with every template rendered, and whether all of them rendered."""
+        out, failures = render_tree(value, ctx)
+        for inner, message in failures:
+            at = (*path, *inner)
+            field = dotted(at[2:]) if at[0] == "shots" else dotted(at)
+            self.problem(at, message, shot=shot, field=field)
+        return out, not failures
