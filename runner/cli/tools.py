@@ -12,7 +12,7 @@ from runner.cli import views
 from runner.cli.boundary import boundary, color, stderr
 from runner.cli.options import FORMAT
 from runner.errors import RunnerError
-from runner.spec.schema_errors import did_you_mean
+from runner.spec import did_you_mean
 
 
 @click.command()

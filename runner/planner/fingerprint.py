@@ -16,8 +16,7 @@ from typing import Any
 from runner.catalog.endpoints import Pointer
 from runner.inputs.assets import resolve_local
 from runner.inputs.paths import relative_to
-from runner.spec import Shot, thaw
-from runner.spec.compile import BODY_TO_FIELD
+from runner.spec import BODY_TO_FIELD, Shot, thaw
 from runner.store import cache as cache_mod
 
 FINGERPRINT_VERSION = 1

@@ -187,5 +187,4 @@ class Finisher:
             matrix=freeze(shot.combo),
             fields=freeze(shot.fields),
             request=request,
-            field_locations={k: doc.where(p) for k, p in shot.sources.items()},
         )

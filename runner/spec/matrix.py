@@ -27,14 +27,14 @@ def expand(
     combos: list[tuple[Combination, str]] = []
     if keys:
         for values in itertools.product(*(matrix[k] for k in keys)):
-            combos.append((dict(zip(keys, values)), "matrix"))
+            combos.append((dict(zip(keys, values, strict=True)), "matrix"))
     combos = [(c, o) for c, o in combos if not any(_matches(c, e) for e in exclude)]
     # Includes extend only the combinations of the matrix itself, never ones that an
     # earlier include created.
     originals: list[Combination | None] = [dict(c) for c, _ in combos]
     for i, entry in enumerate(include):
         added = False
-        for (combo, _), original in zip(combos, originals):
+        for (combo, _), original in zip(combos, originals, strict=True):
             if original is not None and all(k not in original or original[k] == v for k, v in entry.items()):
                 combo.update(entry)
                 added = True

@@ -9,7 +9,7 @@ content hashes in, apply puts upload URIs in) takes a mutable copy with ``thaw``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
@@ -108,7 +108,6 @@ class Shot:
     matrix: Mapping[str, Any]
     fields: Mapping[str, Any]
     request: Request
-    field_locations: Mapping[str, Location] = field(repr=False)
 
     @property
     def model(self) -> str:

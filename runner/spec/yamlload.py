@@ -184,7 +184,8 @@ def parse_yaml(text: str, shown: str) -> Document:
     finally:
         loader.dispose()
     if node is None:
-        raise SpecError(Problem(Location(shown, 1, 1), "the file is empty; a spec is a mapping with version, name and shots"))
+        raise SpecError(Problem(Location(shown, 1, 1),
+                                "the file is empty; a spec is a mapping with version, name and shots"))
     if not isinstance(node, MappingNode):
         kind = "a list" if isinstance(node, SequenceNode) else "a single value"
         mark = node.start_mark

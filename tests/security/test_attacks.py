@@ -238,7 +238,8 @@ TEMPLATE_ATTACKS = [
 ]
 
 
-@pytest.mark.parametrize(("prompt", "fragment"), [c[1:] for c in TEMPLATE_ATTACKS], ids=[c[0] for c in TEMPLATE_ATTACKS])
+@pytest.mark.parametrize(("prompt", "fragment"), [c[1:] for c in TEMPLATE_ATTACKS],
+                         ids=[c[0] for c in TEMPLATE_ATTACKS])
 def test_template_sandbox(prompt: str, fragment: str, write_spec, run, api) -> None:
     emu = api()
     spec = write_spec("version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n"
@@ -257,7 +258,7 @@ YAML_ATTACKS = [
     ("deep-nesting", "version: 1\nname: t\nvars: {x: " + "[" * 100 + "]" * 100 + "}\nshots: []\n",
      "nesting is deeper than 64 levels"),
     ("alias-bomb", "a: &a [" + ",".join(["x"] * 20) + "]\n" + "".join(
-        f"{c}: &{c} [" + ",".join([f"*{p}"] * 20) + "]\n" for p, c in zip("abcde", "bcdef")),
+        f"{c}: &{c} [" + ",".join([f"*{p}"] * 20) + "]\n" for p, c in zip("abcde", "bcdef", strict=True)),
      "expands to more than 1,000,000 values"),
     ("many-documents", "version: 1\n---\nversion: 1\n", "more than one YAML document"),
 ]
@@ -337,7 +338,8 @@ def test_the_key_never_reaches_any_output_channel(write_spec, run, api, monkeypa
     emu.emulator.world.config = emu.emulator.config
     result = run(["--debug", "plan", str(spec), "--check-account"])
     outputs += [result.stdout, result.stderr]
-    files = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file() and p.suffix in (".json", ".yaml")]
+    files = [p.read_text(errors="replace") for p in tmp_path.rglob("*")
+             if p.is_file() and p.suffix in (".json", ".yaml")]
     assert emu.stats["creates_total"] >= 2
     for text in outputs + files:
         assert KEY not in text
