@@ -1,0 +1,157 @@
+"""The task endpoints: create (one route per endpoint), read, cancel/delete, organization.
+
+A create body is validated against the model catalog's schemas (the API's 400 shape
+``{error, issues: [{code, path, message}], docUrl}``), priced
+(``runner.catalog.pricing``), checked against the daily cap and the balance, and becomes a task in the
+world (``sim``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from runner.catalog.models import catalog
+from runner.catalog.pricing import cost_of
+from runner.emulator.replies import error, invalid
+
+if TYPE_CHECKING:
+    from runner.emulator.app import Emulator, Handler
+
+_ISSUE_CODES = {
+    "enum": "invalid_enum_value",
+    "const": "invalid_literal",
+    "required": "invalid_type",
+    "type": "invalid_type",
+    "additionalProperties": "unrecognized_keys",
+    "minimum": "too_small",
+    "minLength": "too_small",
+    "maximum": "too_big",
+    "maxLength": "too_big",
+}
+
+
+class Tasks:
+    """Task handlers of one emulator."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emu = emulator
+
+    def create_handler(self, endpoint: str) -> Handler:
+        async def create(request: Request) -> Response:
+            try:
+                body = await request.json()
+            except ValueError:
+                return error(400, "Request body must be JSON.")
+            if not isinstance(body, dict):
+                return error(400, "Request body must be a JSON object.")
+            problem = self.validate(endpoint, body)
+            if problem is not None:
+                return problem
+            world = self.emu.world
+            info = catalog()[body["model"]]
+            estimate = cost_of(info, body, input_seconds=self.input_seconds(body))
+            estimated = estimate.credits or 0
+            duration = body.get("duration")
+            seconds = estimate.seconds or (float(duration) if isinstance(duration, int) else 5.0)
+            final = estimated
+            if estimate.upper_bound:  # `auto`: the model picks a length; unused credits come back
+                seconds = float(world.rng.randint(4, int(seconds)))
+                final = cost_of(info, {**body, "duration": int(seconds)}).credits or 0
+            tier = self.emu.config.tier(info.name)
+            if world.daily[info.name] >= tier["maxDailyGenerations"]:
+                return error(429, f"Daily generation limit of {tier['maxDailyGenerations']} reached for {info.name}.")
+            if world.balance < estimated:
+                return error(429, f"Not enough credits: {estimated} needed, {world.balance} available.")
+            task = world.create(info.name, endpoint, body, now=self.emu.now(), seconds=seconds,
+                                estimated=estimated, final=final)
+            if "[[lost-response]]" in task.prompt:
+                return error(502, "Bad gateway (injected after the task was created).")
+            return JSONResponse({"id": task.id, "estimatedCost": {"credits": estimated}})
+
+        return create
+
+    def validate(self, endpoint: str, body: dict[str, Any]) -> Response | None:
+        model = body.get("model")
+        cat = catalog()
+        info = cat.get(model) if isinstance(model, str) else None
+        if info is None or endpoint not in info.modes.values():
+            allowed = sorted(m for m, i in cat.items() if endpoint in i.modes.values() and i.status == "current")
+            return invalid([{"code": "invalid_union_discriminator", "path": ["model"],
+                             "message": f"Invalid model for {endpoint}. Expected one of: {', '.join(allowed)}"}])
+        best: list[dict[str, Any]] | None = None
+        for mode, ep in info.modes.items():
+            if ep != endpoint:
+                continue
+            issues = [
+                {"code": _ISSUE_CODES.get(str(e.validator), "custom"), "path": list(e.absolute_path),
+                 "message": str(e.message)}
+                for e in info.validator(mode).iter_errors(body)
+            ]
+            if not issues:
+                best = []
+                break
+            if best is None or len(issues) < len(best):
+                best = issues
+        if best:
+            return invalid(best)
+        for path, uri in _uris(body):
+            if uri.startswith("runway://") and uri not in self.emu.world.uploads:
+                return invalid([{"code": "custom", "path": path, "message": "Upload not found or expired."}])
+        return None
+
+    def input_seconds(self, body: dict[str, Any]) -> float | None:
+        for key in ("reference", "videoUri", "promptVideo"):
+            value = body.get(key)
+            uri = value.get("uri") if isinstance(value, dict) else value
+            if isinstance(uri, str) and uri in self.emu.world.uploads:
+                return self.emu.world.uploads[uri].get("seconds") or 5.0
+            if isinstance(uri, str):
+                return 5.0
+        return None
+
+    async def get_task(self, request: Request) -> Response:
+        task = self.emu.world.tasks.get(request.path_params["task_id"])
+        if task is None:
+            return error(404, "Task not found.")
+        doc: dict[str, Any] = {"id": task.id, "createdAt": task.created_wall, "status": task.status}
+        if task.status in ("PENDING", "THROTTLED", "RUNNING"):
+            doc["estimatedCost"] = {"credits": task.estimated}
+            if task.status == "RUNNING":
+                doc["progress"] = round(task.progress(self.emu.now()), 3)
+        else:
+            doc["cost"] = {"credits": task.final}
+        if task.status == "SUCCEEDED":
+            expired = "expire-once" in task.flags
+            task.flags.discard("expire-once")
+            doc["output"] = [self.emu.config.output_url or self.emu.files.output_url(request, task.id, 0, expired=expired)]
+        if task.status == "FAILED":
+            doc["failure"] = f"Task failed: {task.failure_code}"
+            doc["failureCode"] = task.failure_code
+        return JSONResponse(doc)
+
+    async def delete_task(self, request: Request) -> Response:
+        task = self.emu.world.tasks.get(request.path_params["task_id"])
+        if task is None:
+            return error(404, "Task not found.")
+        self.emu.world.cancel(task, self.emu.now())
+        return Response(status_code=204)
+
+    async def organization(self, request: Request) -> Response:
+        return JSONResponse(self.emu.world.organization())
+
+
+def _uris(body: Any, path: list[str | int] | None = None) -> list[tuple[list[str | int], str]]:
+    path = path or []
+    found: list[tuple[list[str | int], str]] = []
+    if isinstance(body, dict):
+        for k, v in body.items():
+            found += _uris(v, [*path, k])
+    elif isinstance(body, list):
+        for i, v in enumerate(body):
+            found += _uris(v, [*path, i])
+    elif isinstance(body, str) and body.startswith("runway://"):
+        found.append((path, body))
+    return found
