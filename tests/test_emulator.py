@@ -12,6 +12,7 @@ import httpx
 import pytest
 from runwayml import AsyncRunwayML, BadRequestError, InternalServerError, RateLimitError, RunwayML
 
+from runner.catalog.endpoints import ENDPOINTS, KIND_EXTENSIONS
 from runner.emulator import prompt_hash
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,6 +107,36 @@ def test_video_to_video_and_character_performance(emulator) -> None:
         assert task.status == "SUCCEEDED"
         seconds, *_ = probe(httpx.get(task.output[0]).content)
         assert seconds == pytest.approx(4, abs=0.2)
+
+
+# One valid create per endpoint of the registry; an endpoint added there needs one here.
+SAMPLES = {
+    "text_to_video": lambda c: c.text_to_video.create(model="gen4.5", prompt_text="kind", ratio="1280:720",
+                                                      duration=2),
+    "image_to_video": lambda c: c.image_to_video.create(
+        model="gen4_turbo", prompt_image=c.uploads.create_ephemeral(file=ASSETS / "day.png").uri, ratio="960:960",
+        duration=2),
+    "video_to_video": lambda c: c.video_to_video.create(
+        model="aleph2", video_uri=c.uploads.create_ephemeral(file=ASSETS / "clip.mp4").uri, prompt_text="kind"),
+    "character_performance": lambda c: c.character_performance.create(
+        model="act_two", character={"type": "image", "uri": c.uploads.create_ephemeral(file=ASSETS / "hero.png").uri},
+        reference={"type": "video", "uri": c.uploads.create_ephemeral(file=ASSETS / "actor.mp4").uri}),
+}
+CONTENT_TYPES = {"video": "video/mp4", "image": "image/png", "audio": "audio/mpeg"}
+
+
+@pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
+def test_each_endpoint_serves_the_kind_of_file_it_makes(emulator, endpoint: str) -> None:
+    c = client(emulator)
+    task = wait(c, SAMPLES[endpoint](c).id)
+    kind = ENDPOINTS[endpoint].output
+    assert httpx.URL(task.output[0]).path.endswith(f".{KIND_EXTENSIONS[kind]}")
+    response = httpx.get(task.output[0])
+    assert response.status_code == 200
+    assert response.headers["content-type"] == CONTENT_TYPES[kind]
+    if kind == "video":
+        seconds, *_ = probe(response.content)
+        assert seconds > 0
 
 
 def test_bad_body_gets_the_api_400_shape(emulator) -> None:

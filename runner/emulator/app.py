@@ -18,13 +18,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from runner.catalog.endpoints import ENDPOINTS
 from runner.emulator.config import EmulatorConfig
 from runner.emulator.files import Files
 from runner.emulator.replies import API_VERSION, error
 from runner.emulator.sim import World
 from runner.emulator.tasks import Tasks
-
-ENDPOINTS = ("text_to_video", "image_to_video", "video_to_video", "character_performance")
 
 Handler = Callable[[Request], Awaitable[Response]]
 

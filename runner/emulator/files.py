@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from runner.emulator.media import media_seconds, render_video
+from runner.emulator import outputs
+from runner.emulator.media import media_seconds
 from runner.emulator.replies import error, invalid, storage_error
+from runner.emulator.sim import Task
 
 if TYPE_CHECKING:
     from runner.emulator.app import Emulator
@@ -39,11 +41,11 @@ class Files:
     def sign(self, text: str) -> str:
         return hmac.new(self.secret, text.encode(), hashlib.sha256).hexdigest()[:32]
 
-    def output_url(self, request: Request, task_id: str, index: int, *, expired: bool = False) -> str:
+    def output_url(self, request: Request, task: Task, index: int, *, expired: bool = False) -> str:
         expires = f"{time.time() + (-1 if expired else self.emu.config.url_ttl):.3f}"
-        sig = self.sign(f"{task_id}/{index}/{expires}")
+        sig = self.sign(f"{task.id}/{index}/{expires}")
         base = str(request.base_url).rstrip("/")
-        return f"{base}/_emulator/outputs/{task_id}/{index}.mp4?expires={expires}&sig={sig}"
+        return f"{base}/_emulator/outputs/{task.id}/{outputs.file_name(task, index)}?expires={expires}&sig={sig}"
 
     # --- uploads -----------------------------------------------------------------------
 
@@ -105,15 +107,10 @@ class Files:
         task = world.tasks.get(task_id)
         if task is None or task.status != "SUCCEEDED":
             return storage_error(404, "NoSuchKey")
-        if task.video is None:
-            video = await asyncio.to_thread(
-                render_video, task.prompt, str(task.body.get("ratio") or "1280:720"), task.seconds,
-                fps=config.video_fps, max_side=config.video_max_side, label=task.model,
-            )
-            if task.pad_to > len(video):  # an mp4 may carry trailing free space; players ignore it
-                video += _free_box(task.pad_to - len(video))
-            task.video = video
-        data = task.video
+        kind = outputs.renderer(task)
+        if task.output is None:
+            task.output = await asyncio.to_thread(kind.render, task, config)
+        data = task.output
         if "[[html]]" in task.prompt:  # a hostile or broken CDN answering with a web page
             return Response("<html><script>alert(1)</script></html>", media_type="text/html")
         truncate = "truncate" in task.flags or world.chance(config.truncate_rate)
@@ -121,7 +118,8 @@ class Files:
         world.downloads += 1
         world.download_bytes += len(data)
         headers = {"content-length": str(len(data)), "cache-control": "private"}
-        return StreamingResponse(self._stream(data, truncate, slow), media_type="video/mp4", headers=headers)
+        return StreamingResponse(self._stream(data, truncate, slow), media_type=kind.content_type,
+                                 headers=headers)
 
     async def _stream(self, data: bytes, truncate: bool, slow: bool) -> AsyncIterator[bytes]:
         end = len(data) // 2 if truncate else len(data)
@@ -132,9 +130,3 @@ class Files:
             yield piece
         if truncate:
             raise ConnectionAbortedError("download truncated (injected)")
-
-
-def _free_box(size: int) -> bytes:
-    """An ISO-BMFF 'free' box of ``size`` bytes (size >= 8)."""
-    size = max(size, 8)
-    return size.to_bytes(4, "big") + b"free" + b"\0" * (size - 8)

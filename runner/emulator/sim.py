@@ -49,7 +49,7 @@ class Task:
     end: float | None = None
     flags: set[str] = field(default_factory=set)
     pad_to: int = 0
-    video: bytes | None = None
+    output: bytes | None = None  # rendered on the first download, then served as is
 
     @property
     def prompt(self) -> str:

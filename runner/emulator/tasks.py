@@ -126,7 +126,7 @@ class Tasks:
         if task.status == "SUCCEEDED":
             expired = "expire-once" in task.flags
             task.flags.discard("expire-once")
-            doc["output"] = [self.emu.config.output_url or self.emu.files.output_url(request, task.id, 0, expired=expired)]
+            doc["output"] = [self.emu.config.output_url or self.emu.files.output_url(request, task, 0, expired=expired)]
         if task.status == "FAILED":
             doc["failure"] = f"Task failed: {task.failure_code}"
             doc["failureCode"] = task.failure_code
