@@ -1,8 +1,8 @@
 """The task endpoints: create (one route per endpoint), read, cancel/delete, organization.
 
 A create body is validated against the model catalog's schemas (the API's 400 shape
-``{error, issues: [{code, path, message}], docUrl}``), priced
-(``runner.catalog.pricing``), checked against the daily cap and the balance, and becomes a task in the
+``{error, issues: [{code, path, message}], docUrl}``), priced with the emulator's own table
+(``prices``), checked against the daily cap and the balance, and becomes a task in the
 world (``sim``).
 """
 
@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from runner.catalog.models import catalog
-from runner.catalog.pricing import cost_of
+from runner.emulator import prices
 from runner.emulator.replies import error, invalid
 
 if TYPE_CHECKING:
@@ -51,25 +51,22 @@ class Tasks:
             if problem is not None:
                 return problem
             world = self.emu.world
-            info = catalog()[body["model"]]
-            estimate = cost_of(info, body, input_seconds=self.input_seconds(body))
-            estimated = estimate.credits or 0
-            duration = body.get("duration")
-            seconds = estimate.seconds or (float(duration) if isinstance(duration, int) else 5.0)
-            final = estimated
-            if estimate.upper_bound:  # `auto`: the model picks a length; unused credits come back
-                seconds = float(world.rng.randint(4, int(seconds)))
-                final = cost_of(info, {**body, "duration": int(seconds)}).credits or 0
-            tier = self.emu.config.tier(info.name)
-            if world.daily[info.name] >= tier["maxDailyGenerations"]:
-                return error(429, f"Daily generation limit of {tier['maxDailyGenerations']} reached for {info.name}.")
-            if world.balance < estimated:
-                return error(429, f"Not enough credits: {estimated} needed, {world.balance} available.")
-            task = world.create(info.name, endpoint, body, now=self.emu.now(), seconds=seconds,
-                                estimated=estimated, final=final)
+            model = str(body["model"])  # validated: a model of this endpoint
+            quote = prices.quote(model, endpoint, body, self.clip_seconds(endpoint, body))
+            seconds, final = quote.seconds, quote.credits
+            if quote.auto:  # the model picks a length; unused credits come back when it is done
+                seconds = float(world.rng.randint(prices.SHORTEST_AUTO, max(prices.SHORTEST_AUTO, int(seconds))))
+                final = prices.settle(model, body, int(seconds))
+            tier = self.emu.config.tier(model)
+            if world.daily[model] >= tier["maxDailyGenerations"]:
+                return error(429, f"Daily generation limit of {tier['maxDailyGenerations']} reached for {model}.")
+            if world.balance < quote.credits:
+                return error(429, f"Not enough credits: {quote.credits} needed, {world.balance} available.")
+            task = world.create(model, endpoint, body, now=self.emu.now(), seconds=seconds,
+                                estimated=quote.credits, final=final)
             if "[[lost-response]]" in task.prompt:
                 return error(502, "Bad gateway (injected after the task was created).")
-            return JSONResponse({"id": task.id, "estimatedCost": {"credits": estimated}})
+            return JSONResponse({"id": task.id, "estimatedCost": {"credits": quote.credits}})
 
         return create
 
@@ -102,14 +99,14 @@ class Tasks:
                 return invalid([{"code": "custom", "path": path, "message": "Upload not found or expired."}])
         return None
 
-    def input_seconds(self, body: dict[str, Any]) -> float | None:
-        for key in ("reference", "videoUri", "promptVideo"):
+    def clip_seconds(self, endpoint: str, body: dict[str, Any]) -> float | None:
+        """Length of the input clip the price may follow; None when it cannot be measured."""
+        for key in prices.CLIP_FIELDS.get(endpoint, ()):
             value = body.get(key)
             uri = value.get("uri") if isinstance(value, dict) else value
-            if isinstance(uri, str) and uri in self.emu.world.uploads:
-                return self.emu.world.uploads[uri].get("seconds") or 5.0
             if isinstance(uri, str):
-                return 5.0
+                upload = self.emu.world.uploads.get(uri)
+                return upload.get("seconds") if upload else None
         return None
 
     async def get_task(self, request: Request) -> Response:
