@@ -4,7 +4,8 @@ Same paths, JSON shapes, status codes and headers as the real API, so the unmodi
 ``runwayml`` SDK works against it. ``Emulator`` holds the state and builds the Starlette
 app; every /v1 request passes one door here (counted, authenticated, version-checked,
 faults injected, simulated time advanced) before its handler: ``tasks`` for the task
-endpoints, ``files`` for uploads and signed output downloads.
+endpoints, ``files`` for uploads and signed output downloads. ``hooks`` lets tests act at
+exact moments of that work.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.routing import Route
 from runner.catalog.endpoints import ENDPOINTS
 from runner.emulator.config import EmulatorConfig
 from runner.emulator.files import Files
+from runner.emulator.hooks import Hooks
 from runner.emulator.replies import API_VERSION, error
 from runner.emulator.sim import World
 from runner.emulator.tasks import Tasks
@@ -29,11 +31,12 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 class Emulator:
-    """Holds the world and the handlers, and builds the Starlette app around them."""
+    """Holds the world, the hooks and the handlers, and builds the Starlette app around them."""
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
         self.world = World(self.config)
+        self.hooks = Hooks()
         self.tasks = Tasks(self)
         self.files = Files(self)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import itertools
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from runner.emulator import outputs
+from runner.emulator.hooks import HookEvent
 from runner.emulator.media import media_seconds
 from runner.emulator.replies import error, invalid, storage_error
 from runner.emulator.sim import Task
@@ -118,15 +120,21 @@ class Files:
         world.downloads += 1
         world.download_bytes += len(data)
         headers = {"content-length": str(len(data)), "cache-control": "private"}
-        return StreamingResponse(self._stream(data, truncate, slow), media_type=kind.content_type,
+        return StreamingResponse(self._stream(task, data, truncate, slow), media_type=kind.content_type,
                                  headers=headers)
 
-    async def _stream(self, data: bytes, truncate: bool, slow: bool) -> AsyncIterator[bytes]:
-        end = len(data) // 2 if truncate else len(data)
-        for i in range(0, end, CHUNK):
-            piece = data[i:min(i + CHUNK, end)]
+    async def _stream(self, task: Task, data: bytes, truncate: bool, slow: bool) -> AsyncIterator[bytes]:
+        half = len(data) // 2
+        end = half if truncate else len(data)
+        # Chunks break at the half-way mark too, so `half_streamed` fires with exactly half sent.
+        cuts = sorted({*range(0, end, CHUNK), half} - {end}) + [end]
+        for start, stop in itertools.pairwise(cuts):
+            piece = data[start:stop]
             if slow:
                 await asyncio.sleep(len(piece) / self.emu.config.slow_bytes_per_second)
             yield piece
+            if stop == half:
+                self.emu.hooks.fire(HookEvent("half_streamed", task.endpoint, task.model, task.body,
+                                              task_id=task.id, sent=half, total=len(data)))
         if truncate:
             raise ConnectionAbortedError("download truncated (injected)")

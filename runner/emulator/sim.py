@@ -50,6 +50,7 @@ class Task:
     flags: set[str] = field(default_factory=set)
     pad_to: int = 0
     output: bytes | None = None  # rendered on the first download, then served as is
+    reads: int = 0  # GET /v1/tasks/{id} so far
 
     @property
     def prompt(self) -> str:

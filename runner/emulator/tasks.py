@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from runner.catalog.models import catalog
 from runner.emulator import prices
+from runner.emulator.hooks import HookEvent
 from runner.emulator.replies import error, invalid
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class Tasks:
                 return error(429, f"Daily generation limit of {tier['maxDailyGenerations']} reached for {model}.")
             if world.balance < quote.credits:
                 return error(429, f"Not enough credits: {quote.credits} needed, {world.balance} available.")
+            self.emu.hooks.fire(HookEvent("create", endpoint, model, body))
             task = world.create(model, endpoint, body, now=self.emu.now(), seconds=seconds,
                                 estimated=quote.credits, final=final)
             if "[[lost-response]]" in task.prompt:
@@ -127,6 +129,9 @@ class Tasks:
         if task.status == "FAILED":
             doc["failure"] = f"Task failed: {task.failure_code}"
             doc["failureCode"] = task.failure_code
+        task.reads += 1
+        if task.reads == 1:
+            self.emu.hooks.fire(HookEvent("first_read", task.endpoint, task.model, task.body, task_id=task.id))
         return JSONResponse(doc)
 
     async def delete_task(self, request: Request) -> Response:
