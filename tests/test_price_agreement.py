@@ -48,6 +48,9 @@ SHOTS: list[dict[str, Any]] = [
     shot("seedance-auto", "seedance2", prompt="p", ratio="1280:720", duration="auto"),
     shot("seedance-references", "seedance2", references=[{"image": "assets/day.png"}, {"image": "assets/night.png"}],
          prompt="p", duration=4, audio=False),
+    # Video-to-video on a model with a default length: billed at that default, not the clip's.
+    shot("seedance-restyle-default-length", "seedance2", video="assets/clip.mp4", prompt="p"),
+    shot("seedance-fast-restyle-6s", "seedance2_fast", video="assets/clip.mp4", duration=6),
     shot("seedance25-minimum", "seedance2_5", prompt="p", ratio="854:480", duration=3),
     shot("seedance25-1080p-mov", "seedance2_5", prompt="p", ratio="1920:1080", duration=5, output_format="mov"),
     shot("seedance25-auto", "seedance2_5", prompt="p", ratio="1280:720", duration="auto"),

@@ -92,8 +92,8 @@ PRICES: dict[str, Price] = {
     "gen4.5": Price(12, formats={"prores": 5, "png_sequence": 5, **dict.fromkeys(_GEN45_HDR, 20)},
                     formats_over_4mp=dict.fromkeys(_GEN45_HDR, 40)),
     "gen4_turbo": Price(5, default_seconds=10),
-    "seedance2": Price(36, tiers={"480p": 36, "720p": 36, "1080p": 40, "4k": 150}, auto_seconds=15,
-                       default_seconds=5),
+    "seedance2": Price(36, tiers={"480p": 36, "720p": 36, "1080p": 40, "4k": 150},  # tiers: model file
+                       auto_seconds=15, default_seconds=5),
     "gen4_aleph": Price(15),
     "veo3": Price(40, default_seconds=8),
     "veo3.1": Price(40, no_audio=20, default_seconds=8),
