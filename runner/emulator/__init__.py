@@ -6,4 +6,6 @@ from runner.emulator.hooks import HookEvent
 from runner.emulator.server import RunningEmulator, running_emulator, serve_forever
 from runner.emulator.sim import prompt_hash
 
-__all__ = ["Emulator", "EmulatorConfig", "HookEvent", "RunningEmulator", "prompt_hash", "running_emulator", "serve_forever"]
+__all__ = [
+    "Emulator", "EmulatorConfig", "HookEvent", "RunningEmulator", "prompt_hash", "running_emulator", "serve_forever",
+]
