@@ -8,13 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import av
 import pytest
 
-from runner.emulator import prompt_hash
+from runner.emulator import HookEvent, prompt_hash
 from runner.store.cache import sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,38 +227,31 @@ MANY = ("version: 1\nname: t\ndefaults: {model: gen4.5, ratio: '1280:720', durat
         "  - id: 's{{ n }}'\n    prompt: 'shot {{ n }}'\n    matrix: {n: [1, 2, 3, 4, 5, 6, 7, 8]}\n")
 
 
-def _wait_for_creates(emu, n: int, proc: subprocess.Popen[str], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while emu.stats["creates_total"] < n:
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+def _signal_at(emu, event: str, n: int, proc: subprocess.Popen[str], sig: int) -> threading.Event:
+    """Send ``sig`` to ``proc`` at the n-th ``event`` of the emulator (on its thread, so
+    nothing else happens in between); the returned Event is set once it was sent."""
+    sent = threading.Event()
+    seen = []
 
+    def hook(e: HookEvent) -> None:
+        seen.append(e)
+        if len(seen) == n:
+            proc.send_signal(sig)
+            sent.set()
 
-def _wait_for_journal(spec: Path, n: int, proc: subprocess.Popen[str], timeout: float = 30) -> None:
-    """Until n task ids are journaled in the state file."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            shots = state_of(spec)["shots"].values()
-            if sum(1 for s in shots for p in s["pending"] if p["task_id"]) >= n:
-                return
-        except (FileNotFoundError, ValueError):
-            pass
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
+    emu.on(event, hook)
+    return sent
 
 
 def test_sigkill_mid_apply_then_apply_finishes_without_paying_twice(write_spec, make_emulator, tmp_path) -> None:
-    # Three slots, 0.4 s per task: once three task ids are journaled no other create is in
-    # flight, so the kill lands between creates (see tests/faults for kills at random moments).
+    # Three slots: the kill lands when the third task is first read, i.e. when all three
+    # task ids are journaled and no other create is in flight (tests/faults kills at other moments).
     emu = make_emulator(time_scale=0.02, max_concurrent=3)
     spec = write_spec(MANY)
     proc = _runner("apply", str(spec), "--yes", *POLL, env=_env(emu))
-    _wait_for_journal(spec, 3, proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate()
+    killed = _signal_at(emu, "first_read", 3, proc, signal.SIGKILL)
+    proc.communicate(timeout=120)
+    assert killed.is_set() and proc.returncode == -signal.SIGKILL
     journal = state_of(spec)["shots"]
     assert any(p["task_id"] for s in journal.values() for p in s["pending"])
     again = _runner("apply", str(spec), "--yes", *POLL, env=_env(emu))
@@ -276,9 +269,9 @@ def test_ctrl_c_finishes_in_flight_tasks_and_keeps_the_journal(write_spec, make_
     emu = make_emulator(time_scale=0.02, max_concurrent=2)
     spec = write_spec(MANY)
     proc = _runner("apply", str(spec), "--yes", *POLL, "--parallelism", "2", env=_env(emu))
-    _wait_for_creates(emu, 2, proc)
-    proc.send_signal(signal.SIGINT)
+    interrupted = _signal_at(emu, "first_read", 2, proc, signal.SIGINT)  # two tasks made and journaled
     out, err = proc.communicate(timeout=60)
+    assert interrupted.is_set()
     assert proc.returncode == 1, out + err  # not everything was done
     assert "interrupted: no new creates" in err
     created = emu.stats["creates_total"]
@@ -291,13 +284,12 @@ def test_ctrl_c_finishes_in_flight_tasks_and_keeps_the_journal(write_spec, make_
 
 
 def test_cancel_pending_deletes_journaled_tasks(write_spec, make_emulator, run, monkeypatch) -> None:
-    emu = make_emulator(time_scale=0.5)  # slow: tasks are still running when we cancel
+    emu = make_emulator(time_scale=100)  # tasks stay PENDING for 100 s: unfinished when we cancel them
     spec = write_spec(MANY)
     proc = _runner("apply", str(spec), "--yes", *POLL, env=_env(emu))
-    _wait_for_creates(emu, 4, proc)
-    time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate()
+    killed = _signal_at(emu, "first_read", 4, proc, signal.SIGKILL)  # four task ids journaled
+    proc.communicate(timeout=120)
+    assert killed.is_set()
     monkeypatch.setenv("RUNWAYML_BASE_URL", emu.base_url)
     monkeypatch.setenv("RUNWAYML_API_SECRET", "key_test_only")
     result = run(["apply", str(spec), "--yes", "--cancel-pending"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 import time
 from pathlib import Path
 
@@ -12,7 +13,9 @@ import httpx
 import pytest
 from runwayml import AsyncRunwayML, BadRequestError, InternalServerError, RateLimitError, RunwayML
 
-from runner.emulator import prompt_hash
+from runner.catalog.endpoints import ENDPOINTS, KIND_EXTENSIONS
+from runner.emulator import HookEvent, prompt_hash
+from runner.errors import RunnerError
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "specs" / "assets"
@@ -108,6 +111,36 @@ def test_video_to_video_and_character_performance(emulator) -> None:
         assert seconds == pytest.approx(4, abs=0.2)
 
 
+# One valid create per endpoint of the registry; an endpoint added there needs one here.
+SAMPLES = {
+    "text_to_video": lambda c: c.text_to_video.create(model="gen4.5", prompt_text="kind", ratio="1280:720",
+                                                      duration=2),
+    "image_to_video": lambda c: c.image_to_video.create(
+        model="gen4_turbo", prompt_image=c.uploads.create_ephemeral(file=ASSETS / "day.png").uri, ratio="960:960",
+        duration=2),
+    "video_to_video": lambda c: c.video_to_video.create(
+        model="aleph2", video_uri=c.uploads.create_ephemeral(file=ASSETS / "clip.mp4").uri, prompt_text="kind"),
+    "character_performance": lambda c: c.character_performance.create(
+        model="act_two", character={"type": "image", "uri": c.uploads.create_ephemeral(file=ASSETS / "hero.png").uri},
+        reference={"type": "video", "uri": c.uploads.create_ephemeral(file=ASSETS / "actor.mp4").uri}),
+}
+CONTENT_TYPES = {"video": "video/mp4", "image": "image/png", "audio": "audio/mpeg"}
+
+
+@pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
+def test_each_endpoint_serves_the_kind_of_file_it_makes(emulator, endpoint: str) -> None:
+    c = client(emulator)
+    task = wait(c, SAMPLES[endpoint](c).id)
+    kind = ENDPOINTS[endpoint].output
+    assert httpx.URL(task.output[0]).path.endswith(f".{KIND_EXTENSIONS[kind]}")
+    response = httpx.get(task.output[0])
+    assert response.status_code == 200
+    assert response.headers["content-type"] == CONTENT_TYPES[kind]
+    if kind == "video":
+        seconds, *_ = probe(response.content)
+        assert seconds > 0
+
+
 def test_bad_body_gets_the_api_400_shape(emulator) -> None:
     with pytest.raises(BadRequestError) as info:
         client(emulator).text_to_video.create(model="gen4.5", prompt_text="x", ratio="1920:1080", duration=12)
@@ -148,7 +181,7 @@ def test_throttled_is_reported_while_the_slot_is_taken(make_emulator) -> None:
 
 
 def test_cancel_refunds_and_delete_forgets(make_emulator) -> None:
-    emu = make_emulator(time_scale=0.05)
+    emu = make_emulator(time_scale=100)  # the task stays PENDING for 100 s: unfinished when deleted
     c = client(emu)
     balance = c.organization.retrieve().credit_balance
     created = c.text_to_video.create(model="gen4.5", prompt_text="cancel me", ratio="1280:720", duration=5)
@@ -349,3 +382,63 @@ def test_runner_emulate_serves_in_the_foreground(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=10)
     assert f"export RUNWAYML_BASE_URL=http://127.0.0.1:{port}" in out
     assert '"POST /v1/text_to_video HTTP/1.1" 200' in out
+
+
+def test_create_hook_runs_before_the_task_exists_and_before_the_answer(emulator) -> None:
+    seen = []
+    answered = threading.Event()
+
+    def on_create(event: HookEvent) -> None:
+        seen.append((event.endpoint, event.model, event.prompt, event.task_id, len(emulator.emulator.world.tasks),
+                     answered.is_set()))
+
+    emulator.on("create", on_create)
+    c = client(emulator)
+    created = c.text_to_video.create(model="gen4.5", prompt_text="hooked", ratio="1280:720", duration=2)
+    answered.set()
+    assert seen == [("text_to_video", "gen4.5", "hooked", None, 0, False)]
+    assert list(emulator.emulator.world.tasks) == [created.id]
+    with pytest.raises(BadRequestError):  # a refused create is not a create
+        c.text_to_video.create(model="gen4.5", prompt_text="x", ratio="1920:1080", duration=2)
+    assert len(seen) == 1
+
+
+def test_first_read_hook_fires_once_per_task(emulator) -> None:
+    reads: list[str | None] = []
+    emulator.on("first_read", lambda event: reads.append(event.task_id))
+    c = client(emulator)
+    one = c.text_to_video.create(model="gen4.5", prompt_text="one", ratio="1280:720", duration=2)
+    two = c.text_to_video.create(model="gen4.5", prompt_text="two", ratio="1280:720", duration=2)
+    assert reads == []  # creating is not reading
+    wait(c, one.id)
+    wait(c, two.id)
+    c.tasks.retrieve(one.id)
+    assert reads == [one.id, two.id]
+
+
+def test_half_streamed_hook_fires_with_half_the_bytes_sent(make_emulator) -> None:
+    emu = make_emulator()
+    events: list[HookEvent] = []
+    emu.on("half_streamed", events.append)
+    c = client(emu)
+    # 300 kB: several chunks, so the half-way mark falls inside the stream, not at its end.
+    task = wait(c, c.text_to_video.create(model="gen4.5", prompt_text="x [[size:300000]]", ratio="1280:720",
+                                          duration=2).id)
+    for _ in range(2):
+        assert len(httpx.get(task.output[0]).content) == 300_000
+    assert [(e.task_id, e.sent, e.total) for e in events] == [(task.id, 150_000, 300_000)] * 2
+
+
+def test_a_failing_hook_fails_the_test_when_the_emulator_stops() -> None:
+    from runner.emulator import EmulatorConfig, running_emulator
+
+    with pytest.raises(ZeroDivisionError), running_emulator(EmulatorConfig(time_scale=0.002)) as emu:
+        emu.on("create", lambda event: 1 / 0)
+        c = client(emu)
+        created = c.text_to_video.create(model="gen4.5", prompt_text="x", ratio="1280:720", duration=2)
+        assert created.id in emu.emulator.world.tasks  # the request itself went on
+
+
+def test_unknown_hook_event_is_refused(emulator) -> None:
+    with pytest.raises(RunnerError, match="unknown emulator event 'crate'; known: create, first_read"):
+        emulator.on("crate", print)  # type: ignore[arg-type]

@@ -2,7 +2,10 @@
 
 from runner.emulator.app import Emulator
 from runner.emulator.config import EmulatorConfig
+from runner.emulator.hooks import HookEvent
 from runner.emulator.server import RunningEmulator, running_emulator, serve_forever
 from runner.emulator.sim import prompt_hash
 
-__all__ = ["Emulator", "EmulatorConfig", "RunningEmulator", "prompt_hash", "running_emulator", "serve_forever"]
+__all__ = [
+    "Emulator", "EmulatorConfig", "HookEvent", "RunningEmulator", "prompt_hash", "running_emulator", "serve_forever",
+]

@@ -2,7 +2,9 @@
 
 ``running_emulator()`` starts it on a free loopback port for tests, benchmarks and
 ``apply --emulator``; the server lives in its own thread with its own event loop, so it
-serves while the caller blocks or runs its own loop.
+serves while the caller blocks or runs its own loop. ``RunningEmulator.on`` registers
+event hooks (see ``runner.emulator.hooks``): callbacks on the server's thread at a create,
+a task's first read, or half of an output streamed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import uvicorn
 
 from runner.emulator.app import Emulator
 from runner.emulator.config import EmulatorConfig
+from runner.emulator.hooks import Callback, EventName
 from runner.errors import RunnerError
 
 
@@ -32,6 +35,12 @@ class RunningEmulator:
         """The same numbers as GET /_emulator/stats (read without HTTP)."""
         self.emulator.world.advance(self.emulator.now())
         return self.emulator.world.stats()
+
+    def on(self, event: EventName, callback: Callback) -> None:
+        """Call ``callback(HookEvent)`` on the server's thread at every ``event``: ``create``,
+        ``first_read`` or ``half_streamed`` (see ``runner.emulator.hooks``). An exception in
+        a callback is raised again when the emulator stops."""
+        self.emulator.hooks.on(event, callback)
 
 
 def _server(emulator: Emulator, host: str, port: int) -> uvicorn.Server:
@@ -62,6 +71,7 @@ def running_emulator(config: EmulatorConfig | None = None, *, host: str = "127.0
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+    emulator.hooks.raise_errors()  # reached only when the caller's block itself succeeded
 
 
 def serve_forever(config: EmulatorConfig, *, host: str, port: int) -> None:

@@ -49,7 +49,8 @@ class Task:
     end: float | None = None
     flags: set[str] = field(default_factory=set)
     pad_to: int = 0
-    video: bytes | None = None
+    output: bytes | None = None  # rendered on the first download, then served as is
+    reads: int = 0  # GET /v1/tasks/{id} so far
 
     @property
     def prompt(self) -> str:

@@ -1,0 +1,56 @@
+"""What a finished task's output URL serves, chosen by the kind of file its endpoint makes.
+
+The endpoint registry (``runner.catalog.endpoints``, ``ENDPOINTS[name].output``) says
+whether an endpoint produces video, image or audio; ``RENDERERS`` maps that kind to the
+function that makes such a file and the content type it is served with. Only the kinds
+some endpoint produces have a renderer: an image or audio endpoint adds one line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from runner.catalog.endpoints import ENDPOINTS, KIND_EXTENSIONS, OutputKind
+from runner.emulator.config import EmulatorConfig
+from runner.emulator.media import render_video
+from runner.emulator.sim import Task
+
+
+@dataclass(frozen=True)
+class Renderer:
+    content_type: str
+    render: Callable[[Task, EmulatorConfig], bytes]
+
+
+def _video(task: Task, config: EmulatorConfig) -> bytes:
+    video = render_video(task.prompt, str(task.body.get("ratio") or "1280:720"), task.seconds,
+                         fps=config.video_fps, max_side=config.video_max_side, label=task.model)
+    if task.pad_to > len(video):  # an mp4 may carry trailing free space; players ignore it
+        video += _free_box(task.pad_to - len(video))
+    return video
+
+
+RENDERERS: dict[OutputKind, Renderer] = {
+    "video": Renderer("video/mp4", _video),
+}
+
+
+def kind_of(task: Task) -> OutputKind:
+    return ENDPOINTS[task.endpoint].output
+
+
+def renderer(task: Task) -> Renderer:
+    """How ``task``'s output is made and served."""
+    return RENDERERS[kind_of(task)]
+
+
+def file_name(task: Task, index: int) -> str:
+    """The last part of an output URL's path, e.g. ``0.mp4``."""
+    return f"{index}.{KIND_EXTENSIONS[kind_of(task)]}"
+
+
+def _free_box(size: int) -> bytes:
+    """An ISO-BMFF 'free' box of ``size`` bytes (size >= 8)."""
+    size = max(size, 8)
+    return size.to_bytes(4, "big") + b"free" + b"\0" * (size - 8)

@@ -1,0 +1,222 @@
+"""The emulator's own price list and what one create costs on the emulated account.
+
+This is deliberately a second, hand-written implementation: the runner plans with
+``runner.catalog.pricing`` (reading ``x-runway.pricing`` from the model files); the
+emulator bills with this table and nothing else, so a wrong price or a wrong rule in the
+runner shows up in the tests as charged != planned instead of agreeing with itself.
+
+Sources of the figures (copied here as literal numbers, not read at run time):
+- the Runway API integration guide table (``/work/shared/runway-api.md``, "seed guide
+  prices"): gen4.5, gen4_turbo, seedance2, gen4_aleph, veo3, veo3.1 (with and without
+  audio), veo3.1_fast (with and without audio), act_two; seedance2's ``auto`` billed at its
+  maximum of 15 s and refunded after;
+- ``x-runway.pricing`` of ``schema/models/*.json`` as recorded there with its source:
+  third-party transcriptions of Runway's API pricing page (2026-08..10, unverified) for
+  aleph2, gemini_omni_flash(_1.1), grok_imagine_1_5(_lite), h3_max, hailuo3, happyhorse_1_0,
+  seedance2's resolution tiers, seedance2_5, seedance2_fast, seedance2_mini and wan3;
+  the runwayml SDK's request-type docstrings for the ``outputFormat`` surcharges (and
+  their larger figures above 4 megapixels);
+- ``x-runway.request_defaults`` of the model files for the API's default duration and audio.
+
+Billing rules:
+- Billed seconds: the request's ``duration``; without one, the model's default duration;
+  without that, the input clip's length for video_to_video, else ``DEFAULT_SECONDS``.
+  character_performance always bills the length of its ``reference`` video. A clip the
+  emulator cannot measure (a URL, or an upload that is not a video) counts as
+  ``DEFAULT_SECONDS``.
+- ``duration: auto`` is billed up front at the model's ``auto_seconds`` (``DEFAULT_SECONDS``
+  where no maximum is known); when the task finishes it is settled at the length the
+  "model" chose (a random whole number of seconds from 4 to that maximum), and the
+  difference is refunded.
+- Rate per second: the base rate, or the no-audio rate when ``audio`` is false and the
+  model has one, or the rate of the resolution tier: the ``resolution`` field if the model
+  prices it, else an ``auto_<tier>`` ratio, else the frame size of a ``W:H`` ratio (see
+  ``size_tier``). Plus the ``outputFormat`` surcharge per second (the over-4-MP figure
+  when the frame is larger than 4 megapixels).
+- Extras: ``per_reference_image`` credits for each item of ``references``; then the
+  ``minimum`` floor; the total is rounded up to a whole credit.
+- Models with no known price (the kling family, wan3_prime, or a model file newer than
+  this table) are billed a flat ``DEFAULT_RATE`` credits per second: on the emulator they
+  cost something, so a runner that planned them as free shows charged > planned.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_RATE = 10.0
+"""Credits per second for a model this table has no price for."""
+DEFAULT_SECONDS = 5
+"""Billed seconds when neither the request, the model nor a measurable clip gives a length
+(the SDK documents 5 s as the default of several models)."""
+SHORTEST_AUTO = 4
+"""The shortest length a model picks for ``duration: auto``."""
+FOUR_MEGAPIXELS = 4_000_000
+
+# Frame sizes by pixel count. Runway lists each ratio under one resolution; these limits
+# lie between the largest size listed for a tier and the smallest listed for the next
+# (480p: up to 992:432 = 428,544 px; 720p from 720:720 = 518,400 to 1112:834 = 927,408;
+# 1080p from 1744:1152 = 2,009,088 to 2206:946 = 2,086,876; 4k from 3840:1646 = 6,320,640).
+SIZE_TIERS = ((450_000, "480p"), (1_500_000, "720p"), (4_000_000, "1080p"), (math.inf, "4k"))
+
+# Clip fields whose length a request follows, per endpoint (first present wins).
+CLIP_FIELDS: dict[str, tuple[str, ...]] = {
+    "video_to_video": ("videoUri", "promptVideo"),
+    "character_performance": ("reference",),
+}
+
+
+@dataclass(frozen=True)
+class Price:
+    """One model's prices. Rates are credits per second of output."""
+
+    rate: float | None
+    no_audio: float | None = None
+    tiers: Mapping[str, float] = field(default_factory=dict)
+    formats: Mapping[str, float] = field(default_factory=dict)
+    formats_over_4mp: Mapping[str, float] = field(default_factory=dict)
+    per_reference_image: float = 0
+    minimum: float = 0
+    auto_seconds: int | None = None
+    default_seconds: int | None = None
+
+
+_GEN45_HDR = ("hdr10", "hlg", "sdr_rec709_10bit", "hdr_pq_12bit_master", "hdr_prores", "hdr_png_sequence",
+              "hdr_exr_sequence", "hdr_exr_acescg_sequence_1_3", "hdr_exr_acescg_sequence_2_0")
+
+PRICES: dict[str, Price] = {
+    # The integration guide's table.
+    "gen4.5": Price(12, formats={"prores": 5, "png_sequence": 5, **dict.fromkeys(_GEN45_HDR, 20)},
+                    formats_over_4mp=dict.fromkeys(_GEN45_HDR, 40)),
+    "gen4_turbo": Price(5, default_seconds=10),
+    "seedance2": Price(36, tiers={"480p": 36, "720p": 36, "1080p": 40, "4k": 150},  # tiers: model file
+                       auto_seconds=15, default_seconds=5),
+    "gen4_aleph": Price(15),
+    "veo3": Price(40, default_seconds=8),
+    "veo3.1": Price(40, no_audio=20, default_seconds=8),
+    "veo3.1_fast": Price(15, no_audio=10, default_seconds=8),
+    "act_two": Price(5),
+    # Newer SDK models, from the model files' recorded sources.
+    "aleph2": Price(28, minimum=56, formats={"prores": 5, "png_sequence": 5, "sdr_rec709_10bit": 20},
+                    formats_over_4mp={"sdr_rec709_10bit": 40}),
+    "gemini_omni_flash": Price(10, per_reference_image=1),
+    "gemini_omni_flash_1.1": Price(10, per_reference_image=1),
+    "grok_imagine_1_5": Price(16, tiers={"480p": 10, "720p": 16, "1080p": 29}, per_reference_image=1),
+    "grok_imagine_1_5_lite": Price(3, tiers={"480p": 2, "720p": 3, "1080p": 14}),
+    "h3_max": Price(8, tiers={"480p": 5, "768p": 8}),
+    "hailuo3": Price(15, tiers={"768p": 10, "2k": 15}, per_reference_image=2),
+    "happyhorse_1_0": Price(30, tiers={"720p": 15, "1080p": 30}),
+    "seedance2_5": Price(30, tiers={"480p": 20, "720p": 30, "1080p": 68}, minimum=80, auto_seconds=30,
+                         default_seconds=5),
+    "seedance2_fast": Price(29, auto_seconds=15, default_seconds=5),
+    "seedance2_mini": Price(16, minimum=64, auto_seconds=15, default_seconds=5),
+    "wan3": Price(10, tiers={"480p": 5, "720p": 10, "1080p": 20}),
+    # No known price: billed at DEFAULT_RATE.
+    **{name: Price(None) for name in (
+        "kling2.5_turbo_pro", "kling3.0_4k", "kling3.0_pro", "kling3.0_standard", "klingO3_4k", "klingO3_pro",
+        "klingO3_standard", "kling_4", "wan3_prime")},
+}
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What a create costs: ``credits`` held at create time for ``seconds`` of output;
+    ``auto`` when the real length is chosen later (see ``settle``)."""
+
+    credits: int
+    seconds: float
+    auto: bool = False
+
+
+def frame_pixels(ratio: Any) -> int | None:
+    """Pixels of a ``W:H`` frame size; None for anything else, aspect ratios like 16:9 included."""
+    try:
+        w, h = (int(x) for x in str(ratio).split(":", 1))
+    except ValueError:
+        return None
+    return w * h if min(w, h) >= 100 else None
+
+
+def size_tier(pixels: int) -> str:
+    """The resolution a frame of ``pixels`` is sold as."""
+    return next(name for limit, name in SIZE_TIERS if pixels <= limit)
+
+
+def tier_of(price: Price, body: Mapping[str, Any]) -> str | None:
+    """The priced resolution tier of ``body``: its ``resolution``, an ``auto_<tier>`` ratio or
+    the size of a ``W:H`` ratio; None when the model prices no such tier."""
+    resolution = body.get("resolution")
+    if isinstance(resolution, str) and resolution.lower() in price.tiers:
+        return resolution.lower()
+    ratio = str(body.get("ratio") or "")
+    pixels = frame_pixels(ratio)
+    if ratio.startswith("auto_"):
+        tier: str | None = ratio.removeprefix("auto_").lower()
+    else:
+        tier = size_tier(pixels) if pixels is not None else None
+    return tier if tier in price.tiers else None
+
+
+def rate_of(price: Price, body: Mapping[str, Any]) -> float:
+    """Credits per second for ``body`` before any outputFormat surcharge."""
+    if price.rate is None:
+        return DEFAULT_RATE
+    tier = tier_of(price, body)
+    if tier is not None:
+        return price.tiers[tier]
+    if body.get("audio") is False and price.no_audio is not None:
+        return price.no_audio
+    return price.rate
+
+
+def surcharge(price: Price, body: Mapping[str, Any]) -> float:
+    fmt = body.get("outputFormat")
+    if not isinstance(fmt, str) or fmt not in price.formats:
+        return 0.0
+    big = (frame_pixels(body.get("ratio")) or 0) > FOUR_MEGAPIXELS
+    return price.formats_over_4mp.get(fmt, price.formats[fmt]) if big else price.formats[fmt]
+
+
+def billed_seconds(price: Price, endpoint: str, body: Mapping[str, Any],
+                   clip_seconds: float | None) -> tuple[float, bool]:
+    """Seconds billed at create time, and whether they are ``auto``'s upper bound."""
+    clip = clip_seconds if clip_seconds else float(DEFAULT_SECONDS)
+    if endpoint == "character_performance":
+        return clip, False
+    duration = body.get("duration")
+    if duration == "auto":
+        return float(price.auto_seconds or DEFAULT_SECONDS), True
+    if isinstance(duration, int) and not isinstance(duration, bool):
+        return float(duration), False
+    if price.default_seconds is not None:
+        return float(price.default_seconds), False
+    if endpoint == "video_to_video":
+        return clip, False
+    return float(DEFAULT_SECONDS), False
+
+
+def credits_for(price: Price, body: Mapping[str, Any], seconds: float) -> int:
+    """Whole credits for ``seconds`` of ``body``'s output."""
+    total = (rate_of(price, body) + surcharge(price, body)) * seconds
+    refs = body.get("references")
+    if price.per_reference_image and isinstance(refs, list):
+        total += price.per_reference_image * len(refs)
+    total = max(total, price.minimum)
+    return math.ceil(round(total, 6))
+
+
+def quote(model: str, endpoint: str, body: Mapping[str, Any], clip_seconds: float | None = None) -> Quote:
+    """The price of one create of ``body`` on ``endpoint``; ``clip_seconds`` is the length of
+    the input clip named by ``CLIP_FIELDS`` when the emulator could measure it."""
+    price = PRICES.get(model, Price(None))
+    seconds, auto = billed_seconds(price, endpoint, body, clip_seconds)
+    return Quote(credits_for(price, body, seconds), seconds, auto)
+
+
+def settle(model: str, body: Mapping[str, Any], seconds: int) -> int:
+    """Final credits of an ``auto`` task whose output turned out ``seconds`` long."""
+    price = PRICES.get(model, Price(None))
+    return credits_for(price, body, float(seconds))
