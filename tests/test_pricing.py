@@ -182,7 +182,7 @@ REF = {"uri": "https://cdn.example.com/ref.png"}
         pytest.param("grok_imagine_1_5", [REF] * 3, 83, id="grok-3-references+3"),
         pytest.param("hailuo3", [REF] * 3, 81, id="hailuo3-3-references+2-each"),
         pytest.param("gemini_omni_flash_1.1", [REF, REF], 52, id="gemini-2-references"),
-        pytest.param("grok_imagine_1_5", REF, 81, id="a-single-reference-not-in-a-list-counts-once"),
+        pytest.param("grok_imagine_1_5", {**REF, "tag": "hero"}, 81, id="a-single-reference-not-in-a-list-counts-once"),
         pytest.param("veo3.1", [REF] * 3, 200, id="no-per-reference-price"),
     ],
 )
@@ -294,7 +294,7 @@ def test_auto_duration_without_a_billed_maximum_is_an_unknown_upper_bound() -> N
         pytest.param("gen4.5", "text_to_video", {}, None, (None, False), id="no-duration-no-default"),
         pytest.param("gen4.5", "text_to_video", {}, 3.0, (3.0, False), id="no-duration-follows-a-clip"),
         pytest.param("gen4.5", "text_to_video", {"duration": 7.5}, None, (7.5, False), id="fractional"),
-        pytest.param("gen4.5", "text_to_video", {"duration": True}, None, (None, False), id="bool-is-no-length"),
+        pytest.param("gen4.5", "text_to_video", {"duration": True}, 3.0, (None, False), id="bool-is-no-length"),
         pytest.param("seedance2", "video_to_video", {}, 9.0, (5.0, False), id="model-default-before-the-clip"),
         pytest.param("act_two", "character_performance", {}, None, (None, False), id="performance-unknown"),
     ],
@@ -345,11 +345,13 @@ def test_a_free_model_costs_nothing(tmp_path: Path) -> None:
 
 
 def test_the_table_hash_is_of_the_prices_not_the_file(tmp_path: Path) -> None:
-    text = "gen4.5: {credits_per_second: 14, checked: 2026-08-01}\nveo3: {credits_per_second: 30}\n"
+    text = ("gen4.5: {credits_per_second: 14, minimum_credits: 24, checked: 2026-08-01}\n"
+            "veo3: {credits_per_second: 30}\n")
     a = load_prices(write(tmp_path, "a.yaml", text))[1]
     b = load_prices(write(tmp_path, "b.yml", "# same prices, another name and order\n"
                                              "veo3: {credits_per_second: 30}\n"
-                                             "gen4.5: {checked: 2026-08-01, credits_per_second: 14}\n"))[1]
+                                             "gen4.5: {checked: 2026-08-01, minimum_credits: 24,"
+                                             " credits_per_second: 14}\n"))[1]
     c = load_prices(write(tmp_path, "c.yaml", text.replace("30", "31")))[1]
     assert a["source"] != b["source"]
     assert a["sha256"] == b["sha256"]

@@ -98,6 +98,7 @@ def test_shape(url: str, why: str | None) -> None:
         pytest.param("1.2.3.4.5", "1.2.3.4.5", id="five-parts"),
         pytest.param("0x.0x.0x.0x.0x", "0x.0x.0x.0x.0x", id="empty-hex-parts"),
         pytest.param("127.0.0.1%25eth0", "127.0.0.1%25eth0", id="ipv4-with-zone"),
+        pytest.param("127.0.0.1%25a%25b", "127.0.0.1%25a%25b", id="ipv4-with-two-zones"),
         pytest.param("[::1]", "::1", id="ipv6-loopback"),
         pytest.param("[0:0:0:0:0:0:0:1]", "0:0:0:0:0:0:0:1", id="ipv6-long"),
         pytest.param("[::ffff:127.0.0.1]", "::ffff:127.0.0.1", id="ipv4-mapped"),
