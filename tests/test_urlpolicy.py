@@ -258,7 +258,8 @@ def test_offline_ok(addresses: list[str] | None, offline_ok: bool, why: str | No
 
 
 def test_unresolvable_is_refused_unless_offline_ok_is_asked_for() -> None:
-    assert check_url(BASE + "a.png", resolve=dns({})) is not None
+    why = check_url(BASE + "a.png", resolve=dns({}))
+    assert why == "cannot resolve cdn.example.com; refusing to send a URL that cannot be checked"
 
 
 def test_the_name_resolved_is_the_host_without_its_trailing_dot() -> None:
