@@ -75,7 +75,7 @@ def bad_address(addr: str) -> str | None:
 def _host_allowed(host: str, port: int | None, allowed: Sequence[str]) -> bool:
     for entry in allowed:
         name, _, want_port = entry.lower().partition(":")
-        if want_port and str(port or 443) != want_port:
+        if want_port and str(443 if port is None else port) != want_port:  # an explicit :0 is not 443
             continue
         if not want_port and port not in (None, 443):
             continue
@@ -110,7 +110,8 @@ def check_url(url: str, *, allowed_hosts: Sequence[str] | None = None, resolve: 
         return f"{host!r} is not a valid public DNS name"
     if allowed_hosts is not None:
         if not _host_allowed(host, port, allowed_hosts):
-            return f"host {host}{':' + str(port) if port else ''} is not in allowed_hosts ({', '.join(allowed_hosts)})"
+            where = host if port is None else f"{host}:{port}"
+            return f"host {where} is not in allowed_hosts ({', '.join(allowed_hosts)})"
     elif port not in (None, 443):
         return f"port {port} is not allowed (only 443, unless allowed_hosts lists {host}:{port})"
     try:
