@@ -60,6 +60,11 @@ def test_daily_caps_count_what_was_used_today() -> None:
     assert result.daily_left() == {"gen4.5": 3, "veo3.1": 1}
 
 
+def test_a_capped_model_not_used_today_has_its_whole_cap_left() -> None:
+    (allowance,) = check(planned={"gen4.5": 2}, tiers={"gen4.5": {"daily": 2}}).models
+    assert (allowance.daily_cap, allowance.left_today, allowance.over_cap) == (2, 2, False)
+
+
 def test_a_model_the_tier_does_not_list_has_no_cap() -> None:
     result = check(planned={"gen4.5": 50})
     assert result.models[0].daily_cap is None and not result.models[0].over_cap and result.daily_left() == {}
@@ -91,6 +96,12 @@ def test_spend_stops_a_model_at_its_daily_cap_only() -> None:
     assert spend.refusal("veo3.1", 10) is None  # other models are not capped by it
     spend.record("veo3.1", 10)
     assert "veo3.1" not in spend.daily_left
+
+
+def test_spend_counts_each_create_once_against_the_cap() -> None:
+    spend = Spend(daily_left={"gen4.5": 2})
+    spend.record("gen4.5", 10)
+    assert spend.refusal("gen4.5", 10) is None and spend.daily_left == {"gen4.5": 1}
 
 
 def test_spend_with_no_creates_left_today_refuses_the_first() -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -187,3 +189,80 @@ def test_take_plans_with_the_same_fingerprint_share_refusals(planned) -> None:
     journal = Journal(State(path))
     journal.remember_refusal(sp, twin, code="ASSET.INVALID", reason="bad", task_id="t")
     assert journal.get("a").failure[sp.takes[0].fingerprint]["take"] == 2
+
+
+UTC_STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+def recent(stamp: str) -> bool:
+    """A UTC time stamp in the state's form, taken just now."""
+    when = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return bool(UTC_STAMP.match(stamp)) and abs(datetime.now(UTC) - when) < timedelta(minutes=1)
+
+
+def test_a_recorded_take_is_on_disk_as_the_download_described_it(planned) -> None:
+    sp, path = planned
+    journal = Journal(State(path))
+    journal.record_take(sp, sp.takes[0], META, "api")
+    journal.record_take(sp, sp.takes[1], {k: v for k, v in META.items() if k != "finished"}, "cache")
+    journal.save_now()
+    takes = on_disk(path)["a"]["takes"]
+    assert takes[0] == {"take": 1, "fingerprint": sp.takes[0].fingerprint, "output": sp.takes[0].output,
+                        "sha256": META["sha256"], "bytes": 10, "credits": 60, "task_id": "t-1",
+                        "finished": "2026-01-01T00:00:00Z", "source": "api"}
+    assert takes[1]["source"] == "cache" and recent(takes[1]["finished"])  # no time given: now, in UTC
+
+
+def test_an_intent_on_disk_says_which_take_when_which_attempt_and_its_estimate(planned) -> None:
+    sp, path = planned
+
+    async def go() -> None:
+        journal = Journal(State(path))
+        journal.add_intent(sp, sp.takes[1], attempt=3)
+        await journal.flush()
+
+    asyncio.run(go())
+    entry = on_disk(path)["a"]
+    (intent,) = entry["pending"]
+    assert {k: intent[k] for k in ("take", "fingerprint", "task_id", "attempt", "estimated")} == \
+        {"take": 2, "fingerprint": sp.takes[1].fingerprint, "task_id": None, "attempt": 3, "estimated": 60}
+    assert recent(intent["created"])
+    # A shot's first journal entry carries what the plan would make of it, for "which fields changed".
+    assert (entry["model"], entry["mode"], entry["fingerprint"]) == ("gen4.5", "text", sp.fingerprint)
+    assert entry["request"]["promptText"] == "one"
+
+
+def test_a_refusal_on_disk_names_take_code_reason_time_and_task(planned) -> None:
+    sp, path = planned
+    journal = Journal(State(path))
+    journal.remember_refusal(sp, sp.takes[0], code="SAFETY.INPUT.TEXT", reason="refused", task_id="t-7")
+    journal.save_now()
+    refusal = on_disk(path)["a"]["failure"][sp.takes[0].fingerprint]
+    assert {k: refusal[k] for k in ("take", "code", "reason", "task_id")} == \
+        {"take": 1, "code": "SAFETY.INPUT.TEXT", "reason": "refused", "task_id": "t-7"}
+    assert recent(refusal["at"])
+
+
+def test_a_change_to_a_loaded_state_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "s.state.json"
+    save_state(State(path, {"a": ShotState("fp", "gen4.5", "text", {}),
+                            "b": ShotState("fp2", "gen4.5", "text", {})}))
+    journal = Journal(load_state(path))
+    assert [sid for sid, _ in journal.items()] == ["a", "b"]
+    journal.remove("b")
+    journal.save_now()
+    assert list(on_disk(path)) == ["a"]
+
+
+def test_a_flush_with_nothing_new_does_not_write_again(planned) -> None:
+    sp, path = planned
+
+    async def go() -> None:
+        journal = Journal(State(path))
+        journal.add_intent(sp, sp.takes[0], attempt=1)
+        await journal.flush()
+        inode = path.stat().st_ino
+        await journal.flush()
+        assert path.stat().st_ino == inode
+
+    asyncio.run(go())

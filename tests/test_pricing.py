@@ -17,7 +17,7 @@ import pytest
 from runner.catalog.models import ModelInfo, catalog
 from runner.catalog.pricing import Cost, cost_of, generation_seconds, load_prices, resolution_tier
 from runner.errors import RunnerError
-from runner.inputs.assets import probe_seconds
+from runner.inputs.media import probe_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -152,4 +152,3 @@ class Journal:
                 return  # a newer snapshot is already on disk
             save_text(self.state.path, text)
             self._on_disk = version
-            self.state.exists = True

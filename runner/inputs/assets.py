@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from runner.inputs.media import probe_seconds  # noqa: F401 - TEMPORARY re-export while branches merge
 from runner.inputs.urlpolicy import Resolver, check_url
 
 DATA_URI_BYTES = 5 * 1024 * 1024

@@ -86,23 +86,48 @@ def _host_allowed(host: str, port: int | None, allowed: Sequence[str]) -> bool:
 
 def check_url(url: str, *, allowed_hosts: Sequence[str] | None = None, resolve: Resolver | None = None,
               offline_ok: bool = False) -> str | None:
-    """None when ``url`` may be sent, else a sentence saying why not."""
+    """None when ``url`` may be sent, else a sentence saying why not.
+
+    Checks in order: the URL's form, its host name (and port, and ``allowed_hosts``), then
+    the addresses the name resolves to.
+    """
+    try:
+        host, port = _split(url)
+    except _Refused as e:
+        return str(e)
+    why = _host_problem(host, port, allowed_hosts)
+    if why:
+        return why
+    return _address_problem(host, resolve or system_resolver, offline_ok=offline_ok)
+
+
+class _Refused(Exception):
+    pass
+
+
+def _split(url: str) -> tuple[str, int | None]:
+    """The host name and port of an https URL of acceptable form; raises _Refused saying why not."""
     if len(url) > MAX_URL:
-        return f"URL is {len(url)} characters long; the limit is {MAX_URL}"
+        raise _Refused(f"URL is {len(url)} characters long; the limit is {MAX_URL}")
     if any(c in url for c in "\r\n\t \\"):
-        return "URL contains whitespace or backslashes"
+        raise _Refused("URL contains whitespace or backslashes")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as e:
-        return f"not a valid URL ({e})"
+        raise _Refused(f"not a valid URL ({e})") from None
     if parts.scheme.lower() != "https":
-        return f"{parts.scheme or 'scheme-less'} URLs are not allowed; use https://, runway:// or a local path"
+        raise _Refused(f"{parts.scheme or 'scheme-less'} URLs are not allowed; use https://, runway:// or a local path")
     if "@" in parts.netloc:
-        return "URLs with user:password@ are not allowed"
+        raise _Refused("URLs with user:password@ are not allowed")
     host = (parts.hostname or "").rstrip(".").lower()
     if not host:
-        return "URL has no host"
+        raise _Refused("URL has no host")
+    return host, port
+
+
+def _host_problem(host: str, port: int | None, allowed_hosts: Sequence[str] | None) -> str | None:
+    """A public DNS name, allowed (with its port) by ``allowed_hosts`` or on 443."""
     if _ip_literal(host):
         return f"IP address {host} as host is not allowed; use a DNS name"
     labels = host.split(".")
@@ -114,8 +139,13 @@ def check_url(url: str, *, allowed_hosts: Sequence[str] | None = None, resolve: 
             return f"host {where} is not in allowed_hosts ({', '.join(allowed_hosts)})"
     elif port not in (None, 443):
         return f"port {port} is not allowed (only 443, unless allowed_hosts lists {host}:{port})"
+    return None
+
+
+def _address_problem(host: str, resolve: Resolver, *, offline_ok: bool) -> str | None:
+    """Every address the name resolves to is public; no answer fails closed unless offline."""
     try:
-        addresses = (resolve or system_resolver)(host)
+        addresses = resolve(host)
     except UnresolvedHost:
         return None if offline_ok else f"cannot resolve {host}; refusing to send a URL that cannot be checked"
     if not addresses:

@@ -31,7 +31,8 @@ FULL = bool(os.environ.get("RUNNER_FULL_CAMPAIGNS"))
 def spec_of(n: int, folder: Path, duration: int = 2) -> Path:
     spec = folder / "campaign.yaml"
     spec.write_text(f"version: 1\nname: c\ndefaults: {{model: gen4.5, ratio: '1280:720', duration: {duration}}}\n"
-                    f"shots:\n  - id: 's{{{{ i }}}}'\n    prompt: 'shot {{{{ i }}}}'\n    matrix: {{i: {list(range(n))}}}\n")
+                    f"shots:\n  - id: 's{{{{ i }}}}'\n    prompt: 'shot {{{{ i }}}}'\n"
+                    f"    matrix: {{i: {list(range(n))}}}\n")
     return spec
 
 
