@@ -152,3 +152,11 @@ def test_spec_reference_is_generated_from_the_schema() -> None:
     from gen_docs import render
 
     assert (ROOT / "docs" / "spec.md").read_text() == render(), "run python tools/gen_docs.py"
+
+
+def test_the_readme_test_command_is_what_ci_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("**Run the whole test suite**", 1)[1].split("```sh\n", 1)[1].split("\n", 1)[0]
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert shown == ci
+    assert "ruff check" in ci and "mypy --strict runner" in ci and "lint-imports" in ci
