@@ -14,6 +14,8 @@ Deterministic triggers in a request's promptText, for tests and demos:
 - ``[[size:N]]``      the output file is padded to N bytes (for download benchmarks)
 - ``[[expire-once]]`` the first output URL handed out for the task has already expired
 - ``[[html]]``        the output URL serves an HTML page instead of a video
+- ``[[task-html]]``   GET of the task answers 200 with an HTML page (a broken proxy)
+- ``[[task-weird]]``  GET of the task reports a status the API does not have (``WEIRD``)
 """
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ class World:
             task.failure_code = prompt.split("[[fail:", 1)[1].split("]]", 1)[0]
         elif self.chance(cfg.fail_rate):
             task.failure_code = self.pick(cfg.failure_codes)
-        for flag in ("truncate", "slow", "expire-once"):
+        for flag in ("truncate", "slow", "expire-once", "task-html", "task-weird"):
             if f"[[{flag}]]" in prompt:
                 task.flags.add(flag)
         if "[[size:" in prompt:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from runner.catalog.models import catalog
 from runner.emulator import prices
@@ -132,6 +132,10 @@ class Tasks:
         task.reads += 1
         if task.reads == 1:
             self.emu.hooks.fire(HookEvent("first_read", task.endpoint, task.model, task.body, task_id=task.id))
+        if "task-html" in task.flags:
+            return HTMLResponse("<html><body>502 Bad Gateway</body></html>")
+        if "task-weird" in task.flags:
+            doc["status"] = "WEIRD"
         return JSONResponse(doc)
 
     async def delete_task(self, request: Request) -> Response:

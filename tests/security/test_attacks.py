@@ -393,3 +393,29 @@ def test_outputs_are_written_readable_not_executable(write_spec, run, api, tmp_p
     assert attempt(run, spec).exit_code == 0
     mode = (tmp_path / "outputs" / "t" / "a" / "1.mp4").stat().st_mode & 0o777
     assert mode == 0o644
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        pytest.param("[[task-html]]", id="task-read-answers-an-html-page"),
+        pytest.param("[[task-weird]]", id="task-status-the-api-does-not-have"),
+    ],
+)
+def test_an_undocumented_task_answer_keeps_the_task_and_ends_the_run(marker: str, write_spec, api, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    emu = api()
+    spec = write_spec(f"version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n    prompt: 'x {marker}'\n"
+                      "    ratio: '1280:720'\n    duration: 5\n")
+    cmd = [sys.executable, "-m", "runner", "apply", str(spec), "--yes", "--poll-interval", "0.02"]
+    for _ in range(2):  # the second apply finds the task in the journal and does not pay again
+        # A time limit: an answer the runner does not understand must never make it poll forever.
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False)
+        assert result.returncode == 1, result.stderr  # an error of the API, not a bug (3)
+        assert "does not document" in result.stdout + result.stderr
+        assert "stays in the journal" in result.stdout + result.stderr
+        pending = json.loads((tmp_path / "spec.state.json").read_text())["shots"]["a"]["pending"]
+        assert len(pending) == 1 and pending[0]["task_id"]
+    assert emu.stats["creates_total"] == 1
