@@ -92,10 +92,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _translate(e: Exception, *, creating: bool, what: str = "a create") -> ApiError:
+def _translate(e: Exception, *, creating: bool, what: str = "a create", task_id: str | None = None) -> ApiError:
     if isinstance(e, runwayml.APIResponseValidationError | ValueError):
         return ApiError(f"the API answered {what} with something it does not document ({type(e).__name__})",
-                        maybe_created=creating)
+                        maybe_created=creating, task_id=task_id)
     if isinstance(e, runwayml.APIStatusError):
         body = e.body if isinstance(e.body, dict) else {}
         message = str(body.get("error") or e.message)
@@ -103,10 +103,12 @@ def _translate(e: Exception, *, creating: bool, what: str = "a create") -> ApiEr
         retryable = status == 429 or status >= 500
         # A 5xx on a create may come after the task was made: its outcome is unknown.
         return ApiError(f"HTTP {status}: {message}", status=status, issues=list(body.get("issues") or []),
-                        retryable=retryable, maybe_created=creating and status >= 500, rate_limited=status == 429)
+                        retryable=retryable, maybe_created=creating and status >= 500, rate_limited=status == 429,
+                        task_id=task_id)
     if isinstance(e, runwayml.APIConnectionError):
-        return ApiError(f"connection to the API failed: {type(e).__name__}", retryable=True, maybe_created=creating)
-    return ApiError(f"API call failed: {type(e).__name__}: {e}", maybe_created=creating)
+        return ApiError(f"connection to the API failed: {type(e).__name__}", retryable=True, maybe_created=creating,
+                        task_id=task_id)
+    return ApiError(f"API call failed: {type(e).__name__}: {e}", maybe_created=creating, task_id=task_id)
 
 
 class Client:
@@ -161,7 +163,7 @@ class Client:
         try:
             task = await self._sdk.tasks.retrieve(task_id)
         except (runwayml.RunwayMLError, ValueError) as e:
-            raise _translate(e, creating=False, what=f"GET /v1/tasks/{task_id}") from e
+            raise _translate(e, creating=False, what=f"GET /v1/tasks/{task_id}", task_id=task_id) from e
         cost = getattr(task, "cost", None)
         estimated = getattr(task, "estimated_cost", None)
         return TaskStatus(
@@ -179,7 +181,7 @@ class Client:
         try:
             await self._sdk.tasks.delete(task_id)
         except (runwayml.RunwayMLError, ValueError) as e:
-            raise _translate(e, creating=False, what=f"DELETE /v1/tasks/{task_id}") from e
+            raise _translate(e, creating=False, what=f"DELETE /v1/tasks/{task_id}", task_id=task_id) from e
 
     def output_url_problem(self, url: str) -> str | None:
         """Outputs come over https from public hosts, or from the emulator we talk to."""
