@@ -20,37 +20,15 @@ import math
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from emulator_process import emulator_process
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_emulator(port: int, t: float, c: int, folder: Path) -> subprocess.Popen[bytes]:
-    config = folder / "emulator.yaml"
-    config.write_text(f"time_scale: 1.0\npending_seconds: 0.0\ngeneration_seconds: {t}\nmax_concurrent: {c}\n"
-                      "max_daily: 1000000\nvideo_max_side: 32\nvideo_fps: 1\n")
-    proc = subprocess.Popen([sys.executable, "-m", "runner", "emulate", "--port", str(port), "--config", str(config)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    for _ in range(400):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/_emulator/stats")
-            return proc
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise SystemExit("emulator did not start")
 
 
 def run_apply(code: Path, folder: Path, base: str, n: int, c: int, poll: float) -> tuple[float, float]:
@@ -88,16 +66,14 @@ def main() -> None:
         if args.baseline_rev:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline), args.baseline_rev],
                            check=True, capture_output=True)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        emulator = start_emulator(port, t, c, folder)
+        settings = {"time_scale": 1.0, "pending_seconds": 0.0, "generation_seconds": t, "max_concurrent": c,
+                    "max_daily": 1_000_000, "video_max_side": 32, "video_fps": 1}
         try:
-            ours = run_apply(ROOT, folder / "ours", base, n, c, args.poll_interval)
-            theirs = run_apply(baseline, folder / "theirs", base, n, c, args.poll_interval) \
-                if args.baseline_rev else None
+            with emulator_process(settings) as base:
+                ours = run_apply(ROOT, folder / "ours", base, n, c, args.poll_interval)
+                theirs = run_apply(baseline, folder / "theirs", base, n, c, args.poll_interval) \
+                    if args.baseline_rev else None
         finally:
-            emulator.terminate()
-            emulator.wait()
             if args.baseline_rev:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)],
                                check=False, capture_output=True)

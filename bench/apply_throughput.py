@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,28 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from emulator_process import emulator_process
 from runwayml import RunwayML
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_emulator(port: int, t: float, c: int, folder: Path) -> subprocess.Popen[bytes]:
-    config = folder / "emulator.yaml"
-    config.write_text(f"time_scale: 1.0\npending_seconds: 0.0\ngeneration_seconds: {t}\nmax_concurrent: {c}\n"
-                      "max_daily: 100000\nvideo_max_side: 64\nvideo_fps: 2\n")
-    proc = subprocess.Popen([sys.executable, "-m", "runner", "emulate", "--port", str(port), "--config", str(config)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/_emulator/stats")
-            return proc
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise SystemExit("emulator did not start")
 
 
 def one_call(client: RunwayML, i: int) -> None:
@@ -70,10 +49,9 @@ def main() -> None:
     ideal = math.ceil(n / c) * t
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        emulator = start_emulator(port, t, c, folder)
-        try:
+        settings = {"time_scale": 1.0, "pending_seconds": 0.0, "generation_seconds": t, "max_concurrent": c,
+                    "max_daily": 100000, "video_max_side": 64, "video_fps": 2}
+        with emulator_process(settings) as base:
             spec = folder / "bench.yaml"
             spec.write_text("version: 1\nname: bench\ndefaults: {model: gen4.5, ratio: '1280:720', duration: 2}\n"
                             f"shots:\n  - id: 's{{{{ i }}}}'\n    prompt: 'bench shot {{{{ i }}}}'\n"
@@ -100,9 +78,6 @@ def main() -> None:
                 for i in range(seq_n):
                     one_call(client, i)
                 sequential = (time.perf_counter() - started) * n / seq_n
-        finally:
-            emulator.terminate()
-            emulator.wait()
 
     print(f"N={n} shots, C={c} concurrent per model, T={t:g} s per generation; ideal = ceil(N/C)*T = {ideal:g} s")
     print(f"runner apply (poll {args.poll_interval:g} s):   {ours:7.1f} s   ours/ideal = {ours / ideal:.2f}")

@@ -12,20 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from emulator_process import emulator_process
 
 
 def apply_peak_mb(folder: Path, name: str, size: int, shots: int, env: dict[str, str]) -> tuple[float, float]:
@@ -53,23 +46,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        port = free_port()
-        emulator = subprocess.Popen([sys.executable, "-m", "runner", "emulate", "--port", str(port),
-                                     "--time-scale", "0.01"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(200):
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/_emulator/stats")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.05)
-            env = {**os.environ, "RUNWAYML_BASE_URL": f"http://127.0.0.1:{port}", "RUNWAYML_API_SECRET": "bench",
+        with emulator_process({"time_scale": 0.01}) as base:
+            env = {**os.environ, "RUNWAYML_BASE_URL": base, "RUNWAYML_API_SECRET": "bench",
                    "RUNNER_CACHE_DIR": str(folder / "cache")}
             small = apply_peak_mb(folder, "small", int(args.small_mb * 2**20), args.shots, env)
             large = apply_peak_mb(folder, "large", int(args.large_mb * 2**20), args.shots, env)
-        finally:
-            emulator.terminate()
-            emulator.wait()
     print(f"{args.shots} shots each; peak RSS of the apply process:")
     print(f"  outputs of {args.small_mb:g} MB: {small[0]:6.0f} MB  ({small[1]:.1f} s)")
     print(f"  outputs of {args.large_mb:g} MB: {large[0]:6.0f} MB  ({large[1]:.1f} s)")
