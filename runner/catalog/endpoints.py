@@ -53,11 +53,6 @@ class EndpointInfo:
     input_label: str = ""
     price_unit: PriceUnit = "second"
 
-    @property
-    def path(self) -> str:
-        """The API path a create is POSTed to."""
-        return f"/v1/{self.name}"
-
 
 def _slots(*items: tuple[str, MediaKind | None]) -> tuple[MediaSlot, ...]:
     return tuple(MediaSlot(tuple(p.split("/")), kind) for p, kind in items)

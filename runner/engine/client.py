@@ -146,7 +146,7 @@ class Client:
     async def create(self, endpoint: str, body: dict[str, Any]) -> tuple[str, float | None]:
         """POST a generation to ``endpoint`` once (never retried). Returns (task id, estimated credits)."""
         try:
-            response = await self._creates.post(ENDPOINTS[endpoint].path, body=body, cast_to=httpx.Response)
+            response = await self._creates.post(f"/v1/{ENDPOINTS[endpoint].name}", body=body, cast_to=httpx.Response)
             doc = response.json()
         except runwayml.RunwayMLError as e:
             raise _translate(e, creating=True) from e
