@@ -174,3 +174,31 @@ class BudgetExceeded(RunnerError):
         self.over_by = int(credits - budget)
         super().__init__(f"the plan costs {credits} credits, {self.over_by} over the budget of {budget:g}"
                          + (f"; {hint}" if hint else ""))
+
+
+class StoreError(RunnerError):
+    """The store (a local folder or a bucket) could not be read or written.
+
+    ``url`` names the store; ``key`` the object when one is concerned. Idempotent operations
+    were already retried; the message says what to check (credentials, endpoint, network).
+    """
+
+    def __init__(self, url: str, message: str, *, key: str | None = None) -> None:
+        self.url = url
+        self.key = key
+        where = f"{url.rstrip('/')}/{key}" if key else url
+        super().__init__(f"store {where}: {message}")
+
+
+class LockHeld(RunnerError):
+    """Another apply holds the lock; ``holder`` says who, ``lock_id`` is what `runner state unlock` takes."""
+
+    def __init__(self, what: str, holder: str, lock_id: str) -> None:
+        self.holder = holder
+        self.lock_id = lock_id
+        super().__init__(f"another apply of {what} is running ({holder}; lock id {lock_id}); wait for it "
+                         f"(--lock-timeout), or if it died: runner state unlock {lock_id}")
+
+
+class LockLost(RunnerError):
+    """The lock was taken over (its lease ran out or it was force-unlocked) while we held it."""
