@@ -197,3 +197,22 @@ def remove_stale_temp_files(state_file: Path, output_dir: Path) -> list[Path]:
     for path in found:
         path.unlink(missing_ok=True)
     return found
+
+
+def shot_to_json(shot: ShotState) -> dict[str, Any]:
+    """One shot's entry as the state file writes it (shared stores write the same)."""
+    return _shot_json(shot)
+
+
+def shot_signature(shot: ShotState) -> tuple[Any, ...]:
+    """Everything of a shot that apply changes, by value: equal signatures, nothing to write."""
+    return _signature(shot)
+
+
+def shot_from_json(shot_id: str, raw: Any) -> ShotState:
+    """One shot's entry read back (ValueError/KeyError/TypeError when it is not one)."""
+    if not isinstance(raw, dict):
+        raise TypeError(f"shot {str(shot_id)[:80]!r} is not an object")
+    return ShotState(fingerprint=raw["fingerprint"], model=raw["model"], mode=raw["mode"],
+                     request=raw.get("request", {}), takes=[Take(**t) for t in raw.get("takes", [])],
+                     pending=[Pending(**p) for p in raw.get("pending", [])], failure=raw.get("failure"))

@@ -1,0 +1,125 @@
+"""Where one spec's state, journal, lock and outputs are kept.
+
+The local default keeps today's files: ``<spec>.state.json`` beside the spec, a lock file beside
+it, outputs only in output_dir (and the machine's cache). A *store* — a folder or a bucket named
+by ``--store``, else ``RUNNER_STORE``, else the spec's ``store:`` — keeps the state as a
+snapshot plus journal steps, the lock as a lease made of conditional writes, and every output
+by content, so another machine with a fresh checkout and an empty cache plans 0 credits for
+what was ever applied and restores the files from the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.errors import StoreError
+from runner.store import blobs, lease
+from runner.store.lock import spec_lock
+from runner.store.objects import Objects, open_store
+from runner.store.shared import SharedState, spec_key
+from runner.store.state import State, file_sha256, load_state, save_text, state_path
+
+STORE_ENV = "RUNNER_STORE"
+
+
+def store_url(option: str | None, spec_store: str | None, env: dict[str, str] | None = None) -> str | None:
+    """The store to use: ``--store`` > ``RUNNER_STORE`` > the spec's ``store:`` > None (the local default)."""
+    env = dict(os.environ) if env is None else env
+    return option or env.get(STORE_ENV) or spec_store or None
+
+
+@dataclass
+class Place:
+    """A spec's home for state, lock and outputs (the local default when ``shared`` is None)."""
+
+    spec_path: Path
+    state_file: Path
+    url: str | None = None
+    objects: Objects | None = None
+    shared: SharedState | None = None
+
+    @property
+    def describe(self) -> str:
+        return f"{self.url} ({self.shared.prefix})" if self.url and self.shared else str(self.state_file)
+
+    # --- state ------------------------------------------------------------------------------
+
+    def load_state(self) -> State:
+        """The spec's state. A store that has none yet starts from the local state file, when
+        there is one (the first use of a store migrates it; the file is left as it was)."""
+        if self.shared is None:
+            return load_state(self.state_file)
+        state = self.shared.load(State(self.state_file))
+        if not state.shots and self.state_file.is_file():
+            local = load_state(self.state_file)
+            state.shots, state.exists = local.shots, True
+            self.shared.save(state, compact=True)
+        return state
+
+    def save(self, state: State, *, final: bool = False) -> None:
+        """Make ``state`` durable (called by the journal, from a worker thread)."""
+        if self.shared is None:
+            save_text(self.state_file, state.to_json())
+        else:
+            self.shared.save(state, compact=final)
+
+    def digest(self, state: State) -> str | None:
+        """What a saved plan records to notice that the state moved on before it is applied."""
+        if self.shared is None:
+            return file_sha256(self.state_file)
+        return hashlib.sha256(state.to_json().encode()).hexdigest() if state.exists else None
+
+    # --- lock -------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self, *, timeout: float = 0.0) -> Iterator[Callable[[], None]]:
+        """Hold the spec's apply lock for the block; yields a check to call before each create
+        (it raises when a store's lease was lost)."""
+        if self.objects is None or self.shared is None:
+            with spec_lock(self.spec_path.resolve()):
+                yield lambda: None
+            return
+        key = f"locks/{self.shared.prefix.removeprefix('specs/')}.json"
+        held = lease.acquire(self.objects, key, f"{self.spec_path.name} in {self.url}", timeout=timeout)
+        with lease.kept(held) as check:
+            yield check
+
+    def unlock(self, lock_id: str) -> lease.Holder:
+        """Free the lock of a holder that died (``runner state unlock``)."""
+        if self.objects is None or self.shared is None:
+            raise StoreError(str(self.state_file), "the local default uses a lock file, which its holder's "
+                             "process releases when it ends; there is nothing to unlock")
+        key = f"locks/{self.shared.prefix.removeprefix('specs/')}.json"
+        return lease.force_unlock(self.objects, key, lock_id)
+
+    # --- outputs ----------------------------------------------------------------------------
+
+    def push_output(self, path: Path, sha256: str) -> None:
+        if self.objects is not None:
+            blobs.push(self.objects, path, sha256)
+
+    def has_output(self, sha256: str) -> bool:
+        return self.objects is not None and self.objects.exists(blobs.blob_key(sha256))
+
+    def pull_output(self, sha256: str, dest: Path) -> bool:
+        return self.objects is not None and blobs.pull(self.objects, sha256, dest)
+
+
+def open_place(spec_path: Path, name: str, url: str | None, *, project_root: Path) -> Place:
+    """The place for the spec at ``spec_path`` with ``name``, in the store at ``url`` (None: local)."""
+    state_file = state_path(spec_path)
+    if not url:
+        return Place(spec_path, state_file)
+    objects = open_store(url, base=Path.cwd())
+    spec_key(name)
+    try:
+        relative = spec_path.resolve().relative_to(project_root.resolve()).as_posix()
+    except ValueError:
+        relative = spec_path.name
+    return Place(spec_path, state_file, url, objects, SharedState(objects, name, relative))
+

@@ -1,0 +1,155 @@
+"""A spec's state in a shared store: a snapshot and an append-only journal of steps.
+
+Layout under the store's URL (one store can hold many specs; blobs are shared by all)::
+
+    specs/<name>/state.json          snapshot: {"format", "spec", "upto", "shots"}
+    specs/<name>/journal/<seq>.json  one step: {"seq", "shots": {id: shot | null}}
+    locks/<name>.json                the apply lock (runner.store.lease)
+    blobs/sha256/<2>/<64>            outputs by content (runner.store.blobs)
+
+A journal step holds only the shots that changed since the last step, and is written with a
+create-if-absent on the next sequence number, so a step costs one small request whatever the
+size of the campaign, and two writers can never both write step n: the loser learns that
+somebody else is writing (which the lock should have prevented) and stops. Every ``COMPACT``
+steps, and at the end of an apply, the snapshot is rewritten to include them and the steps it
+covers are deleted; a reader that finds steps the snapshot already covers skips them, so a
+crash between the two is harmless.
+
+Snapshots and steps are files anybody with the store's credentials can edit: they are parsed
+by the same validating reader as the state file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from typing import Any
+
+from runner.errors import LockLost, StoreError
+from runner.store.objects import Objects
+from runner.store.state import FORMAT, ShotState, State, shot_from_json, shot_signature, shot_to_json
+
+COMPACT = 200
+"""Steps between two snapshots."""
+
+_STEP = re.compile(r"/journal/(\d{12})\.json$")
+
+
+def spec_key(name: str) -> str:
+    """The folder of a spec in the store (its ``name``, which the spec's schema already restricts)."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", name):
+        raise StoreError("", f"a spec name usable as a store key is needed, not {name[:80]!r}")
+    return f"specs/{name}"
+
+
+class SharedState:
+    """Reads and writes one spec's state in a store. ``save`` may be called from a worker thread."""
+
+    def __init__(self, objects: Objects, name: str, spec: str) -> None:
+        self.objects = objects
+        self.prefix = spec_key(name)
+        self.spec = spec  # the spec's path in the project, to notice two specs with one name
+        self._seq = 0
+        self._upto = 0
+        self._saved: dict[str, tuple[Any, ...]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def snapshot_key(self) -> str:
+        return f"{self.prefix}/state.json"
+
+    def _step_key(self, seq: int) -> str:
+        return f"{self.prefix}/journal/{seq:012d}.json"
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def load(self, state: State) -> State:
+        """Fill ``state`` (an empty one with its display path) from the snapshot and the steps after it."""
+        found_doc = self._read_json(self.snapshot_key)
+        doc = {"format": FORMAT, "spec": self.spec, "upto": 0, "shots": {}} if found_doc is None else found_doc
+        if not isinstance(doc, dict):
+            raise self._corrupt(self.snapshot_key, "not a JSON object")
+        if doc.get("spec") not in (None, self.spec):
+            raise StoreError(self.objects.url, f"holds the state of another spec with the same name "
+                             f"({str(doc.get('spec'))[:200]}); give this spec its own `name`", key=self.snapshot_key)
+        shots = self._shots(self.snapshot_key, doc.get("shots"))
+        upto = doc.get("upto", 0)
+        if not isinstance(upto, int) or isinstance(upto, bool) or upto < 0:
+            raise self._corrupt(self.snapshot_key, "upto must be a whole number")
+        seq = upto
+        for key in self.objects.keys(f"{self.prefix}/journal"):
+            found = _STEP.search(key)
+            if found is None or int(found.group(1)) <= upto:
+                continue  # covered by the snapshot (a compaction that crashed before deleting)
+            step = self._read_json(key)
+            if not isinstance(step, dict) or not isinstance(step.get("shots"), dict):
+                raise self._corrupt(key, "not a journal step")
+            for sid, raw in step["shots"].items():
+                if raw is None:
+                    shots.pop(sid, None)
+                else:
+                    shots.update(self._shots(key, {sid: raw}))
+            seq = int(found.group(1))
+        state.shots = shots
+        state.exists = bool(shots) or found_doc is not None
+        with self._lock:
+            self._seq, self._upto = seq, upto
+            self._saved = {sid: shot_signature(s) for sid, s in shots.items()}
+        return state
+
+    def _read_json(self, key: str) -> Any:
+        got = self.objects.read(key)
+        if got is None:
+            return None
+        try:
+            return json.loads(got.data)
+        except (ValueError, UnicodeDecodeError):
+            raise self._corrupt(key, "not JSON") from None
+
+    def _shots(self, key: str, raw: Any) -> dict[str, ShotState]:
+        if not isinstance(raw, dict):
+            raise self._corrupt(key, "shots must be an object of shot ids")
+        try:
+            return {str(sid): shot_from_json(sid, value) for sid, value in raw.items()}
+        except (ValueError, KeyError, TypeError) as err:
+            raise self._corrupt(key, str(err)[:300]) from None
+
+    def _corrupt(self, key: str, what: str) -> StoreError:
+        return StoreError(self.objects.url, f"corrupt state object ({what}); restore it from the bucket's "
+                          "versioning or delete it to start over", key=key)
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def save(self, state: State, *, compact: bool = False) -> None:
+        """Write the shots that changed since the last save as one journal step (and a snapshot
+        every ``COMPACT`` steps, or when ``compact``)."""
+        with self._lock:
+            changed: dict[str, Any] = {}
+            signatures = {sid: shot_signature(s) for sid, s in state.shots.items()}
+            for sid, sig in signatures.items():
+                if self._saved.get(sid) != sig:
+                    changed[sid] = shot_to_json(state.shots[sid])
+            for sid in self._saved.keys() - signatures.keys():
+                changed[sid] = None
+            if changed:
+                seq = self._seq + 1
+                step = json.dumps({"seq": seq, "shots": changed}, sort_keys=True).encode()
+                if self.objects.create(self._step_key(seq), step) is None:
+                    raise LockLost(f"journal step {seq} of {self.prefix} in {self.objects.url} was written by "
+                                   "somebody else: another apply is writing this spec's state; stopping")
+                self._seq, self._saved = seq, signatures
+            if compact or self._seq - self._upto >= COMPACT:
+                self._compact(state)
+
+    def _compact(self, state: State) -> None:
+        if self._seq == self._upto and self.objects.exists(self.snapshot_key):
+            return
+        doc = {"format": FORMAT, "spec": self.spec, "upto": self._seq,
+               "shots": {sid: shot_to_json(s) for sid, s in sorted(state.shots.items())}}
+        self.objects.write(self.snapshot_key, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
+        for key in self.objects.keys(f"{self.prefix}/journal"):
+            found = _STEP.search(key)
+            if found is not None and int(found.group(1)) <= self._seq:
+                self.objects.delete(key)
+        self._upto = self._seq
