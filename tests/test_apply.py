@@ -203,7 +203,7 @@ def test_json_summary(write_spec, run, api) -> None:
 
 
 def test_second_apply_fails_at_once_while_the_lock_is_held(write_spec, run, api) -> None:
-    from runner.engine.run import spec_lock
+    from runner.store.lock import spec_lock
 
     emu = api()
     spec = write_spec(one_shot("x"))

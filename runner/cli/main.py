@@ -16,7 +16,7 @@ import click
 from runner import __version__
 from runner.cli import views
 from runner.cli.boundary import boundary, color, stderr, warn
-from runner.cli.options import EXCLUDE, FORMAT, MAX_CREDITS, PRICES, REPLACE, SELECT
+from runner.cli.options import EXCLUDE, FORMAT, MAX_CREDITS, PRICES, REPLACE, SELECT, STORE
 from runner.engine.outcome import ApplyRun, Reporter
 from runner.errors import BudgetExceeded, SpecErrors
 from runner.planner.records import Plan
@@ -89,10 +89,11 @@ def validate(specs: tuple[Path, ...], fmt: str) -> object:
 @click.option("--check-account", is_flag=True,
               help="Also read the account (GET /v1/organization): balance, daily caps, concurrency.")
 @click.option("--emulator", is_flag=True, help="With --check-account: ask the built-in emulator.")
+@STORE
 @boundary
 def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select: tuple[str, ...],
          exclude: tuple[str, ...], replace: tuple[str, ...], max_credits: float | None, prices: Path | None,
-         check_account: bool, emulator: bool) -> Plan:
+         check_account: bool, emulator: bool, store: str | None) -> Plan:
     """Show what apply would generate, and what it costs, without sending anything.
 
     Compares the spec with its state file (<spec>.state.json) and the local cache:
@@ -117,7 +118,7 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
     from runner.store.files import atomic_write
 
     result = make_plan(spec, select=select, exclude=exclude, replace=replace, max_credits=max_credits,
-                       prices=prices)
+                       prices=prices, store=store)
     warn(result.spec.warnings)
     if check_account:
         from runner.engine.run import organization_notes
@@ -161,11 +162,14 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
 @REPLACE
 @MAX_CREDITS
 @PRICES
+@STORE
+@click.option("--lock-timeout", default=0.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Wait this long for another apply of the spec to finish (0: refuse at once, naming it).")
 @boundary
 def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interval: float | None, retries: int,
           recreate_unknown: bool, cancel_pending: bool, max_output_mb: float, fmt: str, select: tuple[str, ...],
           exclude: tuple[str, ...], replace: tuple[str, ...], max_credits: float | None,
-          prices: Path | None) -> ApplyRun:
+          prices: Path | None, store: str | None, lock_timeout: float) -> ApplyRun:
     """Generate what the plan says: new and changed shots, concurrently and resumably.
 
     TARGET is a spec (it is planned first) or a plan saved with `runner plan -o`
@@ -187,6 +191,7 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
         target=target, emulator=emulator, yes=yes, parallelism=parallelism, poll_interval=poll_interval,
         retries=retries, recreate_unknown=recreate_unknown, cancel_pending=cancel_pending, select=select,
         exclude=exclude, replace=replace, max_credits=max_credits, prices=prices, max_output_mb=max_output_mb,
+        store=store, lock_timeout=lock_timeout,
     )
     from runner.cli.progress import PlainReporter, RichReporter
     from runner.planner.render import render_text
@@ -210,9 +215,10 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
 
 
 def _register() -> None:
-    from runner.cli import tools
+    from runner.cli import stored, tools
 
-    for command in (tools.models, tools.emulate, tools.report, tools.init, tools.schema):
+    for command in (tools.models, tools.emulate, tools.report, tools.init, tools.schema, stored.pull, stored.push,
+                    stored.state):
         main.add_command(command)
 
 

@@ -24,3 +24,6 @@ PRICES = click.option("--prices", type=click.Path(exists=True, dir_okay=False, p
                       help="YAML/JSON price file: model -> pricing fields that override the catalog.")
 
 
+STORE = click.option("--store", metavar="URL",
+                     help="Keep state, lock and outputs in this store: s3://bucket/prefix, gs://…, az://…, or a "
+                          "folder (overrides RUNNER_STORE and the spec's store:). Credentials from the environment.")

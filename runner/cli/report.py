@@ -21,7 +21,7 @@ from runner.catalog.models import catalog
 from runner.planner import estimate
 from runner.spec import Shot, Spec, load_spec
 from runner.store.cache import Hasher
-from runner.store.state import ShotState, load_state, state_path
+from runner.store.state import ShotState, State, load_state, state_path
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,8 @@ def _status(shot: Shot, entry: ShotState | None) -> tuple[str, str]:
     return "partial", f"{len(have)} of {shot.takes} takes"
 
 
-def collect(spec: Spec, report_dir: Path) -> list[ShotView]:
-    state = load_state(state_path(spec.path))
+def collect(spec: Spec, report_dir: Path, state: State | None = None) -> list[ShotView]:
+    state = state if state is not None else load_state(state_path(spec.path))
     hasher = Hasher()
     views = []
     for shot in spec.shots:
@@ -166,12 +166,13 @@ def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_report(spec_path: Path, out: Path) -> tuple[Path, int]:
+def write_report(spec_path: Path, out: Path, *, store: str | None = None) -> tuple[Path, int]:
     """Write the gallery for ``spec_path`` to ``out``; returns (path, number of videos)."""
+    from runner.planner.make import place_for
     from runner.store.files import atomic_write
 
     spec = load_spec(spec_path)
     report_dir = out.resolve().parent
-    views = collect(spec, report_dir)
+    views = collect(spec, report_dir, place_for(spec, store).load_state())
     atomic_write(out, render_html(spec, views, report_dir))
     return out, sum(1 for v in views for t in v.takes if t.video)

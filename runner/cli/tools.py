@@ -10,7 +10,7 @@ import click
 from runner.catalog.models import catalog, schema_dir
 from runner.cli import views
 from runner.cli.boundary import boundary, color, stderr
-from runner.cli.options import FORMAT
+from runner.cli.options import FORMAT, STORE
 from runner.errors import RunnerError
 from runner.spec import did_you_mean
 
@@ -93,8 +93,9 @@ def emulate(host: str, port: int, time_scale: float | None, config_file: Path | 
 @click.argument("spec", type=click.Path(path_type=Path))
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
               show_default=True, help="Where to write the page (videos are linked by relative path).")
+@STORE
 @boundary
-def report(spec: Path, out: Path) -> None:
+def report(spec: Path, out: Path, store: str | None) -> None:
     """Write a static HTML gallery of the campaign's outputs.
 
     One card per shot: status, model, mode, ratio, duration, prompt, credits planned and
@@ -108,7 +109,7 @@ def report(spec: Path, out: Path) -> None:
     """
     from runner.cli.report import write_report
 
-    path, videos = write_report(spec, out)
+    path, videos = write_report(spec, out, store=store)
     click.echo(f"Wrote {path} ({videos} videos)")
 
 

@@ -3,12 +3,14 @@ journal, the running result and the spend tally, and whether new creates must st
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.engine.client import Client
 from runner.engine.journal import Journal
 from runner.engine.outcome import ApplyOptions, ApplyResult, Reporter
+from runner.errors import LockLost
 from runner.planner import Plan
 from runner.planner.budget import Spend
 
@@ -24,6 +26,17 @@ class ApplyContext:
     spend: Spend = field(default_factory=Spend)
     stop_reason: str | None = None
     """Set when no new create may start (Ctrl-C, a 429); tasks in flight are still finished."""
+    guard: Callable[[], None] = field(default=lambda: None)
+    """Raises LockLost once the store's lock was taken over; checked right before each create."""
+
+    def lock_lost(self) -> str | None:
+        """Why no create may be sent any more because the lock is gone (and stop the rest), else None."""
+        try:
+            self.guard()
+        except LockLost as e:
+            self.stop_reason = str(e)
+            return self.stop_reason
+        return None
 
     @property
     def spec_dir(self) -> Path:

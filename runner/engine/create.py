@@ -77,6 +77,10 @@ class Creates:
             return Outcome(sp.id, tp.take, "failed", f"{where}{e}; nothing was sent", code="REFUSED")
         intent = ctx.journal.add_intent(sp, tp, attempt)
         await ctx.journal.flush()
+        lost = ctx.lock_lost()
+        if lost:
+            ctx.journal.drop_intent(sp.id, intent)
+            return Outcome(sp.id, tp.take, "not_started", lost, creates=made)
         ctx.reporter.update(sp.id, tp.take, "CREATING")
         try:
             task_id, _ = await ctx.client.create(sp.shot.request.endpoint, body)

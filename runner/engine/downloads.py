@@ -13,7 +13,7 @@ from runner.catalog.endpoints import OutputKind
 from runner.engine.client import TaskStatus
 from runner.engine.context import ApplyContext
 from runner.engine.journal import now
-from runner.errors import DownloadError
+from runner.errors import DownloadError, StoreError
 from runner.inputs.media import verify_output
 from runner.store import cache as cache_mod
 from runner.store.files import TempFile
@@ -36,6 +36,7 @@ class Downloads:
             try:
                 meta = await self._once(status, tmp, kind)
                 await asyncio.to_thread(cache_mod.output_put, fingerprint, dest, meta)
+                await self._keep_in_store(label, dest, str(meta["sha256"]))
                 return meta
             except DownloadError as e:
                 last = e
@@ -50,6 +51,18 @@ class Downloads:
                 tmp.discard()
                 raise
         raise DownloadError(f"could not download the output after {DOWNLOAD_ATTEMPTS} tries: {last}")
+
+    async def _keep_in_store(self, label: str, dest: Path, sha256: str) -> None:
+        """Put the output in the shared store, so no other machine pays for it again. The file is
+        paid for and in place whatever happens here: a store that fails is a warning, and
+        `runner push`... the next apply pushes what the store lacks."""
+        place = self.ctx.plan.place
+        if place is None or place.objects is None:
+            return
+        try:
+            await asyncio.to_thread(place.push_output, dest, sha256)
+        except StoreError as e:
+            self.ctx.reporter.note(f"{label}: warning: not kept in the store ({e})")
 
     async def _once(self, status: TaskStatus, tmp: TempFile, kind: OutputKind) -> dict[str, Any]:
         digest, size, ctype = await self.ctx.client.download(status.output[0], tmp.path,

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from runner.planner import ShotPlan, TakePlan
 from runner.spec import thaw
-from runner.store.state import Pending, ShotState, State, Take, save_text
+from runner.store.place import Place
+from runner.store.state import Pending, ShotState, State, Take
 
 
 def now() -> str:
@@ -32,8 +33,9 @@ def now() -> str:
 class Journal:
     """Owns apply's copy of the state (the plan's stays as it was planned)."""
 
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: State, place: Place | None = None) -> None:
         self.state = state.copy()
+        self.place = place or Place(state.path, state.path)
         self._version = 0
         self._on_disk = -1 if not state.exists else 0
         self._flushing = asyncio.Lock()
@@ -139,16 +141,17 @@ class Journal:
         async with self._flushing:
             if self._on_disk >= wanted:
                 return  # a write that started after our change covered it
-            version, text = self._version, self.state.to_json()
-            await asyncio.to_thread(self._write, version, text)
+            version, write = self._version, self.place.prepare_save(self.state)
+            await asyncio.to_thread(self._write, version, write)
 
-    def save_now(self) -> None:
-        """Write the current state from outside the event loop (start, end, interrupt)."""
-        self._write(self._version, self.state.to_json())
+    def save_now(self, *, final: bool = False) -> None:
+        """Write the current state from outside the event loop (start, end, interrupt); ``final``
+        also folds a store's journal steps into its snapshot."""
+        self._write(self._version, self.place.prepare_save(self.state, final=final))
 
-    def _write(self, version: int, text: str) -> None:
+    def _write(self, version: int, write: Callable[[], None]) -> None:
         with self._writing:
             if version <= self._on_disk:
                 return  # a newer snapshot is already on disk
-            save_text(self.state.path, text)
+            write()
             self._on_disk = version

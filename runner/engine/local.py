@@ -53,6 +53,13 @@ def _take_action(ctx: ApplyContext, sp: ShotPlan, tp: TakePlan) -> Outcome | Non
         ctx.journal.record_take(sp, tp, meta, done.source)
         ctx.journal.save_now()
         return Outcome(sp.id, tp.take, "moved", f"from {tp.source}", tp.output)
+    if tp.action == "restore" and tp.cached and tp.cached.get("from") == "store":
+        place = ctx.plan.place
+        if place is None or not place.pull_output(str(tp.cached["sha256"]), base / tp.output):
+            return Outcome(sp.id, tp.take, "failed", "the store no longer has this output; run apply again "
+                           "to generate it", code="STORE")
+        ctx.journal.record_take(sp, tp, tp.cached, str(tp.cached.get("source") or "api"))
+        return Outcome(sp.id, tp.take, "cached", "restored from the store", tp.output)
     if tp.action == "restore" and tp.cached:
         cache_mod.output_restore(tp.cached, base / tp.output)
         ctx.journal.record_take(sp, tp, tp.cached, "cache")

@@ -15,7 +15,7 @@ Nothing here blocks the event loop: file work runs in worker threads.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from runner.engine.client import Client
 from runner.engine.context import ApplyContext
@@ -32,11 +32,12 @@ from runner.planner.budget import Spend, check_account
 
 
 class Engine:
-    def __init__(self, plan: Plan, client: Client, options: ApplyOptions, reporter: Reporter | None = None) -> None:
+    def __init__(self, plan: Plan, client: Client, options: ApplyOptions, reporter: Reporter | None = None, *,
+                 guard: Callable[[], None] | None = None) -> None:
         self.plan = plan
-        self.ctx = ApplyContext(plan, client, options, reporter or SilentReporter(), Journal(plan.state),
+        self.ctx = ApplyContext(plan, client, options, reporter or SilentReporter(), Journal(plan.state, plan.place),
                                 ApplyResult(planned_credits=plan.total_credits),
-                                Spend(max_credits=options.max_credits))
+                                Spend(max_credits=options.max_credits), guard=guard or _always_held)
         self.uploads = Uploads(self.ctx)
         self.tasks = Tasks(self.ctx, Downloads(self.ctx))
         self.creates = Creates(self.ctx, self.uploads, self.tasks)
@@ -130,3 +131,7 @@ class Engine:
             tier = (self.tiers.get(model) or {}).get("concurrency")
             out[model] = asyncio.Semaphore(max(1, min(parallelism, tier or parallelism)))
         return out
+
+
+def _always_held() -> None:
+    """The guard of an engine run without a lease (tests, the local default's lock file)."""

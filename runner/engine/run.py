@@ -23,9 +23,11 @@ from runner.engine.outcome import ApplyOptions, ApplyResult, ApplyRun, Reporter
 from runner.errors import BudgetExceeded, ConfirmationNeeded, RunnerError
 from runner.planner import Plan, make_plan
 from runner.planner.budget import check_account
+from runner.planner.make import place_for
 from runner.planner.render import account_notes
-from runner.planner.saved import plan_from_file, saved_plan_spec
-from runner.store.lock import spec_lock
+from runner.planner.saved import plan_from_file, saved_plan_spec, saved_plan_store
+from runner.spec import Spec, load_spec
+from runner.store.place import Place
 from runner.store.state import remove_stale_temp_files
 
 EMULATOR_POLL = 0.2
@@ -48,16 +50,26 @@ class ApplyRequest:
     max_credits: float | None = None
     prices: Path | None = None
     max_output_mb: float = 4096
+    store: str | None = None
+    lock_timeout: float = 0.0
 
 
-def _plan_for(request: ApplyRequest) -> Plan:
+def _plan_for(request: ApplyRequest, place: Place, spec: Spec) -> Plan:
     if saved_plan_spec(request.target) is not None:
         if request.select or request.exclude or request.replace or request.max_credits is not None:
             raise RunnerError("a saved plan carries its own --select/--exclude/--replace/--max-credits; "
                               "make a new plan to change them")
-        return plan_from_file(request.target, prices=request.prices)
+        return plan_from_file(request.target, prices=request.prices, place=place)
     return make_plan(request.target, select=request.select, exclude=request.exclude, replace=request.replace,
-                     max_credits=request.max_credits, prices=request.prices)
+                     max_credits=request.max_credits, prices=request.prices, place=place, spec=spec)
+
+
+def _place(request: ApplyRequest) -> tuple[Place, Spec]:
+    """The spec and where its state lives, known before planning so that the lock comes first."""
+    saved = saved_plan_spec(request.target)
+    spec = load_spec(saved or request.target)
+    store = request.store or (saved_plan_store(request.target) if saved else None)
+    return place_for(spec, store), spec
 
 
 def _needs_work(plan: Plan) -> bool:
@@ -72,9 +84,9 @@ def run_apply(request: ApplyRequest, *, reporter: contextlib.AbstractContextMana
 
     ``confirm`` asks the user; None means there is nobody to ask (no terminal).
     """
-    lock_target = saved_plan_spec(request.target) or request.target
-    with spec_lock(lock_target.resolve()):
-        plan = _plan_for(request)
+    place, spec = _place(request)
+    with place.locked(timeout=request.lock_timeout) as guard:
+        plan = _plan_for(request, place, spec)
         remove_stale_temp_files(plan.state.path, plan.spec.output_dir)
         show_plan(plan)
         if plan.over_budget_by is not None:
@@ -93,11 +105,11 @@ def run_apply(request: ApplyRequest, *, reporter: contextlib.AbstractContextMana
                                max_output_bytes=int(request.max_output_mb * 2**20))
         with _connection(request.emulator) as connection, reporter as progress:
             options.poll_interval = request.poll_interval or (EMULATOR_POLL if connection.loopback else REAL_POLL)
-            engine = Engine(plan, Client(connection), options, progress)
+            engine = Engine(plan, Client(connection), options, progress, guard=guard)
             try:
                 result = asyncio.run(_run_engine(engine, request.cancel_pending))
             finally:
-                engine.journal.save_now()  # whatever happened, the journal on disk is the latest
+                engine.journal.save_now(final=True)  # whatever happened, the journal on disk is the latest
         return ApplyRun(plan, result)
 
 

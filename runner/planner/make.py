@@ -33,7 +33,9 @@ from runner.planner.fingerprint import canonical_request, changed_fields, finger
 from runner.planner.records import Plan, ShotPlan, Symbol, TakeAction, TakePlan
 from runner.spec import Request, Shot, Spec, load_spec
 from runner.store import cache as cache_mod
-from runner.store.state import ShotState, State, file_sha256, load_state, state_path
+from runner.store.objects import BUCKET_SCHEMES
+from runner.store.place import Place, open_place, store_url
+from runner.store.state import ShotState, State, Take, file_sha256
 
 
 def output_name(shot_id: str, take: int, request: Request) -> str:
@@ -72,9 +74,11 @@ def selected(shot_id: str, tags: tuple[str, ...], select: tuple[str, ...], exclu
 
 
 class _Planner:
-    def __init__(self, spec: Spec, state: State, models: dict[str, ModelInfo], replace: tuple[str, ...]) -> None:
+    def __init__(self, spec: Spec, state: State, models: dict[str, ModelInfo], replace: tuple[str, ...],
+                 place: Place | None = None) -> None:
         self.spec = spec
         self.state = state
+        self.place = place
         self.models = models
         self.replace = set(replace)
         self.hasher = cache_mod.Hasher()
@@ -90,6 +94,13 @@ class _Planner:
         except OSError:
             return False
         return stat.S_ISREG(st.st_mode) and st.st_size == size
+
+    def in_store(self, done: Take | None, fp: str) -> dict[str, Any] | None:
+        """The store's copy of a take the state records but this machine lacks (a fresh checkout)."""
+        if done is None or done.fingerprint != fp or self.place is None or not self.place.has_output(done.sha256):
+            return None
+        return {"sha256": done.sha256, "bytes": done.bytes, "credits": done.credits, "task_id": done.task_id,
+                "finished": done.finished, "source": done.source, "from": "store"}
 
     def cost(self, shot: Shot) -> Cost:
         return estimate(shot, self.spec.path.parent, self.models[shot.model], self.hasher)
@@ -123,7 +134,7 @@ class _Planner:
                 action: TakeAction = "keep" if done.output == out else "move"
                 takes.append(TakePlan(n, fp, action, out, 0, done.task_id, source=done.output))
                 continue
-            hit = None if forced else cache_mod.output_get(fp)
+            hit = None if forced else (cache_mod.output_get(fp) or self.in_store(done, fp))
             if hit is not None:
                 takes.append(TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit))
                 continue
@@ -183,16 +194,21 @@ def make_plan(
     replace: tuple[str, ...] = (),
     max_credits: float | None = None,
     prices: Path | None = None,
+    store: str | None = None,
+    place: Place | None = None,
+    spec: Spec | None = None,
 ) -> Plan:
-    """Load the spec and its state and compute the plan (sends nothing)."""
-    spec = load_spec(spec_path)
+    """Load the spec and its state and compute the plan (sends nothing to the API; with a store,
+    reads the state from it and looks up outputs this machine lacks). ``place`` and ``spec``,
+    when the caller has them already (apply takes the lock of the place before planning)."""
+    spec = spec or load_spec(spec_path)
     unknown = sorted(set(replace) - {s.id for s in spec.shots})
     if unknown:
         raise RunnerError(f"--replace: no shot with id {', '.join(map(repr, unknown))} in {spec.display}")
-    spath = state_path(spec.path)
-    state = load_state(spath)
+    place = place or place_for(spec, store)
+    state = place.load_state()
     models, table = load_prices(prices)
-    planner = _Planner(spec, state, models, replace)
+    planner = _Planner(spec, state, models, replace, place)
     shots = planner.plan(select, exclude)
     if (select or exclude) and not shots and spec.shots:
         raise RunnerError(f"--select/--exclude matched no shot of {spec.display} "
@@ -206,7 +222,7 @@ def make_plan(
         upper_bound=any(s.upper_bound for s in creates),
         max_credits=max_credits if max_credits is not None else spec.max_credits,
         price_table=table, inputs=dict(sorted(planner.inputs.items())),
-        spec_sha256=file_sha256(spec.path) or "", state_sha256=file_sha256(spath), spent_credits=spent,
+        spec_sha256=file_sha256(spec.path) or "", state_sha256=place.digest(state), spent_credits=spent, place=place,
         options={"select": list(select), "exclude": list(exclude), "replace": list(replace),
                  "max_credits": max_credits},
     )
@@ -284,3 +300,15 @@ def _notes(case: _Case) -> list[str]:
         if extra:
             notes.append(f"takes {', '.join(map(str, extra))} no longer in the spec (files kept)")
     return notes
+
+
+def place_for(spec: Spec, store: str | None) -> Place:
+    """Where ``spec``'s state lives: ``store`` (the --store option) > RUNNER_STORE > its ``store:``."""
+    return open_place(spec.path, spec.name, store_url(store, _spec_store(spec)), project_root=spec.root)
+
+
+def _spec_store(spec: Spec) -> str | None:
+    """The spec's ``store:``, a folder made relative to the spec's own folder."""
+    if not spec.store or spec.store.startswith(BUCKET_SCHEMES):
+        return spec.store
+    return str(spec.path.parent / spec.store)

@@ -17,6 +17,7 @@ from runner.catalog.pricing import CREDIT_USD
 from runner.errors import Location
 from runner.planner.budget import over_budget_by
 from runner.spec import Shot, Spec
+from runner.store.place import Place
 from runner.store.state import State
 
 PLAN_FORMAT = 1
@@ -78,6 +79,8 @@ class Plan:
     state_sha256: str | None
     spent_credits: int
     options: dict[str, Any] = field(default_factory=dict)
+    place: Place | None = None
+    """Where the state came from and goes back to (None: the local default, for hand-made plans)."""
 
     def count(self, action: str) -> int:
         return sum(1 for s in self.shots if s.action == action)

@@ -15,6 +15,7 @@ from runner.errors import FileError, StalePlanError
 from runner.planner.make import make_plan
 from runner.planner.records import PLAN_FORMAT, Plan
 from runner.store import cache as cache_mod
+from runner.store.place import Place
 from runner.store.state import file_sha256
 
 
@@ -35,7 +36,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "format": PLAN_FORMAT,
         "kind": "runner-plan",
         "spec": {"path": str(plan.spec.path), "name": plan.spec.name, "sha256": plan.spec_sha256},
-        "state": {"path": str(plan.state.path.resolve()), "sha256": plan.state_sha256},
+        "state": {"path": str(plan.state.path.resolve()), "sha256": plan.state_sha256,
+                  "store": plan.place.url if plan.place else None},
         "inputs": plan.inputs,
         "price_table": plan.price_table,
         "options": plan.options,
@@ -71,7 +73,7 @@ def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any]
     changed: list[str] = []
     if file_sha256(spec_path) != doc["spec"]["sha256"]:
         changed.append(f"the spec {doc['spec']['path']} changed")
-    if file_sha256(Path(doc["state"]["path"])) != doc["state"]["sha256"]:
+    if not doc["state"].get("store") and file_sha256(Path(doc["state"]["path"])) != doc["state"]["sha256"]:
         changed.append(f"the state file {doc['state']['path']} changed (another apply ran?)")
     hasher = cache_mod.Hasher()
     for name, digest in doc["inputs"].items():
@@ -100,14 +102,25 @@ def saved_plan_spec(path: Path) -> Path | None:
         return None
 
 
-def plan_from_file(path: Path, *, prices: Path | None = None) -> Plan:
+def saved_plan_store(path: Path) -> str | None:
+    """The store a saved plan was made against (None: the local default)."""
+    try:
+        store = json.loads(path.read_text(encoding="utf-8"))["state"].get("store")
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return None
+    return store if isinstance(store, str) else None
+
+
+def plan_from_file(path: Path, *, prices: Path | None = None, place: Place | None = None) -> Plan:
     """Plan again what a saved plan was made from, and refuse it when anything it was made
     from (spec, state, inputs, prices, outputs, cache) changed since."""
     doc, spec_path = load_plan(path, prices=prices)
     options = doc.get("options", {})
     plan = make_plan(spec_path, select=tuple(options.get("select", ())), exclude=tuple(options.get("exclude", ())),
                      replace=tuple(options.get("replace", ())), max_credits=options.get("max_credits"),
-                     prices=prices)
+                     prices=prices, store=doc["state"].get("store"), place=place)
+    if doc["state"].get("store") and plan.state_sha256 != doc["state"]["sha256"]:
+        raise StalePlanError(path, [f"the state in {doc['state']['store']} changed (another apply ran?)"])
     again = [(s["id"], s["action"], [t["fingerprint"] for t in s["takes"]]) for s in plan_document(plan)["shots"]]
     saved = [(s["id"], s["action"], [t["fingerprint"] for t in s["takes"]]) for s in doc["shots"]]
     if again != saved:

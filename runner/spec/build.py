@@ -71,6 +71,7 @@ def load_spec(path: Path) -> Spec:
         shots=tuple(shots),
         warnings=tuple(collapse(found.warnings)),
         allowed_hosts=allowed_hosts(data),
+        store=data.get("store"),
     )
 
 

@@ -131,3 +131,5 @@ class Spec:
     shots: tuple[Shot, ...]
     warnings: tuple[Problem, ...]
     allowed_hosts: tuple[str, ...] | None = None
+    store: str | None = None
+    """The spec's ``store:`` (a bucket URL, or a folder relative to the spec), None when unset."""

@@ -115,8 +115,12 @@ def upload_forget(account: str, digest: str) -> None:
     cache().delete(f"upload:{account}:{digest}")
 
 
-def _blob(digest: str) -> Path:
+def blob_path(digest: str) -> Path:
+    """Where the cache keeps the file with this sha256 (it may not be there)."""
     return cache_dir() / "blobs" / digest[:2] / digest
+
+
+_blob = blob_path
 
 
 def output_get(fingerprint: str) -> dict[str, Any] | None:

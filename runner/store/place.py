@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.errors import StoreError
@@ -42,6 +42,7 @@ class Place:
     url: str | None = None
     objects: Objects | None = None
     shared: SharedState | None = None
+    _blobs: set[str] | None = field(default=None, repr=False)
 
     @property
     def describe(self) -> str:
@@ -62,11 +63,16 @@ class Place:
         return state
 
     def save(self, state: State, *, final: bool = False) -> None:
-        """Make ``state`` durable (called by the journal, from a worker thread)."""
+        """Make ``state`` durable now."""
+        self.prepare_save(state, final=final)()
+
+    def prepare_save(self, state: State, *, final: bool = False) -> Callable[[], None]:
+        """Capture ``state`` as it is now and return the write (which may run in a worker thread):
+        the whole state file for the local default, one journal step of what changed for a store."""
         if self.shared is None:
-            save_text(self.state_file, state.to_json())
-        else:
-            self.shared.save(state, compact=final)
+            text = state.to_json()
+            return lambda: save_text(self.state_file, text)
+        return self.shared.prepare(state, compact=final)
 
     def digest(self, state: State) -> str | None:
         """What a saved plan records to notice that the state moved on before it is applied."""
@@ -102,9 +108,16 @@ class Place:
     def push_output(self, path: Path, sha256: str) -> None:
         if self.objects is not None:
             blobs.push(self.objects, path, sha256)
+            if self._blobs is not None:
+                self._blobs.add(sha256)
 
     def has_output(self, sha256: str) -> bool:
-        return self.objects is not None and self.objects.exists(blobs.blob_key(sha256))
+        """Whether the store keeps this content (one listing of the blobs per run, not a request per take)."""
+        if self.objects is None:
+            return False
+        if self._blobs is None:
+            self._blobs = {key.rsplit("/", 1)[-1] for key in self.objects.keys("blobs/sha256")}
+        return sha256 in self._blobs
 
     def pull_output(self, sha256: str, dest: Path) -> bool:
         return self.objects is not None and blobs.pull(self.objects, sha256, dest)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from runner.errors import LockLost, StoreError
@@ -53,7 +54,9 @@ class SharedState:
         self._seq = 0
         self._upto = 0
         self._saved: dict[str, tuple[Any, ...]] = {}
-        self._lock = threading.Lock()
+        self._queue: list[tuple[str, bytes, bool]] = []
+        self._lock = threading.Lock()  # guards the fields above
+        self._writing = threading.Lock()  # one writer at a time, in order
 
     @property
     def snapshot_key(self) -> str:
@@ -124,32 +127,49 @@ class SharedState:
     def save(self, state: State, *, compact: bool = False) -> None:
         """Write the shots that changed since the last save as one journal step (and a snapshot
         every ``COMPACT`` steps, or when ``compact``)."""
-        with self._lock:
-            changed: dict[str, Any] = {}
-            signatures = {sid: shot_signature(s) for sid, s in state.shots.items()}
-            for sid, sig in signatures.items():
-                if self._saved.get(sid) != sig:
-                    changed[sid] = shot_to_json(state.shots[sid])
-            for sid in self._saved.keys() - signatures.keys():
-                changed[sid] = None
-            if changed:
-                seq = self._seq + 1
-                step = json.dumps({"seq": seq, "shots": changed}, sort_keys=True).encode()
-                if self.objects.create(self._step_key(seq), step) is None:
-                    raise LockLost(f"journal step {seq} of {self.prefix} in {self.objects.url} was written by "
-                                   "somebody else: another apply is writing this spec's state; stopping")
-                self._seq, self._saved = seq, signatures
-            if compact or self._seq - self._upto >= COMPACT:
-                self._compact(state)
+        self.prepare(state, compact=compact)()
 
-    def _compact(self, state: State) -> None:
-        if self._seq == self._upto and self.objects.exists(self.snapshot_key):
-            return
-        doc = {"format": FORMAT, "spec": self.spec, "upto": self._seq,
-               "shots": {sid: shot_to_json(s) for sid, s in sorted(state.shots.items())}}
-        self.objects.write(self.snapshot_key, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
+    def prepare(self, state: State, *, compact: bool = False) -> Callable[[], None]:
+        """Take what must be written now (call where ``state`` cannot change meanwhile, e.g. on
+        the event loop) and return a write for a worker thread. Every write writes all steps
+        prepared so far, in order, so a write that is skipped or runs late loses nothing."""
+        with self._lock:
+            signatures = {sid: shot_signature(s) for sid, s in state.shots.items()}
+            changed: dict[str, Any] = {sid: shot_to_json(state.shots[sid]) for sid, sig in signatures.items()
+                                       if self._saved.get(sid) != sig}
+            changed.update(dict.fromkeys(self._saved.keys() - signatures.keys()))
+            if changed:
+                self._seq += 1
+                step = json.dumps({"seq": self._seq, "shots": changed}, sort_keys=True).encode()
+                self._queue.append((self._step_key(self._seq), step, False))
+            if compact or self._seq - self._upto >= COMPACT:
+                doc = {"format": FORMAT, "spec": self.spec, "upto": self._seq,
+                       "shots": {sid: shot_to_json(s) for sid, s in sorted(state.shots.items())}}
+                snapshot = (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+                self._queue.append((self.snapshot_key, snapshot, True))
+                self._upto = self._seq
+            self._saved = signatures
+        return self._drain
+
+    def _drain(self) -> None:
+        with self._writing:
+            while True:
+                with self._lock:
+                    if not self._queue:
+                        return
+                    key, data, is_snapshot = self._queue[0]
+                if is_snapshot:
+                    self._write_snapshot(data)
+                elif self.objects.create(key, data) is None:
+                    raise LockLost(f"{key} in {self.objects.url} was written by somebody else: another apply "
+                                   "is writing this spec's state; stopping")
+                with self._lock:
+                    self._queue.pop(0)
+
+    def _write_snapshot(self, data: bytes) -> None:
+        self.objects.write(self.snapshot_key, data)
+        upto = json.loads(data)["upto"]
         for key in self.objects.keys(f"{self.prefix}/journal"):
             found = _STEP.search(key)
-            if found is not None and int(found.group(1)) <= self._seq:
+            if found is not None and int(found.group(1)) <= upto:
                 self.objects.delete(key)
-        self._upto = self._seq
