@@ -153,3 +153,47 @@ def test_select_keeps_interrupted_journal_entries_of_other_shots(write_spec, mak
     assert emu.stats["creates"] == {f"gen4.5:{prompt_hash('a cat')}": 1, f"gen4.5:{prompt_hash('a dog')}": 1}
     shots = json.loads(spec.with_name("spec.state.json").read_text())["shots"]
     assert all(s["pending"] == [] and len(s["takes"]) == 1 for s in shots.values())
+
+
+def _at_the_prompt(spec: Path, emu) -> tuple[subprocess.Popen[bytes], int]:
+    """`runner apply` on a terminal (stdin is a pty), stopped at its confirmation question."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "runner", "apply", str(spec), *POLL], env=_env(emu),
+                            stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(slave)
+    assert proc.stderr is not None
+    seen = b""
+    while b"[y/N]: " not in seen:
+        chunk = os.read(proc.stderr.fileno(), 1024)
+        assert chunk, seen
+        seen += chunk
+    assert b"spend up to 48 credits?" in seen
+    return proc, master
+
+
+def test_ctrl_c_at_the_confirmation_exits_130_and_creates_nothing(write_spec, make_emulator) -> None:
+    emu = make_emulator()
+    spec = write_spec(spec_text(shot("a", "x")))
+    proc, master = _at_the_prompt(spec, emu)
+    proc.send_signal(signal.SIGINT)  # what the terminal sends on Ctrl-C
+    out, err = proc.communicate(timeout=60)
+    os.close(master)
+    assert proc.returncode == 130, err
+    assert b"interrupted at the confirmation; nothing was done" in err and b"internal error" not in err
+    assert emu.stats["requests"] == {}  # not even the account was read
+    assert not spec.with_name("spec.state.json").exists()
+
+
+def test_answering_no_or_end_of_input_at_the_confirmation_does_nothing(write_spec, make_emulator) -> None:
+    emu = make_emulator()
+    spec = write_spec(spec_text(shot("a", "x")))
+    for keys in (b"n\n", b"\x04"):  # no; Ctrl-D
+        proc, master = _at_the_prompt(spec, emu)
+        os.write(master, keys)
+        out, err = proc.communicate(timeout=60)
+        os.close(master)
+        assert proc.returncode == 1, err
+        assert b"Cancelled; nothing was done." in out
+    assert emu.stats["requests"] == {}

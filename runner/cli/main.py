@@ -195,7 +195,7 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
     reporter: contextlib.AbstractContextManager[Reporter]
     reporter = RichReporter() if sys.stderr.isatty() else contextlib.nullcontext(PlainReporter())
     outcome = run_apply(request, reporter=reporter, show_plan=lambda p: show(render_text(p, color=color())),
-                        confirm=(lambda q: click.confirm(q, err=True)) if sys.stdin.isatty() else None)
+                        confirm=ask if sys.stdin.isatty() else None)
     if outcome.declined:
         show("Cancelled; nothing was done.")
     if outcome.result is None:
@@ -207,6 +207,18 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
     else:
         click.echo(views.apply_summary_text(outcome.result, outcome.output_dir))
     return outcome
+
+
+def ask(question: str) -> bool:
+    """Yes or no on the terminal; only y/yes agrees. Ctrl-D (end of input) is no; Ctrl-C
+    propagates as KeyboardInterrupt (click.confirm would turn both into the same Abort)."""
+    click.echo(f"{question} [y/N]: ", nl=False, err=True)
+    try:
+        answer = input()
+    except EOFError:
+        click.echo(err=True)
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _register() -> None:

@@ -20,7 +20,7 @@ from runner.engine.cancel import cancel_pending
 from runner.engine.client import Client, Connection, connection_from_env
 from runner.engine.loop import Engine
 from runner.engine.outcome import ApplyOptions, ApplyResult, ApplyRun, Reporter
-from runner.errors import BudgetExceeded, ConfirmationNeeded, RunnerError
+from runner.errors import BudgetExceeded, ConfirmationNeeded, Interrupted, RunnerError
 from runner.planner import Plan, make_plan
 from runner.planner.budget import check_account
 from runner.planner.render import account_notes
@@ -85,7 +85,11 @@ def run_apply(request: ApplyRequest, *, reporter: contextlib.AbstractContextMana
         if spends and not request.yes:
             if confirm is None:
                 raise ConfirmationNeeded("apply needs confirmation: pass --yes (no terminal to ask on)")
-            if not confirm(f"Apply this plan and spend up to {plan.total_credits} credits?"):
+            try:
+                agreed = confirm(f"Apply this plan and spend up to {plan.total_credits} credits?")
+            except KeyboardInterrupt:
+                raise Interrupted("interrupted at the confirmation; nothing was done") from None
+            if not agreed:
                 return ApplyRun(plan, declined=True)
         options = ApplyOptions(parallelism=request.parallelism, retries=request.retries,
                                max_credits=request.max_credits if request.max_credits is not None else plan.max_credits,
