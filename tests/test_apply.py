@@ -369,3 +369,39 @@ def test_stale_temp_files_of_a_killed_apply_are_removed(write_spec, run, api, tm
     assert not list(tmp_path.glob(".*.tmp")) and not list((tmp_path / "outputs").rglob(".tmp-*"))
     assert not (tmp_path / ".tmp-spec.state.json-abc123").exists()
     assert other.exists()
+
+
+def test_the_dns_check_of_an_output_url_does_not_stall_other_shots(emulator, monkeypatch, tmp_path: Path) -> None:
+    import asyncio
+
+    import runner.inputs.urlpolicy
+    from runner.engine.client import Client, Connection
+    from runner.errors import DownloadError
+
+    other_done = threading.Event()
+    order: list[str] = []
+
+    def slow_dns(host: str) -> list[str]:  # answers only once the other shot's request is through
+        other_done.wait(timeout=30)
+        order.append("dns answered")
+        return ["10.0.0.1"]  # and the answer is refused: nothing is fetched
+
+    monkeypatch.setattr(runner.inputs.urlpolicy, "system_resolver", slow_dns)
+
+    async def go() -> list[object]:
+        client = Client(Connection(emulator.base_url, "key_test_only", loopback=True))
+
+        async def other_shot() -> None:
+            await client.organization()
+            order.append("other request done")
+            other_done.set()
+
+        try:
+            return await asyncio.gather(client.download("https://cdn.example.com/out.mp4", tmp_path / "out"),
+                                        other_shot(), return_exceptions=True)
+        finally:
+            await client.close()
+
+    refused, _ = asyncio.run(go())
+    assert order == ["other request done", "dns answered"]  # the loop kept serving during the lookup
+    assert isinstance(refused, DownloadError) and refused.refused and "private address" in str(refused)

@@ -195,7 +195,8 @@ class Client:
     async def download(self, url: str, dest: Path, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> tuple[str, int, str]:
         """Stream ``url`` into ``dest`` (not yet durable: the caller commits it); returns
         (sha256, bytes, content type)."""
-        why = self.output_url_problem(url)
+        # The check resolves the host (DNS may take seconds): off the loop, so other shots keep going.
+        why = await asyncio.to_thread(self.output_url_problem, url)
         if why:
             raise DownloadError(f"refusing to download the output: {why}", refused=True)
         digest = hashlib.sha256()
