@@ -405,3 +405,31 @@ def test_the_dns_check_of_an_output_url_does_not_stall_other_shots(emulator, mon
     refused, _ = asyncio.run(go())
     assert order == ["other request done", "dns answered"]  # the loop kept serving during the lookup
     assert isinstance(refused, DownloadError) and refused.refused and "private address" in str(refused)
+
+
+@pytest.mark.parametrize(("model", "extra"), [
+    pytest.param("gen4.5", "    output_format: png_sequence\n", id="gen4.5-png_sequence"),
+    pytest.param("aleph2", "    output_format: png_sequence\n    video: assets/clip.mp4\n", id="aleph2-png_sequence"),
+])
+def test_image_sequence_outputs_apply_end_to_end(model: str, extra: str, write_spec, run, api, tmp_path) -> None:
+    import zipfile
+
+    from PIL import Image
+
+    emu = api()
+    text = one_shot("frames please", model=model, extra=extra)
+    spec = write_spec(text.replace("    duration: 4\n", "") if model == "aleph2" else text)
+    result = apply(run, spec)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    out = tmp_path / "outputs" / "t" / "a" / "1.zip"
+    with zipfile.ZipFile(out) as z:
+        names = z.namelist()
+        assert names and all(n.startswith("frame.") and n.endswith(".png") for n in names)
+        with z.open(names[0]) as member, Image.open(member) as frame:
+            assert frame.format == "PNG" and frame.width > frame.height
+    take = state_of(spec)["shots"]["a"]["takes"][0]
+    assert take["output"] == "outputs/t/a/1.zip" and take["sha256"] == sha256_file(out)
+    out.unlink()  # gone from outputs: it comes back from the cache, no create
+    again = apply(run, spec)
+    assert again.exit_code == 0 and "1 cached" in again.stdout
+    assert sha256_file(out) == take["sha256"] and emu.stats["creates_total"] == 1

@@ -11,9 +11,11 @@ import asyncio
 import random
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from runner.catalog.endpoints import ENDPOINTS, OutputKind
+from runner.catalog.endpoints import ENDPOINTS, OutputKind, output_extension
 from runner.catalog.models import catalog
 from runner.engine.client import TaskStatus
 from runner.engine.context import ApplyContext
@@ -93,13 +95,14 @@ class Tasks:
         assert pending.task_id is not None
         shot = self.ctx.journal.get(shot_id)
         kind = output_kind(shot.model, shot.mode) if shot else "video"
+        name = "out." + (state_extension(shot.model, shot.mode, shot.request) if shot else "mp4")
         try:
             status = await self.poll(shot_id, pending.take, pending.task_id)
             if status.status == "SUCCEEDED":
                 folder = Path(tempfile.mkdtemp(prefix="runner-"))
                 try:
                     await self.downloads.fetch(f"{shot_id} take {pending.take}", pending.fingerprint, status,
-                                               folder / "out.mp4", kind)
+                                               folder / name, kind)
                 finally:
                     shutil.rmtree(folder, ignore_errors=True)
                 self.ctx.result.charged_credits += status.credits or 0
@@ -109,6 +112,15 @@ class Tasks:
         await self.ctx.journal.flush()
         return Outcome(shot_id, pending.take, "kept", f"finished journaled task {pending.task_id} ({status.status}) "
                        "of an earlier version; its output is in the cache", credits=status.credits)
+
+
+def state_extension(model: str, mode: str, request: Mapping[str, Any]) -> str:
+    """The file extension of a state entry's output (a frame sequence is a .zip)."""
+    info = catalog().get(model)
+    endpoint = info.modes.get(mode) if info else None
+    if endpoint is None or endpoint not in ENDPOINTS:
+        return "mp4"
+    return output_extension(endpoint, request)
 
 
 def output_kind(model: str, mode: str) -> OutputKind:
