@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner.planner.budget import Spend, check_account, over_budget_by
+from runner.planner.budget import Spend, cap_problem, check_account, over_budget_by
 
 
 @pytest.mark.parametrize(
@@ -126,6 +126,30 @@ def test_a_lost_answer_stays_counted_and_is_possibly_charged() -> None:
     assert spend.possibly_charged == 60
 
 
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        pytest.param(None, None, id="no-cap"),
+        pytest.param(0, None, id="zero-is-a-cap"),
+        pytest.param(0.5, None, id="fractional"),
+        pytest.param(10**9, None, id="large"),
+        pytest.param(float("nan"), "nan is not a finite number of credits", id="nan"),
+        pytest.param(float("inf"), "inf is not a finite number of credits", id="inf"),
+        pytest.param(float("-inf"), "-inf is not a finite number of credits", id="minus-inf"),
+        pytest.param(-1, "-1 is negative", id="negative"),
+        pytest.param(-0.001, "-0.001 is negative", id="slightly-negative"),
+        pytest.param("100", "'100' is not a number of credits", id="text"),
+        pytest.param(True, "True is not a number of credits", id="bool"),
+    ],
+)
+def test_cap_problem(value: object, problem: str | None) -> None:
+    assert cap_problem(value) == problem
+
+
+def test_a_cap_that_is_not_a_number_refuses_every_create() -> None:
+    assert Spend(max_credits=float("nan")).refusal("gen4.5", 0) is not None  # fails closed
+
+
 def test_plan_over_budget_exits_1_and_says_by_how_much(write_spec, run) -> None:
     spec = write_spec("version: 1\nname: t\nbudget: {max_credits: 119}\n"
                       "defaults: {model: gen4.5, ratio: '1280:720', duration: 5}\n"
@@ -134,3 +158,23 @@ def test_plan_over_budget_exits_1_and_says_by_how_much(write_spec, run) -> None:
     assert result.exit_code == 1
     assert "the plan costs 120 credits, 1 over the budget of 119" in result.stderr
     assert run(["plan", str(spec), "--max-credits", "120"]).exit_code == 0  # exactly the budget is fine
+
+
+@pytest.mark.parametrize(
+    ("value", "cost"),
+    [
+        pytest.param(48, 48, id="credits"),
+        pytest.param(0, 0, id="refunded"),
+        pytest.param(12.5, 12.5, id="fraction"),
+        pytest.param(-1, None, id="negative"),
+        pytest.param(float("nan"), None, id="nan"),
+        pytest.param(float("inf"), None, id="inf"),
+        pytest.param("48", None, id="text"),
+        pytest.param(True, None, id="bool"),
+        pytest.param(None, None, id="missing"),
+    ],
+)
+def test_a_cost_in_an_answer_counts_only_when_it_can_be_a_charge(value: object, cost: float | None) -> None:
+    from runner.engine.client import cost_value
+
+    assert cost_value(value) == cost

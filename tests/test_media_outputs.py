@@ -72,3 +72,4 @@ def test_a_zip_is_not_accepted_where_a_video_is_expected(tmp_path: Path) -> None
     path = tmp_path / "1.mp4"
     path.write_bytes(render_png_sequence("x", "1280:720", 1, fps=4))
     assert verify_output(path, "video", content_type="video/mp4") == "the output is not a readable video or image"
+

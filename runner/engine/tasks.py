@@ -55,6 +55,7 @@ class Tasks:
         except (ApiError, DownloadError) as e:
             return await self.trouble(sp.id, tp.take, task_id, e, creates)
         journal = self.ctx.journal
+        self._cost_warning(f"{sp.id} take {tp.take}", status)
         if status.status == "SUCCEEDED":
             journal.record_take(sp, tp, meta, "api", task_id=task_id)
             await journal.flush()
@@ -68,6 +69,12 @@ class Tasks:
             journal.remember_refusal(sp, tp, code=code, reason=reason, task_id=task_id)
         await journal.flush()
         return Outcome(sp.id, tp.take, "failed", reason, credits=0, creates=creates, code=code)
+
+    def _cost_warning(self, label: str, status: TaskStatus) -> None:
+        if status.cost_warning:
+            message = f"warning: {label}: task {status.id}: {status.cost_warning}"
+            self.ctx.reporter.note(message)
+            self.ctx.result.notes.append(message)
 
     async def trouble(self, shot_id: str, take: int, task_id: str, e: Exception, creates: int) -> Outcome:
         """A journaled task could not be finished now. It stays in the journal (it is paid
@@ -106,6 +113,7 @@ class Tasks:
                 finally:
                     shutil.rmtree(folder, ignore_errors=True)
                 self.ctx.result.charged_credits += status.credits or 0
+            self._cost_warning(f"{shot_id} take {pending.take}", status)
         except (ApiError, DownloadError) as e:
             return await self.trouble(shot_id, pending.take, pending.task_id, e, 0)
         self.ctx.journal.drop_task(shot_id, pending.task_id)

@@ -14,8 +14,22 @@ and the running tally apply keeps while it creates.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+
+def cap_problem(value: object) -> str | None:
+    """Why ``value`` cannot be a cap in credits, or None (None itself means no cap)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{value!r} is not a number of credits"
+    if not math.isfinite(value):
+        return f"{value} is not a finite number of credits"
+    if value < 0:
+        return f"{value:g} is negative"
+    return None
 
 
 def over_budget_by(credits: int, max_credits: float | None) -> int | None:
@@ -86,7 +100,8 @@ class Spend:
 
     def refusal(self, model: str, credits: int) -> str | None:
         """Why a create of ``credits`` on ``model`` may not start now, or None."""
-        if self.max_credits is not None and self.committed + credits > self.max_credits:
+        # Written so that a cap that is not a number (NaN) refuses instead of allowing everything.
+        if self.max_credits is not None and not self.committed + credits <= self.max_credits:
             return f"--max-credits {self.max_credits:g} would be exceeded"
         if self.daily_left.get(model, 1) <= 0:
             return f"the daily cap of {model} is reached"
