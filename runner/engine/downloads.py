@@ -26,13 +26,14 @@ class Downloads:
         self.ctx = ctx
 
     async def fetch(self, label: str, fingerprint: str, status: TaskStatus, dest: Path,
-                    kind: OutputKind) -> dict[str, Any]:
-        """Download the output of ``status`` to ``dest``; returns its metadata for the state."""
+                    kind: OutputKind, *, root: Path | None = None) -> dict[str, Any]:
+        """Download the output of ``status`` to ``dest`` (inside ``root``, the project by
+        default); returns its metadata for the state."""
         last: Exception | None = None
         for attempt in range(DOWNLOAD_ATTEMPTS):
             if not status.output:
                 raise DownloadError("the task succeeded without an output URL")
-            tmp = TempFile(dest)
+            tmp = TempFile(dest, root=root or self.ctx.root)
             try:
                 meta = await self._once(status, tmp, kind)
                 await asyncio.to_thread(cache_mod.output_put, fingerprint, dest, meta)

@@ -99,7 +99,7 @@ class Tasks:
                 folder = Path(tempfile.mkdtemp(prefix="runner-"))
                 try:
                     await self.downloads.fetch(f"{shot_id} take {pending.take}", pending.fingerprint, status,
-                                               folder / "out.mp4", kind)
+                                               folder / "out.mp4", kind, root=folder)
                 finally:
                     shutil.rmtree(folder, ignore_errors=True)
                 self.ctx.result.charged_credits += status.credits or 0

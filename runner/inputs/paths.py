@@ -1,18 +1,71 @@
-"""Where a project starts, and how paths are shown to people."""
+"""Where a project starts, the one confinement check every file operation goes through,
+and how paths are shown to people.
+
+Every path runner writes, renames, deletes or reads back from its own files (outputs, the
+state file and its temp files, locks, reports, saved plans, the ``init`` scaffold) is
+resolved, following every symlink, and must then lie inside the project root: the git top
+level above the spec, else the spec's folder. ``confine`` is that check; nothing writes a
+path it did not pass.
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
+
+from runner.errors import OutsideProject
+
+# Shot ids become folder names: one safe path segment, never ``..`` or hidden.
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 
 
 def project_root(spec_path: Path) -> Path:
     """The git top level above the spec, else the spec's folder."""
-    folder = spec_path.resolve().parent
+    return folder_root(spec_path.resolve().parent)
+
+
+def folder_root(folder: Path) -> Path:
+    """The git top level above ``folder`` (resolved), else ``folder`` itself."""
+    folder = folder.resolve()
     for candidate in (folder, *folder.parents):
         if (candidate / ".git").exists():
             return candidate
     return folder
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, resolved with every symlink (also below a part that does not exist
+    yet), is ``root`` or below it."""
+    resolved = path.resolve()
+    root = root.resolve()
+    return resolved == root or root in resolved.parents
+
+
+def confine(path: Path, root: Path, *, what: str, hint: str = "") -> Path:
+    """``path`` resolved when it lies inside ``root``; else ``OutsideProject`` naming ``what``
+    (``spec.yaml:3:13: output_dir``, ``--out``, ``state file ...``).
+
+    The resolved path is what callers then write, so a symlink swapped in after the check
+    still cannot redirect the write of a part that was checked.
+    """
+    resolved = path.resolve()
+    if not is_inside(resolved, root):
+        raise OutsideProject(what, path, root.resolve(), hint=hint)
+    return resolved
+
+
+def relative_escape(rel: str) -> str | None:
+    """Why a relative path read from one of runner's own files (state, saved plan) is not
+    one runner could have written: absolute, with ``..`` or empty. None when it is fine."""
+    if not rel or "\x00" in rel:
+        return "is empty or not a path"
+    pure = PurePosixPath(rel)
+    if pure.is_absolute() or Path(rel).is_absolute() or rel.startswith("~"):
+        return "is an absolute path"
+    if ".." in pure.parts:
+        return "contains '..'"
+    return None
 
 
 def display_path(path: Path) -> str:

@@ -26,13 +26,14 @@ from typing import Any
 from runner.catalog.endpoints import follows_input, is_input_clip, output_extension
 from runner.catalog.models import ModelInfo
 from runner.catalog.pricing import Cost, cost_of, load_prices
-from runner.errors import RunnerError
+from runner.errors import Location, Problem, RunnerError, SpecErrors
 from runner.inputs.assets import resolve_local
-from runner.inputs.paths import relative_to
+from runner.inputs.paths import display_path, relative_to
 from runner.planner.fingerprint import canonical_request, changed_fields, fingerprint, fingerprints
 from runner.planner.records import Plan, ShotPlan, Symbol, TakeAction, TakePlan
 from runner.spec import Request, Shot, Spec, load_spec
 from runner.store import cache as cache_mod
+from runner.store.lock import OWNER_FILE, other_owner
 from runner.store.state import ShotState, State, file_sha256, load_state, state_path
 
 
@@ -186,6 +187,7 @@ def make_plan(
 ) -> Plan:
     """Load the spec and its state and compute the plan (sends nothing)."""
     spec = load_spec(spec_path)
+    check_output_owner(spec)
     unknown = sorted(set(replace) - {s.id for s in spec.shots})
     if unknown:
         raise RunnerError(f"--replace: no shot with id {', '.join(map(repr, unknown))} in {spec.display}")
@@ -210,6 +212,21 @@ def make_plan(
         options={"select": list(select), "exclude": list(exclude), "replace": list(replace),
                  "max_credits": max_credits},
     )
+
+
+def check_output_owner(spec: Spec) -> None:
+    """Refuse a spec whose output folder another spec (still there) claimed: both would
+    write the same files. Located at ``output_dir``, or at ``name`` for the default folder."""
+    other = other_owner(spec.output_dir, spec.path, spec.root)
+    if other is None:
+        return
+    field = spec.output_field
+    where = spec.output_location or Location(spec.display)
+    raise SpecErrors([Problem(where, (
+        f"the output folder {display_path(spec.output_dir)} belongs to the spec {display_path(other)}; two specs "
+        f"writing into one folder would overwrite each other's videos. Give {spec.display} its own "
+        f"{'output_dir' if field == 'output_dir' else 'name or output_dir'} (or, if {display_path(other)} no "
+        f"longer writes there, delete {display_path(spec.output_dir / OWNER_FILE)})"), field=field)])
 
 
 @dataclass(frozen=True)
