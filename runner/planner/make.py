@@ -28,7 +28,7 @@ from runner.catalog.models import ModelInfo
 from runner.catalog.pricing import Cost, cost_of, load_prices
 from runner.errors import Location, Problem, RunnerError, SpecErrors
 from runner.inputs.assets import resolve_local
-from runner.inputs.paths import display_path, relative_to
+from runner.inputs.paths import display_path, is_inside, relative_to
 from runner.planner.fingerprint import canonical_request, changed_fields, fingerprint, fingerprints
 from runner.planner.records import Plan, ShotPlan, Symbol, TakeAction, TakePlan
 from runner.spec import Request, Shot, Spec, load_spec
@@ -83,6 +83,7 @@ class _Planner:
         self.base = str(spec.path.parent)
         out_dir = relative_to(spec.path.parent, spec.output_dir)
         self.out_prefix = "" if out_dir in ("", ".") else out_dir.rstrip("/") + "/"
+        self.escapes: list[Problem] = []
 
     def present(self, rel: str, size: int) -> bool:
         """The output file exists with the size the state recorded."""
@@ -91,6 +92,16 @@ class _Planner:
         except OSError:
             return False
         return stat.S_ISREG(st.st_mode) and st.st_size == size
+
+    def confined(self, shot: Shot, out: str) -> None:
+        """A take's output path must resolve inside the project: a shot folder that is a
+        symlink out of it is refused before anything is paid for."""
+        if not is_inside(Path(self.base) / out, self.spec.root):
+            where = (Path(self.base) / out).parent
+            self.escapes.append(Problem(shot.location, (
+                f"its output folder {display_path(where)} resolves to {where.resolve()}, outside the project "
+                f"{self.spec.root} (a symlink?); remove the link, outputs are written inside the project"),
+                shot=shot.id, field="id"))
 
     def cost(self, shot: Shot) -> Cost:
         return estimate(shot, self.spec.path.parent, self.models[shot.model], self.hasher)
@@ -105,6 +116,7 @@ class _Planner:
         take_fps = fingerprints(shot.model, shot.request.endpoint, canonical, list(numbers))
         for n, fp in zip(numbers, take_fps, strict=True):
             out = self.out_prefix + output_name(shot.id, n, shot.request)
+            self.confined(shot, out)
             pending = next((p for p in (prior.pending if prior else []) if p.fingerprint == fp), None)
             done = prior.take(n) if prior else None
             if pending is not None and not forced:
@@ -196,6 +208,8 @@ def make_plan(
     models, table = load_prices(prices)
     planner = _Planner(spec, state, models, replace)
     shots = planner.plan(select, exclude)
+    if planner.escapes:
+        raise SpecErrors(sorted(set(planner.escapes)))
     if (select or exclude) and not shots and spec.shots:
         raise RunnerError(f"--select/--exclude matched no shot of {spec.display} "
                           f"({len(spec.shots)} shots; globs match ids and tags)")
@@ -222,11 +236,13 @@ def check_output_owner(spec: Spec) -> None:
         return
     field = spec.output_field
     where = spec.output_location or Location(spec.display)
+    folder = relative_to(spec.root, spec.output_dir)
+    owner = relative_to(spec.root, other)
     raise SpecErrors([Problem(where, (
-        f"the output folder {display_path(spec.output_dir)} belongs to the spec {display_path(other)}; two specs "
-        f"writing into one folder would overwrite each other's videos. Give {spec.display} its own "
-        f"{'output_dir' if field == 'output_dir' else 'name or output_dir'} (or, if {display_path(other)} no "
-        f"longer writes there, delete {display_path(spec.output_dir / OWNER_FILE)})"), field=field)])
+        f"the output folder {folder} belongs to the spec {owner}; two specs writing into one folder would "
+        f"overwrite each other's videos. Give this spec its own "
+        f"{'output_dir' if field == 'output_dir' else 'name or output_dir'} (or, if {owner} no longer writes "
+        f"there, delete {folder}/{OWNER_FILE})"), field=field)])
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ def _checked(path: Path, root: Path) -> Path:
     """A lock or owner file: inside the project and not a symlink (opening a lock file
     truncates it; through a link that would be any file of the user's)."""
     if path.is_symlink():
-        raise RunnerError(f"{display_path(path)} is a symlink; runner's lock and owner files never are. "
+        raise RunnerError(f"{path} is a symlink; runner's lock and owner files never are. "
                           "Remove it and run again")
     return confine(path, root, what="lock file")
 
