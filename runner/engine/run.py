@@ -85,7 +85,6 @@ def _apply_locked(request: ApplyRequest, plan: Plan, *, reporter: contextlib.Abs
     """The rest of ``run_apply``, holding the spec's and the output folder's locks."""
     spec = plan.spec
     check_output_owner(spec)  # again under the lock: another spec may have claimed it since the plan
-    claim_output(spec.output_dir, spec.path, spec.root)
     remove_stale_temp_files(plan.state.path, spec.output_dir, [*plan.state.shots, *(s.id for s in spec.shots)],
                             spec.root)
     show_plan(plan)
@@ -99,6 +98,7 @@ def _apply_locked(request: ApplyRequest, plan: Plan, *, reporter: contextlib.Abs
             raise ConfirmationNeeded("apply needs confirmation: pass --yes (no terminal to ask on)")
         if not confirm(f"Apply this plan and spend up to {plan.total_credits} credits?"):
             return ApplyRun(plan, declined=True)
+    claim_output(spec.output_dir, spec.path, spec.root)  # this spec writes here from now on
     options = ApplyOptions(parallelism=request.parallelism, retries=request.retries,
                            max_credits=request.max_credits if request.max_credits is not None else plan.max_credits,
                            recreate_unknown=request.recreate_unknown,
