@@ -55,16 +55,23 @@ def confine(path: Path, root: Path, *, what: str, hint: str = "") -> Path:
     return resolved
 
 
-def relative_escape(rel: str) -> str | None:
-    """Why a relative path read from one of runner's own files (state, saved plan) is not
-    one runner could have written: absolute, with ``..`` or empty. None when it is fine."""
-    if not rel or "\x00" in rel:
+def read_back_problem(rel: object, base: Path, root: Path) -> str | None:
+    """Why a path read back from one of runner's own files (the committed state file, a saved
+    plan), relative to ``base``, is not one runner could have written; None when it is fine.
+
+    It must be relative, and lie inside ``root`` both as written (``..`` may only climb
+    within the project: a spec in ``campaigns/`` with ``output_dir: ../outputs``) and once
+    resolved with symlinks.
+    """
+    if not isinstance(rel, str) or not rel or "\x00" in rel:
         return "is empty or not a path"
-    pure = PurePosixPath(rel)
-    if pure.is_absolute() or Path(rel).is_absolute() or rel.startswith("~"):
+    if PurePosixPath(rel).is_absolute() or Path(rel).is_absolute() or rel.startswith("~"):
         return "is an absolute path"
-    if ".." in pure.parts:
-        return "contains '..'"
+    joined = base.resolve() / rel
+    top = root.resolve()
+    lexical = Path(os.path.normpath(joined))
+    if not (lexical == top or top in lexical.parents) or not is_inside(joined, top):
+        return "resolves outside the project"
     return None
 
 
@@ -78,8 +85,9 @@ def display_path(path: Path) -> str:
 
 
 def relative_to(folder: Path, path: Path) -> str:
-    """``path`` relative to ``folder`` in POSIX form, or ``path`` itself when it is not below it."""
+    """``path`` relative to ``folder`` in POSIX form, climbing with ``..`` when it is not below
+    it (never absolute: these names are written into committed files)."""
     try:
         return path.relative_to(folder.resolve()).as_posix()
     except ValueError:
-        return str(path)
+        return Path(os.path.relpath(path, folder.resolve())).as_posix()

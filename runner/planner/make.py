@@ -96,8 +96,10 @@ class _Planner:
     def confined(self, shot: Shot, out: str) -> None:
         """A take's output path must resolve inside the project: a shot folder that is a
         symlink out of it is refused before anything is paid for."""
-        if not is_inside(Path(self.base) / out, self.spec.root):
-            where = (Path(self.base) / out).parent
+        path = Path(self.base) / out
+        # output_dir is resolved already: only the shot folder and the file can be links
+        if (path.parent.is_symlink() or path.is_symlink()) and not is_inside(path, self.spec.root):
+            where = path.parent
             self.escapes.append(Problem(shot.location, (
                 f"its output folder {display_path(where)} resolves to {where.resolve()}, outside the project "
                 f"{self.spec.root} (a symlink?); remove the link, outputs are written inside the project"),

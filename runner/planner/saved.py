@@ -12,7 +12,7 @@ from typing import Any
 
 from runner.catalog.pricing import load_prices
 from runner.errors import FileError, StalePlanError
-from runner.inputs.paths import folder_root, is_inside, relative_escape
+from runner.inputs.paths import folder_root, is_inside, read_back_problem
 from runner.planner.make import make_plan
 from runner.planner.records import PLAN_FORMAT, Plan
 from runner.store import cache as cache_mod
@@ -122,8 +122,7 @@ def plan_paths(path: Path, doc: dict[str, Any]) -> Path:
         problems.append(f"spec.path {str(spec_path)[:200]!r}")
     if state.resolve() != state_path(spec_path).resolve() or not is_inside(state, root):
         problems.append(f"state.path {str(state)[:200]!r}")
-    problems += [f"inputs {n[:200]!r}" for n in names
-                 if relative_escape(n) is not None or not is_inside(spec_path.parent / n, root)]
+    problems += [f"inputs {n[:200]!r}" for n in names if read_back_problem(n, spec_path.parent, root) is not None]
     if problems:
         raise FileError(path, f"corrupt plan file: {problems[0]} points outside the project {root} (or is not "
                         "the spec's); nothing was read. Make the plan again with `runner plan -o`")

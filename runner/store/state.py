@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import StateError
-from runner.inputs.paths import ID_PATTERN, confine, folder_root, is_inside, relative_escape
+from runner.inputs.paths import ID_PATTERN, confine, folder_root, is_inside, read_back_problem
 from runner.store.files import atomic_write, stale_temp_files
 
 FORMAT = 1
@@ -194,9 +194,7 @@ def check_paths(path: Path, shots: dict[str, ShotState], root: Path) -> None:
                              f"({ID_PATTERN.pattern}); restore the file from git")
         for n, take in enumerate(shot.takes):
             where = f"shots.{sid}.takes[{n}].output"
-            why = relative_escape(take.output) if isinstance(take.output, str) else "is not a path"
-            if why is None and not is_inside(base / take.output, root):
-                why = "resolves outside the project"
+            why = read_back_problem(take.output, base, root)
             if why is not None:
                 raise StateError(path, f"corrupt state file: {where} points outside the project ({why}: "
                                  f"{str(take.output)[:200]!r}); nothing was read or moved. Restore the file "
