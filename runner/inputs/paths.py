@@ -37,7 +37,10 @@ def folder_root(folder: Path) -> Path:
 def is_inside(path: Path, root: Path) -> bool:
     """Whether ``path``, resolved with every symlink (also below a part that does not exist
     yet), is ``root`` or below it."""
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (ValueError, OSError, RuntimeError):  # a NUL byte, a symlink loop: no path to use
+        return False
     root = root.resolve()
     return resolved == root or root in resolved.parents
 
@@ -49,10 +52,9 @@ def confine(path: Path, root: Path, *, what: str, hint: str = "") -> Path:
     The resolved path is what callers then write, so a symlink swapped in after the check
     still cannot redirect the write of a part that was checked.
     """
-    resolved = path.resolve()
-    if not is_inside(resolved, root):
+    if not is_inside(path, root):
         raise OutsideProject(what, path, root.resolve(), hint=hint)
-    return resolved
+    return path.resolve()
 
 
 def read_back_problem(rel: object, base: Path, root: Path) -> str | None:
@@ -73,6 +75,14 @@ def read_back_problem(rel: object, base: Path, root: Path) -> str | None:
     if not (lexical == top or top in lexical.parents) or not is_inside(joined, top):
         return "resolves outside the project"
     return None
+
+
+def resolved_text(path: Path) -> str:
+    """Where ``path`` leads, for messages (a symlink loop or a NUL byte leads nowhere)."""
+    try:
+        return str(path.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return "nowhere usable (a symlink loop?)"
 
 
 def display_path(path: Path) -> str:

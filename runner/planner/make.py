@@ -28,7 +28,7 @@ from runner.catalog.models import ModelInfo
 from runner.catalog.pricing import Cost, cost_of, load_prices
 from runner.errors import Location, Problem, RunnerError, SpecErrors
 from runner.inputs.assets import resolve_local
-from runner.inputs.paths import display_path, is_inside, relative_to
+from runner.inputs.paths import display_path, is_inside, relative_to, resolved_text
 from runner.planner.fingerprint import canonical_request, changed_fields, fingerprint, fingerprints
 from runner.planner.records import Plan, ShotPlan, Symbol, TakeAction, TakePlan
 from runner.spec import Request, Shot, Spec, load_spec
@@ -101,7 +101,7 @@ class _Planner:
         if (path.parent.is_symlink() or path.is_symlink()) and not is_inside(path, self.spec.root):
             where = path.parent
             self.escapes.append(Problem(shot.location, (
-                f"its output folder {display_path(where)} resolves to {where.resolve()}, outside the project "
+                f"its output folder {display_path(where)} resolves to {resolved_text(where)}, outside the project "
                 f"{self.spec.root} (a symlink?); remove the link, outputs are written inside the project"),
                 shot=shot.id, field="id"))
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import Location, OutsideProject, Problem, SpecError, SpecErrors
-from runner.inputs.paths import confine, display_path, project_root
+from runner.inputs.paths import confine, display_path, project_root, resolved_text
 from runner.spec.checks import collapse, schema_problems, secret_problems
 from runner.spec.expand import Expander
 from runner.spec.finish import Finisher
@@ -82,13 +82,15 @@ def _output_dir(doc: Document, spec_dir: Path, root: Path) -> tuple[Path, Locati
     raw = doc.data.get("output_dir")
     key = "output_dir" if raw else "name"
     where = doc.where((key,))
-    if raw and Path(raw).is_absolute():
+    if raw and "\x00" in raw:
+        why = "contains a NUL byte; give a folder relative to the spec file"
+    elif raw and Path(raw).is_absolute():
         why = f"absolute path {raw!r}: give a folder relative to the spec file, inside the project"
     else:
         try:
             return confine(spec_dir / (raw or f"outputs/{doc.data['name']}"), root, what=key), where, key
         except OutsideProject as e:
-            why = (f"{raw or 'the default outputs/<name>'!r} resolves to {Path(e.path).resolve()}, outside the "
+            why = (f"{raw or 'the default outputs/<name>'!r} resolves to {resolved_text(Path(e.path))}, outside the "
                    f"project root {e.root} (symlinks are followed); outputs must be written inside the project")
     raise SpecErrors([Problem(where, why, field=key)])
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import filelock
 
 from runner.errors import RunnerError
-from runner.inputs.paths import confine, display_path
+from runner.inputs.paths import confine, display_path, is_inside
 from runner.store.files import atomic_write
 
 OWNER_FILE = ".runner-owner"
@@ -92,8 +92,8 @@ def output_owner(output_dir: Path, root: Path) -> Path | None:
         return None  # a damaged owner file is claimed again
     if not isinstance(rel, str):
         return None
-    owner = (root / rel).resolve()
-    return owner if owner.is_relative_to(root.resolve()) else None
+    owner = root / rel
+    return owner.resolve() if is_inside(owner, root) else None
 
 
 def other_owner(output_dir: Path, spec_path: Path, root: Path) -> Path | None:
