@@ -154,6 +154,9 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
 @click.option("--cancel-pending", is_flag=True, help="Cancel (DELETE) the tasks in the journal and stop.")
 @click.option("--max-output-mb", default=4096.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Refuse generated files larger than this.")
+@click.option("--task-timeout", default=3600.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds to wait for one task to finish; then it stays in the journal as 'unknown outcome' "
+                   "(the next apply resumes it, never creates it again) and apply exits 1.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: the summary as JSON on stdout.")
 @SELECT
@@ -163,7 +166,8 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
 @PRICES
 @boundary
 def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interval: float | None, retries: int,
-          recreate_unknown: bool, cancel_pending: bool, max_output_mb: float, fmt: str, select: tuple[str, ...],
+          recreate_unknown: bool, cancel_pending: bool, max_output_mb: float, task_timeout: float, fmt: str,
+          select: tuple[str, ...],
           exclude: tuple[str, ...], replace: tuple[str, ...], max_credits: float | None,
           prices: Path | None) -> ApplyRun:
     """Generate what the plan says: new and changed shots, concurrently and resumably.
@@ -187,6 +191,7 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
         target=target, emulator=emulator, yes=yes, parallelism=parallelism, poll_interval=poll_interval,
         retries=retries, recreate_unknown=recreate_unknown, cancel_pending=cancel_pending, select=select,
         exclude=exclude, replace=replace, max_credits=max_credits, prices=prices, max_output_mb=max_output_mb,
+        task_timeout=task_timeout,
     )
     from runner.cli.progress import PlainReporter, RichReporter
     from runner.planner.render import render_text

@@ -28,6 +28,7 @@ import runwayml
 from runner.catalog.endpoints import ENDPOINTS
 from runner.errors import ApiError, DownloadError, RunnerError
 from runner.inputs.urlpolicy import check_url
+from runner.store.documents import is_task_id, shown
 
 DEFAULT_BASE_URL = "https://api.dev.runwayml.com"
 READ_RETRIES = 5
@@ -51,6 +52,41 @@ class TaskStatus:
     failure_code: str | None = None
     credits: int | None = None
     estimated: float | None = None
+
+
+@dataclass(frozen=True)
+class Created:
+    """A create's answer: the task id (checked), the estimate, and what else was wrong with it."""
+
+    task_id: str
+    estimated: float | None = None
+    problem: str | None = None
+
+
+MAX_CREDITS = 100_000_000  # no single task costs a million dollars: a larger number is not a cost
+
+
+def _estimate(doc: dict[str, Any]) -> tuple[float | None, str | None]:
+    """(estimated credits, problem) of a create answer's ``estimatedCost`` (optional in the API)."""
+    if "estimatedCost" not in doc:
+        return None, None
+    cost = doc["estimatedCost"]
+    credits = cost.get("credits") if isinstance(cost, dict) else None
+    if not isinstance(credits, int | float) or not _is_credits(credits):
+        return None, f"estimatedCost {shown(cost)}, which is not a credit count"
+    return float(credits), None
+
+
+def _is_credits(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= MAX_CREDITS
+
+
+def _task_problem(asked: str, answered: str, credits: int | None) -> str | None:
+    if answered != asked:
+        return f"the answer is about task {shown(answered)}"
+    if credits is not None and not _is_credits(credits):
+        return f"cost {shown(credits)} is not a credit count"
+    return None
 
 
 @dataclass(frozen=True)
@@ -143,29 +179,44 @@ class Client:
             raise _translate(e, creating=False, what="an upload") from e
         return str(result.uri)
 
-    async def create(self, endpoint: str, body: dict[str, Any]) -> tuple[str, float | None]:
-        """POST a generation to ``endpoint`` once (never retried). Returns (task id, estimated credits)."""
+    async def create(self, endpoint: str, body: dict[str, Any]) -> Created:
+        """POST a generation to ``endpoint`` once (never retried).
+
+        Only the task id is checked here, and it is checked first: once it is known to be a
+        task id, the caller journals it before ``Created.problem`` (anything else wrong with
+        the answer) is looked at, so a paid task is never lost because another field was bad.
+        """
         try:
             response = await self._creates.post(f"/v1/{ENDPOINTS[endpoint].name}", body=body, cast_to=httpx.Response)
             doc = response.json()
         except runwayml.RunwayMLError as e:
             raise _translate(e, creating=True) from e
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise ApiError("the API answered a create with something that is not JSON", maybe_created=True) from e
         task_id = doc.get("id") if isinstance(doc, dict) else None
-        if not isinstance(task_id, str) or not task_id:
-            raise ApiError("the API answered a create without a task id", maybe_created=True)
-        estimated = (doc.get("estimatedCost") or {}).get("credits")
-        return task_id, float(estimated) if isinstance(estimated, (int, float)) else None
+        if not is_task_id(task_id):
+            found = "no task id" if task_id is None else f"the task id {shown(task_id)}, which is not one"
+            raise ApiError(f"the API answered a create with {found} (task ids are UUIDs); the answer is unusable: "
+                           "the task may have been created and charged, but it cannot be polled", maybe_created=True)
+        assert isinstance(task_id, str)
+        return Created(task_id, *_estimate(doc))
 
     async def task(self, task_id: str) -> TaskStatus:
         """The task's status, read through the SDK's typed (and validated) task models."""
+        what = f"GET /v1/tasks/{task_id}"
+        if not is_task_id(task_id):  # never let a state file, a plan or an answer choose the URL path
+            raise ApiError(f"refusing to read task {shown(task_id)}: not a Runway task id (a UUID)", task_id=task_id)
         try:
             task = await self._sdk.tasks.retrieve(task_id)
         except (runwayml.RunwayMLError, ValueError) as e:
-            raise _translate(e, creating=False, what=f"GET /v1/tasks/{task_id}", task_id=task_id) from e
+            raise _translate(e, creating=False, what=what, task_id=task_id) from e
         cost = getattr(task, "cost", None)
         estimated = getattr(task, "estimated_cost", None)
+        credits = cost.credits if cost is not None else None
+        problem = _task_problem(task_id, task.id, credits)
+        if problem:
+            raise ApiError(f"the API answered {what} with something it does not document ({problem})",
+                           task_id=task_id)
         return TaskStatus(
             id=task.id,
             status=task.status,
@@ -173,18 +224,23 @@ class Client:
             output=tuple(getattr(task, "output", None) or ()),
             failure=getattr(task, "failure", None),
             failure_code=getattr(task, "failure_code", None),
-            credits=cost.credits if cost is not None else None,
+            credits=credits,
             estimated=estimated.credits if estimated is not None else None,
         )
 
     async def cancel(self, task_id: str) -> None:
+        if not is_task_id(task_id):
+            raise ApiError(f"refusing to cancel task {shown(task_id)}: not a Runway task id (a UUID)", task_id=task_id)
         try:
             await self._sdk.tasks.delete(task_id)
         except (runwayml.RunwayMLError, ValueError) as e:
             raise _translate(e, creating=False, what=f"DELETE /v1/tasks/{task_id}", task_id=task_id) from e
 
     def output_url_problem(self, url: str) -> str | None:
-        """Outputs come over https from public hosts, or from the emulator we talk to."""
+        """Outputs come over https from public hosts, or from the emulator we talk to; a URL
+        with control characters (a CRLF could smuggle a header) or spaces is never used."""
+        if any(c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in url):
+            return f"the output URL {shown(url)} contains control characters or spaces"
         if self.connection.loopback:
             mine = urlsplit(self.connection.base_url)
             theirs = urlsplit(url)

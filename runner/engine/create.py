@@ -15,7 +15,7 @@ import asyncio
 
 from runner.engine.context import ApplyContext
 from runner.engine.outcome import Outcome, issues_text
-from runner.engine.tasks import Tasks
+from runner.engine.tasks import STAYS, Tasks
 from runner.engine.uploads import Uploads
 from runner.errors import ApiError, InputRefused
 from runner.planner import ShotPlan, TakePlan
@@ -79,15 +79,18 @@ class Creates:
         await ctx.journal.flush()
         ctx.reporter.update(sp.id, tp.take, "CREATING")
         try:
-            task_id, _ = await ctx.client.create(sp.shot.request.endpoint, body)
+            created = await ctx.client.create(sp.shot.request.endpoint, body)
         except ApiError as e:
             return await self._not_created(sp, tp, intent, e, made, reupload=reupload)
         made += 1
         ctx.result.creates += 1
         ctx.spend.record(sp.model, cost)
-        ctx.journal.set_task_id(intent, task_id)
+        ctx.journal.set_task_id(intent, created.task_id)
         await ctx.journal.flush()
-        return await self.tasks.finish(sp, tp, task_id, made)
+        if created.problem:  # journaled first: the task is paid for, whatever else the answer got wrong
+            return Outcome(sp.id, tp.take, "unknown", f"the API answered the create of task {created.task_id} with "
+                           f"{created.problem}; {STAYS}", creates=made, code="API")
+        return await self.tasks.finish(sp, tp, created.task_id, made)
 
     async def _not_created(self, sp: ShotPlan, tp: TakePlan, intent: Pending, e: ApiError, made: int, *,
                            reupload: bool) -> Outcome:

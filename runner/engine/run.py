@@ -48,6 +48,7 @@ class ApplyRequest:
     max_credits: float | None = None
     prices: Path | None = None
     max_output_mb: float = 4096
+    task_timeout: float = 3600.0
 
 
 def _plan_for(request: ApplyRequest) -> Plan:
@@ -90,7 +91,8 @@ def run_apply(request: ApplyRequest, *, reporter: contextlib.AbstractContextMana
         options = ApplyOptions(parallelism=request.parallelism, retries=request.retries,
                                max_credits=request.max_credits if request.max_credits is not None else plan.max_credits,
                                recreate_unknown=request.recreate_unknown,
-                               max_output_bytes=int(request.max_output_mb * 2**20))
+                               max_output_bytes=int(request.max_output_mb * 2**20),
+                               task_timeout=request.task_timeout)
         with _connection(request.emulator) as connection, reporter as progress:
             options.poll_interval = request.poll_interval or (EMULATOR_POLL if connection.loopback else REAL_POLL)
             engine = Engine(plan, Client(connection), options, progress)
