@@ -119,6 +119,9 @@ UPLOAD_ANSWERS: dict[str, Callable[[Doc], Any]] = {
     "uri-missing": _without("runwayUri"),
     "uri-number": _with("runwayUri", 7),
     "fields-text": _with("fields", "none"),
+    "url-internal": _with("uploadUrl", "http://169.254.169.254/latest/meta-data/"),
+    "url-other-port": _with("uploadUrl", "http://127.0.0.1:9/upload"),
+    "url-crlf": lambda doc: {**doc, "uploadUrl": doc["uploadUrl"] + CRLF},
 }
 
 TABLES: dict[str, dict[str, Callable[[Doc], Any]]] = {

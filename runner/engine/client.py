@@ -81,6 +81,21 @@ def _is_credits(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= MAX_CREDITS
 
 
+def _upload_answer(doc: object) -> tuple[str, str, dict[str, str]]:
+    """(runway:// URI, storage URL, form fields) of a ``POST /v1/uploads`` answer, checked."""
+    if not isinstance(doc, dict):
+        raise ApiError(f"the API answered an upload with {shown(doc)}, not an object")
+    uri, url, fields = doc.get("runwayUri"), doc.get("uploadUrl"), doc.get("fields")
+    if not isinstance(uri, str) or not uri.startswith("runway://") or len(uri) > 2048 \
+            or any(ord(c) < 0x20 for c in uri):
+        raise ApiError(f"the API answered an upload with runwayUri {shown(uri)}, which is not a runway:// URI")
+    if not isinstance(url, str):
+        raise ApiError(f"the API answered an upload with uploadUrl {shown(url)}, which is not a URL")
+    if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
+        raise ApiError(f"the API answered an upload with fields {shown(fields)}, which are not form fields")
+    return uri, url, fields
+
+
 def _task_problem(asked: str, answered: str, credits: int | None) -> str | None:
     if answered != asked:
         return f"the answer is about task {shown(answered)}"
@@ -173,11 +188,35 @@ class Client:
         return Organization(org.credit_balance, tiers, used)
 
     async def upload(self, path: Path) -> str:
+        """Upload a local input (``POST /v1/uploads``, then the file to the storage URL the
+        answer names) and return its ``runway://`` URI.
+
+        Done here rather than by the SDK's ``create_ephemeral`` so that the answer is
+        checked before it is used: the storage URL passes the same policy as output URLs
+        (a hostile answer cannot make us post a file to an internal address), and the
+        URI must be a ``runway://`` URI.
+        """
         try:
-            result = await self._sdk.uploads.create_ephemeral(file=path)
-        except (runwayml.RunwayMLError, ValueError) as e:
+            started = await self._sdk.post("/v1/uploads", body={"filename": path.name, "type": "ephemeral"},
+                                           cast_to=httpx.Response)
+            doc = started.json()
+        except runwayml.RunwayMLError as e:
             raise _translate(e, creating=False, what="an upload") from e
-        return str(result.uri)
+        except (ValueError, RecursionError) as e:
+            raise ApiError("the API answered an upload with something that is not JSON") from e
+        uri, url, fields = _upload_answer(doc)
+        why = self.output_url_problem(url)
+        if why:
+            raise ApiError(f"refusing to upload to the storage URL the API answered with: {why}")
+        try:
+            content = await asyncio.to_thread(path.read_bytes)
+            response = await self._http.post(url, data=fields, files={"file": (path.name, content)})
+        except httpx.HTTPError as e:
+            raise ApiError(f"uploading {path.name} broke off: {type(e).__name__}", retryable=True) from e
+        if response.status_code >= 300:
+            raise ApiError(f"uploading {path.name} failed with HTTP {response.status_code}",
+                           status=response.status_code)
+        return uri
 
     async def create(self, endpoint: str, body: dict[str, Any]) -> Created:
         """POST a generation to ``endpoint`` once (never retried).
@@ -196,8 +235,8 @@ class Client:
         task_id = doc.get("id") if isinstance(doc, dict) else None
         if not is_task_id(task_id):
             found = "no task id" if task_id is None else f"the task id {shown(task_id)}, which is not one"
-            raise ApiError(f"the API answered a create with {found} (task ids are UUIDs); the answer is unusable: "
-                           "the task may have been created and charged, but it cannot be polled", maybe_created=True)
+            raise ApiError(f"the API answered a create with {found} (task ids are UUIDs), so the task cannot be "
+                           "polled", maybe_created=True)
         assert isinstance(task_id, str)
         return Created(task_id, *_estimate(doc))
 

@@ -75,6 +75,9 @@ class Creates:
         except InputRefused as e:
             where = f"{sp.location}: " if sp.location else ""
             return Outcome(sp.id, tp.take, "failed", f"{where}{e}; nothing was sent", code="REFUSED")
+        except ApiError as e:  # an upload failed or was answered oddly: nothing was created for this take
+            return Outcome(sp.id, tp.take, "failed", f"uploading an input failed: {e}; nothing was created",
+                           creates=made, code="UPLOAD")
         intent = ctx.journal.add_intent(sp, tp, attempt)
         await ctx.journal.flush()
         ctx.reporter.update(sp.id, tp.take, "CREATING")

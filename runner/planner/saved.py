@@ -107,14 +107,16 @@ def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any]
 
 def saved_plan_spec(path: Path) -> Path | None:
     """The spec a saved plan file was made from, or None when ``path`` is not a plan file
-    (not ``.json``, or JSON without ``"kind": "runner-plan"``). A plan file that fails its
-    checks is a FileError."""
+    (not ``.json``, or a JSON document without ``"kind": "runner-plan"``). A ``.json`` file
+    that is not JSON, or a plan file that fails its checks, is a FileError."""
     if path.suffix != ".json":
         return None
     try:
         doc = read_json(path)
-    except (OSError, ValueError):
+    except FileNotFoundError:
         return None
+    except (OSError, ValueError):
+        doc = {"kind": "runner-plan"}  # a .json that is not JSON: report it as the plan file it claims to be
     if not isinstance(doc, dict) or doc.get("kind") != "runner-plan":
         return None
     return Path(read_plan(path)["spec"]["path"])

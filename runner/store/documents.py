@@ -14,6 +14,7 @@ pattern (a test keeps them equal) and the API client checks it again before each
 from __future__ import annotations
 
 import json
+import math
 import re
 from functools import cache
 from pathlib import Path
@@ -146,8 +147,14 @@ def read_json(path: Path) -> Any:
     def no_constants(name: str) -> Any:
         raise ValueError(f"{name} is not a number runner writes")
 
+    def finite(literal: str) -> float:
+        value = float(literal)
+        if math.isinf(value):
+            raise ValueError(f"{literal[:20]} is too large a number")
+        return value
+
     try:
-        return json.loads(text, parse_constant=no_constants)
+        return json.loads(text, parse_constant=no_constants, parse_float=finite)
     except RecursionError:
         raise ValueError("nested too deeply") from None
     except UnicodeDecodeError as e:  # pragma: no cover - read_text decodes first
