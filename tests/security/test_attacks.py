@@ -722,3 +722,114 @@ def test_a_malformed_upload_answer_fails_the_shot_before_its_create(answer: str,
     assert "nothing was created" in result.stdout
     assert emu.stats["creates_total"] == 0
     assert emu.stats["uploads"] == 1 and not any(u for u in emu.emulator.world.uploads.values() if u["complete"])
+
+
+# --- Local trouble while a paid output is written ----------------------------------------------
+
+def _directory_where_the_file_goes(out: Path) -> None:
+    (out / "t" / "a" / "1.mp4").mkdir(parents=True)
+
+
+def _file_where_the_folder_goes(out: Path) -> None:
+    (out / "t").mkdir(parents=True)
+    (out / "t" / "a").write_text("not a folder")
+
+
+@pytest.mark.parametrize(("obstacle", "fragment"), [
+    pytest.param(_directory_where_the_file_goes, "Is a directory", id="directory-where-the-output-goes"),
+    pytest.param(_file_where_the_folder_goes, "File exists", id="file-where-the-output-folder-goes"),
+])
+def test_an_output_that_cannot_be_written_keeps_the_paid_task(obstacle, fragment: str, write_spec, run, api,
+                                                              tmp_path) -> None:
+    import shutil
+
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt="x"))
+    obstacle(tmp_path / "outputs")
+    result = apply_text(run, spec)
+    assert result.exit_code == 1, result.stderr
+    assert "cannot write the output" in result.stdout and fragment in result.stdout
+    assert "move away what is in the way" in result.stdout and "stays in the journal" in result.stdout
+    (entry,) = journal_of(tmp_path)
+    assert entry["task_id"]
+    assert not list((tmp_path / "outputs").rglob(".tmp-*"))
+    shutil.rmtree(tmp_path / "outputs")
+    again = apply_text(run, spec)
+    assert again.exit_code == 0, again.stdout
+    assert emu.stats["creates_total"] == 1 and journal_of(tmp_path) == []
+
+
+def _read_only(folder: Path):
+    """Make ``folder`` read-only for this process: chmod, or (as root, whom modes do not stop)
+    a read-only bind mount; skipped where neither is possible."""
+    import contextlib
+    import shutil
+    import subprocess
+
+    @contextlib.contextmanager
+    def scope():
+        if os.geteuid() != 0:
+            folder.chmod(0o555)
+            try:
+                yield
+            finally:
+                folder.chmod(0o755)
+            return
+        mounted = shutil.which("mount") and subprocess.run(
+            ["mount", "--bind", "-o", "ro", str(folder), str(folder)], capture_output=True, check=False).returncode == 0
+        if not mounted:
+            pytest.skip("cannot make a read-only folder here (root without mount)")
+        try:
+            probe = folder / "probe"
+            with contextlib.suppress(OSError):
+                probe.write_text("x")
+            if probe.exists():
+                pytest.skip("the bind mount is not read-only here")
+            yield
+        finally:
+            subprocess.run(["umount", str(folder)], capture_output=True, check=False)
+
+    return scope()
+
+
+def test_a_read_only_output_folder_keeps_the_paid_task(write_spec, run, api, tmp_path) -> None:
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt="x"))
+    folder = tmp_path / "outputs" / "t"
+    folder.mkdir(parents=True)
+    with _read_only(folder):
+        result = apply_text(run, spec)
+    assert result.exit_code == 1, result.stderr
+    assert "cannot write the output" in result.stdout and "stays in the journal" in result.stdout
+    assert "Read-only file system" in result.stdout or "Permission denied" in result.stdout
+    assert journal_of(tmp_path)[0]["task_id"]
+    again = apply_text(run, spec)
+    assert again.exit_code == 0, again.stdout
+    assert emu.stats["creates_total"] == 1
+
+
+def test_a_full_disk_during_a_download_keeps_the_paid_task(write_spec, api, tmp_path) -> None:
+    """A file size limit (RLIMIT_FSIZE) stands in for a full disk: writes past it fail with
+    an OSError in the middle of the download, as ENOSPC would."""
+    import resource
+    import subprocess
+    import sys
+
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt="x [[size:3000000]]"))
+    cmd = [sys.executable, "-m", "runner", "apply", str(spec), "--yes", "--poll-interval", "0.02"]
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+
+    full = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False,
+                          preexec_fn=limit)
+    assert full.returncode == 1, full.stdout + full.stderr
+    assert "cannot write the output" in full.stdout and "File too large" in full.stdout
+    assert "free disk space" in full.stdout and "stays in the journal" in full.stdout
+    assert journal_of(tmp_path)[0]["task_id"]
+    assert not list((tmp_path / "outputs").rglob(".tmp-*"))
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert emu.stats["creates_total"] == 1
+    assert (tmp_path / "outputs" / "t" / "a" / "1.mp4").stat().st_size == 3_000_000
