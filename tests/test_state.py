@@ -45,3 +45,40 @@ def test_cached_encoding_matches_a_full_one_through_every_change(tmp_path: Path)
     save_state(state)
     again = load_state(state.path)
     assert again.to_json() == state.path.read_text() == full(again)
+
+
+def test_task_ids_have_one_form_everywhere() -> None:
+    """The schemas, the client's check and the emulator agree on what a task id is."""
+    from runner.emulator.sim import _uuid
+    from runner.store.documents import TASK_ID_PATTERN, is_task_id, schema
+
+    assert schema("state.schema.json")["$defs"]["taskId"]["pattern"] == TASK_ID_PATTERN
+    assert schema("plan.schema.json")["$defs"]["taskId"]["pattern"] == TASK_ID_PATTERN
+    assert all(is_task_id(_uuid()) for _ in range(100))
+    assert is_task_id(TASK1)
+    for bad in (TASK1 + "\n", TASK1.upper(), "../organization", TASK1[:-1], TASK1 + "0", "", None, 7):
+        assert not is_task_id(bad), bad
+
+
+def test_the_client_never_puts_a_bad_task_id_in_a_url(emulator) -> None:
+    """Defence in depth behind the schemas: a task id that reached the client another way."""
+    import asyncio
+
+    import pytest
+
+    from runner.engine.client import Client, connection_from_env
+    from runner.errors import ApiError
+
+    async def go() -> None:
+        client = Client(connection_from_env(emulator_url=emulator.base_url))
+        try:
+            for bad in ("../organization", "/v1/organization", TASK1 + "?x=1", TASK1 + "\r\nX: 1"):
+                with pytest.raises(ApiError, match="not a Runway task id"):
+                    await client.task(bad)
+                with pytest.raises(ApiError, match="not a Runway task id"):
+                    await client.cancel(bad)
+        finally:
+            await client.close()
+
+    asyncio.run(go())
+    assert emulator.stats["requests"] == {}
