@@ -176,3 +176,31 @@ def test_hostile_api_answers_never_crash(seed: int, write_spec, run, api, tmp_pa
     result = run(["apply", str(spec), "--yes", "--poll-interval", "0.02", "--task-timeout", "1"])
     assert_clean(result, seed, f"{markers} {settings}")
     assert "Traceback" not in result.stdout
+
+
+@pytest.mark.parametrize("name", ["state.schema.json", "plan.schema.json"])
+def test_the_fast_schema_check_agrees_with_jsonschema(name: str, applied: Path) -> None:
+    """runner/store/fastcheck.py answers valid/invalid as jsonschema does, on every mutation."""
+    import jsonschema
+
+    from runner.store.documents import _fast, schema
+
+    fast, slow = _fast(name), jsonschema.Draft202012Validator(schema(name))
+    source = applied / ("f.state.json" if name.startswith("state") else "plan.json")
+    valid = 0
+    for seed in range(600):
+        rng = random.Random(seed)
+        doc = mutate_json(json.loads(source.read_text()), rng)
+        expected = slow.is_valid(doc)
+        assert fast(doc) == expected, (seed, doc)
+        valid += expected
+    assert 0 < valid < 600  # both kinds were seen
+
+
+def test_the_fast_schema_check_knows_every_keyword_it_is_given() -> None:
+    from runner.store.fastcheck import compile_schema
+
+    with pytest.raises(ValueError, match="does not know the keyword"):
+        compile_schema({"type": "object", "patternProperties": {"^a": {"type": "string"}}})
+    check = compile_schema({"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}})
+    assert check({"n": 1}) and check({"n": 1.0}) and not check({"n": True}) and not check({"n": 0})
