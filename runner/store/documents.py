@@ -36,13 +36,13 @@ def is_task_id(value: object) -> bool:
     return isinstance(value, str) and TASK_ID.fullmatch(value) is not None
 
 
-def shown(value: object) -> str:
+def shown(value: object, limit: int = _SHOWN) -> str:
     """A value as it may appear in a message: JSON, control characters escaped, cut short."""
     try:
         text = json.dumps(value, ensure_ascii=True)
     except (TypeError, ValueError):
         text = repr(value).encode("ascii", "backslashreplace").decode()
-    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 @cache
@@ -70,7 +70,7 @@ def json_path(parts: list[str | int] | tuple[str | int, ...]) -> str:
         elif _NAME.fullmatch(part) and len(part) <= _SHOWN:
             out += f".{part}"
         else:
-            out += f"[{shown(part)}]"
+            out += f"[{shown(part, limit=80)}]"  # whole sha256 keys: the user searches the file for them
     return out
 
 
@@ -111,6 +111,9 @@ def _what(error: jsonschema.ValidationError) -> str:
         return f"{shown(value)} is {side} of {wanted_value}"
     if v in ("pattern", "minLength", "maxLength") and "x-what" in sch:
         return f"{shown(value)} is not {sch['x-what']}"
+    if v in ("minLength", "maxLength", "maxItems"):
+        unit = "items" if v == "maxItems" else "characters"
+        return f"{shown(value)} has {'fewer' if v == 'minLength' else 'more'} than {wanted_value} {unit}"
     if v in ("enum", "const"):
         allowed = wanted_value if v == "enum" else [wanted_value]
         return f"{shown(value)} is not one of {', '.join(shown(a) for a in allowed)}"

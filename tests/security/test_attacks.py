@@ -833,3 +833,14 @@ def test_a_full_disk_during_a_download_keeps_the_paid_task(write_spec, api, tmp_
     assert again.returncode == 0, again.stdout + again.stderr
     assert emu.stats["creates_total"] == 1
     assert (tmp_path / "outputs" / "t" / "a" / "1.mp4").stat().st_size == 3_000_000
+
+
+def test_an_api_refusal_with_a_huge_code_never_makes_the_state_unreadable(write_spec, run, api, tmp_path) -> None:
+    emu = api()
+    code = "SAFETY." + "A" * 500
+    spec = write_spec(TEXT_SPEC.format(prompt=f"x [[fail:{code}]]"))
+    assert apply_text(run, spec).exit_code == 1
+    plan = run(["plan", str(spec)])  # reads the state file the refusal was remembered in
+    assert plan.exit_code == 0, plan.stderr
+    assert "SAFETY.AAAA" in plan.stdout  # still blocked: the refusal is not paid for again
+    assert apply_text(run, spec).exit_code == 1 and emu.stats["creates_total"] == 1
