@@ -8,6 +8,7 @@ emulate, report, init, schema) live in ``cli.tools``.
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 from pathlib import Path
 
@@ -139,6 +140,12 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
     return result
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if math.isnan(value):  # FloatRange lets NaN through: every comparison with it is false
+        raise click.BadParameter("must be a number of seconds", ctx=ctx, param=param)
+    return value
+
+
 @main.command()
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option("--emulator", is_flag=True, help="Run against the built-in emulator (no key, no cost).")
@@ -154,7 +161,8 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
 @click.option("--cancel-pending", is_flag=True, help="Cancel (DELETE) the tasks in the journal and stop.")
 @click.option("--max-output-mb", default=4096.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Refuse generated files larger than this.")
-@click.option("--task-timeout", default=3600.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+@click.option("--task-timeout", default=3600.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True, max=30 * 86400), callback=_finite,
               help="Seconds to wait for one task to finish; then it stays in the journal as 'unknown outcome' "
                    "(the next apply resumes it, never creates it again) and apply exits 1.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,

@@ -844,3 +844,11 @@ def test_an_api_refusal_with_a_huge_code_never_makes_the_state_unreadable(write_
     assert plan.exit_code == 0, plan.stderr
     assert "SAFETY.AAAA" in plan.stdout  # still blocked: the refusal is not paid for again
     assert apply_text(run, spec).exit_code == 1 and emu.stats["creates_total"] == 1
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-5"])
+def test_the_task_deadline_must_be_a_real_number_of_seconds(value: str, write_spec, run, api) -> None:
+    emu = api()
+    result = apply_text(run, write_spec(TEXT_SPEC.format(prompt="x")), "--task-timeout", value)
+    assert result.exit_code != 0 and "Invalid value for '--task-timeout'" in result.stderr  # a usage error
+    assert emu.stats["requests"] == {}
