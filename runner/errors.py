@@ -91,10 +91,10 @@ class FileError(RunnerError):
     ``path`` names the file; the message says what is wrong with it and what to do.
     """
 
-    def __init__(self, path: Path | str, message: str) -> None:
+    def __init__(self, path: Path | str, message: str, *, label: str = "") -> None:
         self.path = str(path)
         self.detail = message
-        super().__init__(f"{path}: {message}")
+        super().__init__(f"{label} {path}: {message}" if label else f"{path}: {message}")
 
 
 class CatalogError(FileError):
@@ -152,6 +152,16 @@ class ApiError(RunnerError):
         """The API says an upload (runway:// URI) is unknown or expired."""
         texts = [str(i.get("message", "")) for i in self.issues] + [str(self)]
         return any("upload" in t.lower() for t in texts)
+
+
+class TaskTimeout(RunnerError):
+    """A task did not end within the per-task deadline (``--task-timeout``); its outcome is
+    unknown: it may still finish and be charged."""
+
+    def __init__(self, task_id: str, seconds: float) -> None:
+        self.task_id = task_id
+        self.seconds = seconds
+        super().__init__(f"task {task_id} did not finish within {seconds:g} s (--task-timeout)")
 
 
 class DownloadError(RunnerError):

@@ -8,6 +8,7 @@ emulate, report, init, schema) live in ``cli.tools``.
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 from pathlib import Path
 
@@ -144,6 +145,12 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
     return result
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if math.isnan(value):  # FloatRange lets NaN through: every comparison with it is false
+        raise click.BadParameter("must be a number of seconds", ctx=ctx, param=param)
+    return value
+
+
 @main.command()
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option("--emulator", is_flag=True, help="Run against the built-in emulator (no key, no cost).")
@@ -159,6 +166,10 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
 @click.option("--cancel-pending", is_flag=True, help="Cancel (DELETE) the tasks in the journal and stop.")
 @click.option("--max-output-mb", default=4096.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Refuse generated files larger than this.")
+@click.option("--task-timeout", default=3600.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True, max=30 * 86400), callback=_finite,
+              help="Seconds to wait for one task to finish; then it stays in the journal as 'unknown outcome' "
+                   "(the next apply resumes it, never creates it again) and apply exits 1.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: the summary as JSON on stdout.")
 @SELECT
@@ -169,7 +180,8 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
 @ALLOW_UNPRICED
 @boundary
 def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interval: float | None, retries: int,
-          recreate_unknown: bool, cancel_pending: bool, max_output_mb: float, fmt: str, select: tuple[str, ...],
+          recreate_unknown: bool, cancel_pending: bool, max_output_mb: float, task_timeout: float, fmt: str,
+          select: tuple[str, ...],
           exclude: tuple[str, ...], replace: tuple[str, ...], max_credits: float | None,
           prices: Path | None, allow_unpriced: tuple[str, ...]) -> ApplyRun:
     """Generate what the plan says: new and changed shots, concurrently and resumably.
@@ -194,6 +206,7 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
         retries=retries, recreate_unknown=recreate_unknown, cancel_pending=cancel_pending, select=select,
         exclude=exclude, replace=replace, max_credits=max_credits, prices=prices, max_output_mb=max_output_mb,
         allow_unpriced=allow_unpriced,
+        task_timeout=task_timeout,
     )
     from runner.cli.progress import PlainReporter, RichReporter
     from runner.planner.render import render_text

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.emulator import hostile
 from runner.emulator.config import EmulatorConfig
 
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
@@ -58,6 +59,10 @@ class Task:
     @property
     def prompt(self) -> str:
         return str(self.body.get("promptText") or "")
+
+    def hostile(self, kind: str) -> list[str]:
+        """Names of the task's ``[[kind:NAME]]`` hostile markers, in a stable order."""
+        return sorted(f.split(":", 1)[1] for f in self.flags if f.startswith(f"{kind}:"))
 
     def progress(self, now: float) -> float:
         if self.start is None:
@@ -123,6 +128,8 @@ class World:
         for flag in ("truncate", "slow", "expire-once", "task-html", "task-weird"):
             if f"[[{flag}]]" in prompt:
                 task.flags.add(flag)
+        for kind in ("create", "task"):
+            task.flags.update(f"{kind}:{name}" for name in hostile.markers(prompt, kind))
         if "[[size:" in prompt:
             task.pad_to = int(prompt.split("[[size:", 1)[1].split("]]", 1)[0])
         if "[[cost:" in prompt:

@@ -79,14 +79,19 @@ class Creates:
         body, intent = prepared
         ctx.reporter.update(sp.id, tp.take, "CREATING")
         try:
-            task_id, _ = await ctx.client.create(sp.shot.request.endpoint, body)
+            created = await ctx.client.create(sp.shot.request.endpoint, body)
         except ApiError as e:
             return await self._not_created(sp, tp, intent, e, made, reupload=reupload)
         made += 1
         ctx.result.creates += 1
-        ctx.journal.set_task_id(intent, task_id)
+        ctx.journal.set_task_id(intent, created.task_id)
         await ctx.journal.flush()
-        return await self.tasks.finish(sp, tp, task_id, made)
+        if created.warning:  # journaled first: the task is paid for, whatever else the answer got wrong
+            note = (f"{sp.id} take {tp.take}: the API answered the create of task {created.task_id} "
+                    f"with {created.warning}")
+            ctx.reporter.note(f"warning: {note}")
+            ctx.result.notes.append(note)
+        return await self.tasks.finish(sp, tp, created.task_id, made)
 
     async def _prepare(self, sp: ShotPlan, tp: TakePlan, attempt: int, made: int,
                        cost: int) -> tuple[dict[str, Any], Pending] | Outcome:
@@ -100,6 +105,10 @@ class Creates:
             ctx.spend.release(sp.model, cost)
             where = f"{sp.location}: " if sp.location else ""
             return Outcome(sp.id, tp.take, "failed", f"{where}{e}; nothing was sent", code="REFUSED")
+        except ApiError as e:  # an upload failed or was answered oddly: nothing was created for this take
+            ctx.spend.release(sp.model, cost)
+            return Outcome(sp.id, tp.take, "failed", f"uploading an input failed: {e}; nothing was created",
+                           creates=made, code="UPLOAD")
         except BaseException:
             ctx.spend.release(sp.model, cost)
             raise

@@ -15,6 +15,7 @@ from runner.engine.context import ApplyContext
 from runner.engine.journal import now
 from runner.errors import DownloadError, OutsideProject
 from runner.inputs.media import verify_output
+from runner.inputs.paths import display_path
 from runner.store import cache as cache_mod
 from runner.store.files import TempFile
 
@@ -37,10 +38,15 @@ class Downloads:
                 tmp = TempFile(dest, root=root or self.ctx.root)
             except OutsideProject as e:  # a symlink made after the plan: the paid task stays journaled
                 raise DownloadError(str(e), refused=True) from None
+            except OSError as e:
+                raise _cannot_write(dest, e) from None
             try:
                 meta = await self._once(status, tmp, kind)
                 await asyncio.to_thread(cache_mod.output_put, fingerprint, dest, meta)
                 return meta
+            except OSError as e:  # disk full, a read-only folder, a directory where the file goes
+                tmp.discard()
+                raise _cannot_write(dest, e) from None
             except DownloadError as e:
                 last = e
                 tmp.discard()
@@ -64,3 +70,10 @@ class Downloads:
             raise DownloadError(problem)
         await asyncio.to_thread(tmp.commit)
         return {"sha256": digest, "bytes": size, "credits": status.credits, "task_id": status.id, "finished": now()}
+
+
+def _cannot_write(dest: Path, e: OSError) -> DownloadError:
+    """A local problem, not the API's: retrying the download would not help, so it is not retried."""
+    reason = e.strerror or type(e).__name__
+    return DownloadError(f"cannot write the output {display_path(dest)}: {reason}; free disk space, make the folder "
+                         "writable or move away what is in the way", refused=True)

@@ -35,6 +35,9 @@ class ApplyOptions:
     recreate_unknown: bool = False
     grace_seconds: float = 30.0
     max_output_bytes: int = 4 * 1024**3
+    task_timeout: float = 3600.0
+    """Seconds one apply polls a task before leaving it in the journal as "unknown outcome"
+    (default one hour: six times the SDK's own 10-minute wait for a task)."""
 
 
 @dataclass

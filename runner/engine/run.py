@@ -50,6 +50,7 @@ class ApplyRequest:
     prices: Path | None = None
     max_output_mb: float = 4096
     allow_unpriced: tuple[str, ...] = ()
+    task_timeout: float = 3600.0
 
 
 def _plan_for(request: ApplyRequest) -> Plan:
@@ -111,7 +112,8 @@ def _apply_locked(request: ApplyRequest, plan: Plan, *, reporter: contextlib.Abs
     options = ApplyOptions(parallelism=request.parallelism, retries=request.retries,
                            max_credits=request.max_credits if request.max_credits is not None else plan.max_credits,
                            recreate_unknown=request.recreate_unknown,
-                           max_output_bytes=int(request.max_output_mb * 2**20))
+                           max_output_bytes=int(request.max_output_mb * 2**20),
+                           task_timeout=request.task_timeout)
     with _connection(request.emulator) as connection, reporter as progress:
         options.poll_interval = request.poll_interval or (EMULATOR_POLL if connection.loopback else REAL_POLL)
         engine = Engine(plan, Client(connection), options, progress)

@@ -21,11 +21,13 @@ from runner.engine.client import TaskStatus
 from runner.engine.context import ApplyContext
 from runner.engine.downloads import Downloads
 from runner.engine.outcome import Outcome, failure_text
-from runner.errors import ApiError, DownloadError
+from runner.errors import ApiError, DownloadError, TaskTimeout
 from runner.planner import ShotPlan, TakePlan
 from runner.store.state import Pending
 
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
+STAYS = ("it stays in the journal: run apply again to finish it (it is paid for, or may still be charged, so it is "
+         "never created again)")
 PERMANENT_PREFIXES = ("SAFETY", "ASSET")
 
 
@@ -35,6 +37,19 @@ class Tasks:
         self.downloads = downloads
 
     async def poll(self, shot_id: str, take: int, task_id: str) -> TaskStatus:
+        """Read the task until it ends, for at most ``--task-timeout`` seconds (a task that
+        never finishes must not hold apply, and its lock, forever)."""
+        limit = self.ctx.options.task_timeout
+        scope = asyncio.timeout(limit)
+        try:
+            async with scope:
+                return await self._poll(shot_id, take, task_id)
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            raise TaskTimeout(task_id, limit) from None
+
+    async def _poll(self, shot_id: str, take: int, task_id: str) -> TaskStatus:
         interval = self.ctx.options.poll_interval
         while True:
             status = await self.ctx.client.task(task_id)
@@ -52,7 +67,7 @@ class Tasks:
                 kind = ENDPOINTS[sp.shot.request.endpoint].output
                 meta = await self.downloads.fetch(f"{sp.id} take {tp.take}", tp.fingerprint, status,
                                                   self.ctx.spec_dir / tp.output, kind)
-        except (ApiError, DownloadError) as e:
+        except (ApiError, DownloadError, TaskTimeout) as e:
             return await self.trouble(sp.id, tp.take, task_id, e, creates)
         journal = self.ctx.journal
         self._cost_warning(f"{sp.id} take {tp.take}", status)
@@ -78,14 +93,18 @@ class Tasks:
 
     async def trouble(self, shot_id: str, take: int, task_id: str, e: Exception, creates: int) -> Outcome:
         """A journaled task could not be finished now. It stays in the journal (it is paid
-        for) unless the API says it no longer exists."""
+        for, or may still be) unless the API says it no longer exists. Its outcome is
+        unknown unless it is known to have succeeded (then only the download failed)."""
         if isinstance(e, ApiError) and e.status == 404:
             self.ctx.journal.drop_task(shot_id, task_id)
             await self.ctx.journal.flush()
             return Outcome(shot_id, take, "failed", f"task {task_id} no longer exists on the API (deleted or "
                            "expired); it is dropped from the journal", creates=creates, code="GONE")
-        return Outcome(shot_id, take, "failed", f"{e}; task {task_id} stays in the journal: run apply again to "
-                       "finish it", creates=creates, code="DOWNLOAD" if isinstance(e, DownloadError) else "API")
+        if isinstance(e, DownloadError | OSError):
+            return Outcome(shot_id, take, "failed", f"{e}; task {task_id} succeeded and {STAYS}", creates=creates,
+                           code="DOWNLOAD")
+        return Outcome(shot_id, take, "unknown", f"{e}; the outcome of task {task_id} is unknown and {STAYS}",
+                       creates=creates, code="TIMEOUT" if isinstance(e, TaskTimeout) else "API")
 
     async def resume(self, sp: ShotPlan | None, shot_id: str, pending: Pending) -> Outcome:
         """Finish a journaled task instead of creating it again."""
@@ -114,7 +133,7 @@ class Tasks:
                     shutil.rmtree(folder, ignore_errors=True)
                 self.ctx.result.charged_credits += status.credits or 0
             self._cost_warning(f"{shot_id} take {pending.take}", status)
-        except (ApiError, DownloadError) as e:
+        except (ApiError, DownloadError, TaskTimeout, OSError) as e:
             return await self.trouble(shot_id, pending.take, pending.task_id, e, 0)
         self.ctx.journal.drop_task(shot_id, pending.task_id)
         await self.ctx.journal.flush()

@@ -6,7 +6,6 @@ from; ``load_plan`` refuses it when any of them changed, saying which.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from runner.inputs.paths import folder_root, is_inside, read_back_problem
 from runner.planner.make import make_plan
 from runner.planner.records import PLAN_FORMAT, Plan
 from runner.store import cache as cache_mod
+from runner.store.documents import first_problem, more, read_json, shown
 from runner.store.state import file_sha256, state_path
 
 
@@ -55,19 +55,35 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     }
 
 
+def read_plan(path: Path) -> dict[str, Any]:
+    """A plan file's document, validated against ``schema/plan.schema.json`` (plan files are
+    passed around and can be edited: nothing in one is used before it is checked)."""
+    try:
+        doc = read_json(path)
+    except OSError as e:
+        raise FileError(path, f"cannot read the plan file: {e.strerror or e}") from None
+    except ValueError as e:
+        raise _corrupt(path, "$", f"not JSON ({shown(str(e))[1:-1]})") from None
+    fmt = doc.get("format") if isinstance(doc, dict) else None
+    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > PLAN_FORMAT:
+        raise FileError(path, "written by a newer runner; upgrade runner")
+    problem = first_problem("plan.schema.json", doc)
+    if problem is not None:
+        where, what, count = problem
+        raise _corrupt(path, where, what + more(count))
+    return dict(doc)
+
+
+def _corrupt(path: Path, where: str, what: str) -> FileError:
+    return FileError(path, f"{where}: {what}; make the plan again with `runner plan -o`", label="corrupt plan file")
+
+
 def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any], Path]:
     """Read a saved plan and refuse it if anything it was made from has changed.
 
     Returns the document and the spec path. Raises StalePlanError saying what changed.
     """
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if doc.get("kind") != "runner-plan":
-            raise ValueError("not a runner plan")
-    except (OSError, ValueError, AttributeError) as e:
-        raise FileError(path, f"not a readable plan file ({e})") from None
-    if doc.get("format", 0) > PLAN_FORMAT:
-        raise FileError(path, "written by a newer runner; upgrade runner")
+    doc = read_plan(path)
     spec_path = plan_paths(path, doc)
     changed: list[str] = []
     if file_sha256(spec_path) != doc["spec"]["sha256"]:
@@ -91,18 +107,21 @@ def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any]
 
 
 def saved_plan_spec(path: Path) -> Path | None:
-    """The spec a saved plan file was made from, or None when ``path`` is not a plan file.
-    A plan naming files outside its project is refused (``plan_paths``)."""
+    """The spec a saved plan file was made from, or None when ``path`` is not a plan file
+    (not ``.json``, or a JSON document without ``"kind": "runner-plan"``). A ``.json`` file
+    that is not JSON, or a plan file that fails its checks or names files outside its project
+    (``plan_paths``), is a FileError."""
     if path.suffix != ".json":
         return None
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if doc.get("kind") != "runner-plan":
-            return None
-        doc["spec"]["path"]  # noqa: B018 - a plan without it is not a plan file
-    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        doc = read_json(path)
+    except FileNotFoundError:
         return None
-    return plan_paths(path, doc)
+    except (OSError, ValueError):
+        doc = {"kind": "runner-plan"}  # a .json that is not JSON: report it as the plan file it claims to be
+    if not isinstance(doc, dict) or doc.get("kind") != "runner-plan":
+        return None
+    return plan_paths(path, read_plan(path))
 
 
 def plan_paths(path: Path, doc: dict[str, Any]) -> Path:

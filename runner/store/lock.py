@@ -56,8 +56,15 @@ def _hold(lock: filelock.FileLock, holder_file: Path, busy: str) -> Iterator[Non
         except OSError:
             holder = "another process"
         raise RunnerError(busy.format(holder=holder)) from None
+    except OSError as e:  # a read-only folder, a full disk: before anything is paid for
+        raise RunnerError(f"cannot take the lock {display_path(Path(lock.lock_file))}: {e.strerror or e}; make "
+                          "the folder writable (or free disk space), then run apply again; nothing was done") from None
     try:
-        holder_file.write_text(f"pid {os.getpid()} on {socket.gethostname()}", encoding="utf-8")
+        try:
+            holder_file.write_text(f"pid {os.getpid()} on {socket.gethostname()}", encoding="utf-8")
+        except OSError as e:
+            raise RunnerError(f"cannot write {display_path(holder_file)}: {e.strerror or e}; make the folder "
+                              "writable (or free disk space), then run apply again; nothing was done") from None
         yield
     finally:
         holder_file.unlink(missing_ok=True)

@@ -23,6 +23,7 @@ from typing import Any
 
 from runner.errors import StateError
 from runner.inputs.paths import ID_PATTERN, confine, folder_root, is_inside, read_back_problem
+from runner.store.documents import first_problem, more, read_json, shown
 from runner.store.files import atomic_write, stale_temp_files
 
 FORMAT = 1
@@ -139,42 +140,48 @@ def state_path(spec_path: Path) -> Path:
 def load_state(path: Path) -> State:
     """Read a state file; a missing file is an empty state.
 
-    The file is committed to git, so a pull request can edit it: its paths and ids are
-    checked (``check_paths``) before anything uses them.
+    The file is untrusted (a pull request can edit it): it is validated against
+    ``schema/state.schema.json`` before anything in it is used, and a problem is a
+    ``StateError`` naming the JSON path (see ``store.documents``); its paths and ids are
+    then checked (``check_paths``) before anything uses them.
     """
     root = state_root(path)
     try:
         confine(path, root, what="state file", hint="the state file must not be a symlink out of the project")
-        text = path.read_text(encoding="utf-8")
+        doc = read_json(path)
     except FileNotFoundError:
         return State(path)
     except OSError as e:
         raise StateError(path, f"cannot read the state file: {e.strerror}") from None
-    try:
-        doc = json.loads(text)
-        if not isinstance(doc, dict) or "format" not in doc:
-            raise ValueError("not a runner state file")
-        if doc["format"] > FORMAT:
-            raise StateError(path, f"written by a newer runner (state format {doc['format']}, this runner reads "
-                                   f"{FORMAT}); upgrade runner")
-        shots = {}
-        for sid, raw in doc.get("shots", {}).items():
-            shots[sid] = ShotState(
-                fingerprint=raw["fingerprint"],
-                model=raw["model"],
-                mode=raw["mode"],
-                request=raw.get("request", {}),
-                takes=[Take(**t) for t in raw.get("takes", [])],
-                pending=[Pending(**p) for p in raw.get("pending", [])],
-                failure=raw.get("failure"),
-            )
-    except StateError:
-        raise
-    except (ValueError, KeyError, TypeError) as e:
-        raise StateError(path, f"the state file is corrupt ({e}); it was not changed. Restore it from git "
-                         "(git checkout -- <file>) or move it away to start over") from None
+    except ValueError as e:
+        raise corrupt(path, "$", f"not JSON ({shown(str(e))[1:-1]})") from None
+    fmt = doc.get("format") if isinstance(doc, dict) else None
+    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > FORMAT:
+        raise StateError(path, f"written by a newer runner (state format {fmt}, this runner reads "
+                               f"{FORMAT}); upgrade runner")
+    problem = first_problem("state.schema.json", doc)
+    if problem is not None:
+        where, what, count = problem
+        raise corrupt(path, where, what + more(count))
+    shots = {}
+    for sid, raw in doc["shots"].items():
+        shots[sid] = ShotState(
+            fingerprint=raw["fingerprint"],
+            model=raw["model"],
+            mode=raw["mode"],
+            request=raw["request"],
+            takes=[Take(**t) for t in raw["takes"]],
+            pending=[Pending(**p) for p in raw["pending"]],
+            failure=raw.get("failure"),
+        )
     check_paths(path, shots, root)
     return State(path, shots, exists=True)
+
+
+def corrupt(path: Path, where: str, what: str) -> StateError:
+    """The one message of a state file that fails its checks; nothing was changed."""
+    return StateError(path, f"{where}: {what}; restore it from git (git checkout -- <file>) or delete the broken "
+                      "entry. It was not changed", label="corrupt state file")
 
 
 def state_root(path: Path) -> Path:
@@ -216,7 +223,11 @@ def save_state(state: State) -> None:
 
 def save_text(path: Path, text: str) -> None:
     """Write a state file's text (atomically; see ``store.files``), inside its project."""
-    atomic_write(path, text, root=state_root(path), what="state file")
+    try:
+        atomic_write(path, text, root=state_root(path), what="state file")
+    except OSError as e:
+        raise StateError(path, f"cannot write the state file ({e.strerror or e}); free disk space or make its "
+                         "folder writable, then run apply again (the file on disk is the last one written)") from None
 
 
 def remove_stale_temp_files(state_file: Path, output_dir: Path, shot_ids: Iterable[str], root: Path) -> list[Path]:

@@ -626,7 +626,10 @@ def test_shot_ids_in_the_state_file_must_be_ids(sid: str, tmp_path: Path, outsid
     (tmp_path / "spec.state.json").write_text(json.dumps(state))
     for args in (["plan", str(spec)], ["apply", str(spec), "--yes"]):
         result = run(args)
-        assert result.exit_code == 1 and f"corrupt state file: shot id {sid!r} is not a valid id" in result.stderr
+        assert result.exit_code == 1 and "corrupt state file" in result.stderr
+        # the state schema's wording (with the JSON path), or the path check's for what a
+        # schema pattern lets through (``$`` matches before a final newline)
+        assert "is not a shot id" in result.stderr or "is not a valid id" in result.stderr
     assert outside.untouched()
 
 
@@ -755,3 +758,449 @@ def test_paths_that_climb_within_the_project_still_work(tmp_path: Path, outside:
     assert run(["plan", str(spec), "--detailed-exitcode"]).exit_code == 0  # found again: nothing to do
     assert emu.stats["creates_total"] == 1
     assert outside.untouched()
+
+
+# --- A tampered state file or plan file -------------------------------------------------------
+# The state file is committed to git and a saved plan is handed from job to job: a pull
+# request can edit either. Each is validated against its schema (schema/state.schema.json,
+# schema/plan.schema.json) before anything in it is used.
+
+TASK = "0c6e7bd4-7a7d-4d6c-9f0e-2d1e6f3a9b10"
+TEXT_SPEC = "version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n    prompt: '{prompt}'\n" \
+            "    ratio: '1280:720'\n    duration: 5\n"
+
+
+def valid_state() -> dict:
+    take = {"take": 1, "fingerprint": "b" * 64, "output": "outputs/t/a/1.mp4", "sha256": "c" * 64, "bytes": 3,
+            "credits": 60, "task_id": TASK, "finished": "2026-01-01T00:00:00Z", "source": "api"}
+    pending = {"take": 2, "fingerprint": "d" * 64, "task_id": TASK, "created": "2026-01-01T00:00:00Z",
+               "attempt": 1, "estimated": 60}
+    return {"format": 1, "shots": {"a": {"fingerprint": "a" * 64, "model": "gen4.5", "mode": "text",
+                                         "request": {"promptText": "x"}, "takes": [take], "pending": [pending]}}}
+
+
+def _set(doc: dict, path: tuple, value) -> dict:
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    if value is DELETE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return doc
+
+
+DELETE = object()
+SHOT = ("shots", "a")
+STATE_TAMPERING = [
+    ("shots-a-list", ("shots",), [], '$.shots: [] is a list; expected an object'),
+    ("document-null", None, "null", "$: null; expected an object"),
+    ("take-a-string", (*SHOT, "takes", 0, "take"), "1", '$.shots.a.takes[0].take: "1" is a string; expected a whole'),
+    ("missing-fingerprint", (*SHOT, "fingerprint"), DELETE, '$.shots.a: missing field "fingerprint"'),
+    ("takes-null", (*SHOT, "takes"), None, "$.shots.a.takes: null; expected a list"),
+    ("request-a-list", (*SHOT, "request"), [], "$.shots.a.request: [] is a list; expected an object"),
+    ("huge-bytes", (*SHOT, "takes", 0, "bytes"), 10**30,
+     "$.shots.a.takes[0].bytes: 1000000000000000000000000000000 is above the maximum"),
+    ("negative-credits", (*SHOT, "takes", 0, "credits"), -5, "$.shots.a.takes[0].credits: -5 is below the minimum"),
+    ("float-take", (*SHOT, "takes", 0, "take"), 1.5, "$.shots.a.takes[0].take: 1.5 is a number; expected a whole"),
+    ("bool-take", (*SHOT, "pending", 0, "take"), True, "$.shots.a.pending[0].take: true is a boolean; expected a"),
+    ("unknown-field", (*SHOT, "takes", 0, "shell"), "rm -rf", '$.shots.a.takes[0]: unknown field "shell"'),
+    ("bad-sha256", (*SHOT, "takes", 0, "sha256"), "zz", '$.shots.a.takes[0].sha256: "zz" is not a sha256'),
+    ("bad-mode", (*SHOT, "mode"), "telepathy", '$.shots.a.mode: "telepathy" is not one of "text"'),
+    ("shot-id-traversal", ("shots", "../../etc"), {}, '$.shots["../../etc"]: "../../etc" is not a shot id'),
+    ("journal-id-traversal", (*SHOT, "pending", 0, "task_id"), "../organization",
+     '$.shots.a.pending[0].task_id: "../organization" is not a Runway task id'),
+    ("journal-id-absolute", (*SHOT, "pending", 0, "task_id"), "/v1/organization",
+     '$.shots.a.pending[0].task_id: "/v1/organization" is not a Runway task id'),
+    ("journal-id-crlf", (*SHOT, "pending", 0, "task_id"), TASK + "\r\nX: 1",
+     f'$.shots.a.pending[0].task_id: "{TASK}\\r\\nX: 1" is not a Runway task id'),
+    ("journal-id-newline", (*SHOT, "pending", 0, "task_id"), TASK + "\n",
+     f'$.shots.a.pending[0].task_id: "{TASK}\\n" is not a Runway task id'),
+    ("journal-id-uppercase", (*SHOT, "pending", 0, "task_id"), TASK.upper(),
+     f'$.shots.a.pending[0].task_id: "{TASK.upper()}" is not a Runway task id'),
+    ("journal-id-number", (*SHOT, "pending", 0, "task_id"), 7,
+     "$.shots.a.pending[0].task_id: 7 is a whole number; expected a string (or null)"),
+    ("take-id-query", (*SHOT, "takes", 0, "task_id"), TASK + "?x=1",
+     f'$.shots.a.takes[0].task_id: "{TASK}?x=1" is not a Runway task id'),
+    ("failure-a-list", (*SHOT, "failure"), [], "$.shots.a.failure: [] is a list; expected an object or null"),
+    ("format-a-string", ("format",), "1", '$.format: "1" is not one of 1'),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "fragment"), [c[1:] for c in STATE_TAMPERING],
+                         ids=[c[0] for c in STATE_TAMPERING])
+def test_a_tampered_state_file_is_refused_with_its_json_path(path, value, fragment, write_spec, run, api,
+                                                             tmp_path) -> None:
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt="x"))
+    state = tmp_path / "spec.state.json"
+    doc = json.loads(value) if path is None else _set(valid_state(), path, value)
+    state.write_text(json.dumps(doc))
+    before = state.read_bytes()
+    for args in (["plan", str(spec)], ["apply", str(spec), "--yes", "--poll-interval", "0.02"]):
+        result = run(args)
+        assert result.exit_code == 1, result.stderr
+        assert f"error: corrupt state file {state}: {fragment}" in result.stderr
+        assert "restore it from git" in result.stderr and "delete the broken entry" in result.stderr
+    assert emu.stats["requests"] == {}  # not even GET /v1/organization: nothing reached a URL
+    assert state.read_bytes() == before  # never overwritten
+
+
+def test_the_untampered_state_of_those_tests_is_valid(write_spec, run, tmp_path) -> None:
+    spec = write_spec(TEXT_SPEC.format(prompt="x"))
+    (tmp_path / "spec.state.json").write_text(json.dumps(valid_state()))
+    assert run(["plan", str(spec)]).exit_code == 0
+
+
+STATE_TEXT_TAMPERING = [
+    ("nan", '{"format": 1, "shots": {"a": NaN}}', "NaN is not a number runner writes"),
+    ("infinity", '{"format": 1, "shots": {}, "x": Infinity}', "Infinity is not a number runner writes"),
+    ("overflowing-number", '{"format": 1, "shots": {"a": {"take": 1e999}}}', "1e999 is too large a number"),
+    ("deep-nesting", "[" * 100_000, "nested too deeply"),
+    ("not-json", "<<<<<<< HEAD\n{}\n=======\n", "not JSON"),
+    ("huge-int-literal", '{"format": 1, "shots": {}, "n": ' + "9" * 5000 + "}", "not JSON"),
+    ("not-utf8", b"\xff\xfe{}", "not JSON"),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment"), [c[1:] for c in STATE_TEXT_TAMPERING],
+                         ids=[c[0] for c in STATE_TEXT_TAMPERING])
+def test_a_state_file_that_is_not_json_we_write_is_refused(text, fragment, write_spec, run, tmp_path) -> None:
+    spec = write_spec(TEXT_SPEC.format(prompt="x"))
+    state = tmp_path / "spec.state.json"
+    state.write_bytes(text if isinstance(text, bytes) else text.encode())
+    result = run(["plan", str(spec)])
+    assert result.exit_code == 1, result.stderr
+    assert f"error: corrupt state file {state}: $: " in result.stderr and fragment in result.stderr
+
+
+PLAN_TAMPERING = [
+    ("only-a-kind", None, '{"kind": "runner-plan"}', '$: missing field "format"'),
+    ("shots-an-object", ("shots",), {}, "$.shots: {} is an object; expected a list"),
+    ("spec-missing", ("spec",), DELETE, '$: missing field "spec"'),
+    ("spec-path-a-number", ("spec", "path"), 5, "$.spec.path: 5 is a whole number; expected a string"),
+    ("spec-sha-not-hex", ("spec", "sha256"), "../x", '$.spec.sha256: "../x" is not a sha256'),
+    ("inputs-a-list", ("inputs",), [], "$.inputs: [] is a list; expected an object"),
+    ("options-unknown", ("options", "exec"), "sh", '$.options: unknown field "exec"'),
+    ("max-credits-text", ("options", "max_credits"), "lots", '$.options.max_credits: "lots" is a string'),
+    ("max-credits-negative", ("options", "max_credits"), -1, "$.options.max_credits: -1 is below the minimum"),
+    ("select-a-string", ("options", "select"), "*", '$.options.select: "*" is a string; expected a list'),
+    ("take-task-id-traversal", ("shots", 0, "takes", 0, "task_id"), "../organization",
+     '$.shots[0].takes[0].task_id: "../organization" is not a Runway task id'),
+    ("take-fingerprint-null", ("shots", 0, "takes", 0, "fingerprint"), None,
+     "$.shots[0].takes[0].fingerprint: null; expected a string"),
+    ("shot-id-a-path", ("shots", 0, "id"), "../../etc/passwd", '$.shots[0].id: "../../etc/passwd" is not a shot id'),
+    ("format-newer-kind", ("format",), "2", '$.format: "2" is not one of 1'),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "fragment"), [c[1:] for c in PLAN_TAMPERING],
+                         ids=[c[0] for c in PLAN_TAMPERING])
+def test_a_tampered_saved_plan_is_refused_with_its_json_path(path, value, fragment, write_spec, run, api,
+                                                             tmp_path) -> None:
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt="x"))
+    plan = tmp_path / "plan.json"
+    assert run(["plan", str(spec), "-o", str(plan)]).exit_code == 0
+    plan.write_text(value if path is None else json.dumps(_set(json.loads(plan.read_text()), path, value)))
+    result = run(["apply", str(plan), "--yes", "--poll-interval", "0.02"])
+    assert result.exit_code == 1, result.stderr
+    assert f"error: corrupt plan file {plan}: {fragment}" in result.stderr
+    assert "make the plan again with `runner plan -o`" in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+@pytest.mark.parametrize("text", ['{"kind": "runner-plan", "x": NaN}', '{"kind": "runner-plan", "x": ' + "[" * 50_000,
+                                  '{"kind": "runner-plan", "format": 1e999}'], ids=["nan", "deep", "overflow"])
+def test_a_saved_plan_that_is_not_json_we_write_is_refused(text: str, write_spec, run, api, tmp_path) -> None:
+    emu = api()
+    write_spec(TEXT_SPEC.format(prompt="x"))
+    plan = tmp_path / "plan.json"
+    plan.write_text(text)
+    result = run(["apply", str(plan), "--yes"])
+    assert result.exit_code == 1 and result.stderr.startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+# --- Hostile API answers ---------------------------------------------------------------------
+# The emulator's hostile mode (runner/emulator/hostile.py) answers as a broken or compromised
+# API would; `configure(hostile=False)` makes the same tasks answer as a healthy API. Every
+# case ends the run with exit 1 and a clear message, and nothing paid is lost: once the API
+# behaves, the next apply finishes the task without creating it again.
+
+def apply_text(run, spec: Path, *extra: str):
+    return run(["apply", str(spec), "--yes", "--poll-interval", "0.02", *extra])
+
+
+def journal_of(tmp_path: Path) -> list[dict]:
+    return json.loads((tmp_path / "spec.state.json").read_text())["shots"]["a"]["pending"]
+
+
+def finishes_once_healthy(run, emu, spec: Path, tmp_path: Path) -> None:
+    emu.configure(hostile=False)
+    again = apply_text(run, spec)
+    assert again.exit_code == 0, again.stdout + again.stderr
+    assert emu.stats["creates_total"] == 1  # the paid task was finished, not created again
+    assert (tmp_path / "outputs" / "t" / "a" / "1.mp4").is_file()
+    assert journal_of(tmp_path) == []
+
+
+BAD_CREATE_IDS = ["id-traversal", "id-absolute", "id-query", "id-crlf", "id-newline", "id-uppercase", "id-number",
+                  "id-null", "id-empty", "id-long", "id-missing", "not-an-object"]
+
+
+@pytest.mark.parametrize("answer", BAD_CREATE_IDS)
+def test_a_create_answered_with_an_id_that_is_not_one_is_journaled_and_never_polled(answer: str, write_spec, run,
+                                                                                    api, tmp_path) -> None:
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt=f"x [[create:{answer}]]"))
+    result = apply_text(run, spec)
+    assert result.exit_code == 1, result.stderr
+    assert "the API answered a create with" in result.stdout
+    assert "may have been created; check the dashboard" in result.stdout
+    assert "\r" not in result.stdout and "a" * 100 not in result.stdout  # the bogus id is not echoed raw
+    (intent,) = journal_of(tmp_path)
+    assert intent["task_id"] is None  # "may have been created": never created again silently
+    requests = emu.stats["requests"]
+    assert set(requests) == {"GET /v1/organization", "POST /v1/text_to_video"}  # no bogus URL was read
+    assert requests["GET /v1/organization"] == 1
+    emu.configure(hostile=False)
+    again = apply_text(run, spec)  # reported again, not created again
+    assert again.exit_code == 1 and "may have been created" in again.stdout
+    assert emu.stats["creates_total"] == 1
+
+
+@pytest.mark.parametrize("answer", ["estimate-text", "estimate-string", "estimate-negative", "estimate-huge"])
+def test_a_create_with_a_malformed_estimate_is_polled_and_paid_once(answer: str, write_spec, run, api,
+                                                                   tmp_path) -> None:
+    # The id is journaled first; an estimate that cannot be one is only a warning: the task is
+    # paid, so it is polled and its output kept, and its own reported cost is what is recorded.
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt=f"x [[create:{answer}]]"))
+    result = apply_text(run, spec)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "with estimatedCost" in result.stderr and "which is not a credit count" in result.stderr
+    assert journal_of(tmp_path) == [] and emu.stats["creates_total"] == 1
+
+
+TASK_ANSWERS = [
+    ("cost-text", "does not document"),
+    ("cost-string", "does not document"),
+    ("estimate-text", "does not document"),
+    ("status-missing", "does not document"),
+    ("status-lowercase", "does not document"),
+    ("other-task", 'the answer is about task "00000000-0000-4000-8000-000000000000"'),
+    ("output-crlf", "contains control characters or spaces"),
+    ("output-tab", "contains control characters or spaces"),
+    ("output-nul", "contains control characters or spaces"),
+    ("output-not-a-list", "does not document"),
+]
+
+
+@pytest.mark.parametrize(("answer", "fragment"), TASK_ANSWERS, ids=[c[0] for c in TASK_ANSWERS])
+def test_a_malformed_task_answer_keeps_the_paid_task(answer: str, fragment: str, write_spec, run, api,
+                                                     tmp_path) -> None:
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt=f"x [[task:{answer}]]"))
+    result = apply_text(run, spec)
+    assert result.exit_code == 1, result.stderr
+    assert fragment in result.stdout and "stays in the journal" in result.stdout
+    assert "\r\n" not in result.stdout and "\x00" not in result.stdout
+    (entry,) = journal_of(tmp_path)
+    assert entry["task_id"]
+    assert emu.stats["downloads"] == 0
+    finishes_once_healthy(run, emu, spec, tmp_path)
+
+
+@pytest.mark.parametrize("answer", ["cost-negative", "cost-huge"])
+def test_a_task_cost_that_cannot_be_a_charge_is_recorded_as_unknown(answer: str, write_spec, run, api,
+                                                                    tmp_path) -> None:
+    # A number no task can cost (below 0, above 10^8 credits): the paid output is kept, the
+    # charge is unknown (never negative, never absurd), and apply says so.
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt=f"x [[task:{answer}]]"))
+    result = apply_text(run, spec)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "which cannot be a charge; recorded as unknown" in result.stdout + result.stderr
+    take = json.loads((tmp_path / "spec.state.json").read_text())["shots"]["a"]["takes"][0]
+    assert take["credits"] is None and emu.stats["creates_total"] == 1
+
+
+@pytest.mark.parametrize("answer", ["never-finish", "status-unknown"])
+def test_a_task_that_never_finishes_ends_apply_at_its_deadline(answer: str, write_spec, run, api, tmp_path) -> None:
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt=f"x [[task:{answer}]]"))
+    result = apply_text(run, spec, "--task-timeout", "0.5")
+    assert result.exit_code == 1, result.stderr
+    (entry,) = journal_of(tmp_path)
+    task_id = entry["task_id"]
+    assert "unknown: a #1: " in result.stdout and f"the outcome of task {task_id} is unknown" in result.stdout
+    if answer == "never-finish":
+        assert f"task {task_id} did not finish within 0.5 s (--task-timeout)" in result.stdout
+    assert "it is never created again" in result.stdout
+    again = apply_text(run, spec, "--task-timeout", "0.5")  # still hostile: resumed, times out again, no create
+    assert again.exit_code == 1 and emu.stats["creates_total"] == 1
+    finishes_once_healthy(run, emu, spec, tmp_path)
+
+
+@pytest.mark.parametrize("answer", ["balance-text", "tier-missing", "not-an-object"])
+def test_a_malformed_organization_answer_stops_before_any_create(answer: str, write_spec, run, api) -> None:
+    emu = api(broken_organization=answer)
+    result = apply_text(run, write_spec(TEXT_SPEC.format(prompt="x")))
+    assert result.exit_code == 1
+    assert "error: the API answered GET /v1/organization with something it does not document" in result.stderr
+    assert emu.stats["creates_total"] == 0
+
+
+UPLOAD_ANSWERS = [
+    ("uri-missing", "runwayUri null, which is not a runway:// URI"),
+    ("uri-number", "runwayUri 7, which is not a runway:// URI"),
+    ("fields-text", 'fields "none", which are not form fields'),
+    ("url-internal", "refusing to upload to the storage URL the API answered with: http URLs are not allowed"),
+    ("url-other-port", "refusing to upload to the storage URL the API answered with: http URLs are not allowed"),
+    ("url-crlf", "contains control characters or spaces"),
+]
+
+
+@pytest.mark.parametrize(("answer", "fragment"), UPLOAD_ANSWERS, ids=[c[0] for c in UPLOAD_ANSWERS])
+def test_a_malformed_upload_answer_fails_the_shot_before_its_create(answer: str, fragment: str, write_spec, run,
+                                                                    api) -> None:
+    emu = api(broken_upload=answer)
+    result = apply_text(run, write_spec(spec_with_image("assets/sneaker.png")))
+    assert result.exit_code == 1, result.stderr
+    assert "uploading an input failed" in result.stdout and fragment in result.stdout
+    assert "nothing was created" in result.stdout
+    assert emu.stats["creates_total"] == 0
+    assert emu.stats["uploads"] == 1 and not any(u for u in emu.emulator.world.uploads.values() if u["complete"])
+
+
+# --- Local trouble while a paid output is written ----------------------------------------------
+
+def _directory_where_the_file_goes(out: Path) -> None:
+    (out / "t" / "a" / "1.mp4").mkdir(parents=True)
+
+
+def _file_where_the_folder_goes(out: Path) -> None:
+    (out / "t").mkdir(parents=True)
+    (out / "t" / "a").write_text("not a folder")
+
+
+@pytest.mark.parametrize(("obstacle", "fragment"), [
+    pytest.param(_directory_where_the_file_goes, "Is a directory", id="directory-where-the-output-goes"),
+    pytest.param(_file_where_the_folder_goes, "File exists", id="file-where-the-output-folder-goes"),
+])
+def test_an_output_that_cannot_be_written_keeps_the_paid_task(obstacle, fragment: str, write_spec, run, api,
+                                                              tmp_path) -> None:
+    import shutil
+
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt="x"))
+    obstacle(tmp_path / "outputs")
+    result = apply_text(run, spec)
+    assert result.exit_code == 1, result.stderr
+    assert "cannot write the output" in result.stdout and fragment in result.stdout
+    assert "move away what is in the way" in result.stdout and "stays in the journal" in result.stdout
+    (entry,) = journal_of(tmp_path)
+    assert entry["task_id"]
+    assert not list((tmp_path / "outputs").rglob(".tmp-*"))
+    shutil.rmtree(tmp_path / "outputs")
+    again = apply_text(run, spec)
+    assert again.exit_code == 0, again.stdout
+    assert emu.stats["creates_total"] == 1 and journal_of(tmp_path) == []
+
+
+def _read_only(folder: Path):
+    """Make ``folder`` read-only for this process: chmod, or (as root, whom modes do not stop)
+    a read-only bind mount; skipped where neither is possible."""
+    import contextlib
+    import shutil
+    import subprocess
+
+    @contextlib.contextmanager
+    def scope():
+        if os.geteuid() != 0:
+            folder.chmod(0o555)
+            try:
+                yield
+            finally:
+                folder.chmod(0o755)
+            return
+        mounted = shutil.which("mount") and subprocess.run(
+            ["mount", "--bind", "-o", "ro", str(folder), str(folder)], capture_output=True, check=False).returncode == 0
+        if not mounted:
+            pytest.skip("cannot make a read-only folder here (root without mount)")
+        try:
+            probe = folder / "probe"
+            with contextlib.suppress(OSError):
+                probe.write_text("x")
+            if probe.exists():
+                pytest.skip("the bind mount is not read-only here")
+            yield
+        finally:
+            subprocess.run(["umount", str(folder)], capture_output=True, check=False)
+
+    return scope()
+
+
+def test_a_read_only_output_folder_is_refused_before_paying(write_spec, run, api, tmp_path) -> None:
+    # The output folder's lock lives in it: a folder that cannot be written stops apply before any create.
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt="x"))
+    folder = tmp_path / "outputs" / "t"
+    folder.mkdir(parents=True)
+    with _read_only(folder):
+        result = apply_text(run, spec)
+    assert result.exit_code == 1, result.stderr
+    assert "cannot take the lock" in result.stderr and "nothing was done" in result.stderr
+    assert "Read-only file system" in result.stderr or "Permission denied" in result.stderr
+    assert emu.stats["creates_total"] == 0
+    again = apply_text(run, spec)
+    assert again.exit_code == 0, again.stdout
+    assert emu.stats["creates_total"] == 1
+
+
+def test_a_full_disk_during_a_download_keeps_the_paid_task(write_spec, api, tmp_path) -> None:
+    """A file size limit (RLIMIT_FSIZE) stands in for a full disk: writes past it fail with
+    an OSError in the middle of the download, as ENOSPC would."""
+    import resource
+    import subprocess
+    import sys
+
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt="x [[size:3000000]]"))
+    cmd = [sys.executable, "-m", "runner", "apply", str(spec), "--yes", "--poll-interval", "0.02"]
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+
+    full = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False,
+                          preexec_fn=limit)
+    assert full.returncode == 1, full.stdout + full.stderr
+    assert "cannot write the output" in full.stdout and "File too large" in full.stdout
+    assert "free disk space" in full.stdout and "stays in the journal" in full.stdout
+    assert journal_of(tmp_path)[0]["task_id"]
+    assert not list((tmp_path / "outputs").rglob(".tmp-*"))
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert emu.stats["creates_total"] == 1
+    assert (tmp_path / "outputs" / "t" / "a" / "1.mp4").stat().st_size == 3_000_000
+
+
+def test_an_api_refusal_with_a_huge_code_never_makes_the_state_unreadable(write_spec, run, api, tmp_path) -> None:
+    emu = api()
+    code = "SAFETY." + "A" * 500
+    spec = write_spec(TEXT_SPEC.format(prompt=f"x [[fail:{code}]]"))
+    assert apply_text(run, spec).exit_code == 1
+    plan = run(["plan", str(spec)])  # reads the state file the refusal was remembered in
+    assert plan.exit_code == 0, plan.stderr
+    assert "SAFETY.AAAA" in plan.stdout  # still blocked: the refusal is not paid for again
+    assert apply_text(run, spec).exit_code == 1 and emu.stats["creates_total"] == 1
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-5"])
+def test_the_task_deadline_must_be_a_real_number_of_seconds(value: str, write_spec, run, api) -> None:
+    emu = api()
+    result = apply_text(run, write_spec(TEXT_SPEC.format(prompt="x")), "--task-timeout", value)
+    assert result.exit_code != 0 and "Invalid value for '--task-timeout'" in result.stderr  # a usage error
+    assert emu.stats["requests"] == {}
