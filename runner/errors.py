@@ -91,14 +91,29 @@ class FileError(RunnerError):
     ``path`` names the file; the message says what is wrong with it and what to do.
     """
 
-    def __init__(self, path: Path | str, message: str) -> None:
+    def __init__(self, path: Path | str, message: str, *, label: str = "") -> None:
         self.path = str(path)
         self.detail = message
-        super().__init__(f"{path}: {message}")
+        super().__init__(f"{label} {path}: {message}" if label else f"{path}: {message}")
 
 
 class CatalogError(FileError):
     """A broken model file under schema/models (our bug or a bad local edit)."""
+
+
+class OutsideProject(RunnerError):
+    """A path runner would write, rename, delete or read back lies outside the project.
+
+    ``what`` says where the path came from (``spec.yaml:3:13: output_dir``, ``--out``, a
+    state file field); ``path`` is the path as given and ``root`` the project root.
+    """
+
+    def __init__(self, what: str, path: Path | str, root: Path | str, *, hint: str = "") -> None:
+        self.what = what
+        self.path = str(path)
+        self.root = str(root)
+        super().__init__(f"{what}: {path} is outside the project {root} (symlinks are followed); "
+                         + (hint or "runner only writes inside the project: choose a path inside it"))
 
 
 class StateError(FileError):
@@ -139,6 +154,16 @@ class ApiError(RunnerError):
         return any("upload" in t.lower() for t in texts)
 
 
+class TaskTimeout(RunnerError):
+    """A task did not end within the per-task deadline (``--task-timeout``); its outcome is
+    unknown: it may still finish and be charged."""
+
+    def __init__(self, task_id: str, seconds: float) -> None:
+        self.task_id = task_id
+        self.seconds = seconds
+        super().__init__(f"task {task_id} did not finish within {seconds:g} s (--task-timeout)")
+
+
 class DownloadError(RunnerError):
     """Downloading an output failed; ``expired``: refresh the signed URL; ``refused``: never retry."""
 
@@ -159,6 +184,12 @@ class InputRefused(RunnerError):
 
 class AccountLimit(RunnerError):
     """The account cannot pay for this apply (its credit balance is short)."""
+
+
+class Interrupted(RunnerError):
+    """The user pressed Ctrl-C at a moment where runner knows what was (not) done; exit 130."""
+
+    exit_code: ClassVar[int] = EXIT_INTERRUPTED
 
 
 class ConfirmationNeeded(RunnerError):

@@ -125,7 +125,7 @@ def test_refusals_are_remembered_and_forgotten_when_the_request_changes(planned)
 def test_a_removed_shot_keeps_its_entry_while_its_journal_holds_tasks(tmp_path: Path) -> None:
     pending = Pending(1, "fp", "task-1", "2026-01-01T00:00:00Z")
     state = State(tmp_path / "s.state.json", {"busy": ShotState("fp", "gen4.5", "text", {}, pending=[pending]),
-                                              "idle": ShotState("fp2", "gen4.5", "text", {})})
+                                              "idle": ShotState("e" * 64, "gen4.5", "text", {})})
     journal = Journal(state)
     journal.remove("busy")
     journal.remove("idle")
@@ -170,7 +170,7 @@ def test_the_plans_state_is_not_changed_by_apply(planned) -> None:
 
 def test_nothing_is_written_when_nothing_changed(tmp_path: Path) -> None:
     path = tmp_path / "s.state.json"
-    save_state(State(path, {"a": ShotState("fp", "gen4.5", "text", {})}))
+    save_state(State(path, {"a": ShotState("f" * 64, "gen4.5", "text", {})}))
     inode = path.stat().st_ino
     journal = Journal(load_state(path))
     journal.save_now()
@@ -245,8 +245,8 @@ def test_a_refusal_on_disk_names_take_code_reason_time_and_task(planned) -> None
 
 def test_a_change_to_a_loaded_state_is_written(tmp_path: Path) -> None:
     path = tmp_path / "s.state.json"
-    save_state(State(path, {"a": ShotState("fp", "gen4.5", "text", {}),
-                            "b": ShotState("fp2", "gen4.5", "text", {})}))
+    save_state(State(path, {"a": ShotState("f" * 64, "gen4.5", "text", {}),
+                            "b": ShotState("e" * 64, "gen4.5", "text", {})}))
     journal = Journal(load_state(path))
     assert [sid for sid, _ in journal.items()] == ["a", "b"]
     journal.remove("b")

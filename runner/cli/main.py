@@ -8,6 +8,7 @@ emulate, report, init, schema) live in ``cli.tools``.
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import click
 from runner import __version__
 from runner.cli import views
 from runner.cli.boundary import boundary, color, stderr, warn
-from runner.cli.options import EXCLUDE, FORMAT, MAX_CREDITS, PRICES, REPLACE, SELECT, STORE
+from runner.cli.options import ALLOW_UNPRICED, EXCLUDE, FORMAT, MAX_CREDITS, PRICES, REPLACE, SELECT, STORE
 from runner.engine.outcome import ApplyRun, Reporter
 from runner.errors import BudgetExceeded, SpecErrors
 from runner.planner.records import Plan
@@ -86,6 +87,7 @@ def validate(specs: tuple[Path, ...], fmt: str) -> object:
 @REPLACE
 @MAX_CREDITS
 @PRICES
+@ALLOW_UNPRICED
 @click.option("--check-account", is_flag=True,
               help="Also read the account (GET /v1/organization): balance, daily caps, concurrency.")
 @click.option("--emulator", is_flag=True, help="With --check-account: ask the built-in emulator.")
@@ -93,7 +95,7 @@ def validate(specs: tuple[Path, ...], fmt: str) -> object:
 @boundary
 def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select: tuple[str, ...],
          exclude: tuple[str, ...], replace: tuple[str, ...], max_credits: float | None, prices: Path | None,
-         check_account: bool, emulator: bool, store: str | None) -> Plan:
+         allow_unpriced: tuple[str, ...], check_account: bool, emulator: bool, store: str | None) -> Plan:
     """Show what apply would generate, and what it costs, without sending anything.
 
     Compares the spec with its state file (<spec>.state.json) and the local cache:
@@ -118,7 +120,7 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
     from runner.store.files import atomic_write
 
     result = make_plan(spec, select=select, exclude=exclude, replace=replace, max_credits=max_credits,
-                       prices=prices, store=store)
+                       prices=prices, allow_unpriced=allow_unpriced, store=store)
     warn(result.spec.warnings)
     if check_account:
         from runner.engine.run import organization_notes
@@ -132,12 +134,22 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
     if out is not None:
         import json
 
-        atomic_write(out, json.dumps(plan_document(result), indent=2, ensure_ascii=False) + "\n")
+        atomic_write(out, json.dumps(plan_document(result), indent=2, ensure_ascii=False) + "\n",
+                     root=result.spec.root, what="-o/--out")
         stderr(f"Saved the plan to {out}; run `runner apply {out}` to carry it out.")
     if result.over_budget_by is not None:
         raise BudgetExceeded(result.total_credits, result.max_credits or 0,
                              hint="raise budget.max_credits or --max-credits, or select fewer shots")
+    unpriced = result.unpriced_problems()
+    if unpriced:
+        raise SpecErrors(unpriced)
     return result
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if math.isnan(value):  # FloatRange lets NaN through: every comparison with it is false
+        raise click.BadParameter("must be a number of seconds", ctx=ctx, param=param)
+    return value
 
 
 @main.command()
@@ -155,6 +167,10 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
 @click.option("--cancel-pending", is_flag=True, help="Cancel (DELETE) the tasks in the journal and stop.")
 @click.option("--max-output-mb", default=4096.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Refuse generated files larger than this.")
+@click.option("--task-timeout", default=3600.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True, max=30 * 86400), callback=_finite,
+              help="Seconds to wait for one task to finish; then it stays in the journal as 'unknown outcome' "
+                   "(the next apply resumes it, never creates it again) and apply exits 1.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: the summary as JSON on stdout.")
 @SELECT
@@ -162,14 +178,16 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
 @REPLACE
 @MAX_CREDITS
 @PRICES
+@ALLOW_UNPRICED
 @STORE
 @click.option("--lock-timeout", default=0.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS",
               help="Wait this long for another apply of the spec to finish (0: refuse at once, naming it).")
 @boundary
 def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interval: float | None, retries: int,
-          recreate_unknown: bool, cancel_pending: bool, max_output_mb: float, fmt: str, select: tuple[str, ...],
+          recreate_unknown: bool, cancel_pending: bool, max_output_mb: float, task_timeout: float, fmt: str,
+          select: tuple[str, ...],
           exclude: tuple[str, ...], replace: tuple[str, ...], max_credits: float | None,
-          prices: Path | None, store: str | None, lock_timeout: float) -> ApplyRun:
+          prices: Path | None, allow_unpriced: tuple[str, ...], store: str | None, lock_timeout: float) -> ApplyRun:
     """Generate what the plan says: new and changed shots, concurrently and resumably.
 
     TARGET is a spec (it is planned first) or a plan saved with `runner plan -o`
@@ -191,6 +209,8 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
         target=target, emulator=emulator, yes=yes, parallelism=parallelism, poll_interval=poll_interval,
         retries=retries, recreate_unknown=recreate_unknown, cancel_pending=cancel_pending, select=select,
         exclude=exclude, replace=replace, max_credits=max_credits, prices=prices, max_output_mb=max_output_mb,
+        allow_unpriced=allow_unpriced,
+        task_timeout=task_timeout,
         store=store, lock_timeout=lock_timeout,
     )
     from runner.cli.progress import PlainReporter, RichReporter
@@ -200,7 +220,7 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
     reporter: contextlib.AbstractContextManager[Reporter]
     reporter = RichReporter() if sys.stderr.isatty() else contextlib.nullcontext(PlainReporter())
     outcome = run_apply(request, reporter=reporter, show_plan=lambda p: show(render_text(p, color=color())),
-                        confirm=(lambda q: click.confirm(q, err=True)) if sys.stdin.isatty() else None)
+                        confirm=ask if sys.stdin.isatty() else None)
     if outcome.declined:
         show("Cancelled; nothing was done.")
     if outcome.result is None:
@@ -212,6 +232,18 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
     else:
         click.echo(views.apply_summary_text(outcome.result, outcome.output_dir))
     return outcome
+
+
+def ask(question: str) -> bool:
+    """Yes or no on the terminal; only y/yes agrees. Ctrl-D (end of input) is no; Ctrl-C
+    propagates as KeyboardInterrupt (click.confirm would turn both into the same Abort)."""
+    click.echo(f"{question} [y/N]: ", nl=False, err=True)
+    try:
+        answer = input()
+    except EOFError:
+        click.echo(err=True)
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _register() -> None:

@@ -16,6 +16,12 @@ Deterministic triggers in a request's promptText, for tests and demos:
 - ``[[html]]``        the output URL serves an HTML page instead of a video
 - ``[[task-html]]``   GET of the task answers 200 with an HTML page (a broken proxy)
 - ``[[task-weird]]``  GET of the task reports a status the API does not have (``WEIRD``)
+- ``[[cost:VALUE]]``  answers report VALUE (JSON, else a string) as the task's estimated and
+  final cost, e.g. ``[[cost:-500]]`` (a hostile API trying to lower the run's spend)
+- ``[[create:NAME]]``, ``[[task:NAME]]`` hostile create and task answers (see ``hostile``:
+  ids that are not ids, tasks that never finish, costs that are not numbers, CRLF URLs)
+
+The hostile markers take effect only while ``hostile`` is true (the default).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from runner.emulator import hostile
 from runner.errors import RunnerError
 
 FAILURE_CODES = ("SAFETY.INPUT.TEXT", "INTERNAL", "THIRD_PARTY.UNAVAILABLE", "ASSET.INVALID")
@@ -72,6 +79,13 @@ class EmulatorConfig:
     slow_bytes_per_second: int = 200_000
     output_url: str | None = None
     """Hand out this URL as every task's output instead of a real one (hostile-API tests)."""
+    hostile: bool = True
+    """Hostile markers ([[task-html]], [[task-weird]], [[create:…]], [[task:…]]) and the
+    broken_* settings take effect; false makes the same tasks answer as a healthy API."""
+    broken_organization: str | None = None
+    """Answer GET /v1/organization in this broken way (a name in hostile.ORGANIZATION_ANSWERS)."""
+    broken_upload: str | None = None
+    """Answer POST /v1/uploads in this broken way (a name in hostile.UPLOAD_ANSWERS)."""
     video_fps: int = 8
     video_max_side: int = 320
     quiet: bool = True
@@ -90,6 +104,10 @@ class EmulatorConfig:
         unknown = sorted(set(changes) - known)
         if unknown:
             raise RunnerError(f"unknown emulator setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        for key, kind in (("broken_organization", "organization"), ("broken_upload", "upload")):
+            name = changes.get(key)
+            if name is not None and name not in hostile.TABLES[kind]:
+                raise RunnerError(f"{key}: unknown answer {name!r}; known: {', '.join(sorted(hostile.TABLES[kind]))}")
         return dataclasses.replace(self, **changes)
 
     @classmethod

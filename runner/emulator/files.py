@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from runner.emulator import outputs
+from runner.emulator import hostile, outputs
 from runner.emulator.hooks import HookEvent
 from runner.emulator.media import media_seconds
 from runner.emulator.replies import error, invalid, storage_error
@@ -64,12 +64,15 @@ class Files:
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in filename)[:100]
         uri = f"runway://uploads/{token}/{safe}"
         self.emu.world.uploads[uri] = {"token": token, "filename": safe, "complete": False}
+        self.emu.hooks.fire(HookEvent("upload", "uploads", "", body))
         base = str(request.base_url).rstrip("/")
-        return JSONResponse({
+        doc = {
             "uploadUrl": f"{base}/_emulator/upload/{token}",
             "fields": {"key": f"uploads/{token}/{safe}", "policy": self.sign(token)},
             "runwayUri": uri,
-        })
+        }
+        broken = self.emu.config.broken_upload if self.emu.config.hostile else None
+        return JSONResponse(hostile.answer("upload", broken, doc))
 
     async def receive_upload(self, request: Request) -> Response:
         token = request.path_params["token"]

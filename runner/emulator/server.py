@@ -36,6 +36,12 @@ class RunningEmulator:
         self.emulator.world.advance(self.emulator.now())
         return self.emulator.world.stats()
 
+    def configure(self, **changes: object) -> None:
+        """Change settings while it runs (as ``POST /_emulator/config`` does), e.g.
+        ``configure(hostile=False)`` to make a hostile emulator healthy again."""
+        self.emulator.config = self.emulator.config.updated(changes)
+        self.emulator.world.config = self.emulator.config
+
     def on(self, event: EventName, callback: Callback) -> None:
         """Call ``callback(HookEvent)`` on the server's thread at every ``event``: ``create``,
         ``first_read`` or ``half_streamed`` (see ``runner.emulator.hooks``). An exception in

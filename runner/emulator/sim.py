@@ -13,6 +13,7 @@ Lifecycle: PENDING (for ``pending_seconds``) -> THROTTLED (ready, but the model'
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import secrets
 from collections import Counter, deque
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.emulator import hostile
 from runner.emulator.config import EmulatorConfig
 
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
@@ -49,12 +51,18 @@ class Task:
     end: float | None = None
     flags: set[str] = field(default_factory=set)
     pad_to: int = 0
+    cost_answer: Any = None
+    """What answers report as the task's cost (``[[cost:VALUE]]``, hostile-API tests); None: the real one."""
     output: bytes | None = None  # rendered on the first download, then served as is
     reads: int = 0  # GET /v1/tasks/{id} so far
 
     @property
     def prompt(self) -> str:
         return str(self.body.get("promptText") or "")
+
+    def hostile(self, kind: str) -> list[str]:
+        """Names of the task's ``[[kind:NAME]]`` hostile markers, in a stable order."""
+        return sorted(f.split(":", 1)[1] for f in self.flags if f.startswith(f"{kind}:"))
 
     def progress(self, now: float) -> float:
         if self.start is None:
@@ -120,8 +128,16 @@ class World:
         for flag in ("truncate", "slow", "expire-once", "task-html", "task-weird"):
             if f"[[{flag}]]" in prompt:
                 task.flags.add(flag)
+        for kind in ("create", "task"):
+            task.flags.update(f"{kind}:{name}" for name in hostile.markers(prompt, kind))
         if "[[size:" in prompt:
             task.pad_to = int(prompt.split("[[size:", 1)[1].split("]]", 1)[0])
+        if "[[cost:" in prompt:
+            raw = prompt.split("[[cost:", 1)[1].split("]]", 1)[0]
+            try:
+                task.cost_answer = json.loads(raw)
+            except ValueError:
+                task.cost_answer = raw
         self.tasks[task.id] = task
         self.lanes.setdefault(model, _Lane(clock=now)).queue.append(task)
         self.balance -= estimated

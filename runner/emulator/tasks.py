@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from runner.catalog.models import catalog
-from runner.emulator import prices
+from runner.emulator import hostile, prices
 from runner.emulator.hooks import HookEvent
 from runner.emulator.replies import error, invalid
 
@@ -68,7 +68,11 @@ class Tasks:
                                 estimated=quote.credits, final=final)
             if "[[lost-response]]" in task.prompt:
                 return error(502, "Bad gateway (injected after the task was created).")
-            return JSONResponse({"id": task.id, "estimatedCost": {"credits": quote.credits}})
+            estimate = quote.credits if task.cost_answer is None else task.cost_answer
+            doc = {"id": task.id, "estimatedCost": {"credits": estimate}}
+            if self.emu.config.hostile:
+                return JSONResponse(hostile.answer("create", task.hostile("create"), doc))
+            return JSONResponse(doc)
 
         return create
 
@@ -122,6 +126,8 @@ class Tasks:
                 doc["progress"] = round(task.progress(self.emu.now()), 3)
         else:
             doc["cost"] = {"credits": task.final}
+        if task.cost_answer is not None:  # a hostile or broken API: whatever the test asked for
+            doc["estimatedCost" if "estimatedCost" in doc else "cost"] = {"credits": task.cost_answer}
         if task.status == "SUCCEEDED":
             expired = "expire-once" in task.flags
             task.flags.discard("expire-once")
@@ -132,11 +138,13 @@ class Tasks:
         task.reads += 1
         if task.reads == 1:
             self.emu.hooks.fire(HookEvent("first_read", task.endpoint, task.model, task.body, task_id=task.id))
+        if not self.emu.config.hostile:
+            return JSONResponse(doc)
         if "task-html" in task.flags:
             return HTMLResponse("<html><body>502 Bad Gateway</body></html>")
         if "task-weird" in task.flags:
             doc["status"] = "WEIRD"
-        return JSONResponse(doc)
+        return JSONResponse(hostile.answer("task", task.hostile("task"), doc))
 
     async def delete_task(self, request: Request) -> Response:
         task = self.emu.world.tasks.get(request.path_params["task_id"])
@@ -146,7 +154,9 @@ class Tasks:
         return Response(status_code=204)
 
     async def organization(self, request: Request) -> Response:
-        return JSONResponse(self.emu.world.organization())
+        doc = self.emu.world.organization()
+        broken = self.emu.config.broken_organization if self.emu.config.hostile else None
+        return JSONResponse(hostile.answer("organization", broken, doc))
 
 
 def _uris(body: Any, path: list[str | int] | None = None) -> list[tuple[list[str | int], str]]:

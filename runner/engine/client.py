@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ import runwayml
 from runner.catalog.endpoints import ENDPOINTS
 from runner.errors import ApiError, DownloadError, RunnerError
 from runner.inputs.urlpolicy import check_url
+from runner.store.documents import is_task_id, shown
 
 DEFAULT_BASE_URL = "https://api.dev.runwayml.com"
 READ_RETRIES = 5
@@ -51,6 +53,64 @@ class TaskStatus:
     failure_code: str | None = None
     credits: int | None = None
     estimated: float | None = None
+    cost_warning: str | None = None
+    """Set when the answer's cost could not be a charge (negative); ``credits`` is then None."""
+
+
+MAX_CREDITS = 100_000_000  # no single task costs a million dollars: a larger number is not a cost
+
+
+def cost_value(value: object) -> float | None:
+    """A cost the API reported, if it can be one: a finite number of credits, not negative, not
+    absurdly large. Anything else is unknown, so that a broken or hostile answer never lowers
+    (or inflates) a run's spend; the paid output is still kept."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or not 0 <= value <= MAX_CREDITS:
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class Created:
+    """A create's answer: the task id (checked), the estimate, and what else was odd about it
+    (the task is paid and polled all the same; the task's own cost is what gets recorded)."""
+
+    task_id: str
+    estimated: float | None = None
+    warning: str | None = None
+
+
+def _estimate(doc: dict[str, Any]) -> tuple[float | None, str | None]:
+    """(estimated credits, warning) of a create answer's ``estimatedCost`` (optional in the API)."""
+    if "estimatedCost" not in doc:
+        return None, None
+    cost = doc["estimatedCost"]
+    credits = cost.get("credits") if isinstance(cost, dict) else None
+    estimated = None if isinstance(credits, bool) or not isinstance(credits, int | float) else cost_value(credits)
+    if estimated is None:
+        return None, f"estimatedCost {shown(cost)}, which is not a credit count; the estimate is unknown"
+    return float(estimated), None
+
+
+def _upload_answer(doc: object) -> tuple[str, str, dict[str, str]]:
+    """(runway:// URI, storage URL, form fields) of a ``POST /v1/uploads`` answer, checked."""
+    if not isinstance(doc, dict):
+        raise ApiError(f"the API answered an upload with {shown(doc)}, not an object")
+    uri, url, fields = doc.get("runwayUri"), doc.get("uploadUrl"), doc.get("fields")
+    if not isinstance(uri, str) or not uri.startswith("runway://") or len(uri) > 2048 \
+            or any(ord(c) < 0x20 for c in uri):
+        raise ApiError(f"the API answered an upload with runwayUri {shown(uri)}, which is not a runway:// URI")
+    if not isinstance(url, str):
+        raise ApiError(f"the API answered an upload with uploadUrl {shown(url)}, which is not a URL")
+    if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
+        raise ApiError(f"the API answered an upload with fields {shown(fields)}, which are not form fields")
+    return uri, url, fields
+
+
+def _task_problem(asked: str, answered: str) -> str | None:
+    if answered != asked:
+        return f"the answer is about task {shown(answered)}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -137,35 +197,79 @@ class Client:
         return Organization(org.credit_balance, tiers, used)
 
     async def upload(self, path: Path) -> str:
-        try:
-            result = await self._sdk.uploads.create_ephemeral(file=path)
-        except (runwayml.RunwayMLError, ValueError) as e:
-            raise _translate(e, creating=False, what="an upload") from e
-        return str(result.uri)
+        """Upload a local input (``POST /v1/uploads``, then the file to the storage URL the
+        answer names) and return its ``runway://`` URI.
 
-    async def create(self, endpoint: str, body: dict[str, Any]) -> tuple[str, float | None]:
-        """POST a generation to ``endpoint`` once (never retried). Returns (task id, estimated credits)."""
+        Done here rather than by the SDK's ``create_ephemeral`` so that the answer is
+        checked before it is used: the storage URL passes the same policy as output URLs
+        (a hostile answer cannot make us post a file to an internal address), and the
+        URI must be a ``runway://`` URI.
+        """
+        try:
+            started = await self._sdk.post("/v1/uploads", body={"filename": path.name, "type": "ephemeral"},
+                                           cast_to=httpx.Response)
+            doc = started.json()
+        except runwayml.RunwayMLError as e:
+            raise _translate(e, creating=False, what="an upload") from e
+        except (ValueError, RecursionError) as e:
+            raise ApiError("the API answered an upload with something that is not JSON") from e
+        uri, url, fields = _upload_answer(doc)
+        why = self.output_url_problem(url)
+        if why:
+            raise ApiError(f"refusing to upload to the storage URL the API answered with: {why}")
+        try:
+            content = await asyncio.to_thread(path.read_bytes)
+            response = await self._http.post(url, data=fields, files={"file": (path.name, content)})
+        except httpx.HTTPError as e:
+            raise ApiError(f"uploading {path.name} broke off: {type(e).__name__}", retryable=True) from e
+        if response.status_code >= 300:
+            raise ApiError(f"uploading {path.name} failed with HTTP {response.status_code}",
+                           status=response.status_code)
+        return uri
+
+    async def create(self, endpoint: str, body: dict[str, Any]) -> Created:
+        """POST a generation to ``endpoint`` once (never retried).
+
+        Only the task id is checked here, and it is checked first: once it is known to be a
+        task id, the caller journals it before ``Created.problem`` (anything else wrong with
+        the answer) is looked at, so a paid task is never lost because another field was bad.
+        """
         try:
             response = await self._creates.post(f"/v1/{ENDPOINTS[endpoint].name}", body=body, cast_to=httpx.Response)
             doc = response.json()
         except runwayml.RunwayMLError as e:
             raise _translate(e, creating=True) from e
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise ApiError("the API answered a create with something that is not JSON", maybe_created=True) from e
         task_id = doc.get("id") if isinstance(doc, dict) else None
-        if not isinstance(task_id, str) or not task_id:
-            raise ApiError("the API answered a create without a task id", maybe_created=True)
-        estimated = (doc.get("estimatedCost") or {}).get("credits")
-        return task_id, float(estimated) if isinstance(estimated, (int, float)) else None
+        if not is_task_id(task_id):
+            found = "no task id" if task_id is None else f"the task id {shown(task_id)}, which is not one"
+            raise ApiError(f"the API answered a create with {found} (task ids are UUIDs), so the task cannot be "
+                           "polled", maybe_created=True)
+        assert isinstance(task_id, str)
+        return Created(task_id, *_estimate(doc))
 
     async def task(self, task_id: str) -> TaskStatus:
         """The task's status, read through the SDK's typed (and validated) task models."""
+        what = f"GET /v1/tasks/{task_id}"
+        if not is_task_id(task_id):  # never let a state file, a plan or an answer choose the URL path
+            raise ApiError(f"refusing to read task {shown(task_id)}: not a Runway task id (a UUID)", task_id=task_id)
         try:
             task = await self._sdk.tasks.retrieve(task_id)
         except (runwayml.RunwayMLError, ValueError) as e:
-            raise _translate(e, creating=False, what=f"GET /v1/tasks/{task_id}", task_id=task_id) from e
+            raise _translate(e, creating=False, what=what, task_id=task_id) from e
         cost = getattr(task, "cost", None)
         estimated = getattr(task, "estimated_cost", None)
+        credits = cost.credits if cost is not None else None
+        problem = _task_problem(task_id, task.id)
+        if problem:
+            raise ApiError(f"the API answered {what} with something it does not document ({problem})",
+                           task_id=task_id)
+        charged = cost_value(credits) if credits is not None else None
+        warning = None
+        if credits is not None and charged is None:
+            warning = (f"the API reported a cost of {shown(credits)} credits, which cannot be a charge; "
+                       "recorded as unknown")
         return TaskStatus(
             id=task.id,
             status=task.status,
@@ -173,18 +277,24 @@ class Client:
             output=tuple(getattr(task, "output", None) or ()),
             failure=getattr(task, "failure", None),
             failure_code=getattr(task, "failure_code", None),
-            credits=cost.credits if cost is not None else None,
-            estimated=estimated.credits if estimated is not None else None,
+            credits=None if charged is None else int(charged),
+            estimated=None if estimated is None else cost_value(estimated.credits),
+            cost_warning=warning,
         )
 
     async def cancel(self, task_id: str) -> None:
+        if not is_task_id(task_id):
+            raise ApiError(f"refusing to cancel task {shown(task_id)}: not a Runway task id (a UUID)", task_id=task_id)
         try:
             await self._sdk.tasks.delete(task_id)
         except (runwayml.RunwayMLError, ValueError) as e:
             raise _translate(e, creating=False, what=f"DELETE /v1/tasks/{task_id}", task_id=task_id) from e
 
     def output_url_problem(self, url: str) -> str | None:
-        """Outputs come over https from public hosts, or from the emulator we talk to."""
+        """Outputs come over https from public hosts, or from the emulator we talk to; a URL
+        with control characters (a CRLF could smuggle a header) or spaces is never used."""
+        if any(c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in url):
+            return f"the output URL {shown(url)} contains control characters or spaces"
         if self.connection.loopback:
             mine = urlsplit(self.connection.base_url)
             theirs = urlsplit(url)
@@ -195,7 +305,8 @@ class Client:
     async def download(self, url: str, dest: Path, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> tuple[str, int, str]:
         """Stream ``url`` into ``dest`` (not yet durable: the caller commits it); returns
         (sha256, bytes, content type)."""
-        why = self.output_url_problem(url)
+        # The check resolves the host (DNS may take seconds): off the loop, so other shots keep going.
+        why = await asyncio.to_thread(self.output_url_problem, url)
         if why:
             raise DownloadError(f"refusing to download the output: {why}", refused=True)
         digest = hashlib.sha256()

@@ -13,8 +13,9 @@ from runner.catalog.endpoints import OutputKind
 from runner.engine.client import TaskStatus
 from runner.engine.context import ApplyContext
 from runner.engine.journal import now
-from runner.errors import DownloadError, StoreError
+from runner.errors import DownloadError, OutsideProject, StoreError
 from runner.inputs.media import verify_output
+from runner.inputs.paths import display_path
 from runner.store import cache as cache_mod
 from runner.store.files import TempFile
 
@@ -26,18 +27,27 @@ class Downloads:
         self.ctx = ctx
 
     async def fetch(self, label: str, fingerprint: str, status: TaskStatus, dest: Path,
-                    kind: OutputKind) -> dict[str, Any]:
-        """Download the output of ``status`` to ``dest``; returns its metadata for the state."""
+                    kind: OutputKind, *, root: Path | None = None) -> dict[str, Any]:
+        """Download the output of ``status`` to ``dest`` (inside ``root``, the project by
+        default); returns its metadata for the state."""
         last: Exception | None = None
         for attempt in range(DOWNLOAD_ATTEMPTS):
             if not status.output:
                 raise DownloadError("the task succeeded without an output URL")
-            tmp = TempFile(dest)
+            try:
+                tmp = TempFile(dest, root=root or self.ctx.root)
+            except OutsideProject as e:  # a symlink made after the plan: the paid task stays journaled
+                raise DownloadError(str(e), refused=True) from None
+            except OSError as e:
+                raise _cannot_write(dest, e) from None
             try:
                 meta = await self._once(status, tmp, kind)
                 await asyncio.to_thread(cache_mod.output_put, fingerprint, dest, meta)
                 await self._keep_in_store(label, dest, str(meta["sha256"]))
                 return meta
+            except OSError as e:  # disk full, a read-only folder, a directory where the file goes
+                tmp.discard()
+                raise _cannot_write(dest, e) from None
             except DownloadError as e:
                 last = e
                 tmp.discard()
@@ -73,3 +83,10 @@ class Downloads:
             raise DownloadError(problem)
         await asyncio.to_thread(tmp.commit)
         return {"sha256": digest, "bytes": size, "credits": status.credits, "task_id": status.id, "finished": now()}
+
+
+def _cannot_write(dest: Path, e: OSError) -> DownloadError:
+    """A local problem, not the API's: retrying the download would not help, so it is not retried."""
+    reason = e.strerror or type(e).__name__
+    return DownloadError(f"cannot write the output {display_path(dest)}: {reason}; free disk space, make the folder "
+                         "writable or move away what is in the way", refused=True)

@@ -129,8 +129,10 @@ class Journal:
     def remember_refusal(self, sp: ShotPlan, tp: TakePlan, *, code: str, reason: str, task_id: str) -> None:
         """A SAFETY/ASSET refusal, so that the next apply does not pay for the same refusal again."""
         st = self.entry(sp)
-        st.failure = {**(st.failure or {}), tp.fingerprint: {"take": tp.take, "code": code, "reason": reason,
-                                                              "at": now(), "task_id": task_id}}
+        # Cut to the state schema's limits: an API's words must never make the state file unreadable.
+        st.failure = {**(st.failure or {}), tp.fingerprint: {"take": tp.take, "code": code[:200],
+                                                              "reason": reason[:10_000], "at": now(),
+                                                              "task_id": task_id}}
         self._changed()
 
     # --- writing --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import os
 
 from runner.engine.context import ApplyContext
 from runner.engine.outcome import Outcome
+from runner.inputs.paths import confine
 from runner.planner import ShotPlan, TakePlan
 from runner.store import cache as cache_mod
 
@@ -45,9 +46,12 @@ def _take_action(ctx: ApplyContext, sp: ShotPlan, tp: TakePlan) -> Outcome | Non
         done = entry.take(tp.take) if entry else None
         if done is None:  # pragma: no cover - plan only moves takes the state lists
             return None
-        dest = base / tp.output
+        # The source comes from the state file (a pull request can edit it): both ends are
+        # confined again here, where the move happens, so a symlink made since is caught too.
+        source = confine(base / tp.source, ctx.root, what=f"state file: shots.{sp.id} take {tp.take} output")
+        dest = confine(base / tp.output, ctx.root, what="output")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(base / tp.source, dest)
+        os.replace(source, dest)
         meta = {"sha256": done.sha256, "bytes": done.bytes, "credits": done.credits,
                 "task_id": done.task_id, "finished": done.finished}
         ctx.journal.record_take(sp, tp, meta, done.source)
@@ -55,13 +59,13 @@ def _take_action(ctx: ApplyContext, sp: ShotPlan, tp: TakePlan) -> Outcome | Non
         return Outcome(sp.id, tp.take, "moved", f"from {tp.source}", tp.output)
     if tp.action == "restore" and tp.cached and tp.cached.get("from") == "store":
         place = ctx.plan.place
-        if place is None or not place.pull_output(str(tp.cached["sha256"]), base / tp.output):
+        if place is None or not place.pull_output(str(tp.cached["sha256"]), base / tp.output, root=ctx.root):
             return Outcome(sp.id, tp.take, "failed", "the store no longer has this output; run apply again "
                            "to generate it", code="STORE")
         ctx.journal.record_take(sp, tp, tp.cached, str(tp.cached.get("source") or "api"))
         return Outcome(sp.id, tp.take, "cached", "restored from the store", tp.output)
     if tp.action == "restore" and tp.cached:
-        cache_mod.output_restore(tp.cached, base / tp.output)
+        cache_mod.output_restore(tp.cached, base / tp.output, root=ctx.root)
         ctx.journal.record_take(sp, tp, tp.cached, "cache")
         return Outcome(sp.id, tp.take, "cached", "restored from cache", tp.output)
     return None

@@ -35,6 +35,9 @@ class ApplyOptions:
     recreate_unknown: bool = False
     grace_seconds: float = 30.0
     max_output_bytes: int = 4 * 1024**3
+    task_timeout: float = 3600.0
+    """Seconds one apply polls a task before leaving it in the journal as "unknown outcome"
+    (default one hour: six times the SDK's own 10-minute wait for a task)."""
 
 
 @dataclass
@@ -54,6 +57,8 @@ class ApplyResult:
     outcomes: list[Outcome] = field(default_factory=list)
     planned_credits: int = 0
     charged_credits: int = 0
+    possibly_charged: int = 0
+    """Estimates of creates whose answer was lost: they may have been charged."""
     creates: int = 0
     notes: list[str] = field(default_factory=list)
 

@@ -20,13 +20,14 @@ from runner.engine.cancel import cancel_pending
 from runner.engine.client import Client, Connection, connection_from_env
 from runner.engine.loop import Engine
 from runner.engine.outcome import ApplyOptions, ApplyResult, ApplyRun, Reporter
-from runner.errors import BudgetExceeded, ConfirmationNeeded, RunnerError
+from runner.errors import BudgetExceeded, ConfirmationNeeded, Interrupted, RunnerError, SpecErrors
 from runner.planner import Plan, make_plan
 from runner.planner.budget import check_account
-from runner.planner.make import place_for
+from runner.planner.make import check_output_owner, place_for
 from runner.planner.render import account_notes
 from runner.planner.saved import plan_from_file, saved_plan_spec, saved_plan_store
 from runner.spec import Spec, load_spec
+from runner.store.lock import claim_output, output_lock
 from runner.store.place import Place
 from runner.store.state import remove_stale_temp_files
 
@@ -52,16 +53,20 @@ class ApplyRequest:
     max_output_mb: float = 4096
     store: str | None = None
     lock_timeout: float = 0.0
+    allow_unpriced: tuple[str, ...] = ()
+    task_timeout: float = 3600.0
 
 
 def _plan_for(request: ApplyRequest, place: Place, spec: Spec) -> Plan:
     if saved_plan_spec(request.target) is not None:
-        if request.select or request.exclude or request.replace or request.max_credits is not None:
-            raise RunnerError("a saved plan carries its own --select/--exclude/--replace/--max-credits; "
-                              "make a new plan to change them")
+        if request.select or request.exclude or request.replace or request.max_credits is not None or \
+                request.allow_unpriced:
+            raise RunnerError("a saved plan carries its own --select/--exclude/--replace/--max-credits/"
+                              "--allow-unpriced; make a new plan to change them")
         return plan_from_file(request.target, prices=request.prices, place=place)
     return make_plan(request.target, select=request.select, exclude=request.exclude, replace=request.replace,
-                     max_credits=request.max_credits, prices=request.prices, place=place, spec=spec)
+                     max_credits=request.max_credits, prices=request.prices, allow_unpriced=request.allow_unpriced,
+                     place=place, spec=spec)
 
 
 def _place(request: ApplyRequest) -> tuple[Place, Spec]:
@@ -87,30 +92,50 @@ def run_apply(request: ApplyRequest, *, reporter: contextlib.AbstractContextMana
     place, spec = _place(request)
     with place.locked(timeout=request.lock_timeout) as guard:
         plan = _plan_for(request, place, spec)
-        remove_stale_temp_files(plan.state.path, plan.spec.output_dir)
-        show_plan(plan)
-        if plan.over_budget_by is not None:
-            raise BudgetExceeded(plan.total_credits, plan.max_credits or 0, hint="nothing was done")
-        if not _needs_work(plan) and not request.cancel_pending:
-            return ApplyRun(plan)
-        spends = plan.total_credits > 0 or any(t.action == "create" for s in plan.shots for t in s.takes)
-        if spends and not request.yes:
-            if confirm is None:
-                raise ConfirmationNeeded("apply needs confirmation: pass --yes (no terminal to ask on)")
-            if not confirm(f"Apply this plan and spend up to {plan.total_credits} credits?"):
-                return ApplyRun(plan, declined=True)
-        options = ApplyOptions(parallelism=request.parallelism, retries=request.retries,
-                               max_credits=request.max_credits if request.max_credits is not None else plan.max_credits,
-                               recreate_unknown=request.recreate_unknown,
-                               max_output_bytes=int(request.max_output_mb * 2**20))
-        with _connection(request.emulator) as connection, reporter as progress:
-            options.poll_interval = request.poll_interval or (EMULATOR_POLL if connection.loopback else REAL_POLL)
-            engine = Engine(plan, Client(connection), options, progress, guard=guard)
-            try:
-                result = asyncio.run(_run_engine(engine, request.cancel_pending))
-            finally:
-                engine.journal.save_now(final=True)  # whatever happened, the journal on disk is the latest
-        return ApplyRun(plan, result)
+        with output_lock(plan.spec.output_dir, plan.spec.root):
+            return _apply_locked(request, plan, guard, reporter=reporter, show_plan=show_plan, confirm=confirm)
+
+
+def _apply_locked(request: ApplyRequest, plan: Plan, guard: Callable[[], None], *,
+                  reporter: contextlib.AbstractContextManager[Reporter],
+                  show_plan: Callable[[Plan], None], confirm: Callable[[str], bool] | None) -> ApplyRun:
+    """The rest of ``run_apply``, holding the spec's and the output folder's locks."""
+    spec = plan.spec
+    check_output_owner(spec)  # again under the lock: another spec may have claimed it since the plan
+    remove_stale_temp_files(plan.state.path, spec.output_dir, [*plan.state.shots, *(s.id for s in spec.shots)],
+                            spec.root)
+    show_plan(plan)
+    unpriced = plan.unpriced_problems()
+    if unpriced:
+        raise SpecErrors(unpriced)
+    if plan.over_budget_by is not None:
+        raise BudgetExceeded(plan.total_credits, plan.max_credits or 0, hint="nothing was done")
+    if not _needs_work(plan) and not request.cancel_pending:
+        return ApplyRun(plan)
+    spends = plan.total_credits > 0 or any(t.action == "create" for s in plan.shots for t in s.takes)
+    if spends and not request.yes:
+        if confirm is None:
+            raise ConfirmationNeeded("apply needs confirmation: pass --yes (no terminal to ask on)")
+        try:
+            agreed = confirm(f"Apply this plan and spend up to {plan.total_credits} credits?")
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted at the confirmation; nothing was done") from None
+        if not agreed:
+            return ApplyRun(plan, declined=True)
+    claim_output(spec.output_dir, spec.path, spec.root)  # this spec writes here from now on
+    options = ApplyOptions(parallelism=request.parallelism, retries=request.retries,
+                           max_credits=request.max_credits if request.max_credits is not None else plan.max_credits,
+                           recreate_unknown=request.recreate_unknown,
+                           max_output_bytes=int(request.max_output_mb * 2**20),
+                           task_timeout=request.task_timeout)
+    with _connection(request.emulator) as connection, reporter as progress:
+        options.poll_interval = request.poll_interval or (EMULATOR_POLL if connection.loopback else REAL_POLL)
+        engine = Engine(plan, Client(connection), options, progress, guard=guard)
+        try:
+            result = asyncio.run(_run_engine(engine, request.cancel_pending))
+        finally:
+            engine.journal.save_now(final=True)  # whatever happened, the journal on disk is the latest
+    return ApplyRun(plan, result)
 
 
 async def _run_engine(engine: Engine, cancel: bool) -> ApplyResult:

@@ -11,19 +11,23 @@ import asyncio
 import random
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from runner.catalog.endpoints import ENDPOINTS, OutputKind
+from runner.catalog.endpoints import ENDPOINTS, OutputKind, output_extension
 from runner.catalog.models import catalog
 from runner.engine.client import TaskStatus
 from runner.engine.context import ApplyContext
 from runner.engine.downloads import Downloads
 from runner.engine.outcome import Outcome, failure_text
-from runner.errors import ApiError, DownloadError
+from runner.errors import ApiError, DownloadError, TaskTimeout
 from runner.planner import ShotPlan, TakePlan
 from runner.store.state import Pending
 
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
+STAYS = ("it stays in the journal: run apply again to finish it (it is paid for, or may still be charged, so it is "
+         "never created again)")
 PERMANENT_PREFIXES = ("SAFETY", "ASSET")
 
 
@@ -33,6 +37,19 @@ class Tasks:
         self.downloads = downloads
 
     async def poll(self, shot_id: str, take: int, task_id: str) -> TaskStatus:
+        """Read the task until it ends, for at most ``--task-timeout`` seconds (a task that
+        never finishes must not hold apply, and its lock, forever)."""
+        limit = self.ctx.options.task_timeout
+        scope = asyncio.timeout(limit)
+        try:
+            async with scope:
+                return await self._poll(shot_id, take, task_id)
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            raise TaskTimeout(task_id, limit) from None
+
+    async def _poll(self, shot_id: str, take: int, task_id: str) -> TaskStatus:
         interval = self.ctx.options.poll_interval
         while True:
             status = await self.ctx.client.task(task_id)
@@ -50,9 +67,10 @@ class Tasks:
                 kind = ENDPOINTS[sp.shot.request.endpoint].output
                 meta = await self.downloads.fetch(f"{sp.id} take {tp.take}", tp.fingerprint, status,
                                                   self.ctx.spec_dir / tp.output, kind)
-        except (ApiError, DownloadError) as e:
+        except (ApiError, DownloadError, TaskTimeout) as e:
             return await self.trouble(sp.id, tp.take, task_id, e, creates)
         journal = self.ctx.journal
+        self._cost_warning(f"{sp.id} take {tp.take}", status)
         if status.status == "SUCCEEDED":
             journal.record_take(sp, tp, meta, "api", task_id=task_id)
             await journal.flush()
@@ -67,16 +85,26 @@ class Tasks:
         await journal.flush()
         return Outcome(sp.id, tp.take, "failed", reason, credits=0, creates=creates, code=code)
 
+    def _cost_warning(self, label: str, status: TaskStatus) -> None:
+        if status.cost_warning:
+            message = f"warning: {label}: task {status.id}: {status.cost_warning}"
+            self.ctx.reporter.note(message)
+            self.ctx.result.notes.append(message)
+
     async def trouble(self, shot_id: str, take: int, task_id: str, e: Exception, creates: int) -> Outcome:
         """A journaled task could not be finished now. It stays in the journal (it is paid
-        for) unless the API says it no longer exists."""
+        for, or may still be) unless the API says it no longer exists. Its outcome is
+        unknown unless it is known to have succeeded (then only the download failed)."""
         if isinstance(e, ApiError) and e.status == 404:
             self.ctx.journal.drop_task(shot_id, task_id)
             await self.ctx.journal.flush()
             return Outcome(shot_id, take, "failed", f"task {task_id} no longer exists on the API (deleted or "
                            "expired); it is dropped from the journal", creates=creates, code="GONE")
-        return Outcome(shot_id, take, "failed", f"{e}; task {task_id} stays in the journal: run apply again to "
-                       "finish it", creates=creates, code="DOWNLOAD" if isinstance(e, DownloadError) else "API")
+        if isinstance(e, DownloadError | OSError):
+            return Outcome(shot_id, take, "failed", f"{e}; task {task_id} succeeded and {STAYS}", creates=creates,
+                           code="DOWNLOAD")
+        return Outcome(shot_id, take, "unknown", f"{e}; the outcome of task {task_id} is unknown and {STAYS}",
+                       creates=creates, code="TIMEOUT" if isinstance(e, TaskTimeout) else "API")
 
     async def resume(self, sp: ShotPlan | None, shot_id: str, pending: Pending) -> Outcome:
         """Finish a journaled task instead of creating it again."""
@@ -93,22 +121,33 @@ class Tasks:
         assert pending.task_id is not None
         shot = self.ctx.journal.get(shot_id)
         kind = output_kind(shot.model, shot.mode) if shot else "video"
+        name = "out." + (state_extension(shot.model, shot.mode, shot.request) if shot else "mp4")
         try:
             status = await self.poll(shot_id, pending.take, pending.task_id)
             if status.status == "SUCCEEDED":
                 folder = Path(tempfile.mkdtemp(prefix="runner-"))
                 try:
                     await self.downloads.fetch(f"{shot_id} take {pending.take}", pending.fingerprint, status,
-                                               folder / "out.mp4", kind)
+                                               folder / name, kind, root=folder)
                 finally:
                     shutil.rmtree(folder, ignore_errors=True)
                 self.ctx.result.charged_credits += status.credits or 0
-        except (ApiError, DownloadError) as e:
+            self._cost_warning(f"{shot_id} take {pending.take}", status)
+        except (ApiError, DownloadError, TaskTimeout, OSError) as e:
             return await self.trouble(shot_id, pending.take, pending.task_id, e, 0)
         self.ctx.journal.drop_task(shot_id, pending.task_id)
         await self.ctx.journal.flush()
         return Outcome(shot_id, pending.take, "kept", f"finished journaled task {pending.task_id} ({status.status}) "
                        "of an earlier version; its output is in the cache", credits=status.credits)
+
+
+def state_extension(model: str, mode: str, request: Mapping[str, Any]) -> str:
+    """The file extension of a state entry's output (a frame sequence is a .zip)."""
+    info = catalog().get(model)
+    endpoint = info.modes.get(mode) if info else None
+    if endpoint is None or endpoint not in ENDPOINTS:
+        return "mp4"
+    return output_extension(endpoint, request)
 
 
 def output_kind(model: str, mode: str) -> OutputKind:

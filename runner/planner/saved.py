@@ -6,17 +6,18 @@ from; ``load_plan`` refuses it when any of them changed, saying which.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from runner.catalog.pricing import load_prices
-from runner.errors import FileError, StalePlanError
+from runner.errors import FileError, RunnerError, StalePlanError
+from runner.inputs.paths import folder_root, is_inside, read_back_problem
 from runner.planner.make import make_plan
 from runner.planner.records import PLAN_FORMAT, Plan
 from runner.store import cache as cache_mod
+from runner.store.documents import first_problem, more, read_json, shown
 from runner.store.place import Place
-from runner.store.state import file_sha256
+from runner.store.state import file_sha256, state_path
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
@@ -56,20 +57,36 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     }
 
 
+def read_plan(path: Path) -> dict[str, Any]:
+    """A plan file's document, validated against ``schema/plan.schema.json`` (plan files are
+    passed around and can be edited: nothing in one is used before it is checked)."""
+    try:
+        doc = read_json(path)
+    except OSError as e:
+        raise FileError(path, f"cannot read the plan file: {e.strerror or e}") from None
+    except ValueError as e:
+        raise _corrupt(path, "$", f"not JSON ({shown(str(e))[1:-1]})") from None
+    fmt = doc.get("format") if isinstance(doc, dict) else None
+    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > PLAN_FORMAT:
+        raise FileError(path, "written by a newer runner; upgrade runner")
+    problem = first_problem("plan.schema.json", doc)
+    if problem is not None:
+        where, what, count = problem
+        raise _corrupt(path, where, what + more(count))
+    return dict(doc)
+
+
+def _corrupt(path: Path, where: str, what: str) -> FileError:
+    return FileError(path, f"{where}: {what}; make the plan again with `runner plan -o`", label="corrupt plan file")
+
+
 def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any], Path]:
     """Read a saved plan and refuse it if anything it was made from has changed.
 
     Returns the document and the spec path. Raises StalePlanError saying what changed.
     """
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if doc.get("kind") != "runner-plan":
-            raise ValueError("not a runner plan")
-    except (OSError, ValueError, AttributeError) as e:
-        raise FileError(path, f"not a readable plan file ({e})") from None
-    if doc.get("format", 0) > PLAN_FORMAT:
-        raise FileError(path, "written by a newer runner; upgrade runner")
-    spec_path = Path(doc["spec"]["path"])
+    doc = read_plan(path)
+    spec_path = plan_paths(path, doc)
     changed: list[str] = []
     if file_sha256(spec_path) != doc["spec"]["sha256"]:
         changed.append(f"the spec {doc['spec']['path']} changed")
@@ -92,21 +109,52 @@ def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any]
 
 
 def saved_plan_spec(path: Path) -> Path | None:
-    """The spec a saved plan file was made from, or None when ``path`` is not a plan file."""
+    """The spec a saved plan file was made from, or None when ``path`` is not a plan file
+    (not ``.json``, or a JSON document without ``"kind": "runner-plan"``). A ``.json`` file
+    that is not JSON, or a plan file that fails its checks or names files outside its project
+    (``plan_paths``), is a FileError."""
     if path.suffix != ".json":
         return None
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        return Path(doc["spec"]["path"]) if doc.get("kind") == "runner-plan" else None
-    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        doc = read_json(path)
+    except FileNotFoundError:
         return None
+    except (OSError, ValueError):
+        doc = {"kind": "runner-plan"}  # a .json that is not JSON: report it as the plan file it claims to be
+    if not isinstance(doc, dict) or doc.get("kind") != "runner-plan":
+        return None
+    return plan_paths(path, read_plan(path))
+
+
+def plan_paths(path: Path, doc: dict[str, Any]) -> Path:
+    """The spec path of a saved plan, once every path the plan names is checked: a plan file
+    can be edited like any file, so its spec and state must lie in the plan's own project
+    (the git top level above the plan file, else its folder), the state must be the spec's,
+    and input names must be relative paths inside that project. Nothing else is read."""
+    root = folder_root(path.absolute().parent)
+    problems = []
+    try:
+        spec_path = Path(str(doc["spec"]["path"]))
+        state = Path(str(doc["state"]["path"]))
+        names = [str(n) for n in dict(doc["inputs"])]
+    except (KeyError, TypeError, ValueError):
+        raise FileError(path, "not a readable plan file (spec, state or inputs missing)") from None
+    if not spec_path.is_absolute() or not is_inside(spec_path, root):
+        problems.append(f"spec.path {str(spec_path)[:200]!r}")
+    if state.resolve() != state_path(spec_path).resolve() or not is_inside(state, root):
+        problems.append(f"state.path {str(state)[:200]!r}")
+    problems += [f"inputs {n[:200]!r}" for n in names if read_back_problem(n, spec_path.parent, root) is not None]
+    if problems:
+        raise FileError(path, f"corrupt plan file: {problems[0]} points outside the project {root} (or is not "
+                        "the spec's); nothing was read. Make the plan again with `runner plan -o`")
+    return spec_path
 
 
 def saved_plan_store(path: Path) -> str | None:
     """The store a saved plan was made against (None: the local default)."""
     try:
-        store = json.loads(path.read_text(encoding="utf-8"))["state"].get("store")
-    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        store = read_plan(path)["state"].get("store")
+    except (OSError, ValueError, KeyError, TypeError, RunnerError):
         return None
     return store if isinstance(store, str) else None
 
@@ -118,7 +166,8 @@ def plan_from_file(path: Path, *, prices: Path | None = None, place: Place | Non
     options = doc.get("options", {})
     plan = make_plan(spec_path, select=tuple(options.get("select", ())), exclude=tuple(options.get("exclude", ())),
                      replace=tuple(options.get("replace", ())), max_credits=options.get("max_credits"),
-                     prices=prices, store=doc["state"].get("store"), place=place)
+                     prices=prices, allow_unpriced=tuple(options.get("allow_unpriced", ())),
+                     store=doc["state"].get("store"), place=place)
     if doc["state"].get("store") and plan.state_sha256 != doc["state"]["sha256"]:
         raise StalePlanError(path, [f"the state in {doc['state']['store']} changed (another apply ran?)"])
     again = [(s["id"], s["action"], [t["fingerprint"] for t in s["takes"]]) for s in plan_document(plan)["shots"]]

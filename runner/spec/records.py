@@ -131,5 +131,8 @@ class Spec:
     shots: tuple[Shot, ...]
     warnings: tuple[Problem, ...]
     allowed_hosts: tuple[str, ...] | None = None
+    output_location: Location | None = None
+    output_field: str = "output_dir"
+    """Where ``output_dir`` is set, or ``name`` (which names the default folder)."""
     store: str | None = None
     """The spec's ``store:`` (a bucket URL, or a folder relative to the spec), None when unset."""

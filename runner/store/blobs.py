@@ -35,11 +35,11 @@ def push(objects: Objects, path: Path, sha256: str) -> bool:
     return True
 
 
-def pull(objects: Objects, sha256: str, dest: Path) -> bool:
-    """Put the blob ``sha256`` at ``dest`` (atomically); False when the store does not have it.
+def pull(objects: Objects, sha256: str, dest: Path, *, root: Path) -> bool:
+    """Put the blob ``sha256`` at ``dest`` (atomically, inside ``root``); False when the store does not have it.
     A blob whose content does not match its hash is refused and nothing is written."""
     key = blob_key(sha256)
-    tmp = TempFile(dest)
+    tmp = TempFile(dest, root=root)
     try:
         digest = hashlib.sha256()
         with tmp.path.open("wb") as out:

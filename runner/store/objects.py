@@ -124,7 +124,7 @@ class FolderObjects(Objects):
             with self._cas:
                 if path.exists():
                     return None
-                atomic_write(path, data)
+                atomic_write(path, data, root=self.root, what="store object")
         except OSError as err:
             raise self._fail(key, err) from None
         return _etag(data)
@@ -139,14 +139,14 @@ class FolderObjects(Objects):
                     return None
                 if _etag(current) != etag:
                     return None
-                atomic_write(path, data)
+                atomic_write(path, data, root=self.root, what="store object")
         except OSError as err:
             raise self._fail(key, err) from None
         return _etag(data)
 
     def write(self, key: str, data: bytes) -> None:
         try:
-            atomic_write(self._path(key), data)
+            atomic_write(self._path(key), data, root=self.root, what="store object")
         except OSError as err:
             raise self._fail(key, err) from None
 
@@ -171,7 +171,7 @@ class FolderObjects(Objects):
 
     def upload(self, key: str, source: Path) -> None:
         dest = self._path(key)
-        tmp = TempFile(dest)
+        tmp = TempFile(dest, root=self.root, what="store object")
         try:
             with source.open("rb") as src, tmp.path.open("wb") as out:
                 while chunk := src.read(_CHUNK):

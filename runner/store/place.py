@@ -119,8 +119,9 @@ class Place:
             self._blobs = {key.rsplit("/", 1)[-1] for key in self.objects.keys("blobs/sha256")}
         return sha256 in self._blobs
 
-    def pull_output(self, sha256: str, dest: Path) -> bool:
-        return self.objects is not None and blobs.pull(self.objects, sha256, dest)
+    def pull_output(self, sha256: str, dest: Path, *, root: Path) -> bool:
+        """Put the store's copy of ``sha256`` at ``dest`` (inside the project ``root``)."""
+        return self.objects is not None and blobs.pull(self.objects, sha256, dest, root=root)
 
 
 def open_place(spec_path: Path, name: str, url: str | None, *, project_root: Path) -> Place:

@@ -29,7 +29,7 @@ from typing import Any
 
 from runner.errors import LockLost, StoreError
 from runner.store.objects import Objects
-from runner.store.state import FORMAT, ShotState, State, shot_from_json, shot_signature, shot_to_json
+from runner.store.state import FORMAT, State, shot_signature, shot_to_json, state_from_doc, state_root
 
 COMPACT = 200
 """Steps between two snapshots."""
@@ -76,7 +76,7 @@ class SharedState:
         if doc.get("spec") not in (None, self.spec):
             raise StoreError(self.objects.url, f"holds the state of another spec with the same name "
                              f"({str(doc.get('spec'))[:200]}); give this spec its own `name`", key=self.snapshot_key)
-        shots = self._shots(self.snapshot_key, doc.get("shots"))
+        shots = self._raw_shots(self.snapshot_key, doc.get("shots"))
         upto = doc.get("upto", 0)
         if not isinstance(upto, int) or isinstance(upto, bool) or upto < 0:
             raise self._corrupt(self.snapshot_key, "upto must be a whole number")
@@ -92,13 +92,14 @@ class SharedState:
                 if raw is None:
                     shots.pop(sid, None)
                 else:
-                    shots.update(self._shots(key, {sid: raw}))
+                    shots.update(self._raw_shots(key, {sid: raw}))
             seq = int(found.group(1))
-        state.shots = shots
-        state.exists = bool(shots) or found_doc is not None
+        state.shots = state_from_doc(state.path, {"format": FORMAT, "shots": shots}, state_root(state.path),
+                                     label=f"{self.objects.url.rstrip('/')}/{self.prefix}")
+        state.exists = bool(state.shots) or found_doc is not None
         with self._lock:
             self._seq, self._upto = seq, upto
-            self._saved = {sid: shot_signature(s) for sid, s in shots.items()}
+            self._saved = {sid: shot_signature(s) for sid, s in state.shots.items()}
         return state
 
     def _read_json(self, key: str) -> Any:
@@ -110,13 +111,11 @@ class SharedState:
         except (ValueError, UnicodeDecodeError):
             raise self._corrupt(key, "not JSON") from None
 
-    def _shots(self, key: str, raw: Any) -> dict[str, ShotState]:
+    def _raw_shots(self, key: str, raw: Any) -> dict[str, Any]:
+        """Shot entries as read; they are checked together, like a state file, once merged."""
         if not isinstance(raw, dict):
             raise self._corrupt(key, "shots must be an object of shot ids")
-        try:
-            return {str(sid): shot_from_json(sid, value) for sid, value in raw.items()}
-        except (ValueError, KeyError, TypeError) as err:
-            raise self._corrupt(key, str(err)[:300]) from None
+        return dict(raw)
 
     def _corrupt(self, key: str, what: str) -> StoreError:
         return StoreError(self.objects.url, f"corrupt state object ({what}); restore it from the bucket's "

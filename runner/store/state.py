@@ -16,12 +16,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runner.errors import StateError
-from runner.store.files import atomic_write, temp_files_below, temp_files_of
+from runner.inputs.paths import ID_PATTERN, confine, folder_root, is_inside, read_back_problem
+from runner.store.documents import first_problem, more, read_json, shown
+from runner.store.files import atomic_write, stale_temp_files
 
 FORMAT = 1
 
@@ -135,37 +138,84 @@ def state_path(spec_path: Path) -> Path:
 
 
 def load_state(path: Path) -> State:
-    """Read a state file; a missing file is an empty state."""
+    """Read a state file; a missing file is an empty state.
+
+    The file is untrusted (a pull request can edit it): it is validated against
+    ``schema/state.schema.json`` before anything in it is used, and a problem is a
+    ``StateError`` naming the JSON path (see ``store.documents``); its paths and ids are
+    then checked (``check_paths``) before anything uses them.
+    """
+    root = state_root(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        confine(path, root, what="state file", hint="the state file must not be a symlink out of the project")
+        doc = read_json(path)
     except FileNotFoundError:
         return State(path)
     except OSError as e:
         raise StateError(path, f"cannot read the state file: {e.strerror}") from None
-    try:
-        doc = json.loads(text)
-        if not isinstance(doc, dict) or "format" not in doc:
-            raise ValueError("not a runner state file")
-        if doc["format"] > FORMAT:
-            raise StateError(path, f"written by a newer runner (state format {doc['format']}, this runner reads "
-                                   f"{FORMAT}); upgrade runner")
-        shots = {}
-        for sid, raw in doc.get("shots", {}).items():
-            shots[sid] = ShotState(
-                fingerprint=raw["fingerprint"],
-                model=raw["model"],
-                mode=raw["mode"],
-                request=raw.get("request", {}),
-                takes=[Take(**t) for t in raw.get("takes", [])],
-                pending=[Pending(**p) for p in raw.get("pending", [])],
-                failure=raw.get("failure"),
-            )
-    except StateError:
-        raise
-    except (ValueError, KeyError, TypeError) as e:
-        raise StateError(path, f"the state file is corrupt ({e}); it was not changed. Restore it from git "
-                         "(git checkout -- <file>) or move it away to start over") from None
-    return State(path, shots, exists=True)
+    except ValueError as e:
+        raise corrupt(path, "$", f"not JSON ({shown(str(e))[1:-1]})") from None
+    return State(path, state_from_doc(path, doc, root), exists=True)
+
+
+def state_from_doc(path: Path, doc: Any, root: Path, *, label: str | None = None) -> dict[str, ShotState]:
+    """The shots of a state document read back from ``path`` (or from a store, named by
+    ``label``): its format, its schema, then its paths and ids are checked before anything in
+    it is used."""
+    where_from = label or path
+    fmt = doc.get("format") if isinstance(doc, dict) else None
+    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > FORMAT:
+        raise StateError(where_from, f"written by a newer runner (state format {fmt}, this runner reads "
+                                     f"{FORMAT}); upgrade runner")
+    problem = first_problem("state.schema.json", doc)
+    if problem is not None:
+        where, what, count = problem
+        raise corrupt(where_from, where, what + more(count), **({"restore": "restore it from the store's "
+                                                                     "object versions"} if label else {}))
+    shots = {}
+    for sid, raw in doc["shots"].items():
+        shots[sid] = ShotState(
+            fingerprint=raw["fingerprint"],
+            model=raw["model"],
+            mode=raw["mode"],
+            request=raw["request"],
+            takes=[Take(**t) for t in raw["takes"]],
+            pending=[Pending(**p) for p in raw["pending"]],
+            failure=raw.get("failure"),
+        )
+    check_paths(path, shots, root, label=label)
+    return shots
+
+
+def corrupt(path: Path | str, where: str, what: str, *,
+            restore: str = "restore it from git (git checkout -- <file>)") -> StateError:
+    """The one message of a state file that fails its checks; nothing was changed."""
+    return StateError(path, f"{where}: {what}; {restore} or delete the broken entry. It was not changed",
+                      label="corrupt state file")
+
+
+def state_root(path: Path) -> Path:
+    """The project root of a state file: that of the spec beside it (its folder's, not a
+    symlink target's)."""
+    return folder_root(path.absolute().parent)
+
+
+def check_paths(path: Path, shots: dict[str, ShotState], root: Path, *, label: str | None = None) -> None:
+    """Refuse a state file whose shot ids are not ids or whose take outputs point outside the
+    project (absolute, ``..``, or through a symlink): nothing of it is read, moved, copied,
+    embedded or deleted then."""
+    base = path.absolute().parent
+    for sid, shot in shots.items():
+        if not isinstance(sid, str) or not ID_PATTERN.fullmatch(sid):
+            raise StateError(label or path, f"corrupt state file: shot id {sid!r} is not a valid id "
+                             f"({ID_PATTERN.pattern}); restore the file from git")
+        for n, take in enumerate(shot.takes):
+            where = f"shots.{sid}.takes[{n}].output"
+            why = read_back_problem(take.output, base, root)
+            if why is not None:
+                raise StateError(label or path, f"corrupt state file: {where} points outside the project ({why}: "
+                                 f"{str(take.output)[:200]!r}); nothing was read or moved. Restore the file "
+                                 "from git (git checkout -- <file>)")
 
 
 def file_sha256(path: Path) -> str | None:
@@ -182,21 +232,33 @@ def save_state(state: State) -> None:
 
 
 def save_text(path: Path, text: str) -> None:
-    """Write a state file's text (atomically; see ``store.files``)."""
-    atomic_write(path, text)
+    """Write a state file's text (atomically; see ``store.files``), inside its project."""
+    try:
+        atomic_write(path, text, root=state_root(path), what="state file")
+    except OSError as e:
+        raise StateError(path, f"cannot write the state file ({e.strerror or e}); free disk space or make its "
+                         "folder writable, then run apply again (the file on disk is the last one written)") from None
 
 
-def remove_stale_temp_files(state_file: Path, output_dir: Path) -> list[Path]:
+def remove_stale_temp_files(state_file: Path, output_dir: Path, shot_ids: Iterable[str], root: Path) -> list[Path]:
     """Delete temp files a killed apply left behind (call with the apply lock held).
 
-    They are never under a final name: the state file's own temp files beside it (and
-    ``.<state>.*.tmp`` from runners before 0.2), and ``.tmp-*`` in the output folders.
+    Only this spec's own: the state file's temp files beside it (and ``.<state>.*.tmp``
+    from runners before 0.2), and ``.tmp-*`` in the folders of this spec's shots
+    (``output_dir/<id>``, ids checked) — never a whole tree, never a file whose owner
+    process is alive, never anything outside the project.
     """
-    found = temp_files_of(state_file) + list(state_file.parent.glob(f".{state_file.name}.*.tmp"))
-    found += temp_files_below(output_dir)
+    found = stale_temp_files(state_file.parent, state_file.name)
+    found += [p for p in state_file.parent.glob(f".{state_file.name}.*.tmp") if p.is_file() and not p.is_symlink()]
+    for sid in sorted(set(shot_ids)):
+        if ID_PATTERN.fullmatch(sid):
+            found += stale_temp_files(output_dir / sid)
+    removed = []
     for path in found:
-        path.unlink(missing_ok=True)
-    return found
+        if is_inside(path.parent, root):  # resolved: a symlinked folder out of the project is skipped
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def shot_to_json(shot: ShotState) -> dict[str, Any]:
@@ -208,11 +270,3 @@ def shot_signature(shot: ShotState) -> tuple[Any, ...]:
     """Everything of a shot that apply changes, by value: equal signatures, nothing to write."""
     return _signature(shot)
 
-
-def shot_from_json(shot_id: str, raw: Any) -> ShotState:
-    """One shot's entry read back (ValueError/KeyError/TypeError when it is not one)."""
-    if not isinstance(raw, dict):
-        raise TypeError(f"shot {str(shot_id)[:80]!r} is not an object")
-    return ShotState(fingerprint=raw["fingerprint"], model=raw["model"], mode=raw["mode"],
-                     request=raw.get("request", {}), takes=[Take(**t) for t in raw.get("takes", [])],
-                     pending=[Pending(**p) for p in raw.get("pending", [])], failure=raw.get("failure"))

@@ -54,24 +54,24 @@ def pull(place: Place, state: State, base: Path, root: Path) -> SyncResult:
             label = f"{sid}/{take.take}"
             if _has(dest, take.sha256, take.bytes):
                 result.present += 1
-            elif _restore(place, take.sha256, dest):
+            elif _restore(place, take.sha256, dest, root):
                 result.done.append(label)
             else:
                 result.missing.append(label)
     return result
 
 
-def _restore(place: Place, sha256: str, dest: Path) -> bool:
-    if place.has_output(sha256) and place.pull_output(sha256, dest):
+def _restore(place: Place, sha256: str, dest: Path, root: Path) -> bool:
+    if place.has_output(sha256) and place.pull_output(sha256, dest, root=root):
         return True
-    return _from_cache(sha256, dest)
+    return _from_cache(sha256, dest, root)
 
 
-def _from_cache(sha256: str, dest: Path) -> bool:
+def _from_cache(sha256: str, dest: Path, root: Path) -> bool:
     blob = cache_mod.blob_path(sha256)
     if not blob.is_file() or cache_mod.sha256_file(blob) != sha256:
         return False
-    cache_mod.output_restore({"sha256": sha256}, dest)
+    cache_mod.output_restore({"sha256": sha256}, dest, root=root)
     return True
 
 

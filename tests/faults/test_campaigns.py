@@ -225,3 +225,67 @@ def test_two_applies_and_a_plan_at_the_same_time(make_emulator, tmp_path: Path) 
     assert emu.stats["creates_total"] == 16
     check_outputs(spec, 16)
     assert plans
+
+
+# A hostile API: per shot, one of these answers (runner/emulator/hostile.py), or a healthy one.
+HOSTILE_MIX = ["", "[[task:never-finish]]", "[[task-weird]]", "[[create:id-traversal]]", "[[create:estimate-text]]",
+               "[[task:cost-text]]", "[[task:output-crlf]]", "[[create:id-missing]]", "[[task:status-missing]]",
+               "[[task:other-task]]", "[[task-html]]"]
+BAD_IDS = ("[[create:id-traversal]]", "[[create:id-missing]]")
+
+
+def hostile_campaign(make_emulator, folder: Path, *, rounds: int) -> None:
+    emu = make_emulator(time_scale=0.01, max_concurrent=4)
+    n = rounds * len(HOSTILE_MIX)
+    prompts = {f"s{i}": f"shot {i} {HOSTILE_MIX[i % len(HOSTILE_MIX)]}".strip() for i in range(n)}
+    spec = folder / "campaign.yaml"
+    spec.write_text("version: 1\nname: c\ndefaults: {model: gen4.5, ratio: '1280:720', duration: 2}\nshots:\n"
+                    + "".join(f"  - id: {sid}\n    prompt: '{p}'\n" for sid, p in prompts.items()))
+    env = env_for(emu, folder)
+    # The deadline bounds the run: a task that never finishes is left in the journal at 2 s.
+    hostile = subprocess.run(apply_cmd(spec, "--task-timeout", "2", "--format", "json"), env=env,
+                             capture_output=True, text=True, timeout=600, check=False)
+    assert hostile.returncode == 1, hostile.stderr[-3000:]  # it ended, with an error, and not a bug (3)
+    doc = json.loads(hostile.stdout)
+    outcomes = {o["shot"]: (status, o) for status, items in doc["outcomes"].items() for o in items}
+    for sid, prompt in prompts.items():
+        status, o = outcomes[sid]
+        assert (status == "done") == (not prompt.endswith("]]")), (sid, status, o)
+        if "never-finish" in prompt:
+            assert status == "unknown" and o["code"] == "TIMEOUT" and "--task-timeout" in o["reason"]
+    shots = state_of(spec)["shots"]
+    paid = {sid for sid, s in shots.items() for p in s["pending"] if p["task_id"]} | \
+           {sid for sid, s in shots.items() if s["takes"]}
+    assert paid == {sid for sid, p in prompts.items() if not p.endswith(BAD_IDS)}  # every known task kept
+    creates_before = dict(emu.stats["creates"])
+    assert sum(creates_before.values()) == n  # one create per shot, none repeated
+
+    emu.configure(hostile=False)
+    healthy = subprocess.run(apply_cmd(spec, "--format", "json"), env=env, capture_output=True, text=True,
+                             timeout=600, check=False)
+    doc = json.loads(healthy.stdout)
+    unknown = {o["shot"] for o in doc["outcomes"].get("unknown", [])}
+    assert unknown == {sid for sid, p in prompts.items() if p.endswith(BAD_IDS)}  # reported, not re-created
+    assert healthy.returncode == 1 and dict(emu.stats["creates"]) == creates_before  # zero extra creates
+    for sid in paid:
+        assert state_of(spec)["shots"][sid]["takes"] and not state_of(spec)["shots"][sid]["pending"]
+
+    last = subprocess.run(apply_cmd(spec, "--recreate-unknown"), env=env, capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert last.returncode == 0, last.stdout + last.stderr
+    check_outputs(spec, n)
+    creates = emu.stats["creates"]
+    for sid, prompt in prompts.items():
+        key = f"gen4.5:{prompt_hash(prompt)}"
+        assert creates[key] == (2 if prompt.endswith(BAD_IDS) else 1), (sid, creates[key])
+    print(f"\nhostile campaign: {n} shots, {len(unknown)} answers with no usable task id (created again only "
+          f"with --recreate-unknown), {sum(creates.values())} creates in all")
+
+
+def test_hostile_api_campaign_quick(make_emulator, tmp_path: Path) -> None:
+    hostile_campaign(make_emulator, tmp_path, rounds=1)
+
+
+@pytest.mark.slow
+def test_hostile_api_campaign_full(make_emulator, tmp_path: Path) -> None:
+    hostile_campaign(make_emulator, tmp_path, rounds=6)

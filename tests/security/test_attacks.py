@@ -419,3 +419,788 @@ def test_an_undocumented_task_answer_keeps_the_task_and_ends_the_run(marker: str
         pending = json.loads((tmp_path / "spec.state.json").read_text())["shots"]["a"]["pending"]
         assert len(pending) == 1 and pending[0]["task_id"]
     assert emu.stats["creates_total"] == 1
+
+
+# --- Files runner writes, moves and deletes stay inside the project ----------------------------
+#
+# The project (tmp_path, no git) sits beside a sentinel folder; every attack below must leave
+# that folder exactly as it was: nothing written, truncated, moved, deleted or read into
+# outputs or reports.
+
+
+class Sentinel:
+    """A folder beside the project with a file, a look-alike temp file and a state-shaped file."""
+
+    def __init__(self, project: Path) -> None:
+        self.path = project.parent / f"{project.name}-outside"
+        self.path.mkdir()
+        (self.path / "keep.mp4").write_bytes((ROOT / "specs" / "assets" / "clip.mp4").read_bytes())
+        (self.path / ".tmp-1.mp4-1-abc").write_bytes(b"someone else's temp file")
+        (self.path / "secret.txt").write_text("not yours")
+        self.before = self.snapshot()
+
+    def snapshot(self) -> dict[str, tuple[bytes, int]]:
+        return {p.relative_to(self.path).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+                for p in sorted(self.path.rglob("*")) if p.is_file()}
+
+    def untouched(self) -> bool:
+        return self.snapshot() == self.before
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Sentinel:
+    return Sentinel(tmp_path)
+
+
+def one_shot_spec(extra: str = "", name: str = "t") -> str:
+    """A text shot; ``extra`` lines go on line 3 (``output_dir`` there is at 3:13)."""
+    return (f"version: 1\nname: {name}\n{extra}shots:\n  - id: a\n    model: gen4.5\n    prompt: x\n"
+            "    ratio: '1280:720'\n    duration: 5\n")
+
+
+def _escape(tmp_path: Path, outside: Sentinel, form: str) -> str:
+    """Set up one way of pointing output_dir out of the project; returns the spec's extra line."""
+    rel = f"../{outside.path.name}"
+    if form == "traversal":
+        return f"output_dir: {rel}/videos\n"
+    if form == "deep-traversal":
+        return "output_dir: outputs/../../../../../../tmp/runner-escape\n"
+    if form == "absolute":
+        return f"output_dir: {outside.path}\n"
+    if form == "symlinked-output-dir":
+        os.symlink(outside.path, tmp_path / "outputs")
+        return "output_dir: outputs\n"
+    if form == "symlink-loop":
+        os.symlink(tmp_path / "loop-b", tmp_path / "loop-a")
+        os.symlink(tmp_path / "loop-a", tmp_path / "loop-b")
+        return "output_dir: loop-a/videos\n"
+    if form == "nul-byte":
+        return 'output_dir: "videos\\0x"\n'
+    if form == "symlink-in-the-middle":
+        os.symlink(outside.path, tmp_path / "media")
+        return "output_dir: media/videos\n"
+    os.symlink(outside.path, tmp_path / "outputs")  # the default outputs/<name>, through a linked outputs/
+    return ""
+
+
+OUTPUT_DIR_ESCAPES = [
+    ("traversal", "resolves to", ":3:13: output_dir: "),
+    ("deep-traversal", "resolves to", ":3:13: output_dir: "),
+    ("absolute", "absolute path", ":3:13: output_dir: "),
+    ("symlinked-output-dir", "resolves to", ":3:13: output_dir: "),
+    ("symlink-in-the-middle", "resolves to", ":3:13: output_dir: "),
+    ("symlink-loop", "resolves to nowhere usable", ":3:13: output_dir: "),
+    ("nul-byte", "contains a NUL byte", ":3:13: output_dir: "),
+    ("default-folder-through-a-link", "resolves to", ":2:7: name: "),
+]
+
+
+@pytest.mark.parametrize(("form", "fragment", "where"), OUTPUT_DIR_ESCAPES,
+                         ids=[c[0] for c in OUTPUT_DIR_ESCAPES])
+def test_output_dir_outside_the_project_is_refused(form: str, fragment: str, where: str, tmp_path: Path,
+                                                   outside: Sentinel, write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec(one_shot_spec(_escape(tmp_path, outside, form)))
+    for command in (["validate", str(spec)], ["plan", str(spec)]):
+        result = run(command)
+        assert result.exit_code == 1
+        assert f"spec.yaml{where}" in result.stderr and fragment in result.stderr
+    result = attempt(run, spec)
+    assert result.exit_code == 1 and f"spec.yaml{where}" in result.stderr
+    assert fragment in result.stderr
+    assert emu.stats["requests"] == {}
+    assert outside.untouched() and not Path("/tmp/runner-escape").exists()
+
+
+@pytest.mark.parametrize("link", ["shot-folder", "take-file"])
+def test_a_link_out_of_the_project_inside_outputs_is_refused_before_paying(link: str, tmp_path: Path,
+                                                                           outside: Sentinel, write_spec, run,
+                                                                           api) -> None:
+    emu = api()
+    spec = write_spec(one_shot_spec())
+    shot_folder = tmp_path / "outputs" / "t" / "a"
+    if link == "shot-folder":
+        shot_folder.parent.mkdir(parents=True)
+        os.symlink(outside.path, shot_folder)
+    else:
+        shot_folder.mkdir(parents=True)
+        os.symlink(outside.path / "keep.mp4", shot_folder / "1.mp4")
+    result = attempt(run, spec)
+    assert result.exit_code == 1
+    assert "spec.yaml:4:9: shot a: id: its output folder" in result.stderr and "outside the project" in result.stderr
+    assert emu.stats["requests"] == {}
+    assert outside.untouched()
+
+
+@pytest.mark.parametrize("form", ["absolute", "traversal", "through-a-link"])
+@pytest.mark.parametrize("command", ["report", "plan"])
+def test_report_and_saved_plan_are_written_only_inside_the_project(command: str, form: str, tmp_path: Path,
+                                                                   outside: Sentinel, write_spec, run) -> None:
+    spec = write_spec(one_shot_spec())
+    target = {"absolute": str(outside.path / "out.html"),
+              "traversal": str(tmp_path / ".." / outside.path.name / "out.html"),
+              "through-a-link": str(tmp_path / "link" / "out.html")}[form]
+    os.symlink(outside.path, tmp_path / "link")
+    result = run([command, str(spec), "-o", target])
+    assert result.exit_code == 1
+    assert "-o/--out: " in result.stderr and "is outside the project" in result.stderr
+    assert outside.untouched()
+
+
+def test_init_never_writes_through_links(tmp_path: Path, outside: Sentinel, run) -> None:
+    campaign = tmp_path / "campaign"
+    campaign.mkdir()
+    (tmp_path / ".git").mkdir()  # the project: the git top level
+    os.symlink(outside.path / "gitignore-target", campaign / ".gitignore")  # dangling: open() would create it
+    result = run(["init", str(campaign), "--name", "spring"])
+    assert result.exit_code == 1 and ".gitignore already exists" in result.stderr
+    (campaign / ".gitignore").unlink()
+    os.symlink(outside.path, campaign / "assets")
+    result = run(["init", str(campaign), "--name", "spring"])
+    assert result.exit_code == 1
+    assert "runner init: " in result.stderr and "is outside the project" in result.stderr
+    assert not (campaign / "spring.yaml").exists()
+    assert outside.untouched() and not (outside.path / "gitignore-target").exists()
+
+
+@pytest.mark.parametrize("name", [".spec.yaml.lock", ".spec.yaml.lock.holder"])
+def test_a_lock_file_that_is_a_link_is_refused_not_truncated(name: str, tmp_path: Path, outside: Sentinel,
+                                                             write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec(one_shot_spec())
+    os.symlink(outside.path / "secret.txt", tmp_path / name)
+    result = attempt(run, spec)
+    assert result.exit_code == 1 and f"{name} is a symlink" in result.stderr
+    assert emu.stats["requests"] == {}
+    assert outside.untouched()
+
+
+# --- Paths read back from the state file and saved plans are untrusted -------------------------
+
+
+def _applied(write_spec, run, tmp_path: Path) -> tuple[Path, dict]:
+    spec = write_spec(one_shot_spec())
+    assert attempt(run, spec).exit_code == 0
+    return spec, json.loads((tmp_path / "spec.state.json").read_text())
+
+
+STATE_OUTPUT_ATTACKS = [
+    ("absolute", lambda s: str(s.path / "keep.mp4"), "is an absolute path"),
+    ("traversal", lambda s: f"../{s.path.name}/keep.mp4", "resolves outside the project"),
+    ("traversal-inside-a-path", lambda s: f"outputs/t/../../../{s.path.name}/keep.mp4", "resolves outside the project"),
+    ("through-a-link", lambda s: "outputs/link/keep.mp4", "resolves outside the project"),
+]
+
+
+@pytest.mark.parametrize(("output", "why"), [c[1:] for c in STATE_OUTPUT_ATTACKS],
+                         ids=[c[0] for c in STATE_OUTPUT_ATTACKS])
+def test_a_state_file_pointing_outside_is_corrupt(output, why: str, tmp_path: Path, outside: Sentinel,
+                                                  write_spec, run, api) -> None:
+    """The state file is committed, so a pull request can edit it: a take naming a file outside
+    the project (here with the right size, so a renamed shot would otherwise move it into
+    outputs, and the report would embed it) makes every command stop before reading it."""
+    emu = api()
+    spec, state = _applied(write_spec, run, tmp_path)
+    os.symlink(outside.path, tmp_path / "outputs" / "link")
+    take = state["shots"]["a"]["takes"][0]
+    take["output"] = output(outside)
+    take["bytes"] = (outside.path / "keep.mp4").stat().st_size
+    state["shots"]["b"] = state["shots"].pop("a")  # the spec's shot a would be a "move" from b
+    (tmp_path / "spec.state.json").write_text(json.dumps(state))
+    requests = dict(emu.stats["requests"])
+    for args in (["plan", str(spec)], ["apply", str(spec), "--yes"], ["report", str(spec)]):
+        result = run(args)
+        assert result.exit_code == 1, args
+        assert "corrupt state file: shots.b.takes[0].output points outside the project" in result.stderr
+        assert why in result.stderr
+    assert emu.stats["requests"] == requests
+    assert outside.untouched() and not (tmp_path / "report.html").exists()
+
+
+@pytest.mark.parametrize("sid", ["../../x", "a/b", ".hidden", "A", "a\n"])
+def test_shot_ids_in_the_state_file_must_be_ids(sid: str, tmp_path: Path, outside: Sentinel, write_spec, run,
+                                                api) -> None:
+    api()
+    spec, state = _applied(write_spec, run, tmp_path)
+    state["shots"][sid] = state["shots"]["a"]
+    (tmp_path / "spec.state.json").write_text(json.dumps(state))
+    for args in (["plan", str(spec)], ["apply", str(spec), "--yes"]):
+        result = run(args)
+        assert result.exit_code == 1 and "corrupt state file" in result.stderr
+        # the state schema's wording (with the JSON path), or the path check's for what a
+        # schema pattern lets through (``$`` matches before a final newline)
+        assert "is not a shot id" in result.stderr or "is not a valid id" in result.stderr
+    assert outside.untouched()
+
+
+def test_a_state_file_that_is_a_link_out_of_the_project_is_refused(tmp_path: Path, outside: Sentinel,
+                                                                    write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec(one_shot_spec())
+    (outside.path / "state.json").write_text('{"format": 1, "shots": {}}')
+    outside.before = outside.snapshot()
+    os.symlink(outside.path / "state.json", tmp_path / "spec.state.json")
+    result = attempt(run, spec)
+    assert result.exit_code == 1 and "state file: " in result.stderr and "is outside the project" in result.stderr
+    assert emu.stats["requests"] == {}
+    assert outside.untouched()
+
+
+SAVED_PLAN_ATTACKS = [
+    ("spec-outside", lambda doc, s: doc["spec"].update(path=str(s.path / "spec.yaml")), "spec.path"),
+    ("state-outside", lambda doc, s: doc["state"].update(path=str(s.path / "secret.txt")), "state.path"),
+    ("input-traversal", lambda doc, s: doc["inputs"].update({f"../{s.path.name}/secret.txt": "0" * 64}),
+     "inputs"),
+    ("input-absolute", lambda doc, s: doc["inputs"].update({str(s.path / "secret.txt"): "0" * 64}), "inputs"),
+]
+
+
+@pytest.mark.parametrize(("edit", "what"), [c[1:] for c in SAVED_PLAN_ATTACKS], ids=[c[0] for c in SAVED_PLAN_ATTACKS])
+def test_a_saved_plan_naming_files_outside_is_refused(edit, what: str, tmp_path: Path, outside: Sentinel,
+                                                      write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec(one_shot_spec())
+    (outside.path / "spec.yaml").write_text(spec.read_text())  # a spec that would write outside
+    outside.before = outside.snapshot()
+    saved = tmp_path / "plan.json"
+    assert run(["plan", str(spec), "-o", str(saved)]).exit_code == 0
+    doc = json.loads(saved.read_text())
+    edit(doc, outside)
+    saved.write_text(json.dumps(doc))
+    result = attempt(run, saved)
+    assert result.exit_code == 1
+    assert f"corrupt plan file: {what}" in result.stderr and "points outside the project" in result.stderr
+    assert emu.stats["requests"] == {}
+    assert outside.untouched() and not (outside.path / ".spec.yaml.lock").exists()
+
+
+# --- One output folder, one owner ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("extra", "where"), [("", ":2:7: name: "), ("output_dir: shared\n", ":3:13: output_dir: ")],
+                         ids=["same-name", "same-output-dir"])
+def test_two_specs_cannot_share_an_output_folder(extra: str, where: str, tmp_path: Path, outside: Sentinel,
+                                                 write_spec, run, api) -> None:
+    emu = api()
+    first = write_spec(one_shot_spec(extra), "first.yaml")
+    second = write_spec(one_shot_spec(extra).replace("prompt: x", "prompt: y"), "second.yaml")
+    assert attempt(run, first).exit_code == 0
+    folder = tmp_path / ("shared" if extra else "outputs/t")
+    video = (folder / "a" / "1.mp4").read_bytes()
+    for args in (["plan", str(second)], ["apply", str(second), "--yes"]):
+        result = run(args)
+        assert result.exit_code == 1
+        assert f"second.yaml{where}" in result.stderr
+        assert "belongs to the spec first.yaml" in result.stderr
+    assert emu.stats["creates_total"] == 1
+    assert (folder / "a" / "1.mp4").read_bytes() == video
+    first.unlink()  # the owner is gone: the folder can be claimed
+    assert attempt(run, second).exit_code == 0
+    assert outside.untouched()
+
+
+def test_an_apply_writing_into_the_folder_stops_another_spec_at_once(tmp_path: Path, write_spec, run, api) -> None:
+    from runner.store.lock import output_lock
+
+    emu = api()
+    spec = write_spec(one_shot_spec())
+    with output_lock(tmp_path / "outputs" / "t", tmp_path):
+        result = attempt(run, spec)
+    assert result.exit_code == 1
+    assert "another apply is writing into" in result.stderr and "two specs must not share an output folder" \
+        in result.stderr
+    assert f"pid {os.getpid()}" in result.stderr
+    assert emu.stats["creates_total"] == 0
+
+
+def test_cleanup_deletes_only_dead_temp_files_of_its_own_shots(tmp_path: Path, outside: Sentinel, write_spec,
+                                                               run, api) -> None:
+    import subprocess
+    import sys
+
+    api()
+    spec = write_spec(one_shot_spec())
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    dead = int(gone.stdout)  # a pid whose process has ended
+    own = tmp_path / "outputs" / "t" / "a"
+    other_spec = tmp_path / "outputs" / "t" / "zz"  # a folder of a shot this spec does not have
+    own.mkdir(parents=True)
+    other_spec.mkdir()
+    leftovers = {own / f".tmp-1.mp4-{dead}-abc": False, own / ".tmp-1.mp4-xyz": False,
+                 own / f".tmp-2.mp4-{os.getpid()}-live": True, other_spec / f".tmp-1.mp4-{dead}-abc": True}
+    for path in leftovers:
+        path.write_bytes(b"partial")
+    os.symlink(outside.path / ".tmp-1.mp4-1-abc", own / ".tmp-3.mp4-1-link")
+    assert attempt(run, spec).exit_code == 0
+    assert {p: p.exists() for p in leftovers} == leftovers
+    assert outside.untouched()
+
+
+def test_paths_that_climb_within_the_project_still_work(tmp_path: Path, outside: Sentinel, run, api) -> None:
+    """The confinement is to the project, not to the spec's folder: a spec in campaigns/ of a
+    git project may write to ../outputs and read ../assets, through apply, a saved plan and
+    the state file, which records the ``..`` path (never an absolute one)."""
+    emu = api()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "day.png").write_bytes((ROOT / "specs" / "assets" / "day.png").read_bytes())
+    (tmp_path / "campaigns").mkdir()
+    spec = tmp_path / "campaigns" / "spec.yaml"
+    spec.write_text("version: 1\nname: t\noutput_dir: ../outputs\nshots:\n  - id: a\n    model: gen4_turbo\n"
+                    "    image: ../assets/day.png\n    prompt: x\n    ratio: '1280:720'\n    duration: 5\n")
+    saved = tmp_path / "plan.json"
+    assert run(["plan", str(spec), "-o", str(saved)]).exit_code == 0
+    assert list(json.loads(saved.read_text())["inputs"]) == ["../assets/day.png"]
+    assert attempt(run, saved).exit_code == 0
+    take = json.loads((tmp_path / "campaigns" / "spec.state.json").read_text())["shots"]["a"]["takes"][0]
+    assert take["output"] == "../outputs/a/1.mp4" and (tmp_path / "outputs" / "a" / "1.mp4").is_file()
+    assert run(["plan", str(spec), "--detailed-exitcode"]).exit_code == 0  # found again: nothing to do
+    assert emu.stats["creates_total"] == 1
+    assert outside.untouched()
+
+
+# --- A tampered state file or plan file -------------------------------------------------------
+# The state file is committed to git and a saved plan is handed from job to job: a pull
+# request can edit either. Each is validated against its schema (schema/state.schema.json,
+# schema/plan.schema.json) before anything in it is used.
+
+TASK = "0c6e7bd4-7a7d-4d6c-9f0e-2d1e6f3a9b10"
+TEXT_SPEC = "version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n    prompt: '{prompt}'\n" \
+            "    ratio: '1280:720'\n    duration: 5\n"
+
+
+def valid_state() -> dict:
+    take = {"take": 1, "fingerprint": "b" * 64, "output": "outputs/t/a/1.mp4", "sha256": "c" * 64, "bytes": 3,
+            "credits": 60, "task_id": TASK, "finished": "2026-01-01T00:00:00Z", "source": "api"}
+    pending = {"take": 2, "fingerprint": "d" * 64, "task_id": TASK, "created": "2026-01-01T00:00:00Z",
+               "attempt": 1, "estimated": 60}
+    return {"format": 1, "shots": {"a": {"fingerprint": "a" * 64, "model": "gen4.5", "mode": "text",
+                                         "request": {"promptText": "x"}, "takes": [take], "pending": [pending]}}}
+
+
+def _set(doc: dict, path: tuple, value) -> dict:
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    if value is DELETE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return doc
+
+
+DELETE = object()
+SHOT = ("shots", "a")
+STATE_TAMPERING = [
+    ("shots-a-list", ("shots",), [], '$.shots: [] is a list; expected an object'),
+    ("document-null", None, "null", "$: null; expected an object"),
+    ("take-a-string", (*SHOT, "takes", 0, "take"), "1", '$.shots.a.takes[0].take: "1" is a string; expected a whole'),
+    ("missing-fingerprint", (*SHOT, "fingerprint"), DELETE, '$.shots.a: missing field "fingerprint"'),
+    ("takes-null", (*SHOT, "takes"), None, "$.shots.a.takes: null; expected a list"),
+    ("request-a-list", (*SHOT, "request"), [], "$.shots.a.request: [] is a list; expected an object"),
+    ("huge-bytes", (*SHOT, "takes", 0, "bytes"), 10**30,
+     "$.shots.a.takes[0].bytes: 1000000000000000000000000000000 is above the maximum"),
+    ("negative-credits", (*SHOT, "takes", 0, "credits"), -5, "$.shots.a.takes[0].credits: -5 is below the minimum"),
+    ("float-take", (*SHOT, "takes", 0, "take"), 1.5, "$.shots.a.takes[0].take: 1.5 is a number; expected a whole"),
+    ("bool-take", (*SHOT, "pending", 0, "take"), True, "$.shots.a.pending[0].take: true is a boolean; expected a"),
+    ("unknown-field", (*SHOT, "takes", 0, "shell"), "rm -rf", '$.shots.a.takes[0]: unknown field "shell"'),
+    ("bad-sha256", (*SHOT, "takes", 0, "sha256"), "zz", '$.shots.a.takes[0].sha256: "zz" is not a sha256'),
+    ("bad-mode", (*SHOT, "mode"), "telepathy", '$.shots.a.mode: "telepathy" is not one of "text"'),
+    ("shot-id-traversal", ("shots", "../../etc"), {}, '$.shots["../../etc"]: "../../etc" is not a shot id'),
+    ("journal-id-traversal", (*SHOT, "pending", 0, "task_id"), "../organization",
+     '$.shots.a.pending[0].task_id: "../organization" is not a Runway task id'),
+    ("journal-id-absolute", (*SHOT, "pending", 0, "task_id"), "/v1/organization",
+     '$.shots.a.pending[0].task_id: "/v1/organization" is not a Runway task id'),
+    ("journal-id-crlf", (*SHOT, "pending", 0, "task_id"), TASK + "\r\nX: 1",
+     f'$.shots.a.pending[0].task_id: "{TASK}\\r\\nX: 1" is not a Runway task id'),
+    ("journal-id-newline", (*SHOT, "pending", 0, "task_id"), TASK + "\n",
+     f'$.shots.a.pending[0].task_id: "{TASK}\\n" is not a Runway task id'),
+    ("journal-id-uppercase", (*SHOT, "pending", 0, "task_id"), TASK.upper(),
+     f'$.shots.a.pending[0].task_id: "{TASK.upper()}" is not a Runway task id'),
+    ("journal-id-number", (*SHOT, "pending", 0, "task_id"), 7,
+     "$.shots.a.pending[0].task_id: 7 is a whole number; expected a string (or null)"),
+    ("take-id-query", (*SHOT, "takes", 0, "task_id"), TASK + "?x=1",
+     f'$.shots.a.takes[0].task_id: "{TASK}?x=1" is not a Runway task id'),
+    ("failure-a-list", (*SHOT, "failure"), [], "$.shots.a.failure: [] is a list; expected an object or null"),
+    ("format-a-string", ("format",), "1", '$.format: "1" is not one of 1'),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "fragment"), [c[1:] for c in STATE_TAMPERING],
+                         ids=[c[0] for c in STATE_TAMPERING])
+def test_a_tampered_state_file_is_refused_with_its_json_path(path, value, fragment, write_spec, run, api,
+                                                             tmp_path) -> None:
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt="x"))
+    state = tmp_path / "spec.state.json"
+    doc = json.loads(value) if path is None else _set(valid_state(), path, value)
+    state.write_text(json.dumps(doc))
+    before = state.read_bytes()
+    for args in (["plan", str(spec)], ["apply", str(spec), "--yes", "--poll-interval", "0.02"]):
+        result = run(args)
+        assert result.exit_code == 1, result.stderr
+        assert f"error: corrupt state file {state}: {fragment}" in result.stderr
+        assert "restore it from git" in result.stderr and "delete the broken entry" in result.stderr
+    assert emu.stats["requests"] == {}  # not even GET /v1/organization: nothing reached a URL
+    assert state.read_bytes() == before  # never overwritten
+
+
+def test_the_untampered_state_of_those_tests_is_valid(write_spec, run, tmp_path) -> None:
+    spec = write_spec(TEXT_SPEC.format(prompt="x"))
+    (tmp_path / "spec.state.json").write_text(json.dumps(valid_state()))
+    assert run(["plan", str(spec)]).exit_code == 0
+
+
+STATE_TEXT_TAMPERING = [
+    ("nan", '{"format": 1, "shots": {"a": NaN}}', "NaN is not a number runner writes"),
+    ("infinity", '{"format": 1, "shots": {}, "x": Infinity}', "Infinity is not a number runner writes"),
+    ("overflowing-number", '{"format": 1, "shots": {"a": {"take": 1e999}}}', "1e999 is too large a number"),
+    ("deep-nesting", "[" * 100_000, "nested too deeply"),
+    ("not-json", "<<<<<<< HEAD\n{}\n=======\n", "not JSON"),
+    ("huge-int-literal", '{"format": 1, "shots": {}, "n": ' + "9" * 5000 + "}", "not JSON"),
+    ("not-utf8", b"\xff\xfe{}", "not JSON"),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment"), [c[1:] for c in STATE_TEXT_TAMPERING],
+                         ids=[c[0] for c in STATE_TEXT_TAMPERING])
+def test_a_state_file_that_is_not_json_we_write_is_refused(text, fragment, write_spec, run, tmp_path) -> None:
+    spec = write_spec(TEXT_SPEC.format(prompt="x"))
+    state = tmp_path / "spec.state.json"
+    state.write_bytes(text if isinstance(text, bytes) else text.encode())
+    result = run(["plan", str(spec)])
+    assert result.exit_code == 1, result.stderr
+    assert f"error: corrupt state file {state}: $: " in result.stderr and fragment in result.stderr
+
+
+PLAN_TAMPERING = [
+    ("only-a-kind", None, '{"kind": "runner-plan"}', '$: missing field "format"'),
+    ("shots-an-object", ("shots",), {}, "$.shots: {} is an object; expected a list"),
+    ("spec-missing", ("spec",), DELETE, '$: missing field "spec"'),
+    ("spec-path-a-number", ("spec", "path"), 5, "$.spec.path: 5 is a whole number; expected a string"),
+    ("spec-sha-not-hex", ("spec", "sha256"), "../x", '$.spec.sha256: "../x" is not a sha256'),
+    ("inputs-a-list", ("inputs",), [], "$.inputs: [] is a list; expected an object"),
+    ("options-unknown", ("options", "exec"), "sh", '$.options: unknown field "exec"'),
+    ("max-credits-text", ("options", "max_credits"), "lots", '$.options.max_credits: "lots" is a string'),
+    ("max-credits-negative", ("options", "max_credits"), -1, "$.options.max_credits: -1 is below the minimum"),
+    ("select-a-string", ("options", "select"), "*", '$.options.select: "*" is a string; expected a list'),
+    ("take-task-id-traversal", ("shots", 0, "takes", 0, "task_id"), "../organization",
+     '$.shots[0].takes[0].task_id: "../organization" is not a Runway task id'),
+    ("take-fingerprint-null", ("shots", 0, "takes", 0, "fingerprint"), None,
+     "$.shots[0].takes[0].fingerprint: null; expected a string"),
+    ("shot-id-a-path", ("shots", 0, "id"), "../../etc/passwd", '$.shots[0].id: "../../etc/passwd" is not a shot id'),
+    ("format-newer-kind", ("format",), "2", '$.format: "2" is not one of 1'),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "fragment"), [c[1:] for c in PLAN_TAMPERING],
+                         ids=[c[0] for c in PLAN_TAMPERING])
+def test_a_tampered_saved_plan_is_refused_with_its_json_path(path, value, fragment, write_spec, run, api,
+                                                             tmp_path) -> None:
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt="x"))
+    plan = tmp_path / "plan.json"
+    assert run(["plan", str(spec), "-o", str(plan)]).exit_code == 0
+    plan.write_text(value if path is None else json.dumps(_set(json.loads(plan.read_text()), path, value)))
+    result = run(["apply", str(plan), "--yes", "--poll-interval", "0.02"])
+    assert result.exit_code == 1, result.stderr
+    assert f"error: corrupt plan file {plan}: {fragment}" in result.stderr
+    assert "make the plan again with `runner plan -o`" in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+@pytest.mark.parametrize("text", ['{"kind": "runner-plan", "x": NaN}', '{"kind": "runner-plan", "x": ' + "[" * 50_000,
+                                  '{"kind": "runner-plan", "format": 1e999}'], ids=["nan", "deep", "overflow"])
+def test_a_saved_plan_that_is_not_json_we_write_is_refused(text: str, write_spec, run, api, tmp_path) -> None:
+    emu = api()
+    write_spec(TEXT_SPEC.format(prompt="x"))
+    plan = tmp_path / "plan.json"
+    plan.write_text(text)
+    result = run(["apply", str(plan), "--yes"])
+    assert result.exit_code == 1 and result.stderr.startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+# --- Hostile API answers ---------------------------------------------------------------------
+# The emulator's hostile mode (runner/emulator/hostile.py) answers as a broken or compromised
+# API would; `configure(hostile=False)` makes the same tasks answer as a healthy API. Every
+# case ends the run with exit 1 and a clear message, and nothing paid is lost: once the API
+# behaves, the next apply finishes the task without creating it again.
+
+def apply_text(run, spec: Path, *extra: str):
+    return run(["apply", str(spec), "--yes", "--poll-interval", "0.02", *extra])
+
+
+def journal_of(tmp_path: Path) -> list[dict]:
+    return json.loads((tmp_path / "spec.state.json").read_text())["shots"]["a"]["pending"]
+
+
+def finishes_once_healthy(run, emu, spec: Path, tmp_path: Path) -> None:
+    emu.configure(hostile=False)
+    again = apply_text(run, spec)
+    assert again.exit_code == 0, again.stdout + again.stderr
+    assert emu.stats["creates_total"] == 1  # the paid task was finished, not created again
+    assert (tmp_path / "outputs" / "t" / "a" / "1.mp4").is_file()
+    assert journal_of(tmp_path) == []
+
+
+BAD_CREATE_IDS = ["id-traversal", "id-absolute", "id-query", "id-crlf", "id-newline", "id-uppercase", "id-number",
+                  "id-null", "id-empty", "id-long", "id-missing", "not-an-object"]
+
+
+@pytest.mark.parametrize("answer", BAD_CREATE_IDS)
+def test_a_create_answered_with_an_id_that_is_not_one_is_journaled_and_never_polled(answer: str, write_spec, run,
+                                                                                    api, tmp_path) -> None:
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt=f"x [[create:{answer}]]"))
+    result = apply_text(run, spec)
+    assert result.exit_code == 1, result.stderr
+    assert "the API answered a create with" in result.stdout
+    assert "may have been created; check the dashboard" in result.stdout
+    assert "\r" not in result.stdout and "a" * 100 not in result.stdout  # the bogus id is not echoed raw
+    (intent,) = journal_of(tmp_path)
+    assert intent["task_id"] is None  # "may have been created": never created again silently
+    requests = emu.stats["requests"]
+    assert set(requests) == {"GET /v1/organization", "POST /v1/text_to_video"}  # no bogus URL was read
+    assert requests["GET /v1/organization"] == 1
+    emu.configure(hostile=False)
+    again = apply_text(run, spec)  # reported again, not created again
+    assert again.exit_code == 1 and "may have been created" in again.stdout
+    assert emu.stats["creates_total"] == 1
+
+
+@pytest.mark.parametrize("answer", ["estimate-text", "estimate-string", "estimate-negative", "estimate-huge"])
+def test_a_create_with_a_malformed_estimate_is_polled_and_paid_once(answer: str, write_spec, run, api,
+                                                                   tmp_path) -> None:
+    # The id is journaled first; an estimate that cannot be one is only a warning: the task is
+    # paid, so it is polled and its output kept, and its own reported cost is what is recorded.
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt=f"x [[create:{answer}]]"))
+    result = apply_text(run, spec)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "with estimatedCost" in result.stderr and "which is not a credit count" in result.stderr
+    assert journal_of(tmp_path) == [] and emu.stats["creates_total"] == 1
+
+
+TASK_ANSWERS = [
+    ("cost-text", "does not document"),
+    ("cost-string", "does not document"),
+    ("estimate-text", "does not document"),
+    ("status-missing", "does not document"),
+    ("status-lowercase", "does not document"),
+    ("other-task", 'the answer is about task "00000000-0000-4000-8000-000000000000"'),
+    ("output-crlf", "contains control characters or spaces"),
+    ("output-tab", "contains control characters or spaces"),
+    ("output-nul", "contains control characters or spaces"),
+    ("output-not-a-list", "does not document"),
+]
+
+
+@pytest.mark.parametrize(("answer", "fragment"), TASK_ANSWERS, ids=[c[0] for c in TASK_ANSWERS])
+def test_a_malformed_task_answer_keeps_the_paid_task(answer: str, fragment: str, write_spec, run, api,
+                                                     tmp_path) -> None:
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt=f"x [[task:{answer}]]"))
+    result = apply_text(run, spec)
+    assert result.exit_code == 1, result.stderr
+    assert fragment in result.stdout and "stays in the journal" in result.stdout
+    assert "\r\n" not in result.stdout and "\x00" not in result.stdout
+    (entry,) = journal_of(tmp_path)
+    assert entry["task_id"]
+    assert emu.stats["downloads"] == 0
+    finishes_once_healthy(run, emu, spec, tmp_path)
+
+
+@pytest.mark.parametrize("answer", ["cost-negative", "cost-huge"])
+def test_a_task_cost_that_cannot_be_a_charge_is_recorded_as_unknown(answer: str, write_spec, run, api,
+                                                                    tmp_path) -> None:
+    # A number no task can cost (below 0, above 10^8 credits): the paid output is kept, the
+    # charge is unknown (never negative, never absurd), and apply says so.
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt=f"x [[task:{answer}]]"))
+    result = apply_text(run, spec)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "which cannot be a charge; recorded as unknown" in result.stdout + result.stderr
+    take = json.loads((tmp_path / "spec.state.json").read_text())["shots"]["a"]["takes"][0]
+    assert take["credits"] is None and emu.stats["creates_total"] == 1
+
+
+@pytest.mark.parametrize("answer", ["never-finish", "status-unknown"])
+def test_a_task_that_never_finishes_ends_apply_at_its_deadline(answer: str, write_spec, run, api, tmp_path) -> None:
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt=f"x [[task:{answer}]]"))
+    result = apply_text(run, spec, "--task-timeout", "0.5")
+    assert result.exit_code == 1, result.stderr
+    (entry,) = journal_of(tmp_path)
+    task_id = entry["task_id"]
+    assert "unknown: a #1: " in result.stdout and f"the outcome of task {task_id} is unknown" in result.stdout
+    if answer == "never-finish":
+        assert f"task {task_id} did not finish within 0.5 s (--task-timeout)" in result.stdout
+    assert "it is never created again" in result.stdout
+    again = apply_text(run, spec, "--task-timeout", "0.5")  # still hostile: resumed, times out again, no create
+    assert again.exit_code == 1 and emu.stats["creates_total"] == 1
+    finishes_once_healthy(run, emu, spec, tmp_path)
+
+
+@pytest.mark.parametrize("answer", ["balance-text", "tier-missing", "not-an-object"])
+def test_a_malformed_organization_answer_stops_before_any_create(answer: str, write_spec, run, api) -> None:
+    emu = api(broken_organization=answer)
+    result = apply_text(run, write_spec(TEXT_SPEC.format(prompt="x")))
+    assert result.exit_code == 1
+    assert "error: the API answered GET /v1/organization with something it does not document" in result.stderr
+    assert emu.stats["creates_total"] == 0
+
+
+UPLOAD_ANSWERS = [
+    ("uri-missing", "runwayUri null, which is not a runway:// URI"),
+    ("uri-number", "runwayUri 7, which is not a runway:// URI"),
+    ("fields-text", 'fields "none", which are not form fields'),
+    ("url-internal", "refusing to upload to the storage URL the API answered with: http URLs are not allowed"),
+    ("url-other-port", "refusing to upload to the storage URL the API answered with: http URLs are not allowed"),
+    ("url-crlf", "contains control characters or spaces"),
+]
+
+
+@pytest.mark.parametrize(("answer", "fragment"), UPLOAD_ANSWERS, ids=[c[0] for c in UPLOAD_ANSWERS])
+def test_a_malformed_upload_answer_fails_the_shot_before_its_create(answer: str, fragment: str, write_spec, run,
+                                                                    api) -> None:
+    emu = api(broken_upload=answer)
+    result = apply_text(run, write_spec(spec_with_image("assets/sneaker.png")))
+    assert result.exit_code == 1, result.stderr
+    assert "uploading an input failed" in result.stdout and fragment in result.stdout
+    assert "nothing was created" in result.stdout
+    assert emu.stats["creates_total"] == 0
+    assert emu.stats["uploads"] == 1 and not any(u for u in emu.emulator.world.uploads.values() if u["complete"])
+
+
+# --- Local trouble while a paid output is written ----------------------------------------------
+
+def _directory_where_the_file_goes(out: Path) -> None:
+    (out / "t" / "a" / "1.mp4").mkdir(parents=True)
+
+
+def _file_where_the_folder_goes(out: Path) -> None:
+    (out / "t").mkdir(parents=True)
+    (out / "t" / "a").write_text("not a folder")
+
+
+@pytest.mark.parametrize(("obstacle", "fragment"), [
+    pytest.param(_directory_where_the_file_goes, "Is a directory", id="directory-where-the-output-goes"),
+    pytest.param(_file_where_the_folder_goes, "File exists", id="file-where-the-output-folder-goes"),
+])
+def test_an_output_that_cannot_be_written_keeps_the_paid_task(obstacle, fragment: str, write_spec, run, api,
+                                                              tmp_path) -> None:
+    import shutil
+
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt="x"))
+    obstacle(tmp_path / "outputs")
+    result = apply_text(run, spec)
+    assert result.exit_code == 1, result.stderr
+    assert "cannot write the output" in result.stdout and fragment in result.stdout
+    assert "move away what is in the way" in result.stdout and "stays in the journal" in result.stdout
+    (entry,) = journal_of(tmp_path)
+    assert entry["task_id"]
+    assert not list((tmp_path / "outputs").rglob(".tmp-*"))
+    shutil.rmtree(tmp_path / "outputs")
+    again = apply_text(run, spec)
+    assert again.exit_code == 0, again.stdout
+    assert emu.stats["creates_total"] == 1 and journal_of(tmp_path) == []
+
+
+def _read_only(folder: Path):
+    """Make ``folder`` read-only for this process: chmod, or (as root, whom modes do not stop)
+    a read-only bind mount; skipped where neither is possible."""
+    import contextlib
+    import shutil
+    import subprocess
+
+    @contextlib.contextmanager
+    def scope():
+        if os.geteuid() != 0:
+            folder.chmod(0o555)
+            try:
+                yield
+            finally:
+                folder.chmod(0o755)
+            return
+        mounted = shutil.which("mount") and subprocess.run(
+            ["mount", "--bind", "-o", "ro", str(folder), str(folder)], capture_output=True, check=False).returncode == 0
+        if not mounted:
+            pytest.skip("cannot make a read-only folder here (root without mount)")
+        try:
+            probe = folder / "probe"
+            with contextlib.suppress(OSError):
+                probe.write_text("x")
+            if probe.exists():
+                pytest.skip("the bind mount is not read-only here")
+            yield
+        finally:
+            subprocess.run(["umount", str(folder)], capture_output=True, check=False)
+
+    return scope()
+
+
+def test_a_read_only_output_folder_is_refused_before_paying(write_spec, run, api, tmp_path) -> None:
+    # The output folder's lock lives in it: a folder that cannot be written stops apply before any create.
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt="x"))
+    folder = tmp_path / "outputs" / "t"
+    folder.mkdir(parents=True)
+    with _read_only(folder):
+        result = apply_text(run, spec)
+    assert result.exit_code == 1, result.stderr
+    assert "cannot take the lock" in result.stderr and "nothing was done" in result.stderr
+    assert "Read-only file system" in result.stderr or "Permission denied" in result.stderr
+    assert emu.stats["creates_total"] == 0
+    again = apply_text(run, spec)
+    assert again.exit_code == 0, again.stdout
+    assert emu.stats["creates_total"] == 1
+
+
+def test_a_full_disk_during_a_download_keeps_the_paid_task(write_spec, api, tmp_path) -> None:
+    """A file size limit (RLIMIT_FSIZE) stands in for a full disk: writes past it fail with
+    an OSError in the middle of the download, as ENOSPC would."""
+    import resource
+    import subprocess
+    import sys
+
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt="x [[size:3000000]]"))
+    cmd = [sys.executable, "-m", "runner", "apply", str(spec), "--yes", "--poll-interval", "0.02"]
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+
+    full = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False,
+                          preexec_fn=limit)
+    assert full.returncode == 1, full.stdout + full.stderr
+    assert "cannot write the output" in full.stdout and "File too large" in full.stdout
+    assert "free disk space" in full.stdout and "stays in the journal" in full.stdout
+    assert journal_of(tmp_path)[0]["task_id"]
+    assert not list((tmp_path / "outputs").rglob(".tmp-*"))
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert emu.stats["creates_total"] == 1
+    assert (tmp_path / "outputs" / "t" / "a" / "1.mp4").stat().st_size == 3_000_000
+
+
+def test_an_api_refusal_with_a_huge_code_never_makes_the_state_unreadable(write_spec, run, api, tmp_path) -> None:
+    emu = api()
+    code = "SAFETY." + "A" * 500
+    spec = write_spec(TEXT_SPEC.format(prompt=f"x [[fail:{code}]]"))
+    assert apply_text(run, spec).exit_code == 1
+    plan = run(["plan", str(spec)])  # reads the state file the refusal was remembered in
+    assert plan.exit_code == 0, plan.stderr
+    assert "SAFETY.AAAA" in plan.stdout  # still blocked: the refusal is not paid for again
+    assert apply_text(run, spec).exit_code == 1 and emu.stats["creates_total"] == 1
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-5"])
+def test_the_task_deadline_must_be_a_real_number_of_seconds(value: str, write_spec, run, api) -> None:
+    emu = api()
+    result = apply_text(run, write_spec(TEXT_SPEC.format(prompt="x")), "--task-timeout", value)
+    assert result.exit_code != 0 and "Invalid value for '--task-timeout'" in result.stderr  # a usage error
+    assert emu.stats["requests"] == {}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
-from runner.errors import LockLost, StoreError
+from runner.errors import LockLost, StateError, StoreError
 from runner.store import shared as shared_mod
 from runner.store.objects import Objects
 from runner.store.place import open_place
@@ -15,9 +16,13 @@ from runner.store.shared import SharedState
 from runner.store.state import ShotState, State, Take, save_state
 
 
+def _sha(*parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
 def _shot(n: int, takes: int = 1) -> ShotState:
-    return ShotState(fingerprint=f"fp{n}", model="gen4.5", mode="text_to_video", request={"promptText": f"p{n}"},
-                     takes=[Take(t, f"fp{n}-{t}", f"outputs/s{n}/{t}.mp4", "a" * 64, 100, 25, None,
+    return ShotState(fingerprint=_sha(n), model="gen4.5", mode="text", request={"promptText": f"p{n}"},
+                     takes=[Take(t, _sha(n, t), f"outputs/s{n}/{t}.mp4", "a" * 64, 100, 25, None,
                                  "2026-11-30T00:00:00Z") for t in range(1, takes + 1)])
 
 
@@ -81,13 +86,15 @@ def test_another_spec_with_the_same_name_is_refused(objects: Objects, tmp_path: 
     ("specs/launch/state.json", b"not json"),
     ("specs/launch/state.json", b"[]"),
     ("specs/launch/state.json", b'{"shots": {"s1": {"model": 1}}}'),
+    ("specs/launch/journal/000000000001.json", b'{"shots": {"../x": {}}}'),
     ("specs/launch/state.json", b'{"shots": {}, "upto": -1}'),
     ("specs/launch/journal/000000000001.json", b'{"shots": []}'),
     ("specs/launch/journal/000000000001.json", b'{"shots": {"s1": "x"}}'),
 ])
 def test_tampered_state_objects_are_a_clear_error(objects: Objects, tmp_path: Path, key: str, body: bytes) -> None:
+    # Read back like a state file: the same schema, the same path and id checks.
     objects.write(key, body)
-    with pytest.raises(StoreError, match="corrupt state object"):
+    with pytest.raises((StoreError, StateError), match="corrupt state"):
         SharedState(objects, "launch", "spec.yaml").load(State(tmp_path / "x"))
 
 
