@@ -233,7 +233,7 @@ TEMPLATE_ATTACKS = [
     ("range-bomb", "{% for i in range(10**9) %}x{% endfor %}", "Range too big"),
     ("huge-output", "{{ 'x' * 1000000 }} ", "longer than 100,000 characters"),
     ("cpu-bomb", "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
-     "took longer than 2 s"),
+     "template too expensive: still rendering after 2 s (limit 2 s per template)"),
     ("format-string-escape", "{{ '{0.__class__}'.format(1) }}", "not allowed in the sandbox"),
 ]
 
@@ -248,6 +248,77 @@ def test_template_sandbox(prompt: str, fragment: str, write_spec, run, api) -> N
     assert result.exit_code == 1 and fragment in result.stderr
     assert ":6:13: shot a: prompt: template" in result.stderr
     assert emu.stats["requests"] == {}
+
+
+# Each bomb names the operation and its limit; none is computed before it is refused.
+TEMPLATE_BOMBS = [
+    ("huge-power", "{{ 10**200000000 }}", "10 ** 200000000 would have about 240,823,996 digits (limit 10,000 digits)"),
+    ("power-in-text", "x{{ 7 ** (10**9) }}", "would have about"),
+    ("big-int-product", "{% set n = 10**5000 %}{{ n * n * n }}", "digits (limit 10,000 digits)"),
+    ("string-repeat", "{{ ('x' * 5000000000)|length }}", "'x' * 5000000000 would be 5,000,000,000 units"),
+    ("repeat-reversed", "{{ (5000000000 * 'x')|length }}", "would be 5,000,000,000 units"),
+    ("list-repeat", "{{ ([1, 2] * 10**9)|length }}", "would be 3,000,000,000 units"),
+    ("string-doubling", "{% set s = 'x' * 900000 %}{{ (s + s)|length }}", "would be 1,800,000 units"),
+    ("concat-doubling", "{% set s = 'x' * 900000 %}{{ (s ~ s)|length }}", "the ~ concatenation would be 1,800,000"),
+    ("percent-width", "{{ '%0999999999d' % 1 }}", "the % format '%0999999999d' would be"),
+    ("percent-star", "{{ '%*d' % (999999999, 1) }}", "'*' width or precision"),
+    ("format-filter", "{{ '%999999999s'|format('x') }}", "the % format '%999999999s' would be"),
+    ("str-format-width", "{{ '{:>999999999}'.format(1) }}", "the format field {:>999999999} would be"),
+    ("str-format-repeat", "{% set s = 'x' * 600000 %}{{ '{0}{0}{0}'.format(s)|length }}", "the formatted text would"),
+    ("center-filter", "{{ 'x'|center(10**9) }}", "center(1000000000) would be"),
+    ("center-method", "{{ 'x'.center(10**9) }}", "center(1000000000) would be"),
+    ("ljust-method", "{{ 'x'.ljust(10**9) }}", "ljust(1000000000) would be"),
+    ("zfill-method", "{{ '1'.zfill(10**9) }}", "zfill(1000000000) would be"),
+    ("expandtabs", "{{ ('\t' * 1000).expandtabs(10**6) }}", "expandtabs(1000000) would be"),
+    ("indent-filter", "{{ ('a\n' * 1000)|indent(10**6) }}", "indent() of 1,001 lines would be"),
+    ("wordwrap-filter", "{{ ('a ' * 1000)|wordwrap(1, wrapstring='x' * 10**5) }}", "wordwrap() would be"),
+    ("replace-filter", "{{ ('a' * 1000)|replace('a', 'b' * 10**5) }}", "replace() would be 100,000,000"),
+    ("replace-method", "{{ ('a' * 1000).replace('', 'b' * 10**5) }}", "replace() would be"),
+    ("join-filter", "{{ range(100000)|join('x' * 100000) }}", "join() of 100,000 items would be"),
+    ("join-method", "{{ ('x' * 100000).join(range(100000)|map('string')) }}", "join() of 100,000 items would be"),
+    ("batch-fill", "{{ [1]|batch(10**9, 0)|list }}", "linecount=1,000,000,000 would be"),
+    ("slice-count", "{{ [1]|slice(10**9)|list }}", "slices=1,000,000,000 would be"),
+    ("sum-of-lists", "{{ (range(100000)|batch(10)|list)|sum(start=[]) }}", "sum() of 10,000 sequences"),
+    ("nested-literals", "{% set a = range(1000)|list %}{% set b = [a,a,a,a,a,a,a,a,a,a] %}"
+     "{% set c = [b,b,b,b,b,b,b,b,b,b] %}{% set d = [c,c,c,c,c,c,c,c,c,c] %}{{ d|length }}",
+     "a list or mapping literal would be"),
+    ("recursive-macro", "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}",
+     "calls nested too deeply (a macro or loop(...) calling itself?) (limit 50 nested calls)"),
+    ("mutual-recursion", "{% macro f() %}{{ g() }}{% endmacro %}{% macro g() %}{{ f() }}{% endmacro %}{{ f() }}",
+     "calls nested too deeply"),
+    ("recursive-loop", "{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}", "calls nested too deeply"),
+    ("deep-brackets", "{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}", "nested too deeply"),
+    ("loop-over-a-list", "{% set x = range(99999)|list %}{% for i in x %}{% for j in x %}{% endfor %}{% endfor %}",
+     "still rendering after 2 s (limit 2 s per template)"),
+    ("mutation", "{% set l = [1] %}{{ l.append(l) }}", "not allowed in the sandbox"),
+]
+
+
+@pytest.mark.parametrize(("prompt", "fragment"), [c[1:] for c in TEMPLATE_BOMBS], ids=[c[0] for c in TEMPLATE_BOMBS])
+def test_template_bombs_are_refused_before_they_run(prompt: str, fragment: str, write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec("version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n"
+                      f"    prompt: {json.dumps(prompt)}\n    ratio: '1280:720'\n    duration: 5\n")
+    result = attempt(run, spec)
+    assert result.exit_code == 1, result.stderr
+    assert ":6:13: shot a: prompt: template" in result.stderr
+    assert fragment in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+def test_template_time_limit_holds_on_a_worker_thread(write_spec) -> None:
+    """A service may validate specs on a worker thread, where no signal can stop a render."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from runner.errors import SpecErrors
+    from runner.spec import validate_specs
+
+    spec = write_spec("version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n    prompt: \"{% for i in "
+                      "range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}\"\n"
+                      "    ratio: '1280:720'\n    duration: 5\n")
+    with ThreadPoolExecutor(1) as pool, pytest.raises(SpecErrors) as caught:
+        pool.submit(validate_specs, [spec]).result(timeout=300)  # a guard, not the assertion
+    assert ":6:13: shot a: prompt: template too expensive: still rendering after 2 s" in str(caught.value)
 
 
 YAML_ATTACKS = [
