@@ -321,6 +321,50 @@ def test_template_time_limit_holds_on_a_worker_thread(write_spec) -> None:
     assert ":6:13: shot a: prompt: template too expensive: still rendering after 2 s" in str(caught.value)
 
 
+def _matrix_spec(matrix: str, extra: str = "", shots: int = 1) -> str:
+    entry = ("  - id: \"s#-{{ a }}-{{ b | default(0) }}\"\n    model: gen4.5\n    prompt: x\n"
+             "    ratio: '1280:720'\n    duration: 5\n    matrix: " + matrix + "\n" + extra)
+    return "version: 1\nname: t\nshots:\n" + "".join(entry.replace("#", str(n)) for n in range(shots))
+
+
+TEN = "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]"
+MATRIX_BOMBS = [
+    ("six-keys", _matrix_spec("{" + ", ".join(f"{k}: {TEN}" for k in "abcdef") + "}"),
+     ":9:13: matrix: the matrix makes 1,000,000 variants (10 × 10 × 10 × 10 × 10 × 10); the limit is 10,000 per shot"),
+    ("eight-keys", _matrix_spec("{" + ", ".join(f"{k}: {TEN}" for k in "abcdefgh") + "}"),
+     ":9:13: matrix: the matrix makes 100,000,000 variants"),
+    ("thirty-keys-of-aliases", _matrix_spec("{a: &v " + TEN + ", " + ", ".join(f"k{i}: *v" for i in range(30)) + "}"),
+     "the matrix makes 10,000,000,000,000,000,000,000,000,000,000 variants"),
+    ("just-over-the-cap", _matrix_spec("{a: " + TEN + ", b: [" + ", ".join(map(str, range(1001))) + "]}"),
+     ":9:13: matrix: the matrix makes 10,010 variants (10 × 1001); the limit is 10,000 per shot"),
+    ("include-entries", _matrix_spec("{a: [0]}", "    include: [" + ", ".join(f"{{a: {i}}}" for i in range(1, 10001))
+                                     + "]\n"), "the matrix makes 10,001 variants"),
+    ("many-shots", _matrix_spec("{a: [" + ", ".join(map(str, range(100))) + "], b: ["
+                                + ", ".join(map(str, range(100))) + "]}", shots=11),
+     ":3:1: shots: the shots expand to 110,000 variants; the limit is 100,000 per spec"),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment"), [c[1:] for c in MATRIX_BOMBS], ids=[c[0] for c in MATRIX_BOMBS])
+def test_matrix_bombs_are_counted_before_expansion(text: str, fragment: str, tmp_path: Path, run, api) -> None:
+    emu = api()
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    result = attempt(run, spec)
+    assert result.exit_code == 1, result.stderr
+    assert fragment in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+def test_excluded_combinations_do_not_count_against_the_cap(tmp_path: Path, run) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(_matrix_spec("{a: " + TEN + ", b: [" + ", ".join(map(str, range(1001))) + "]}",
+                                 "    exclude: [{a: 0}]\n"))
+    result = run(["validate", str(spec)])
+    assert result.exit_code == 0, result.stderr
+    assert "9,009 shots" in result.stdout or "9009 shots" in result.stdout
+
+
 YAML_ATTACKS = [
     ("python-object", "version: 1\nname: t\nshots: !!python/object/apply:os.system ['id']\n",
      "unsupported YAML tag !!python/object/apply:os.system"),
