@@ -8,6 +8,7 @@ policy (private addresses, DNS) is applied when a URL is about to be sent.
 
 from __future__ import annotations
 
+import errno
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,7 +78,12 @@ def _check_local(ref: str, kind: str, spec_dir: Path, root: Path) -> str | None:
     """A local input: inside the project, a regular file, small enough, and of the right kind by content."""
     if Path(ref).is_absolute():
         return f"absolute path {ref!r}: give a path relative to the spec file, inside the project"
-    resolved = resolve_local(ref, spec_dir)
+    try:
+        resolved = resolve_local(ref, spec_dir)
+    except (RuntimeError, OSError) as e:  # Python 3.11 raises RuntimeError for a loop, 3.13 OSError(ELOOP)
+        if isinstance(e, OSError) and e.errno != errno.ELOOP:
+            return f"cannot read {ref!r}: {e.strerror}"
+        return f"{ref!r} is a symlink loop (a link that leads back to itself); point it at a real file"
     root = root.resolve()
     if resolved != root and root not in resolved.parents:
         return f"{ref!r} resolves outside the project root {root}; inputs must live inside the project"

@@ -133,6 +133,23 @@ def test_symlink_escape(tmp_path: Path, write_spec, run, api) -> None:
     assert emu.stats["requests"] == {}
 
 
+@pytest.mark.parametrize(("links", "ref"), [
+    pytest.param({"assets/a.png": "b.png", "assets/b.png": "a.png"}, "assets/a.png", id="file-loop"),
+    pytest.param({"assets/self.png": "self.png"}, "assets/self.png", id="self-loop"),
+    pytest.param({"d1": "d2", "d2": "d1"}, "d1/x.png", id="directory-loop"),
+    pytest.param({"d1": "d2", "d2": "d1"}, "d2/sub/../x.png", id="directory-loop-with-dots"),
+])
+def test_symlink_loops_are_refused_at_the_field(links: dict[str, str], ref: str, tmp_path: Path, write_spec, run,
+                                                api) -> None:
+    emu = api()
+    for name, target in links.items():
+        os.symlink(target, tmp_path / name)
+    result = attempt(run, write_spec(spec_with_image(ref)))
+    assert result.exit_code == 1, result.stderr
+    assert f":6:12: shot a: image: {ref!r} is a symlink loop" in result.stderr
+    assert emu.stats["requests"] == {}
+
+
 def test_fifo_is_refused(tmp_path: Path, write_spec, run, api) -> None:
     emu = api()
     os.mkfifo(tmp_path / "assets" / "pipe.png")
@@ -376,6 +393,17 @@ YAML_ATTACKS = [
         f"{c}: &{c} [" + ",".join([f"*{p}"] * 20) + "]\n" for p, c in zip("abcde", "bcdef", strict=True)),
      "expands to more than 1,000,000 values"),
     ("many-documents", "version: 1\n---\nversion: 1\n", "more than one YAML document"),
+    # PyYAML's composer recurses per level: these used to end in a RecursionError (exit 3).
+    ("deep-flow-sequence", "version: 1\nname: t\nvars: {x: " + "[" * 3000 + "]" * 3000 + "}\nshots: []\n",
+     "spec.yaml:3:74: nesting is deeper than 64 levels"),
+    ("deep-flow-mapping", "version: 1\nname: t\nvars: " + "{a: " * 3000 + "1" + "}" * 3000 + "\nshots: []\n",
+     "spec.yaml:3:260: nesting is deeper than 64 levels"),
+    ("deep-block-sequence", "version: 1\nname: t\nvars:\n  x:\n    " + "- " * 3000 + "1\nshots: []\n",
+     "nesting is deeper than 64 levels"),
+    ("deep-block-mapping", "version: 1\nname: t\nvars:\n" + "".join(" " * i + "a:\n" for i in range(1, 2000))
+     + "shots: []\n", "nesting is deeper than 64 levels"),
+    ("alias-string-bomb", "version: 1\nname: t\nvars:\n  a: &a " + "x" * 1_000_000 + "\n  b: ["
+     + ", ".join(["*a"] * 25) + "]\nshots: []\n", "expands to more than 20,971,520 characters of text"),
 ]
 
 
