@@ -83,10 +83,10 @@ class _Loader(yaml.SafeLoader):
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH + 1:
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise SpecError(Problem(Location(self.shown, mark.line + 1, mark.column + 1),
                                         f"nesting is deeper than {MAX_DEPTH} levels"))
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self.depth -= 1
 

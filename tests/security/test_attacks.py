@@ -455,6 +455,54 @@ def test_key_shaped_string_in_a_spec_is_refused_and_not_echoed(write_spec, run, 
     assert emu.stats["requests"] == {}
 
 
+BUILT = "key_" + "a" * 40  # what each template below renders
+
+
+@pytest.mark.parametrize(("fields", "where"), [
+    pytest.param("    prompt: \"{{ 'key_' ~ 'a' * 40 }}\"\n", ":7:13: shot a: prompt: ", id="concatenated-in-prompt"),
+    pytest.param("    prompt: \"token {{ p }}{{ q }} here\"\n", ":7:13: shot a: prompt: ", id="from-vars-pieces"),
+    pytest.param("    prompt: \"{{ k }}{{ 'a' * 40 }}\"\n    matrix: {k: [key_]}\n", ":7:13: shot a: prompt: ",
+                 id="from-matrix-pieces"),
+    pytest.param("    prompt: x\n    params: {seed: \"{{ p ~ q }}\"}\n", ":8:20: shot a: params.seed: ",
+                 id="in-params"),
+    pytest.param("    prompt: x\n    tags: [\"{{ p }}{{ q }}\"]\n", ":8:12: shot a: tags[0]: ", id="in-tags"),
+    pytest.param("    prompt: \"{{ [p ~ q] }}\"\n", ":7:13: shot a: prompt[0]: ", id="inside-a-rendered-list"),
+])
+def test_a_key_built_by_a_template_is_refused_and_not_echoed(fields: str, where: str, write_spec, run, api,
+                                                             tmp_path: Path) -> None:
+    emu = api()
+    spec = write_spec("version: 1\nname: t\nvars: {p: key_, q: " + "a" * 40 + "}\nshots:\n  - id: a\n"
+                      "    model: gen4.5\n" + fields + "    ratio: '1280:720'\n")
+    result = attempt(run, spec)
+    assert result.exit_code == 1, result.stderr
+    assert where + "this looks like a Runway API key" in result.stderr
+    assert "rotate the key" in result.stderr
+    assert BUILT not in result.stdout + result.stderr
+    assert emu.stats["requests"] == {}
+    assert not (tmp_path / "spec.state.json").exists()
+
+
+def test_a_template_that_rebuilds_the_configured_key_is_refused(write_spec, run, api, monkeypatch) -> None:
+    emu = api()
+    monkeypatch.setenv("RUNWAYML_API_SECRET", "s3cr3t-value-123")
+    spec = write_spec("version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n"
+                      "    prompt: \"x {{ 's3cr3t' ~ '-value-123' }}\"\n    ratio: '1280:720'\n    duration: 5\n")
+    result = attempt(run, spec)
+    assert result.exit_code == 1 and ":6:13: shot a: prompt: this looks like a Runway API key" in result.stderr
+    assert "s3cr3t-value-123" not in result.stdout + result.stderr
+    assert emu.stats["requests"] == {}
+
+
+def test_a_key_built_into_the_id_is_refused_without_naming_the_shot(write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec("version: 1\nname: t\nshots:\n  - id: \"{{ 'key_' ~ 'a' * 40 }}\"\n    model: gen4.5\n"
+                      "    prompt: x\n    ratio: '1280:720'\n    duration: 5\n")
+    result = attempt(run, spec)
+    assert result.exit_code == 1 and ":4:9: id: this looks like a Runway API key" in result.stderr
+    assert BUILT not in result.stdout + result.stderr
+    assert emu.stats["requests"] == {}
+
+
 def test_the_configured_key_inside_a_spec_is_refused(write_spec, run, api, monkeypatch) -> None:
     api()
     monkeypatch.setenv("RUNWAYML_API_SECRET", "s3cr3t-value-123")
