@@ -150,6 +150,40 @@ def test_symlink_loops_are_refused_at_the_field(links: dict[str, str], ref: str,
     assert emu.stats["requests"] == {}
 
 
+def _data_uri(media_type: str, content: bytes) -> str:
+    import base64
+
+    return f"data:{media_type};base64,{base64.b64encode(content).decode()}"
+
+
+DATA_URI_ATTACKS = [
+    ("text-declared-png", _data_uri("image/png", b"hello"),
+     "data URI does not hold an image file (judged by its content"),
+    ("script-declared-jpeg", _data_uri("image/jpeg", b"#!/bin/sh\nrm -rf /\n"), "does not hold an image file"),
+    ("html-declared-svg", "data:image/svg+xml,%3Cscript%3Ealert(1)%3C/script%3E", "does not hold an image file"),
+    ("video-declared-png", _data_uri("image/png", (ROOT / "specs" / "assets" / "clip.mp4").read_bytes()[:4096]),
+     "does not hold an image file"),
+    ("not-base64", "data:image/png;base64,!!!!not*base64", "declared ;base64 but its data is not valid base64"),
+    ("no-data", "data:image/png;base64", "data URI has no ',' before its data"),
+]
+
+
+@pytest.mark.parametrize(("ref", "fragment"), [c[1:] for c in DATA_URI_ATTACKS], ids=[c[0] for c in DATA_URI_ATTACKS])
+def test_data_uris_are_judged_by_their_content(ref: str, fragment: str, write_spec, run, api) -> None:
+    emu = api()
+    result = attempt(run, write_spec(spec_with_image(ref)))
+    assert result.exit_code == 1, result.stderr
+    assert ":6:12: shot a: image: " in result.stderr and fragment in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+@pytest.mark.parametrize("name", ["day.png", "sneaker.png"])
+def test_a_real_image_as_a_data_uri_is_accepted(name: str, write_spec, run) -> None:
+    ref = _data_uri("image/png", (ROOT / "specs" / "assets" / name).read_bytes())
+    result = run(["validate", str(write_spec(spec_with_image(ref)))])
+    assert result.exit_code == 0, result.stderr
+
+
 def test_fifo_is_refused(tmp_path: Path, write_spec, run, api) -> None:
     emu = api()
     os.mkfifo(tmp_path / "assets" / "pipe.png")
