@@ -229,10 +229,27 @@ def _pre_sum(a: dict[str, Any]) -> None:
         refuse_over(len(items) * size_of(items), f"sum() of {len(items):,} sequences", MAX_SIZE * 10)
 
 
+def _pre_tojson(a: dict[str, Any]) -> None:
+    indent = a.get("indent")
+    width = indent if isinstance(indent, int) else len(indent) if isinstance(indent, str) else 0
+    if width > 0:  # every line is indented once per level it is nested at
+        refuse_over(size_of(a["value"]) * (1 + width * _depth(a["value"])), f"tojson(indent={width})")
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict | list | tuple):
+            deepest = max(deepest, d)
+            stack.extend((c, d + 1) for c in (v.values() if isinstance(v, dict) else v))
+    return deepest
+
+
 _PRECHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "center": _pre_center, "indent": _pre_indent, "wordwrap": _pre_wordwrap, "replace": _pre_replace,
     "join": _pre_join, "format": _pre_format, "batch": _pre_count("linecount"), "slice": _pre_count("slices"),
-    "sum": _pre_sum,
+    "sum": _pre_sum, "tojson": _pre_tojson,
 }
 
 

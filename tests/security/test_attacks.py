@@ -329,6 +329,7 @@ TEMPLATE_BOMBS = [
     ("join-method", "{{ ('x' * 100000).join(range(100000)|map('string')) }}", "join() of 100,000 items would be"),
     ("batch-fill", "{{ [1]|batch(10**9, 0)|list }}", "linecount=1,000,000,000 would be"),
     ("slice-count", "{{ [1]|slice(10**9)|list }}", "slices=1,000,000,000 would be"),
+    ("tojson-indent", "{{ [[[1]]]|tojson(indent=10**9) }}", "tojson(indent=1000000000) would be"),
     ("sum-of-lists", "{{ (range(100000)|batch(10)|list)|sum(start=[]) }}", "sum() of 10,000 sequences"),
     ("nested-literals", "{% set a = range(1000)|list %}{% set b = [a,a,a,a,a,a,a,a,a,a] %}"
      "{% set c = [b,b,b,b,b,b,b,b,b,b] %}{% set d = [c,c,c,c,c,c,c,c,c,c] %}{{ d|length }}",
