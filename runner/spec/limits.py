@@ -134,9 +134,14 @@ def refuse_over(units: int, what: str, limit: int = MAX_SIZE) -> None:
 
 def checked(value: Any, what: str) -> Any:
     """``value`` when it is within the limits (the work is done; this stops the next step)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
-        raise TooExpensive(f"{what} has more than {MAX_INT_DIGITS:,} digits", f"{MAX_INT_DIGITS:,} digits")
-    refuse_over(size_of(value), what)
+    kind = type(value)
+    if kind is str:
+        refuse_over(len(value), what)
+    elif kind is int:
+        if value.bit_length() > MAX_INT_BITS:
+            raise TooExpensive(f"{what} has more than {MAX_INT_DIGITS:,} digits", f"{MAX_INT_DIGITS:,} digits")
+    elif kind not in (float, bool, type(None)):
+        refuse_over(size_of(value), what)
     return value
 
 
