@@ -161,6 +161,12 @@ class AccountLimit(RunnerError):
     """The account cannot pay for this apply (its credit balance is short)."""
 
 
+class Interrupted(RunnerError):
+    """The user pressed Ctrl-C at a moment where runner knows what was (not) done; exit 130."""
+
+    exit_code: ClassVar[int] = EXIT_INTERRUPTED
+
+
 class ConfirmationNeeded(RunnerError):
     """Apply would spend credits and nobody confirmed it."""
 

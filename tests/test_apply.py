@@ -199,7 +199,8 @@ def test_json_summary(write_spec, run, api) -> None:
     api()
     result = run(["apply", str(write_spec(one_shot("x"))), "--yes", *POLL, "--format", "json"])
     doc = json.loads(result.stdout)
-    assert doc["ok"] is True and doc["counts"] == {"done": 1} and doc["credits"] == {"planned": 48, "charged": 48}
+    assert doc["ok"] is True and doc["counts"] == {"done": 1}
+    assert doc["credits"] == {"planned": 48, "charged": 48, "possibly_charged": 0}
 
 
 def test_json_summary_when_there_is_nothing_to_do(write_spec, run, api) -> None:
@@ -209,8 +210,8 @@ def test_json_summary_when_there_is_nothing_to_do(write_spec, run, api) -> None:
     result = run(["apply", str(spec), "--yes", *POLL, "--format", "json"])
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)  # stdout holds the JSON document and nothing else
-    assert doc == {"ok": True, "counts": {}, "outcomes": {}, "credits": {"planned": 0, "charged": 0}, "creates": 0,
-                   "notes": []}
+    assert doc == {"ok": True, "counts": {}, "outcomes": {}, "creates": 0, "notes": [],
+                   "credits": {"planned": 0, "charged": 0, "possibly_charged": 0}}
     assert emu.stats["creates_total"] == 1
 
 
@@ -380,3 +381,67 @@ def test_stale_temp_files_of_a_killed_apply_are_removed(write_spec, run, api, tm
     assert not list(tmp_path.glob(".*.tmp")) and not list((tmp_path / "outputs").rglob(".tmp-*"))
     assert not (tmp_path / ".tmp-spec.state.json-abc123").exists()
     assert other.exists()
+
+
+def test_the_dns_check_of_an_output_url_does_not_stall_other_shots(emulator, monkeypatch, tmp_path: Path) -> None:
+    import asyncio
+
+    import runner.inputs.urlpolicy
+    from runner.engine.client import Client, Connection
+    from runner.errors import DownloadError
+
+    other_done = threading.Event()
+    order: list[str] = []
+
+    def slow_dns(host: str) -> list[str]:  # answers only once the other shot's request is through
+        other_done.wait(timeout=30)
+        order.append("dns answered")
+        return ["10.0.0.1"]  # and the answer is refused: nothing is fetched
+
+    monkeypatch.setattr(runner.inputs.urlpolicy, "system_resolver", slow_dns)
+
+    async def go() -> list[object]:
+        client = Client(Connection(emulator.base_url, "key_test_only", loopback=True))
+
+        async def other_shot() -> None:
+            await client.organization()
+            order.append("other request done")
+            other_done.set()
+
+        try:
+            return await asyncio.gather(client.download("https://cdn.example.com/out.mp4", tmp_path / "out"),
+                                        other_shot(), return_exceptions=True)
+        finally:
+            await client.close()
+
+    refused, _ = asyncio.run(go())
+    assert order == ["other request done", "dns answered"]  # the loop kept serving during the lookup
+    assert isinstance(refused, DownloadError) and refused.refused and "private address" in str(refused)
+
+
+@pytest.mark.parametrize(("model", "extra"), [
+    pytest.param("gen4.5", "    output_format: png_sequence\n", id="gen4.5-png_sequence"),
+    pytest.param("aleph2", "    output_format: png_sequence\n    video: assets/clip.mp4\n", id="aleph2-png_sequence"),
+])
+def test_image_sequence_outputs_apply_end_to_end(model: str, extra: str, write_spec, run, api, tmp_path) -> None:
+    import zipfile
+
+    from PIL import Image
+
+    emu = api()
+    text = one_shot("frames please", model=model, extra=extra)
+    spec = write_spec(text.replace("    duration: 4\n", "") if model == "aleph2" else text)
+    result = apply(run, spec)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    out = tmp_path / "outputs" / "t" / "a" / "1.zip"
+    with zipfile.ZipFile(out) as z:
+        names = z.namelist()
+        assert names and all(n.startswith("frame.") and n.endswith(".png") for n in names)
+        with z.open(names[0]) as member, Image.open(member) as frame:
+            assert frame.format == "PNG" and frame.width > frame.height
+    take = state_of(spec)["shots"]["a"]["takes"][0]
+    assert take["output"] == "outputs/t/a/1.zip" and take["sha256"] == sha256_file(out)
+    out.unlink()  # gone from outputs: it comes back from the cache, no create
+    again = apply(run, spec)
+    assert again.exit_code == 0 and "1 cached" in again.stdout
+    assert sha256_file(out) == take["sha256"] and emu.stats["creates_total"] == 1

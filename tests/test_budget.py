@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner.planner.budget import Spend, check_account, over_budget_by
+from runner.planner.budget import Spend, cap_problem, check_account, over_budget_by
 
 
 @pytest.mark.parametrize(
@@ -70,42 +70,84 @@ def test_a_model_the_tier_does_not_list_has_no_cap() -> None:
     assert result.models[0].daily_cap is None and not result.models[0].over_cap and result.daily_left() == {}
 
 
-def test_spend_refuses_past_max_credits_counting_creates_already_made() -> None:
+def test_spend_refuses_past_max_credits_counting_creates_already_reserved() -> None:
     spend = Spend(max_credits=100)
-    assert spend.refusal("gen4.5", 60) is None
-    spend.record("gen4.5", 60)
+    assert spend.reserve("gen4.5", 60) is None
     assert spend.refusal("gen4.5", 40) is None  # 60 + 40 = 100: exactly the cap is allowed
-    assert spend.refusal("gen4.5", 41) == "--max-credits 100 would be exceeded"
-    spend.record("gen4.5", 40)
+    assert spend.reserve("gen4.5", 41) == "--max-credits 100 would be exceeded"
+    assert spend.committed == 60  # a refused reservation takes nothing
+    assert spend.reserve("gen4.5", 40) is None
     assert spend.committed == 100
     assert spend.refusal("gen4.5", 1) is not None
-    assert spend.refusal("gen4.5", 0) is None  # a free create (unknown price) is not stopped by the cap
+    assert spend.refusal("gen4.5", 0) is None  # a create priced 0 is not stopped by the cap
 
 
 def test_spend_without_a_cap_never_refuses_for_money() -> None:
     spend = Spend()
-    spend.record("gen4.5", 10**9)
+    assert spend.reserve("gen4.5", 10**9) is None
     assert spend.refusal("gen4.5", 10**9) is None
 
 
 def test_spend_stops_a_model_at_its_daily_cap_only() -> None:
     spend = Spend(daily_left={"gen4.5": 1})
-    assert spend.refusal("gen4.5", 10) is None
-    spend.record("gen4.5", 10)
-    assert spend.refusal("gen4.5", 10) == "the daily cap of gen4.5 is reached"
+    assert spend.reserve("gen4.5", 10) is None
+    assert spend.reserve("gen4.5", 10) == "the daily cap of gen4.5 is reached"
     assert spend.refusal("veo3.1", 10) is None  # other models are not capped by it
-    spend.record("veo3.1", 10)
-    assert "veo3.1" not in spend.daily_left
+    assert spend.reserve("veo3.1", 10) is None
+    assert "veo3.1" not in spend.daily_left and spend.daily_left == {"gen4.5": 0}
 
 
 def test_spend_counts_each_create_once_against_the_cap() -> None:
     spend = Spend(daily_left={"gen4.5": 2})
-    spend.record("gen4.5", 10)
+    spend.reserve("gen4.5", 10)
     assert spend.refusal("gen4.5", 10) is None and spend.daily_left == {"gen4.5": 1}
 
 
 def test_spend_with_no_creates_left_today_refuses_the_first() -> None:
     assert Spend(daily_left={"gen4.5": 0}).refusal("gen4.5", 1) == "the daily cap of gen4.5 is reached"
+
+
+def test_a_released_reservation_frees_its_credits_and_daily_slot() -> None:
+    spend = Spend(max_credits=50, daily_left={"gen4.5": 1})
+    assert spend.reserve("gen4.5", 50) is None
+    assert spend.reserve("gen4.5", 1) is not None  # both the cap and the daily slot are taken
+    spend.release("gen4.5", 50)  # the API refused it: it surely did not happen
+    assert (spend.committed, spend.daily_left) == (0, {"gen4.5": 1})
+    assert spend.reserve("gen4.5", 50) is None
+
+
+def test_a_lost_answer_stays_counted_and_is_possibly_charged() -> None:
+    spend = Spend(max_credits=100, daily_left={"gen4.5": 2})
+    assert spend.reserve("gen4.5", 60) is None
+    spend.lost_answer(60)
+    assert (spend.committed, spend.possibly_charged, spend.daily_left) == (60, 60, {"gen4.5": 1})
+    assert spend.reserve("gen4.5", 41) == "--max-credits 100 would be exceeded"
+    spend.lost_answer(0)
+    assert spend.possibly_charged == 60
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        pytest.param(None, None, id="no-cap"),
+        pytest.param(0, None, id="zero-is-a-cap"),
+        pytest.param(0.5, None, id="fractional"),
+        pytest.param(10**9, None, id="large"),
+        pytest.param(float("nan"), "nan is not a finite number of credits", id="nan"),
+        pytest.param(float("inf"), "inf is not a finite number of credits", id="inf"),
+        pytest.param(float("-inf"), "-inf is not a finite number of credits", id="minus-inf"),
+        pytest.param(-1, "-1 is negative", id="negative"),
+        pytest.param(-0.001, "-0.001 is negative", id="slightly-negative"),
+        pytest.param("100", "'100' is not a number of credits", id="text"),
+        pytest.param(True, "True is not a number of credits", id="bool"),
+    ],
+)
+def test_cap_problem(value: object, problem: str | None) -> None:
+    assert cap_problem(value) == problem
+
+
+def test_a_cap_that_is_not_a_number_refuses_every_create() -> None:
+    assert Spend(max_credits=float("nan")).refusal("gen4.5", 0) is not None  # fails closed
 
 
 def test_plan_over_budget_exits_1_and_says_by_how_much(write_spec, run) -> None:
@@ -116,3 +158,23 @@ def test_plan_over_budget_exits_1_and_says_by_how_much(write_spec, run) -> None:
     assert result.exit_code == 1
     assert "the plan costs 120 credits, 1 over the budget of 119" in result.stderr
     assert run(["plan", str(spec), "--max-credits", "120"]).exit_code == 0  # exactly the budget is fine
+
+
+@pytest.mark.parametrize(
+    ("value", "cost"),
+    [
+        pytest.param(48, 48, id="credits"),
+        pytest.param(0, 0, id="refunded"),
+        pytest.param(12.5, 12.5, id="fraction"),
+        pytest.param(-1, None, id="negative"),
+        pytest.param(float("nan"), None, id="nan"),
+        pytest.param(float("inf"), None, id="inf"),
+        pytest.param("48", None, id="text"),
+        pytest.param(True, None, id="bool"),
+        pytest.param(None, None, id="missing"),
+    ],
+)
+def test_a_cost_in_an_answer_counts_only_when_it_can_be_a_charge(value: object, cost: float | None) -> None:
+    from runner.engine.client import cost_value
+
+    assert cost_value(value) == cost

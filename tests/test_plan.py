@@ -159,7 +159,8 @@ def test_unknown_price_is_flagged_and_a_price_file_fixes_it(write_spec, run, tmp
     spec = write_spec("version: 1\nname: k\nshots:\n  - id: a\n    model: kling3.0_pro\n    prompt: x\n"
                       "    ratio: '1920:1080'\n    duration: 5\n")
     result = plan(run, spec)
-    assert "cost unknown" in lines(result)["a"] and "1 shot(s) of unknown cost" in result.stdout
+    assert "price unknown" in lines(result)["a"] and "1 shot(s) of unknown price, not counted" in result.stdout
+    assert "at least 0 credits" in result.stdout
     prices = tmp_path / "prices.yaml"
     prices.write_text("kling3.0_pro: {credits_per_second: 20}\n")
     doc = json.loads(plan(run, spec, "--prices", str(prices), "--format", "json").stdout)

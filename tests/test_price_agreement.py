@@ -153,7 +153,7 @@ def test_auto_is_settled_below_the_bound_for_some_shots(write_spec, run, api) ->
 
 @pytest.mark.parametrize("model", ["kling3.0_pro", "wan3_prime"])
 def test_a_model_without_a_known_price_is_not_free_on_the_emulator(write_spec, run, api, model: str) -> None:
-    # The runner cannot price it (plan: "cost unknown"); the emulator bills its documented
+    # The runner cannot price it (plan: "price unknown"); the emulator bills its documented
     # flat default of 10 credits/s, and the runner reports what was charged, not what it planned.
     emu = api(video_fps=2, video_max_side=64)
     ratio = "1920:1080"

@@ -339,9 +339,12 @@ def test_a_price_file_overrides_and_adds_fields(tmp_path: Path) -> None:
     assert models["veo3"] == catalog()["veo3"]
 
 
-def test_a_free_model_costs_nothing(tmp_path: Path) -> None:
-    models, _ = load_prices(write(tmp_path, "p.yaml", "gen4.5: {credits_per_second: 0}\n"))
-    assert cost_of(models["gen4.5"], {"duration": 5}).credits == 0
+def test_a_price_file_cannot_make_a_model_free(tmp_path: Path) -> None:
+    # A zero rate would let creates pass any budget unnoticed (tests/security/test_budget_attacks.py).
+    with pytest.raises(RunnerError, match="credits_per_second: 0 is zero"):
+        load_prices(write(tmp_path, "p.yaml", "gen4.5: {credits_per_second: 0}\n"))
+    models, _ = load_prices(write(tmp_path, "q.yaml", "gen4.5: {minimum_credits: 0}\n"))  # no floor is fine
+    assert cost_of(models["gen4.5"], {"duration": 5}).credits == 60
 
 
 def test_the_table_hash_is_of_the_prices_not_the_file(tmp_path: Path) -> None:
@@ -365,8 +368,9 @@ def test_the_table_hash_is_of_the_prices_not_the_file(tmp_path: Path) -> None:
         pytest.param("gen4.5: [unclosed\n", "cannot read the price file: while parsing", id="bad-yaml"),
         pytest.param("", "a price file maps model ids to pricing fields", id="empty"),
         pytest.param("- gen4.5\n", "a price file maps model ids to pricing fields", id="a-list"),
-        pytest.param("gen9: {credits_per_second: 1}\n", "unknown model 'gen9' in the price file", id="unknown-model"),
-        pytest.param("gen4.5: 14\n", "gen4.5: expected a mapping of pricing fields", id="not-a-mapping"),
+        pytest.param("gen9: {credits_per_second: 1}\n", "1:1: gen9: unknown model 'gen9' in the price file",
+                     id="unknown-model"),
+        pytest.param("gen4.5: 14\n", "1:9: gen4.5: expected a mapping of pricing fields", id="not-a-mapping"),
     ],
 )
 def test_price_file_errors(text: str | None, message: str, tmp_path: Path) -> None:
@@ -375,4 +379,4 @@ def test_price_file_errors(text: str | None, message: str, tmp_path: Path) -> No
         path.write_text(text, encoding="utf-8")
     with pytest.raises(RunnerError) as e:
         load_prices(path)
-    assert str(e.value).startswith(f"{path}: {message}")
+    assert str(e.value).startswith(f"{path}: {message}") or str(e.value).startswith(f"{path}:{message}")

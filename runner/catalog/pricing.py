@@ -26,11 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from runner.catalog.endpoints import ENDPOINTS, PriceUnit
 from runner.catalog.models import ModelInfo, catalog
-from runner.errors import RunnerError
+from runner.catalog.pricefile import read_price_file
 
 CREDIT_USD = 0.01
 
@@ -145,22 +143,13 @@ def load_prices(path: Path | None) -> tuple[dict[str, ModelInfo], dict[str, str]
     """The catalog with a user price file applied, and a record of which table that is.
 
     A price file maps model id -> pricing fields to override, e.g.
-    ``{gen4.5: {credits_per_second: 14}, kling3.0_pro: {credits_per_second: 20}}``.
+    ``{gen4.5: {credits_per_second: 14}, kling3.0_pro: {credits_per_second: 20}}``; it is
+    checked by ``catalog.pricefile`` (every problem at once, with file:line:col).
     """
     models = dict(catalog())
     source = "built-in"
     if path is not None:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as e:
-            raise RunnerError(f"{path}: cannot read the price file: {e}") from None
-        if not isinstance(data, dict):
-            raise RunnerError(f"{path}: a price file maps model ids to pricing fields")
-        for name, fields in data.items():
-            if name not in models:
-                raise RunnerError(f"{path}: unknown model {name!r} in the price file")
-            if not isinstance(fields, dict):
-                raise RunnerError(f"{path}: {name}: expected a mapping of pricing fields")
+        for name, fields in read_price_file(path, models).items():
             pricing = {**models[name].pricing, **fields, "source": f"price file {path}"}
             models[name] = dataclasses.replace(models[name], pricing=pricing)
         source = str(path)

@@ -24,6 +24,7 @@ from runner.errors import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    Interrupted,
     Problem,
     RunnerError,
     SpecErrors,
@@ -73,10 +74,13 @@ def boundary(fn: F) -> F:
                 stderr(f"error: {p}")
             stderr(f"{len(e.problems)} problem{'s' if len(e.problems) != 1 else ''} found; nothing was sent.")
             code = e.exit_code
+        except Interrupted as e:
+            stderr(str(e))
+            code = e.exit_code
         except RunnerError as e:
             stderr(f"error: {e}")
             code = e.exit_code
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, click.Abort):  # click turns Ctrl-C at its prompts into Abort
             stderr("interrupted")
             code = EXIT_INTERRUPTED
         except Exception as e:  # noqa: BLE001 - the bug boundary

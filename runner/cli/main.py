@@ -16,7 +16,7 @@ import click
 from runner import __version__
 from runner.cli import views
 from runner.cli.boundary import boundary, color, stderr, warn
-from runner.cli.options import EXCLUDE, FORMAT, MAX_CREDITS, PRICES, REPLACE, SELECT
+from runner.cli.options import ALLOW_UNPRICED, EXCLUDE, FORMAT, MAX_CREDITS, PRICES, REPLACE, SELECT
 from runner.engine.outcome import ApplyResult, ApplyRun, Reporter
 from runner.errors import BudgetExceeded, SpecErrors
 from runner.planner.records import Plan
@@ -86,13 +86,14 @@ def validate(specs: tuple[Path, ...], fmt: str) -> object:
 @REPLACE
 @MAX_CREDITS
 @PRICES
+@ALLOW_UNPRICED
 @click.option("--check-account", is_flag=True,
               help="Also read the account (GET /v1/organization): balance, daily caps, concurrency.")
 @click.option("--emulator", is_flag=True, help="With --check-account: ask the built-in emulator.")
 @boundary
 def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select: tuple[str, ...],
          exclude: tuple[str, ...], replace: tuple[str, ...], max_credits: float | None, prices: Path | None,
-         check_account: bool, emulator: bool) -> Plan:
+         allow_unpriced: tuple[str, ...], check_account: bool, emulator: bool) -> Plan:
     """Show what apply would generate, and what it costs, without sending anything.
 
     Compares the spec with its state file (<spec>.state.json) and the local cache:
@@ -117,7 +118,7 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
     from runner.store.files import atomic_write
 
     result = make_plan(spec, select=select, exclude=exclude, replace=replace, max_credits=max_credits,
-                       prices=prices)
+                       prices=prices, allow_unpriced=allow_unpriced)
     warn(result.spec.warnings)
     if check_account:
         from runner.engine.run import organization_notes
@@ -136,6 +137,9 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
     if result.over_budget_by is not None:
         raise BudgetExceeded(result.total_credits, result.max_credits or 0,
                              hint="raise budget.max_credits or --max-credits, or select fewer shots")
+    unpriced = result.unpriced_problems()
+    if unpriced:
+        raise SpecErrors(unpriced)
     return result
 
 
@@ -161,11 +165,12 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
 @REPLACE
 @MAX_CREDITS
 @PRICES
+@ALLOW_UNPRICED
 @boundary
 def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interval: float | None, retries: int,
           recreate_unknown: bool, cancel_pending: bool, max_output_mb: float, fmt: str, select: tuple[str, ...],
           exclude: tuple[str, ...], replace: tuple[str, ...], max_credits: float | None,
-          prices: Path | None) -> ApplyRun:
+          prices: Path | None, allow_unpriced: tuple[str, ...]) -> ApplyRun:
     """Generate what the plan says: new and changed shots, concurrently and resumably.
 
     TARGET is a spec (it is planned first) or a plan saved with `runner plan -o`
@@ -187,6 +192,7 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
         target=target, emulator=emulator, yes=yes, parallelism=parallelism, poll_interval=poll_interval,
         retries=retries, recreate_unknown=recreate_unknown, cancel_pending=cancel_pending, select=select,
         exclude=exclude, replace=replace, max_credits=max_credits, prices=prices, max_output_mb=max_output_mb,
+        allow_unpriced=allow_unpriced,
     )
     from runner.cli.progress import PlainReporter, RichReporter
     from runner.planner.render import render_text
@@ -195,7 +201,7 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
     reporter: contextlib.AbstractContextManager[Reporter]
     reporter = RichReporter() if sys.stderr.isatty() else contextlib.nullcontext(PlainReporter())
     outcome = run_apply(request, reporter=reporter, show_plan=lambda p: show(render_text(p, color=color())),
-                        confirm=(lambda q: click.confirm(q, err=True)) if sys.stdin.isatty() else None)
+                        confirm=ask if sys.stdin.isatty() else None)
     if outcome.declined:
         show("Cancelled; nothing was done.")
         return outcome
@@ -207,6 +213,18 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
     elif outcome.result is not None:
         click.echo(views.apply_summary_text(outcome.result, outcome.output_dir))
     return outcome
+
+
+def ask(question: str) -> bool:
+    """Yes or no on the terminal; only y/yes agrees. Ctrl-D (end of input) is no; Ctrl-C
+    propagates as KeyboardInterrupt (click.confirm would turn both into the same Abort)."""
+    click.echo(f"{question} [y/N]: ", nl=False, err=True)
+    try:
+        answer = input()
+    except EOFError:
+        click.echo(err=True)
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _register() -> None:

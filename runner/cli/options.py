@@ -18,8 +18,11 @@ EXCLUDE = click.option("--exclude", "exclude", multiple=True, metavar="GLOB",
                        help="Leave out shots whose id or a tag matches (repeatable).")
 REPLACE = click.option("--replace", "replace", multiple=True, metavar="ID",
                        help="Generate this shot again even if it is up to date (repeatable).")
-MAX_CREDITS = click.option("--max-credits", type=click.FloatRange(min=0),
+# A plain float: NaN, infinite and negative budgets are refused by the planner, with exit 1.
+MAX_CREDITS = click.option("--max-credits", type=float,
                            help="Budget in credits; overrides budget.max_credits of the spec.")
+ALLOW_UNPRICED = click.option("--allow-unpriced", "allow_unpriced", multiple=True, metavar="MODEL",
+                              help="Accept shots of MODEL, which has no known price, under a budget (repeatable).")
 PRICES = click.option("--prices", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                       help="YAML/JSON price file: model -> pricing fields that override the catalog.")
 

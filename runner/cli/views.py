@@ -170,7 +170,8 @@ def apply_summary_data(result: Any) -> dict[str, Any]:
         "ok": result.ok,
         "counts": {k: len(v) for k, v in sorted(groups.items())},
         "outcomes": groups,
-        "credits": {"planned": result.planned_credits, "charged": result.charged_credits},
+        "credits": {"planned": result.planned_credits, "charged": result.charged_credits,
+                    "possibly_charged": result.possibly_charged},
         "creates": result.creates,
         "notes": result.notes,
     }
@@ -185,7 +186,9 @@ def apply_summary_text(result: Any, output_dir: str) -> str:
             lines.append(f"  {o.status.replace('_', ' ')}: {o.shot} #{o.take}: {o.reason}")
     shown = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if n)
     lines.append(f"Apply: {shown or 'nothing to do'} — credits planned {result.planned_credits}, "
-                 f"charged {result.charged_credits} ({result.creates} create call{'s' if result.creates != 1 else ''})")
+                 f"charged {result.charged_credits} ({result.creates} create call{'s' if result.creates != 1 else ''})"
+                 + (f", possibly charged {result.possibly_charged} (creates of unknown outcome)"
+                    if result.possibly_charged else ""))
     if counts["done"] or counts["cached"] or counts["moved"] or counts["kept"]:
         lines.append(f"Videos are in {output_dir}")
     return "\n".join(lines)

@@ -16,6 +16,8 @@ Deterministic triggers in a request's promptText, for tests and demos:
 - ``[[html]]``        the output URL serves an HTML page instead of a video
 - ``[[task-html]]``   GET of the task answers 200 with an HTML page (a broken proxy)
 - ``[[task-weird]]``  GET of the task reports a status the API does not have (``WEIRD``)
+- ``[[cost:VALUE]]``  answers report VALUE (JSON, else a string) as the task's estimated and
+  final cost, e.g. ``[[cost:-500]]`` (a hostile API trying to lower the run's spend)
 """
 
 from __future__ import annotations

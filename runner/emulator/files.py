@@ -64,6 +64,7 @@ class Files:
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in filename)[:100]
         uri = f"runway://uploads/{token}/{safe}"
         self.emu.world.uploads[uri] = {"token": token, "filename": safe, "complete": False}
+        self.emu.hooks.fire(HookEvent("upload", "uploads", "", body))
         base = str(request.base_url).rstrip("/")
         return JSONResponse({
             "uploadUrl": f"{base}/_emulator/upload/{token}",

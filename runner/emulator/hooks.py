@@ -11,6 +11,9 @@ synchronously on the server's thread, inside its event loop, at these moments:
 - ``first_read``: ``GET /v1/tasks/{id}`` of a task that had not been read before, before
   the response is sent. A client that journals task ids before it polls has journaled
   this one.
+- ``upload``: ``POST /v1/uploads`` was accepted, before its answer (the upload target URL)
+  is sent; ``body`` holds the request (``filename``). A client that uploads inputs before
+  each create has not sent that create yet.
 - ``half_streamed``: half of an output file's bytes have been handed to the connection,
   once per download; the rest is sent after the callbacks return.
 
@@ -29,7 +32,7 @@ from typing import Any, Literal, get_args
 
 from runner.errors import RunnerError
 
-EventName = Literal["create", "first_read", "half_streamed"]
+EventName = Literal["create", "first_read", "upload", "half_streamed"]
 EVENTS: tuple[str, ...] = get_args(EventName)
 
 

@@ -1,4 +1,5 @@
-"""Small, real MP4 files for emulated outputs: the prompt on a coloured, moving field.
+"""Small, real output files for emulated tasks: the prompt on a coloured, moving field, as an
+MP4, or as a zip of PNG frames for the image-sequence output formats.
 
 The frame size keeps the requested ratio's aspect (longest side ``max_side``), the length
 is the requested duration, so a person (or the HTML report) can tell shots apart and a
@@ -10,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import io
 import textwrap
+import zipfile
+from collections.abc import Iterator
 from fractions import Fraction
 
 import av
@@ -37,9 +40,9 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default()
 
 
-def render_video(prompt: str, ratio: str | None, seconds: float, *, fps: int = 8, max_side: int = 320,
-                 label: str = "") -> bytes:
-    """An H.264 MP4 of ``seconds`` length showing ``prompt`` and ``label``."""
+def _frames(prompt: str, ratio: str | None, seconds: float, *, fps: int, max_side: int,
+            label: str) -> Iterator[Image.Image]:
+    """The frames of an output: ``prompt`` and ``label`` on a colour of the prompt's own."""
     width, height = frame_size(ratio, max_side)
     digest = hashlib.sha256(prompt.encode("utf-8")).digest()
     base = (digest[0] // 2 + 40, digest[1] // 2 + 40, digest[2] // 2 + 40)
@@ -47,28 +50,48 @@ def render_video(prompt: str, ratio: str | None, seconds: float, *, fps: int = 8
     font = _font(max(10, height // 12))
     lines = textwrap.wrap(prompt or "(no prompt)", width=max(12, width // max(6, height // 20)))[:6]
     frames = max(1, round(seconds * fps))
+    for i in range(frames):
+        img = Image.new("RGB", (width, height), base)
+        draw = ImageDraw.Draw(img)
+        x = int((i / max(frames - 1, 1)) * (width - width // 8))
+        draw.rectangle([x, height - height // 10, x + width // 8, height], fill=accent)
+        y = height // 12
+        for line in lines:
+            draw.text((width // 20, y), line, fill=(255, 255, 255), font=font)
+            y += height // 10
+        draw.text((width // 20, height - height // 5), f"{label}  {i / fps:4.1f}s", fill=accent, font=font)
+        yield img
+
+
+def render_video(prompt: str, ratio: str | None, seconds: float, *, fps: int = 8, max_side: int = 320,
+                 label: str = "") -> bytes:
+    """An H.264 MP4 of ``seconds`` length showing ``prompt`` and ``label``."""
+    width, height = frame_size(ratio, max_side)
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as out:
         stream = out.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.time_base = Fraction(1, fps)
         stream.options = {"preset": "ultrafast", "crf": "30"}
-        for i in range(frames):
-            img = Image.new("RGB", (width, height), base)
-            draw = ImageDraw.Draw(img)
-            x = int((i / max(frames - 1, 1)) * (width - width // 8))
-            draw.rectangle([x, height - height // 10, x + width // 8, height], fill=accent)
-            y = height // 12
-            for line in lines:
-                draw.text((width // 20, y), line, fill=(255, 255, 255), font=font)
-                y += height // 10
-            draw.text((width // 20, height - height // 5), f"{label}  {i / fps:4.1f}s", fill=accent, font=font)
+        for i, img in enumerate(_frames(prompt, ratio, seconds, fps=fps, max_side=max_side, label=label)):
             frame = av.VideoFrame.from_image(img)  # type: ignore[no-untyped-call]
             frame.pts = i
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
+    return buf.getvalue()
+
+
+def render_png_sequence(prompt: str, ratio: str | None, seconds: float, *, fps: int = 8, max_side: int = 320,
+                        label: str = "") -> bytes:
+    """A zip of PNG frames named like the API's sequences (``frame.0001.png``, …)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for i, img in enumerate(_frames(prompt, ratio, seconds, fps=fps, max_side=max_side, label=label), 1):
+            png = io.BytesIO()
+            img.save(png, format="PNG")
+            z.writestr(f"frame.{i:04d}.png", png.getvalue())
     return buf.getvalue()
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from runner.catalog.endpoints import ENDPOINTS, KIND_EXTENSIONS, OutputKind
+from runner.catalog.endpoints import ENDPOINTS, OutputKind, output_extension
 from runner.emulator.config import EmulatorConfig
-from runner.emulator.media import render_video
+from runner.emulator.media import render_png_sequence, render_video
 from runner.emulator.sim import Task
 
 
@@ -31,9 +31,17 @@ def _video(task: Task, config: EmulatorConfig) -> bytes:
     return video
 
 
+def _frames_zip(task: Task, config: EmulatorConfig) -> bytes:
+    return render_png_sequence(task.prompt, str(task.body.get("ratio") or "1280:720"), task.seconds,
+                               fps=config.video_fps, max_side=config.video_max_side, label=task.model)
+
+
 RENDERERS: dict[OutputKind, Renderer] = {
     "video": Renderer("video/mp4", _video),
 }
+# Image-sequence output formats (``outputFormat: png_sequence`` and the HDR sequences) come
+# as a zip of frames, whatever the endpoint's kind; the emulator draws PNG frames for all of them.
+SEQUENCE = Renderer("application/zip", _frames_zip)
 
 
 def kind_of(task: Task) -> OutputKind:
@@ -42,12 +50,14 @@ def kind_of(task: Task) -> OutputKind:
 
 def renderer(task: Task) -> Renderer:
     """How ``task``'s output is made and served."""
+    if output_extension(task.endpoint, task.body) == "zip":
+        return SEQUENCE
     return RENDERERS[kind_of(task)]
 
 
 def file_name(task: Task, index: int) -> str:
-    """The last part of an output URL's path, e.g. ``0.mp4``."""
-    return f"{index}.{KIND_EXTENSIONS[kind_of(task)]}"
+    """The last part of an output URL's path, e.g. ``0.mp4`` (``0.zip`` for a frame sequence)."""
+    return f"{index}.{output_extension(task.endpoint, task.body)}"
 
 
 def _free_box(size: int) -> bytes:

@@ -13,6 +13,7 @@ Lifecycle: PENDING (for ``pending_seconds``) -> THROTTLED (ready, but the model'
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import secrets
 from collections import Counter, deque
@@ -49,6 +50,8 @@ class Task:
     end: float | None = None
     flags: set[str] = field(default_factory=set)
     pad_to: int = 0
+    cost_answer: Any = None
+    """What answers report as the task's cost (``[[cost:VALUE]]``, hostile-API tests); None: the real one."""
     output: bytes | None = None  # rendered on the first download, then served as is
     reads: int = 0  # GET /v1/tasks/{id} so far
 
@@ -122,6 +125,12 @@ class World:
                 task.flags.add(flag)
         if "[[size:" in prompt:
             task.pad_to = int(prompt.split("[[size:", 1)[1].split("]]", 1)[0])
+        if "[[cost:" in prompt:
+            raw = prompt.split("[[cost:", 1)[1].split("]]", 1)[0]
+            try:
+                task.cost_answer = json.loads(raw)
+            except ValueError:
+                task.cost_answer = raw
         self.tasks[task.id] = task
         self.lanes.setdefault(model, _Lane(clock=now)).queue.append(task)
         self.balance -= estimated

@@ -68,7 +68,8 @@ class Tasks:
                                 estimated=quote.credits, final=final)
             if "[[lost-response]]" in task.prompt:
                 return error(502, "Bad gateway (injected after the task was created).")
-            return JSONResponse({"id": task.id, "estimatedCost": {"credits": quote.credits}})
+            estimate = quote.credits if task.cost_answer is None else task.cost_answer
+            return JSONResponse({"id": task.id, "estimatedCost": {"credits": estimate}})
 
         return create
 
@@ -122,6 +123,8 @@ class Tasks:
                 doc["progress"] = round(task.progress(self.emu.now()), 3)
         else:
             doc["cost"] = {"credits": task.final}
+        if task.cost_answer is not None:  # a hostile or broken API: whatever the test asked for
+            doc["estimatedCost" if "estimatedCost" in doc else "cost"] = {"credits": task.cost_answer}
         if task.status == "SUCCEEDED":
             expired = "expire-once" in task.flags
             task.flags.discard("expire-once")

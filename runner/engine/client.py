@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,16 @@ class TaskStatus:
     failure_code: str | None = None
     credits: int | None = None
     estimated: float | None = None
+    cost_warning: str | None = None
+    """Set when the answer's cost could not be a charge (negative); ``credits`` is then None."""
+
+
+def cost_value(value: object) -> float | None:
+    """A cost the API reported, if it can be one: a finite number of credits, not negative.
+    Anything else is unknown, so that a broken or hostile answer never lowers a run's spend."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    return value
 
 
 @dataclass(frozen=True)
@@ -155,8 +166,9 @@ class Client:
         task_id = doc.get("id") if isinstance(doc, dict) else None
         if not isinstance(task_id, str) or not task_id:
             raise ApiError("the API answered a create without a task id", maybe_created=True)
-        estimated = (doc.get("estimatedCost") or {}).get("credits")
-        return task_id, float(estimated) if isinstance(estimated, (int, float)) else None
+        quoted = doc.get("estimatedCost")
+        estimated = cost_value(quoted.get("credits")) if isinstance(quoted, dict) else None
+        return task_id, None if estimated is None else float(estimated)
 
     async def task(self, task_id: str) -> TaskStatus:
         """The task's status, read through the SDK's typed (and validated) task models."""
@@ -166,6 +178,11 @@ class Client:
             raise _translate(e, creating=False, what=f"GET /v1/tasks/{task_id}", task_id=task_id) from e
         cost = getattr(task, "cost", None)
         estimated = getattr(task, "estimated_cost", None)
+        charged = cost_value(cost.credits) if cost is not None else None
+        warning = None
+        if cost is not None and charged is None:
+            warning = (f"the API reported a cost of {cost.credits!r} credits, which cannot be a charge; "
+                       "recorded as unknown")
         return TaskStatus(
             id=task.id,
             status=task.status,
@@ -173,8 +190,9 @@ class Client:
             output=tuple(getattr(task, "output", None) or ()),
             failure=getattr(task, "failure", None),
             failure_code=getattr(task, "failure_code", None),
-            credits=cost.credits if cost is not None else None,
-            estimated=estimated.credits if estimated is not None else None,
+            credits=None if charged is None else int(charged),
+            estimated=None if estimated is None else cost_value(estimated.credits),
+            cost_warning=warning,
         )
 
     async def cancel(self, task_id: str) -> None:
@@ -195,7 +213,8 @@ class Client:
     async def download(self, url: str, dest: Path, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> tuple[str, int, str]:
         """Stream ``url`` into ``dest`` (not yet durable: the caller commits it); returns
         (sha256, bytes, content type)."""
-        why = self.output_url_problem(url)
+        # The check resolves the host (DNS may take seconds): off the loop, so other shots keep going.
+        why = await asyncio.to_thread(self.output_url_problem, url)
         if why:
             raise DownloadError(f"refusing to download the output: {why}", refused=True)
         digest = hashlib.sha256()

@@ -1,10 +1,11 @@
 """Apply's create step: one take, from the budget check to a journaled task.
 
-Per attempt, inside the model's concurrency slot: stop if creates must stop; refuse when
-``--max-credits`` or the daily cap would be passed; build the wire body (uploads, URL
-checks); journal the intent; POST once (never retried blindly); journal the task id; then
-poll and download. A create of unknown outcome (timeout, 5xx, broken connection) stays in
-the journal as "may have been created". A 400 about an upload re-uploads once; a 429
+Per attempt, inside the model's concurrency slot: stop if creates must stop; reserve the
+take's share of ``--max-credits`` and the daily cap (or refuse); build the wire body
+(uploads, URL checks); check for a stop once more (uploads take time); journal the intent;
+POST once (never retried blindly); journal the task id; then poll and download. A create of
+unknown outcome (timeout, 5xx, broken connection) stays in the journal as "may have been
+created" and keeps its share of the caps (it may have been charged). A 400 about an upload re-uploads once; a 429
 stops all new creates; an INTERNAL / THIRD_PARTY failure creates again, up to
 ``--retries`` times (each is billed).
 """
@@ -12,6 +13,7 @@ stops all new creates; an INTERNAL / THIRD_PARTY failure creates again, up to
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from runner.engine.context import ApplyContext
 from runner.engine.outcome import Outcome, issues_text
@@ -67,16 +69,14 @@ class Creates:
         if ctx.stop_reason:
             return Outcome(sp.id, tp.take, "not_started", ctx.stop_reason, creates=made)
         cost = tp.credits or 0
-        refusal = ctx.spend.refusal(sp.model, cost)
+        # Reserved before the first await: takes checked side by side cannot together pass a cap.
+        refusal = ctx.spend.reserve(sp.model, cost)
         if refusal:
             return Outcome(sp.id, tp.take, "not_started", refusal, creates=made)
-        try:
-            body = await self.uploads.wire_body(sp.shot)
-        except InputRefused as e:
-            where = f"{sp.location}: " if sp.location else ""
-            return Outcome(sp.id, tp.take, "failed", f"{where}{e}; nothing was sent", code="REFUSED")
-        intent = ctx.journal.add_intent(sp, tp, attempt)
-        await ctx.journal.flush()
+        prepared = await self._prepare(sp, tp, attempt, made, cost)
+        if isinstance(prepared, Outcome):
+            return prepared
+        body, intent = prepared
         ctx.reporter.update(sp.id, tp.take, "CREATING")
         try:
             task_id, _ = await ctx.client.create(sp.shot.request.endpoint, body)
@@ -84,18 +84,48 @@ class Creates:
             return await self._not_created(sp, tp, intent, e, made, reupload=reupload)
         made += 1
         ctx.result.creates += 1
-        ctx.spend.record(sp.model, cost)
         ctx.journal.set_task_id(intent, task_id)
         await ctx.journal.flush()
         return await self.tasks.finish(sp, tp, task_id, made)
 
+    async def _prepare(self, sp: ShotPlan, tp: TakePlan, attempt: int, made: int,
+                       cost: int) -> tuple[dict[str, Any], Pending] | Outcome:
+        """The wire body and a durable intent, or why nothing will be sent (the reservation
+        is then given back). Uploads may take long: a stop that came meanwhile wins."""
+        ctx = self.ctx
+        assert sp.shot is not None
+        try:
+            body = await self.uploads.wire_body(sp.shot)
+        except InputRefused as e:
+            ctx.spend.release(sp.model, cost)
+            where = f"{sp.location}: " if sp.location else ""
+            return Outcome(sp.id, tp.take, "failed", f"{where}{e}; nothing was sent", code="REFUSED")
+        except BaseException:
+            ctx.spend.release(sp.model, cost)
+            raise
+        if ctx.stop_reason:
+            ctx.spend.release(sp.model, cost)
+            return Outcome(sp.id, tp.take, "not_started", ctx.stop_reason, creates=made)
+        intent = ctx.journal.add_intent(sp, tp, attempt)
+        await ctx.journal.flush()
+        if ctx.stop_reason:  # the stop came while the intent was being written: it is not sent
+            ctx.journal.drop_intent(sp.id, intent)
+            await ctx.journal.flush()
+            ctx.spend.release(sp.model, cost)
+            return Outcome(sp.id, tp.take, "not_started", ctx.stop_reason, creates=made)
+        return body, intent
+
     async def _not_created(self, sp: ShotPlan, tp: TakePlan, intent: Pending, e: ApiError, made: int, *,
                            reupload: bool) -> Outcome:
         ctx = self.ctx
-        if e.maybe_created:
+        cost = tp.credits or 0
+        if e.maybe_created:  # it may have been charged: it keeps its share of the caps for the rest of the run
+            ctx.spend.lost_answer(cost)
+            ctx.result.possibly_charged += cost
             ctx.result.notes.append(f"{sp.id} take {tp.take}: {e}")
             return Outcome(sp.id, tp.take, "unknown", f"{e}: the task may have been created; check the dashboard, "
                            "then run apply with --recreate-unknown to create it again", creates=made + 1)
+        ctx.spend.release(sp.model, cost)
         ctx.journal.drop_intent(sp.id, intent)
         await ctx.journal.flush()
         if e.status == 400 and reupload and e.mentions_upload():

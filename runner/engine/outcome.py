@@ -54,6 +54,8 @@ class ApplyResult:
     outcomes: list[Outcome] = field(default_factory=list)
     planned_credits: int = 0
     charged_credits: int = 0
+    possibly_charged: int = 0
+    """Estimates of creates whose answer was lost: they may have been charged."""
     creates: int = 0
     notes: list[str] = field(default_factory=list)
 

@@ -20,7 +20,7 @@ from runner.engine.cancel import cancel_pending
 from runner.engine.client import Client, Connection, connection_from_env
 from runner.engine.loop import Engine
 from runner.engine.outcome import ApplyOptions, ApplyResult, ApplyRun, Reporter
-from runner.errors import BudgetExceeded, ConfirmationNeeded, RunnerError
+from runner.errors import BudgetExceeded, ConfirmationNeeded, Interrupted, RunnerError, SpecErrors
 from runner.planner import Plan, make_plan
 from runner.planner.budget import check_account
 from runner.planner.render import account_notes
@@ -48,16 +48,18 @@ class ApplyRequest:
     max_credits: float | None = None
     prices: Path | None = None
     max_output_mb: float = 4096
+    allow_unpriced: tuple[str, ...] = ()
 
 
 def _plan_for(request: ApplyRequest) -> Plan:
     if saved_plan_spec(request.target) is not None:
-        if request.select or request.exclude or request.replace or request.max_credits is not None:
-            raise RunnerError("a saved plan carries its own --select/--exclude/--replace/--max-credits; "
-                              "make a new plan to change them")
+        if request.select or request.exclude or request.replace or request.max_credits is not None or \
+                request.allow_unpriced:
+            raise RunnerError("a saved plan carries its own --select/--exclude/--replace/--max-credits/"
+                              "--allow-unpriced; make a new plan to change them")
         return plan_from_file(request.target, prices=request.prices)
     return make_plan(request.target, select=request.select, exclude=request.exclude, replace=request.replace,
-                     max_credits=request.max_credits, prices=request.prices)
+                     max_credits=request.max_credits, prices=request.prices, allow_unpriced=request.allow_unpriced)
 
 
 def _needs_work(plan: Plan) -> bool:
@@ -77,6 +79,9 @@ def run_apply(request: ApplyRequest, *, reporter: contextlib.AbstractContextMana
         plan = _plan_for(request)
         remove_stale_temp_files(plan.state.path, plan.spec.output_dir)
         show_plan(plan)
+        unpriced = plan.unpriced_problems()
+        if unpriced:
+            raise SpecErrors(unpriced)
         if plan.over_budget_by is not None:
             raise BudgetExceeded(plan.total_credits, plan.max_credits or 0, hint="nothing was done")
         if not _needs_work(plan) and not request.cancel_pending:
@@ -85,7 +90,11 @@ def run_apply(request: ApplyRequest, *, reporter: contextlib.AbstractContextMana
         if spends and not request.yes:
             if confirm is None:
                 raise ConfirmationNeeded("apply needs confirmation: pass --yes (no terminal to ask on)")
-            if not confirm(f"Apply this plan and spend up to {plan.total_credits} credits?"):
+            try:
+                agreed = confirm(f"Apply this plan and spend up to {plan.total_credits} credits?")
+            except KeyboardInterrupt:
+                raise Interrupted("interrupted at the confirmation; nothing was done") from None
+            if not agreed:
                 return ApplyRun(plan, declined=True)
         options = ApplyOptions(parallelism=request.parallelism, retries=request.retries,
                                max_credits=request.max_credits if request.max_credits is not None else plan.max_credits,

@@ -11,9 +11,11 @@ import asyncio
 import random
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from runner.catalog.endpoints import ENDPOINTS, OutputKind
+from runner.catalog.endpoints import ENDPOINTS, OutputKind, output_extension
 from runner.catalog.models import catalog
 from runner.engine.client import TaskStatus
 from runner.engine.context import ApplyContext
@@ -53,6 +55,7 @@ class Tasks:
         except (ApiError, DownloadError) as e:
             return await self.trouble(sp.id, tp.take, task_id, e, creates)
         journal = self.ctx.journal
+        self._cost_warning(f"{sp.id} take {tp.take}", status)
         if status.status == "SUCCEEDED":
             journal.record_take(sp, tp, meta, "api", task_id=task_id)
             await journal.flush()
@@ -66,6 +69,12 @@ class Tasks:
             journal.remember_refusal(sp, tp, code=code, reason=reason, task_id=task_id)
         await journal.flush()
         return Outcome(sp.id, tp.take, "failed", reason, credits=0, creates=creates, code=code)
+
+    def _cost_warning(self, label: str, status: TaskStatus) -> None:
+        if status.cost_warning:
+            message = f"warning: {label}: task {status.id}: {status.cost_warning}"
+            self.ctx.reporter.note(message)
+            self.ctx.result.notes.append(message)
 
     async def trouble(self, shot_id: str, take: int, task_id: str, e: Exception, creates: int) -> Outcome:
         """A journaled task could not be finished now. It stays in the journal (it is paid
@@ -93,22 +102,33 @@ class Tasks:
         assert pending.task_id is not None
         shot = self.ctx.journal.get(shot_id)
         kind = output_kind(shot.model, shot.mode) if shot else "video"
+        name = "out." + (state_extension(shot.model, shot.mode, shot.request) if shot else "mp4")
         try:
             status = await self.poll(shot_id, pending.take, pending.task_id)
             if status.status == "SUCCEEDED":
                 folder = Path(tempfile.mkdtemp(prefix="runner-"))
                 try:
                     await self.downloads.fetch(f"{shot_id} take {pending.take}", pending.fingerprint, status,
-                                               folder / "out.mp4", kind)
+                                               folder / name, kind)
                 finally:
                     shutil.rmtree(folder, ignore_errors=True)
                 self.ctx.result.charged_credits += status.credits or 0
+            self._cost_warning(f"{shot_id} take {pending.take}", status)
         except (ApiError, DownloadError) as e:
             return await self.trouble(shot_id, pending.take, pending.task_id, e, 0)
         self.ctx.journal.drop_task(shot_id, pending.task_id)
         await self.ctx.journal.flush()
         return Outcome(shot_id, pending.take, "kept", f"finished journaled task {pending.task_id} ({status.status}) "
                        "of an earlier version; its output is in the cache", credits=status.credits)
+
+
+def state_extension(model: str, mode: str, request: Mapping[str, Any]) -> str:
+    """The file extension of a state entry's output (a frame sequence is a .zip)."""
+    info = catalog().get(model)
+    endpoint = info.modes.get(mode) if info else None
+    if endpoint is None or endpoint not in ENDPOINTS:
+        return "mp4"
+    return output_extension(endpoint, request)
 
 
 def output_kind(model: str, mode: str) -> OutputKind:

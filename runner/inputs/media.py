@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from runner.catalog.endpoints import OutputKind
+
+if TYPE_CHECKING:
+    import zipfile
 
 
 def probe_seconds(source: Path | BinaryIO) -> float | None:
@@ -51,8 +54,7 @@ def _verify_video(path: Path, ctype: str, suffix: str) -> str | None:
                                        "binary/octet-stream")):
         return f"unexpected content type {ctype!r} for a generated output"
     if suffix == ".zip":
-        with path.open("rb") as f:
-            return None if f.read(4) == b"PK\x03\x04" else "the output is not a zip archive"
+        return _verify_frames_zip(path)
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -67,6 +69,65 @@ def _verify_video(path: Path, ctype: str, suffix: str) -> str | None:
         return None
     except (OSError, ValueError, SyntaxError):
         return "the output is not a readable video or image"
+
+
+# Image-sequence formats: PNG frames (png_sequence, hdr_png_sequence) or OpenEXR frames,
+# with sidecars such as colorimetry.json. Nothing is extracted: entries are only read.
+FRAME_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\x76\x2f\x31\x01")
+SIDECAR_SUFFIXES = (".json",)
+MAX_ZIP_ENTRIES = 100_000
+
+
+def _verify_frames_zip(path: Path) -> str | None:
+    """A zip of image frames (the API's image-sequence output formats), not a video or anything else."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            entries = [i for i in z.infolist() if not i.is_dir()]
+            if len(entries) > MAX_ZIP_ENTRIES:
+                return f"the output zip has {len(entries)} entries, more than {MAX_ZIP_ENTRIES}"
+            frames = []
+            for info in entries:
+                why = _zip_entry_problem(z, info)
+                if why:
+                    return why
+                if not info.filename.lower().endswith(SIDECAR_SUFFIXES):
+                    frames.append(info)
+            if not frames:
+                return "the output zip holds no image frames"
+            return _png_problem(z, frames[0])
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, NotImplementedError, EOFError):
+        return "the output is not a readable zip archive"
+
+
+def _zip_entry_problem(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
+    name = info.filename
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
+        return f"the output zip has an unsafe entry name {name!r}"
+    if name.lower().endswith(SIDECAR_SUFFIXES):
+        return None
+    with z.open(info) as member:
+        head = member.read(8)
+    if not head.startswith(FRAME_MAGIC):
+        return f"the output zip holds {name!r}, which is not a PNG or EXR frame"
+    return None
+
+
+def _png_problem(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
+    """The first frame, when it is a PNG, must decode (Pillow checks it; EXR is judged by its magic)."""
+    from PIL import Image
+
+    with z.open(info) as member:
+        if not member.read(8).startswith(FRAME_MAGIC[0]):
+            return None
+    try:
+        with z.open(info) as member, Image.open(member) as img:
+            img.verify()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return f"the output zip's frame {info.filename!r} is not a readable PNG"
+    return None
 
 
 _VERIFIERS: dict[OutputKind, Callable[[Path, str, str], str | None]] = {"video": _verify_video}

@@ -6,15 +6,30 @@ and the running tally apply keeps while it creates.
   per model), and how many creates each model has left today; ``runner plan
   --check-account`` words it as warnings, apply refuses a balance shortfall and stops
   starting creates of a model at its cap.
-- ``Spend``: apply's tally. Before each create it says whether the create may start
-  (``--max-credits`` counts the estimates of creates already made in this run; the daily
-  cap counts creates made), and records the create once it happened.
+- ``Spend``: apply's tally. Each create reserves its estimate and its slot of the daily
+  cap when its check passes, before it is sent (``--max-credits`` counts the estimates of
+  creates made, in flight, or of unknown outcome in this run); a create that surely did
+  not happen gives them back.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+
+def cap_problem(value: object) -> str | None:
+    """Why ``value`` cannot be a cap in credits, or None (None itself means no cap)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{value!r} is not a number of credits"
+    if not math.isfinite(value):
+        return f"{value} is not a finite number of credits"
+    if value < 0:
+        return f"{value:g} is negative"
+    return None
 
 
 def over_budget_by(credits: int, max_credits: float | None) -> int | None:
@@ -69,22 +84,44 @@ def check_account(*, balance: int, needed: int, planned: Mapping[str, int],
 
 @dataclass
 class Spend:
-    """What apply has committed in this run, against ``--max-credits`` and the daily caps."""
+    """What apply has committed in this run, against ``--max-credits`` and the daily caps.
+
+    A create takes its share at the moment its check passes (``reserve``), before anything
+    is awaited, so creates running side by side can never together pass a cap. The share
+    is given back only when the create surely did not happen (``release``: the API refused
+    it, or a stop came before it was sent); a create whose answer was lost may have been
+    charged, so its share stays taken for the rest of the run (``possibly_charged``).
+    """
 
     max_credits: float | None = None
     daily_left: dict[str, int] = field(default_factory=dict)
     committed: int = 0
+    possibly_charged: int = 0
 
     def refusal(self, model: str, credits: int) -> str | None:
         """Why a create of ``credits`` on ``model`` may not start now, or None."""
-        if self.max_credits is not None and self.committed + credits > self.max_credits:
+        # Written so that a cap that is not a number (NaN) refuses instead of allowing everything.
+        if self.max_credits is not None and not self.committed + credits <= self.max_credits:
             return f"--max-credits {self.max_credits:g} would be exceeded"
         if self.daily_left.get(model, 1) <= 0:
             return f"the daily cap of {model} is reached"
         return None
 
-    def record(self, model: str, credits: int) -> None:
-        """A create was made (its estimate counts until the task's real cost is known)."""
-        self.committed += credits
+    def reserve(self, model: str, credits: int) -> str | None:
+        """Take this create's share of the caps now, or say why it may not start."""
+        why = self.refusal(model, credits)
+        if why is None:
+            self.committed += credits
+            if model in self.daily_left:
+                self.daily_left[model] -= 1
+        return why
+
+    def release(self, model: str, credits: int) -> None:
+        """The reserved create surely did not happen: its share is free again."""
+        self.committed -= credits
         if model in self.daily_left:
-            self.daily_left[model] -= 1
+            self.daily_left[model] += 1
+
+    def lost_answer(self, credits: int) -> None:
+        """The reserved create may have happened (its answer was lost): it stays counted."""
+        self.possibly_charged += credits

@@ -29,6 +29,7 @@ from runner.catalog.pricing import Cost, cost_of, load_prices
 from runner.errors import RunnerError
 from runner.inputs.assets import resolve_local
 from runner.inputs.paths import relative_to
+from runner.planner.budget import cap_problem
 from runner.planner.fingerprint import canonical_request, changed_fields, fingerprint, fingerprints
 from runner.planner.records import Plan, ShotPlan, Symbol, TakeAction, TakePlan
 from runner.spec import Request, Shot, Spec, load_spec
@@ -183,8 +184,13 @@ def make_plan(
     replace: tuple[str, ...] = (),
     max_credits: float | None = None,
     prices: Path | None = None,
+    allow_unpriced: tuple[str, ...] = (),
 ) -> Plan:
     """Load the spec and its state and compute the plan (sends nothing)."""
+    why = cap_problem(max_credits)
+    if why:
+        raise RunnerError(f"--max-credits: {why}; give a finite number of credits (at least 0), or leave the "
+                          "option out for no cap")
     spec = load_spec(spec_path)
     unknown = sorted(set(replace) - {s.id for s in spec.shots})
     if unknown:
@@ -192,6 +198,10 @@ def make_plan(
     spath = state_path(spec.path)
     state = load_state(spath)
     models, table = load_prices(prices)
+    strange = sorted(set(allow_unpriced) - set(models))
+    if strange:
+        raise RunnerError(f"--allow-unpriced: unknown model {', '.join(map(repr, strange))}; "
+                          "`runner models` lists them")
     planner = _Planner(spec, state, models, replace)
     shots = planner.plan(select, exclude)
     if (select or exclude) and not shots and spec.shots:
@@ -208,7 +218,7 @@ def make_plan(
         price_table=table, inputs=dict(sorted(planner.inputs.items())),
         spec_sha256=file_sha256(spec.path) or "", state_sha256=file_sha256(spath), spent_credits=spent,
         options={"select": list(select), "exclude": list(exclude), "replace": list(replace),
-                 "max_credits": max_credits},
+                 "max_credits": max_credits, "allow_unpriced": sorted(set(allow_unpriced))},
     )
 
 

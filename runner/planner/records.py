@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from runner.catalog.pricing import CREDIT_USD
-from runner.errors import Location
+from runner.errors import Location, Problem
 from runner.planner.budget import over_budget_by
 from runner.spec import Shot, Spec
 from runner.store.state import State
@@ -89,6 +89,27 @@ class Plan:
     @property
     def over_budget_by(self) -> int | None:
         return over_budget_by(self.total_credits, self.max_credits)
+
+    @property
+    def cap_name(self) -> str:
+        """Where the plan's budget comes from, as the user wrote it."""
+        return "--max-credits" if self.options.get("max_credits") is not None else "budget.max_credits"
+
+    def unpriced_problems(self) -> list[Problem]:
+        """Shots of unknown cost while a budget is set: apply could spend past the budget
+        unawares, so they are refused unless their model is named with --allow-unpriced."""
+        if self.max_credits is None:
+            return []
+        allowed = set(self.options.get("allow_unpriced") or ())
+        problems = []
+        for s in self.shots:
+            if s.creates and s.credits is None and s.model not in allowed:
+                problems.append(Problem(
+                    s.location or Location(self.spec.display), f"{s.model} has no known price for this request, "
+                    f"and {self.cap_name} {self.max_credits:g} is set: apply could spend past it. Give it a price "
+                    f"in a --prices file ({s.model}: {{credits_per_second: N}}) or accept the risk with "
+                    f"--allow-unpriced {s.model}", shot=s.id, field="model"))
+        return problems
 
     @property
     def usd(self) -> float:

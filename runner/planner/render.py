@@ -16,7 +16,7 @@ _ORDER = {"!": 0, "+": 1, "~": 2, ">": 3, "-": 4, "=": 5}
 
 def _credits(s: ShotPlan) -> str:
     if s.credits is None:
-        return "cost unknown"
+        return "price unknown"
     if not s.creates:
         return ""
     bound = "≤ " if s.upper_bound else ""
@@ -34,11 +34,17 @@ def summary_line(plan: Plan) -> str:
         n = plan.count(action)
         if n or action in ("create", "unchanged"):
             parts.append(f"{n} {word}")
-    bound = "≤ " if plan.upper_bound else ""
-    text = f"Plan: {', '.join(parts)} — {bound}{plan.total_credits} credits (${plan.usd:.2f})"
+    text = f"Plan: {', '.join(parts)} — {_total(plan)} credits (${plan.usd:.2f})"
     if plan.unknown_cost:
-        text += f"; {len(plan.unknown_cost)} shot(s) of unknown cost"
+        text += f"; {len(plan.unknown_cost)} shot(s) of unknown price, not counted"
     return text
+
+
+def _total(plan: Plan) -> str:
+    """The total as a bound when it is one: "≤ N" (``auto`` lengths), "at least N" (unknown prices)."""
+    if plan.unknown_cost:
+        return f"at least {plan.total_credits}"
+    return f"{'≤ ' if plan.upper_bound else ''}{plan.total_credits}"
 
 
 def budget_line(plan: Plan) -> str | None:
@@ -47,7 +53,7 @@ def budget_line(plan: Plan) -> str | None:
     over = plan.over_budget_by
     if over is not None:
         return f"Over budget: {plan.total_credits} credits planned, budget {plan.max_credits:g} — {over} over"
-    return f"Budget: {plan.total_credits} of {plan.max_credits:g} credits"
+    return f"Budget: {_total(plan)} of {plan.max_credits:g} credits"
 
 
 def render_text(plan: Plan, *, color: bool = False) -> str:

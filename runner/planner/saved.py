@@ -107,7 +107,7 @@ def plan_from_file(path: Path, *, prices: Path | None = None) -> Plan:
     options = doc.get("options", {})
     plan = make_plan(spec_path, select=tuple(options.get("select", ())), exclude=tuple(options.get("exclude", ())),
                      replace=tuple(options.get("replace", ())), max_credits=options.get("max_credits"),
-                     prices=prices)
+                     prices=prices, allow_unpriced=tuple(options.get("allow_unpriced", ())))
     again = [(s["id"], s["action"], [t["fingerprint"] for t in s["takes"]]) for s in plan_document(plan)["shots"]]
     saved = [(s["id"], s["action"], [t["fingerprint"] for t in s["takes"]]) for s in doc["shots"]]
     if again != saved:

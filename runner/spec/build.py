@@ -14,7 +14,7 @@ from typing import Any
 
 from runner.errors import Problem, SpecError, SpecErrors
 from runner.inputs.paths import display_path, project_root
-from runner.spec.checks import collapse, schema_problems, secret_problems
+from runner.spec.checks import budget_problems, collapse, schema_problems, secret_problems
 from runner.spec.expand import Expander
 from runner.spec.finish import Finisher
 from runner.spec.matrix import MAX_VARIANTS, count
@@ -63,7 +63,7 @@ def load_spec(path: Path) -> Spec:
     secrets = secret_problems(doc)
     if secrets:
         raise SpecErrors(secrets)
-    problems = schema_problems(doc)
+    problems = schema_problems(doc) + budget_problems(doc)
     if problems:
         raise SpecErrors(problems)
     root = project_root(path)

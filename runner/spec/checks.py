@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from functools import lru_cache
@@ -53,6 +54,17 @@ def schema_problems(doc: Document) -> list[Problem]:
             continue
         add(doc.where(path), words.describe(error, name=dotted(field_path) or "spec"))
     return problems
+
+
+def budget_problems(doc: Document) -> list[Problem]:
+    """A cap that is NaN or infinite: JSON Schema's ``minimum`` lets them through (NaN compares
+    false with everything), and either would make the budget check meaningless."""
+    budget = doc.data.get("budget")
+    value = budget.get("max_credits") if isinstance(budget, dict) else None
+    if isinstance(value, float) and (math.isnan(value) or value == math.inf):  # -inf: the schema says "below 0"
+        return [Problem(doc.where(("budget", "max_credits")), f"{value} is not a budget; give a finite number of "
+                        "credits (at least 0), or remove budget.max_credits for no cap", field="budget.max_credits")]
+    return []
 
 
 def _shot_of(doc: Document, path: Path_) -> tuple[str | None, Path_]:

@@ -1,0 +1,103 @@
+"""Price files (``--prices prices.yaml``): read like a spec — every problem at once, each with
+file:line:col — because a price decides what apply may spend.
+
+A price file maps model ids to the pricing fields to override, e.g.
+``{gen4.5: {credits_per_second: 14}, kling3.0_pro: {credits_per_second: 20}}``. Rates
+(credits per second, the billed seconds of ``auto``, resolution tiers) must be finite numbers
+above 0; extras (per reference image, minimum, output-format surcharges) finite and not
+negative. A zero, negative, NaN, infinite or non-numeric price would let a create look free,
+or make a run's spend go down, so it is refused before anything is planned.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from runner.errors import FileError, Location, Problem, SpecErrors
+
+RATES = ("credits_per_second", "credits_per_second_no_audio", "auto_duration_billed_seconds")
+EXTRAS = ("per_reference_image", "minimum_credits")
+SURCHARGE_TABLES = ("per_second", "over_4mp_per_second")
+
+
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+        self.loader = yaml.SafeLoader("")
+
+    def value(self, node: yaml.Node) -> Any:
+        return self.loader.construct_object(node, deep=True)
+
+    def problem(self, node: yaml.Node, field: str, message: str) -> None:
+        mark = node.start_mark
+        self.problems.append(Problem(Location(str(self.path), mark.line + 1, mark.column + 1), message, field=field))
+
+    def pairs(self, node: yaml.Node, field: str, what: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, field, f"expected {what}")
+            return []
+        return [(str(self.value(k)), k, v) for k, v in node.value]
+
+    def number(self, node: yaml.Node, field: str, *, zero_ok: bool) -> None:
+        v = self.value(node)
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            why = f"{v!r} is not a number of credits"
+        elif not math.isfinite(v):
+            why = f"{v} is not a finite number of credits"
+        elif v < 0 or (v == 0 and not zero_ok):
+            least = "at least 0" if zero_ok else "above 0"
+            why = f"{v:g} is {'negative' if v < 0 else 'zero'}; a price here is a number of credits {least}"
+        else:
+            return
+        self.problem(node, field, why + " (leave the field out to keep the catalog's figure)")
+
+    def model(self, name: str, node: yaml.Node) -> None:
+        for field, _, value in self.pairs(node, name, "a mapping of pricing fields"):
+            where = f"{name}.{field}"
+            if field in RATES:
+                self.number(value, where, zero_ok=False)
+            elif field in EXTRAS:
+                self.number(value, where, zero_ok=True)
+            elif field == "by_resolution":
+                for tier, _, rate in self.pairs(value, where, "a mapping of resolution -> credits per second"):
+                    self.number(rate, f"{where}.{tier}", zero_ok=False)
+            elif field == "output_format_surcharge":
+                self.surcharges(value, where)
+            # Other fields (``source``, notes such as ``checked: 2026-08-01``) are kept as written.
+
+    def surcharges(self, node: yaml.Node, where: str) -> None:
+        for table, key, formats in self.pairs(node, where, "a mapping with per_second / over_4mp_per_second"):
+            if table not in SURCHARGE_TABLES:
+                self.problem(key, f"{where}.{table}", f"expected one of {', '.join(SURCHARGE_TABLES)}")
+                continue
+            for fmt, _, amount in self.pairs(formats, f"{where}.{table}", "a mapping of output format -> credits"):
+                self.number(amount, f"{where}.{table}.{fmt}", zero_ok=True)
+
+
+def read_price_file(path: Path, models: Collection[str]) -> dict[str, dict[str, Any]]:
+    """model -> pricing fields of a price file; every problem, located, raised as ``SpecErrors``."""
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise FileError(path, f"cannot read the price file: {e}") from None
+    reader = _Reader(path)
+    if root is None or not isinstance(root, yaml.MappingNode):
+        raise FileError(path, "a price file maps model ids to pricing fields, e.g. {gen4.5: {credits_per_second: 14}}")
+    out: dict[str, dict[str, Any]] = {}
+    for name, key, node in reader.pairs(root, "", "a mapping"):
+        if name not in models:
+            reader.problem(key, name, f"unknown model {name!r} in the price file")
+            continue
+        reader.model(name, node)
+        fields = reader.value(node)
+        if isinstance(fields, dict):
+            out[name] = fields
+    if reader.problems:
+        raise SpecErrors(reader.problems)
+    return out
