@@ -101,6 +101,21 @@ class CatalogError(FileError):
     """A broken model file under schema/models (our bug or a bad local edit)."""
 
 
+class OutsideProject(RunnerError):
+    """A path runner would write, rename, delete or read back lies outside the project.
+
+    ``what`` says where the path came from (``spec.yaml:3:13: output_dir``, ``--out``, a
+    state file field); ``path`` is the path as given and ``root`` the project root.
+    """
+
+    def __init__(self, what: str, path: Path | str, root: Path | str, *, hint: str = "") -> None:
+        self.what = what
+        self.path = str(path)
+        self.root = str(root)
+        super().__init__(f"{what}: {path} is outside the project {root} (symlinks are followed); "
+                         + (hint or "runner only writes inside the project: choose a path inside it"))
+
+
 class StateError(FileError):
     """The state file cannot be read, is corrupt, or was written by a newer runner."""
 

@@ -220,3 +220,46 @@ def test_media_in_params_becomes_an_input_named_by_its_spec_field() -> None:
 
 def test_every_registry_entry_has_bodies() -> None:
     assert {endpoint for _, endpoint, _, _ in BODIES} == set(ENDPOINTS)
+
+
+def _sdk_bodies() -> list[tuple[str, str, dict[str, Any]]]:
+    from sdk_schemas import sdk_bodies
+
+    return [(model, endpoint, body) for model, bodies in sorted(sdk_bodies().items())
+            for endpoint, body in sorted(bodies.items())]
+
+
+SDK_BODIES = _sdk_bodies()
+
+
+@pytest.mark.parametrize(("model", "endpoint", "body"), SDK_BODIES, ids=[f"{m}-{e}" for m, e, _ in SDK_BODIES])
+def test_every_media_field_of_the_installed_sdk_is_a_registry_slot(model: str, endpoint: str,
+                                                                   body: dict[str, Any]) -> None:
+    """Straight from the installed runwayml SDK's request types (not through our model files):
+    a new SDK field holding a URI, in a named field or nested in a list or object that a
+    spec can only reach through ``params``, fails here until the registry lists it."""
+    assert endpoint in ENDPOINTS, f"the SDK has a {endpoint} endpoint the registry does not know"
+    slots = {slot.pattern for slot in ENDPOINTS[endpoint].media}
+    missing = sorted("/".join(p) for p in uri_paths(body) - slots)
+    assert not missing, f"{model} {endpoint}: SDK fields holding a URI with no MediaSlot: {missing}"
+
+
+def _body_at(path: tuple[str, ...], value: str) -> Any:
+    """The smallest body holding ``value`` at ``path`` (``*`` is a one-item list)."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    inner = _body_at(rest, value)
+    if head == "*":
+        return [inner]
+    return {head: inner, "type": "image"} if head == "uri" else {head: inner}
+
+
+@pytest.mark.parametrize(("model", "endpoint", "body"), SDK_BODIES, ids=[f"{m}-{e}" for m, e, _ in SDK_BODIES])
+def test_media_refs_finds_a_uri_in_every_sdk_media_field(model: str, endpoint: str, body: dict[str, Any]) -> None:
+    """Every URI-holding field of the SDK body, filled with a metadata-service URL, is found
+    by ``media_refs`` — so the URL policy, ``allowed_hosts`` and the upload path see it."""
+    url = "https://169.254.169.254/latest/meta-data/"
+    for path in uri_paths(body):
+        found = media_refs(endpoint, _body_at(path, url))
+        assert [r.ref for r in found] == [url], f"{model} {endpoint}: {'/'.join(path)} holds a URI media_refs misses"

@@ -132,7 +132,8 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
     if out is not None:
         import json
 
-        atomic_write(out, json.dumps(plan_document(result), indent=2, ensure_ascii=False) + "\n")
+        atomic_write(out, json.dumps(plan_document(result), indent=2, ensure_ascii=False) + "\n",
+                     root=result.spec.root, what="-o/--out")
         stderr(f"Saved the plan to {out}; run `runner apply {out}` to carry it out.")
     if result.over_budget_by is not None:
         raise BudgetExceeded(result.total_credits, result.max_credits or 0,

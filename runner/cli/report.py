@@ -18,6 +18,7 @@ from pathlib import Path
 
 from runner.catalog.endpoints import ENDPOINTS, OutputKind
 from runner.catalog.models import catalog
+from runner.inputs.paths import confine, is_inside
 from runner.planner import estimate
 from runner.spec import Shot, Spec, load_spec
 from runner.store.cache import Hasher
@@ -86,7 +87,8 @@ def collect(spec: Spec, report_dir: Path) -> list[ShotView]:
         takes = []
         for t in sorted(entry.takes if entry else [], key=lambda t: t.take):
             path = spec.path.parent / t.output
-            exists = path.is_file()
+            # load_state refused paths out of the project; a symlink made since is not followed out either
+            exists = is_inside(path, spec.root) and path.is_file()
             rel = os.path.relpath(path, report_dir) if exists else None
             takes.append(TakeView(t.take, rel, poster_data_uri(path) if exists else None, t.credits))
         cost = estimate(shot, spec.path.parent, catalog()[shot.model], hasher)
@@ -166,12 +168,17 @@ def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_report(spec_path: Path, out: Path) -> tuple[Path, int]:
-    """Write the gallery for ``spec_path`` to ``out``; returns (path, number of videos)."""
+def write_report(spec_path: Path, out: Path | None = None) -> tuple[Path, int]:
+    """Write the gallery for ``spec_path`` to ``out`` (default ``report.html`` beside the
+    spec; inside the project); returns (path, number of videos)."""
     from runner.store.files import atomic_write
 
     spec = load_spec(spec_path)
-    report_dir = out.resolve().parent
+    if out is None:
+        out = spec.path.parent / "report.html"
+    dest = confine(out, spec.root, what="-o/--out", hint="write the report inside the project, where it can "
+                   "reach the videos")
+    report_dir = dest.parent
     views = collect(spec, report_dir)
-    atomic_write(out, render_html(spec, views, report_dir))
+    atomic_write(dest, render_html(spec, views, report_dir), root=spec.root, what="-o/--out")
     return out, sum(1 for v in views for t in v.takes if t.video)

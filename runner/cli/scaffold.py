@@ -8,6 +8,7 @@ from pathlib import Path
 
 from runner.catalog.models import catalog, schema_dir
 from runner.errors import RunnerError
+from runner.inputs.paths import confine
 
 SPEC = """\
 # yaml-language-server: $schema={schema}
@@ -40,9 +41,13 @@ def init_campaign(folder: Path, *, name: str, model: str = "gen4.5", ci: bool = 
     plan = {spec: None, folder / "assets" / "first-frame.png": sample, folder / ".gitignore": None}
     if ci:
         plan[(repo_root or folder) / ".github" / "workflows" / "runner.yml"] = workflow_src
-    clash = [p for p in plan if p.exists()]
+    clash = [p for p in plan if p.exists() or p.is_symlink()]  # a dangling link would be written through
     if clash:
         raise RunnerError(f"{clash[0]} already exists; runner init never overwrites files")
+    root = repo_root or folder
+    for path in plan:  # every file lands inside the project, whatever links the folders hold
+        confine(path, root, what="runner init", hint="init writes only inside the project; remove the symlink "
+                "or choose another folder")
     folder.mkdir(parents=True, exist_ok=True)
     schema_path = schema_dir() / "spec.schema.json"
     spec.write_text(SPEC.format(schema=schema_path.as_uri() if not schema_path.is_relative_to(folder.resolve())

@@ -91,15 +91,17 @@ def emulate(host: str, port: int, time_scale: float | None, config_file: Path | 
 
 @click.command()
 @click.argument("spec", type=click.Path(path_type=Path))
-@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
-              show_default=True, help="Where to write the page (videos are linked by relative path).")
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the page, inside the project (default: report.html beside the spec; videos "
+                   "are linked by relative path).")
 @boundary
-def report(spec: Path, out: Path) -> None:
+def report(spec: Path, out: Path | None) -> None:
     """Write a static HTML gallery of the campaign's outputs.
 
     One card per shot: status, model, mode, ratio, duration, prompt, credits planned and
     charged, a link to the spec, and its takes side by side as playable videos with
     poster frames. The page needs no server; keep it where it can reach the outputs.
+    It is written inside the project (the git top level, else the spec's folder).
 
     \b
     Examples:

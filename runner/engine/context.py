@@ -28,3 +28,8 @@ class ApplyContext:
     @property
     def spec_dir(self) -> Path:
         return self.plan.spec.path.parent
+
+    @property
+    def root(self) -> Path:
+        """The project root: every file apply writes, moves or reads back lies inside it."""
+        return self.plan.spec.root

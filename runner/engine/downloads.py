@@ -13,7 +13,7 @@ from runner.catalog.endpoints import OutputKind
 from runner.engine.client import TaskStatus
 from runner.engine.context import ApplyContext
 from runner.engine.journal import now
-from runner.errors import DownloadError
+from runner.errors import DownloadError, OutsideProject
 from runner.inputs.media import verify_output
 from runner.store import cache as cache_mod
 from runner.store.files import TempFile
@@ -26,13 +26,17 @@ class Downloads:
         self.ctx = ctx
 
     async def fetch(self, label: str, fingerprint: str, status: TaskStatus, dest: Path,
-                    kind: OutputKind) -> dict[str, Any]:
-        """Download the output of ``status`` to ``dest``; returns its metadata for the state."""
+                    kind: OutputKind, *, root: Path | None = None) -> dict[str, Any]:
+        """Download the output of ``status`` to ``dest`` (inside ``root``, the project by
+        default); returns its metadata for the state."""
         last: Exception | None = None
         for attempt in range(DOWNLOAD_ATTEMPTS):
             if not status.output:
                 raise DownloadError("the task succeeded without an output URL")
-            tmp = TempFile(dest)
+            try:
+                tmp = TempFile(dest, root=root or self.ctx.root)
+            except OutsideProject as e:  # a symlink made after the plan: the paid task stays journaled
+                raise DownloadError(str(e), refused=True) from None
             try:
                 meta = await self._once(status, tmp, kind)
                 await asyncio.to_thread(cache_mod.output_put, fingerprint, dest, meta)

@@ -11,6 +11,7 @@ import os
 
 from runner.engine.context import ApplyContext
 from runner.engine.outcome import Outcome
+from runner.inputs.paths import confine
 from runner.planner import ShotPlan, TakePlan
 from runner.store import cache as cache_mod
 
@@ -45,16 +46,19 @@ def _take_action(ctx: ApplyContext, sp: ShotPlan, tp: TakePlan) -> Outcome | Non
         done = entry.take(tp.take) if entry else None
         if done is None:  # pragma: no cover - plan only moves takes the state lists
             return None
-        dest = base / tp.output
+        # The source comes from the state file (a pull request can edit it): both ends are
+        # confined again here, where the move happens, so a symlink made since is caught too.
+        source = confine(base / tp.source, ctx.root, what=f"state file: shots.{sp.id} take {tp.take} output")
+        dest = confine(base / tp.output, ctx.root, what="output")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(base / tp.source, dest)
+        os.replace(source, dest)
         meta = {"sha256": done.sha256, "bytes": done.bytes, "credits": done.credits,
                 "task_id": done.task_id, "finished": done.finished}
         ctx.journal.record_take(sp, tp, meta, done.source)
         ctx.journal.save_now()
         return Outcome(sp.id, tp.take, "moved", f"from {tp.source}", tp.output)
     if tp.action == "restore" and tp.cached:
-        cache_mod.output_restore(tp.cached, base / tp.output)
+        cache_mod.output_restore(tp.cached, base / tp.output, root=ctx.root)
         ctx.journal.record_take(sp, tp, tp.cached, "cache")
         return Outcome(sp.id, tp.take, "cached", "restored from cache", tp.output)
     return None

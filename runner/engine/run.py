@@ -23,9 +23,10 @@ from runner.engine.outcome import ApplyOptions, ApplyResult, ApplyRun, Reporter
 from runner.errors import BudgetExceeded, ConfirmationNeeded, Interrupted, RunnerError, SpecErrors
 from runner.planner import Plan, make_plan
 from runner.planner.budget import check_account
+from runner.planner.make import check_output_owner
 from runner.planner.render import account_notes
 from runner.planner.saved import plan_from_file, saved_plan_spec
-from runner.store.lock import spec_lock
+from runner.store.lock import claim_output, output_lock, spec_lock
 from runner.store.state import remove_stale_temp_files
 
 EMULATOR_POLL = 0.2
@@ -77,37 +78,48 @@ def run_apply(request: ApplyRequest, *, reporter: contextlib.AbstractContextMana
     lock_target = saved_plan_spec(request.target) or request.target
     with spec_lock(lock_target.resolve()):
         plan = _plan_for(request)
-        remove_stale_temp_files(plan.state.path, plan.spec.output_dir)
-        show_plan(plan)
-        unpriced = plan.unpriced_problems()
-        if unpriced:
-            raise SpecErrors(unpriced)
-        if plan.over_budget_by is not None:
-            raise BudgetExceeded(plan.total_credits, plan.max_credits or 0, hint="nothing was done")
-        if not _needs_work(plan) and not request.cancel_pending:
-            return ApplyRun(plan)
-        spends = plan.total_credits > 0 or any(t.action == "create" for s in plan.shots for t in s.takes)
-        if spends and not request.yes:
-            if confirm is None:
-                raise ConfirmationNeeded("apply needs confirmation: pass --yes (no terminal to ask on)")
-            try:
-                agreed = confirm(f"Apply this plan and spend up to {plan.total_credits} credits?")
-            except KeyboardInterrupt:
-                raise Interrupted("interrupted at the confirmation; nothing was done") from None
-            if not agreed:
-                return ApplyRun(plan, declined=True)
-        options = ApplyOptions(parallelism=request.parallelism, retries=request.retries,
-                               max_credits=request.max_credits if request.max_credits is not None else plan.max_credits,
-                               recreate_unknown=request.recreate_unknown,
-                               max_output_bytes=int(request.max_output_mb * 2**20))
-        with _connection(request.emulator) as connection, reporter as progress:
-            options.poll_interval = request.poll_interval or (EMULATOR_POLL if connection.loopback else REAL_POLL)
-            engine = Engine(plan, Client(connection), options, progress)
-            try:
-                result = asyncio.run(_run_engine(engine, request.cancel_pending))
-            finally:
-                engine.journal.save_now()  # whatever happened, the journal on disk is the latest
-        return ApplyRun(plan, result)
+        with output_lock(plan.spec.output_dir, plan.spec.root):
+            return _apply_locked(request, plan, reporter=reporter, show_plan=show_plan, confirm=confirm)
+
+
+def _apply_locked(request: ApplyRequest, plan: Plan, *, reporter: contextlib.AbstractContextManager[Reporter],
+                  show_plan: Callable[[Plan], None], confirm: Callable[[str], bool] | None) -> ApplyRun:
+    """The rest of ``run_apply``, holding the spec's and the output folder's locks."""
+    spec = plan.spec
+    check_output_owner(spec)  # again under the lock: another spec may have claimed it since the plan
+    remove_stale_temp_files(plan.state.path, spec.output_dir, [*plan.state.shots, *(s.id for s in spec.shots)],
+                            spec.root)
+    show_plan(plan)
+    unpriced = plan.unpriced_problems()
+    if unpriced:
+        raise SpecErrors(unpriced)
+    if plan.over_budget_by is not None:
+        raise BudgetExceeded(plan.total_credits, plan.max_credits or 0, hint="nothing was done")
+    if not _needs_work(plan) and not request.cancel_pending:
+        return ApplyRun(plan)
+    spends = plan.total_credits > 0 or any(t.action == "create" for s in plan.shots for t in s.takes)
+    if spends and not request.yes:
+        if confirm is None:
+            raise ConfirmationNeeded("apply needs confirmation: pass --yes (no terminal to ask on)")
+        try:
+            agreed = confirm(f"Apply this plan and spend up to {plan.total_credits} credits?")
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted at the confirmation; nothing was done") from None
+        if not agreed:
+            return ApplyRun(plan, declined=True)
+    claim_output(spec.output_dir, spec.path, spec.root)  # this spec writes here from now on
+    options = ApplyOptions(parallelism=request.parallelism, retries=request.retries,
+                           max_credits=request.max_credits if request.max_credits is not None else plan.max_credits,
+                           recreate_unknown=request.recreate_unknown,
+                           max_output_bytes=int(request.max_output_mb * 2**20))
+    with _connection(request.emulator) as connection, reporter as progress:
+        options.poll_interval = request.poll_interval or (EMULATOR_POLL if connection.loopback else REAL_POLL)
+        engine = Engine(plan, Client(connection), options, progress)
+        try:
+            result = asyncio.run(_run_engine(engine, request.cancel_pending))
+        finally:
+            engine.journal.save_now()  # whatever happened, the journal on disk is the latest
+    return ApplyRun(plan, result)
 
 
 async def _run_engine(engine: Engine, cancel: bool) -> ApplyResult:

@@ -109,7 +109,7 @@ class Tasks:
                 folder = Path(tempfile.mkdtemp(prefix="runner-"))
                 try:
                     await self.downloads.fetch(f"{shot_id} take {pending.take}", pending.fingerprint, status,
-                                               folder / name, kind)
+                                               folder / name, kind, root=folder)
                 finally:
                     shutil.rmtree(folder, ignore_errors=True)
                 self.ctx.result.charged_credits += status.credits or 0

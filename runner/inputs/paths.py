@@ -1,18 +1,88 @@
-"""Where a project starts, and how paths are shown to people."""
+"""Where a project starts, the one confinement check every file operation goes through,
+and how paths are shown to people.
+
+Every path runner writes, renames, deletes or reads back from its own files (outputs, the
+state file and its temp files, locks, reports, saved plans, the ``init`` scaffold) is
+resolved, following every symlink, and must then lie inside the project root: the git top
+level above the spec, else the spec's folder. ``confine`` is that check; nothing writes a
+path it did not pass.
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
+
+from runner.errors import OutsideProject
+
+# Shot ids become folder names: one safe path segment, never ``..`` or hidden.
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 
 
 def project_root(spec_path: Path) -> Path:
     """The git top level above the spec, else the spec's folder."""
-    folder = spec_path.resolve().parent
+    return folder_root(spec_path.resolve().parent)
+
+
+def folder_root(folder: Path) -> Path:
+    """The git top level above ``folder`` (resolved), else ``folder`` itself."""
+    folder = folder.resolve()
     for candidate in (folder, *folder.parents):
         if (candidate / ".git").exists():
             return candidate
     return folder
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, resolved with every symlink (also below a part that does not exist
+    yet), is ``root`` or below it."""
+    try:
+        resolved = path.resolve()
+    except (ValueError, OSError, RuntimeError):  # a NUL byte, a symlink loop: no path to use
+        return False
+    root = root.resolve()
+    return resolved == root or root in resolved.parents
+
+
+def confine(path: Path, root: Path, *, what: str, hint: str = "") -> Path:
+    """``path`` resolved when it lies inside ``root``; else ``OutsideProject`` naming ``what``
+    (``spec.yaml:3:13: output_dir``, ``--out``, ``state file ...``).
+
+    The resolved path is what callers then write, so a symlink swapped in after the check
+    still cannot redirect the write of a part that was checked.
+    """
+    if not is_inside(path, root):
+        raise OutsideProject(what, path, root.resolve(), hint=hint)
+    return path.resolve()
+
+
+def read_back_problem(rel: object, base: Path, root: Path) -> str | None:
+    """Why a path read back from one of runner's own files (the committed state file, a saved
+    plan), relative to ``base``, is not one runner could have written; None when it is fine.
+
+    It must be relative, and lie inside ``root`` both as written (``..`` may only climb
+    within the project: a spec in ``campaigns/`` with ``output_dir: ../outputs``) and once
+    resolved with symlinks.
+    """
+    if not isinstance(rel, str) or not rel or "\x00" in rel:
+        return "is empty or not a path"
+    if PurePosixPath(rel).is_absolute() or Path(rel).is_absolute() or rel.startswith("~"):
+        return "is an absolute path"
+    joined = base.resolve() / rel
+    top = root.resolve()
+    lexical = Path(os.path.normpath(joined))
+    if not (lexical == top or top in lexical.parents) or not is_inside(joined, top):
+        return "resolves outside the project"
+    return None
+
+
+def resolved_text(path: Path) -> str:
+    """Where ``path`` leads, for messages (a symlink loop or a NUL byte leads nowhere)."""
+    try:
+        return str(path.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return "nowhere usable (a symlink loop?)"
 
 
 def display_path(path: Path) -> str:
@@ -25,8 +95,9 @@ def display_path(path: Path) -> str:
 
 
 def relative_to(folder: Path, path: Path) -> str:
-    """``path`` relative to ``folder`` in POSIX form, or ``path`` itself when it is not below it."""
+    """``path`` relative to ``folder`` in POSIX form, climbing with ``..`` when it is not below
+    it (never absolute: these names are written into committed files)."""
     try:
         return path.relative_to(folder.resolve()).as_posix()
     except ValueError:
-        return str(path)
+        return Path(os.path.relpath(path, folder.resolve())).as_posix()

@@ -26,14 +26,15 @@ from typing import Any
 from runner.catalog.endpoints import follows_input, is_input_clip, output_extension
 from runner.catalog.models import ModelInfo
 from runner.catalog.pricing import Cost, cost_of, load_prices
-from runner.errors import RunnerError
+from runner.errors import Location, Problem, RunnerError, SpecErrors
 from runner.inputs.assets import resolve_local
-from runner.inputs.paths import relative_to
+from runner.inputs.paths import display_path, is_inside, relative_to, resolved_text
 from runner.planner.budget import cap_problem
 from runner.planner.fingerprint import canonical_request, changed_fields, fingerprint, fingerprints
 from runner.planner.records import Plan, ShotPlan, Symbol, TakeAction, TakePlan
 from runner.spec import Request, Shot, Spec, load_spec
 from runner.store import cache as cache_mod
+from runner.store.lock import OWNER_FILE, other_owner
 from runner.store.state import ShotState, State, file_sha256, load_state, state_path
 
 
@@ -83,6 +84,7 @@ class _Planner:
         self.base = str(spec.path.parent)
         out_dir = relative_to(spec.path.parent, spec.output_dir)
         self.out_prefix = "" if out_dir in ("", ".") else out_dir.rstrip("/") + "/"
+        self.escapes: list[Problem] = []
 
     def present(self, rel: str, size: int) -> bool:
         """The output file exists with the size the state recorded."""
@@ -91,6 +93,18 @@ class _Planner:
         except OSError:
             return False
         return stat.S_ISREG(st.st_mode) and st.st_size == size
+
+    def confined(self, shot: Shot, out: str) -> None:
+        """A take's output path must resolve inside the project: a shot folder that is a
+        symlink out of it is refused before anything is paid for."""
+        path = Path(self.base) / out
+        # output_dir is resolved already: only the shot folder and the file can be links
+        if (path.parent.is_symlink() or path.is_symlink()) and not is_inside(path, self.spec.root):
+            where = path.parent
+            self.escapes.append(Problem(shot.location, (
+                f"its output folder {display_path(where)} resolves to {resolved_text(where)}, outside the project "
+                f"{self.spec.root} (a symlink?); remove the link, outputs are written inside the project"),
+                shot=shot.id, field="id"))
 
     def cost(self, shot: Shot) -> Cost:
         return estimate(shot, self.spec.path.parent, self.models[shot.model], self.hasher)
@@ -105,6 +119,7 @@ class _Planner:
         take_fps = fingerprints(shot.model, shot.request.endpoint, canonical, list(numbers))
         for n, fp in zip(numbers, take_fps, strict=True):
             out = self.out_prefix + output_name(shot.id, n, shot.request)
+            self.confined(shot, out)
             pending = next((p for p in (prior.pending if prior else []) if p.fingerprint == fp), None)
             done = prior.take(n) if prior else None
             if pending is not None and not forced:
@@ -192,6 +207,7 @@ def make_plan(
         raise RunnerError(f"--max-credits: {why}; give a finite number of credits (at least 0), or leave the "
                           "option out for no cap")
     spec = load_spec(spec_path)
+    check_output_owner(spec)
     unknown = sorted(set(replace) - {s.id for s in spec.shots})
     if unknown:
         raise RunnerError(f"--replace: no shot with id {', '.join(map(repr, unknown))} in {spec.display}")
@@ -204,6 +220,8 @@ def make_plan(
                           "`runner models` lists them")
     planner = _Planner(spec, state, models, replace)
     shots = planner.plan(select, exclude)
+    if planner.escapes:
+        raise SpecErrors(sorted(set(planner.escapes)))
     if (select or exclude) and not shots and spec.shots:
         raise RunnerError(f"--select/--exclude matched no shot of {spec.display} "
                           f"({len(spec.shots)} shots; globs match ids and tags)")
@@ -220,6 +238,23 @@ def make_plan(
         options={"select": list(select), "exclude": list(exclude), "replace": list(replace),
                  "max_credits": max_credits, "allow_unpriced": sorted(set(allow_unpriced))},
     )
+
+
+def check_output_owner(spec: Spec) -> None:
+    """Refuse a spec whose output folder another spec (still there) claimed: both would
+    write the same files. Located at ``output_dir``, or at ``name`` for the default folder."""
+    other = other_owner(spec.output_dir, spec.path, spec.root)
+    if other is None:
+        return
+    field = spec.output_field
+    where = spec.output_location or Location(spec.display)
+    folder = relative_to(spec.root, spec.output_dir)
+    owner = relative_to(spec.root, other)
+    raise SpecErrors([Problem(where, (
+        f"the output folder {folder} belongs to the spec {owner}; two specs writing into one folder would "
+        f"overwrite each other's videos. Give this spec its own "
+        f"{'output_dir' if field == 'output_dir' else 'name or output_dir'} (or, if {owner} no longer writes "
+        f"there, delete {folder}/{OWNER_FILE})"), field=field)])
 
 
 @dataclass(frozen=True)

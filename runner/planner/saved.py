@@ -12,10 +12,11 @@ from typing import Any
 
 from runner.catalog.pricing import load_prices
 from runner.errors import FileError, StalePlanError
+from runner.inputs.paths import folder_root, is_inside, read_back_problem
 from runner.planner.make import make_plan
 from runner.planner.records import PLAN_FORMAT, Plan
 from runner.store import cache as cache_mod
-from runner.store.state import file_sha256
+from runner.store.state import file_sha256, state_path
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
@@ -67,7 +68,7 @@ def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any]
         raise FileError(path, f"not a readable plan file ({e})") from None
     if doc.get("format", 0) > PLAN_FORMAT:
         raise FileError(path, "written by a newer runner; upgrade runner")
-    spec_path = Path(doc["spec"]["path"])
+    spec_path = plan_paths(path, doc)
     changed: list[str] = []
     if file_sha256(spec_path) != doc["spec"]["sha256"]:
         changed.append(f"the spec {doc['spec']['path']} changed")
@@ -90,14 +91,42 @@ def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any]
 
 
 def saved_plan_spec(path: Path) -> Path | None:
-    """The spec a saved plan file was made from, or None when ``path`` is not a plan file."""
+    """The spec a saved plan file was made from, or None when ``path`` is not a plan file.
+    A plan naming files outside its project is refused (``plan_paths``)."""
     if path.suffix != ".json":
         return None
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        return Path(doc["spec"]["path"]) if doc.get("kind") == "runner-plan" else None
+        if doc.get("kind") != "runner-plan":
+            return None
+        doc["spec"]["path"]  # noqa: B018 - a plan without it is not a plan file
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
         return None
+    return plan_paths(path, doc)
+
+
+def plan_paths(path: Path, doc: dict[str, Any]) -> Path:
+    """The spec path of a saved plan, once every path the plan names is checked: a plan file
+    can be edited like any file, so its spec and state must lie in the plan's own project
+    (the git top level above the plan file, else its folder), the state must be the spec's,
+    and input names must be relative paths inside that project. Nothing else is read."""
+    root = folder_root(path.absolute().parent)
+    problems = []
+    try:
+        spec_path = Path(str(doc["spec"]["path"]))
+        state = Path(str(doc["state"]["path"]))
+        names = [str(n) for n in dict(doc["inputs"])]
+    except (KeyError, TypeError, ValueError):
+        raise FileError(path, "not a readable plan file (spec, state or inputs missing)") from None
+    if not spec_path.is_absolute() or not is_inside(spec_path, root):
+        problems.append(f"spec.path {str(spec_path)[:200]!r}")
+    if state.resolve() != state_path(spec_path).resolve() or not is_inside(state, root):
+        problems.append(f"state.path {str(state)[:200]!r}")
+    problems += [f"inputs {n[:200]!r}" for n in names if read_back_problem(n, spec_path.parent, root) is not None]
+    if problems:
+        raise FileError(path, f"corrupt plan file: {problems[0]} points outside the project {root} (or is not "
+                        "the spec's); nothing was read. Make the plan again with `runner plan -o`")
+    return spec_path
 
 
 def plan_from_file(path: Path, *, prices: Path | None = None) -> Plan:

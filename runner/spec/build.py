@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from runner.errors import Problem, SpecError, SpecErrors
-from runner.inputs.paths import display_path, project_root
+from runner.errors import Location, OutsideProject, Problem, SpecError, SpecErrors
+from runner.inputs.paths import confine, display_path, project_root, resolved_text
 from runner.spec.checks import budget_problems, collapse, schema_problems, secret_problems
 from runner.spec.expand import Expander
 from runner.spec.finish import Finisher
@@ -71,18 +71,39 @@ def load_spec(path: Path) -> Spec:
     if found.errors:
         raise SpecErrors(collapse(found.errors))
     data = doc.data
-    out_raw = data.get("output_dir") or f"outputs/{data['name']}"
+    output_dir, where, key = _output_dir(doc, path.resolve().parent, root)
     return Spec(
         path=path.resolve(),
         display=shown,
         name=data["name"],
         root=root,
-        output_dir=(path.resolve().parent / out_raw),
+        output_dir=output_dir,
         max_credits=(data.get("budget") or {}).get("max_credits"),
         shots=tuple(shots),
         warnings=tuple(collapse(found.warnings)),
         allowed_hosts=allowed_hosts(data),
+        output_location=where,
+        output_field=key,
     )
+
+
+def _output_dir(doc: Document, spec_dir: Path, root: Path) -> tuple[Path, Location, str]:
+    """``output_dir`` (default ``outputs/<name>``) resolved, symlinks followed, and where it
+    is set; a folder outside the project is refused at that place."""
+    raw = doc.data.get("output_dir")
+    key = "output_dir" if raw else "name"
+    where = doc.where((key,))
+    if raw and "\x00" in raw:
+        why = "contains a NUL byte; give a folder relative to the spec file"
+    elif raw and Path(raw).is_absolute():
+        why = f"absolute path {raw!r}: give a folder relative to the spec file, inside the project"
+    else:
+        try:
+            return confine(spec_dir / (raw or f"outputs/{doc.data['name']}"), root, what=key), where, key
+        except OutsideProject as e:
+            why = (f"{raw or 'the default outputs/<name>'!r} resolves to {resolved_text(Path(e.path))}, outside the "
+                   f"project root {e.root} (symlinks are followed); outputs must be written inside the project")
+    raise SpecErrors([Problem(where, why, field=key)])
 
 
 def validate_specs(paths: list[Path]) -> list[Spec]:

@@ -11,18 +11,17 @@ the combination, and ``shot`` (the entry's own fields over the defaults).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from runner.errors import Location
+from runner.inputs.paths import ID_PATTERN
 from runner.spec import matrix as matrix_mod
 from runner.spec.compile import MEDIA_FIELDS
 from runner.spec.problems import Problems
 from runner.spec.yamlload import Path_
 
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 RESERVED_VARS = {"shot"}
 MATRIX_KEYS = ("matrix", "include", "exclude")
 # Defaults that apply to every shot, whatever its model.
@@ -139,7 +138,7 @@ def id_problem(shot_id: Any, id_raw: Any) -> str | None:
     if not isinstance(shot_id, str):
         return (f"id rendered to {type(shot_id).__name__} {shot_id!r} (from {id_raw!r}); "
                 "ids are text: add letters around it, e.g. \"shot-{{ n }}\"")
-    if not ID_PATTERN.match(shot_id):
+    if not ID_PATTERN.fullmatch(shot_id):  # fullmatch: "$" alone lets "a\n" through
         return (f"id {shot_id!r} (rendered from {id_raw!r}) must match ^[a-z0-9][a-z0-9._-]{{0,127}}$: "
                 "lower-case letters, digits, '.', '_' or '-' (use the slug filter on matrix values)")
     return None

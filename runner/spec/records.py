@@ -131,3 +131,6 @@ class Spec:
     shots: tuple[Shot, ...]
     warnings: tuple[Problem, ...]
     allowed_hosts: tuple[str, ...] | None = None
+    output_location: Location | None = None
+    output_field: str = "output_dir"
+    """Where ``output_dir`` is set, or ``name`` (which names the default folder)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -115,14 +116,19 @@ def upload_forget(account: str, digest: str) -> None:
     cache().delete(f"upload:{account}:{digest}")
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
 def _blob(digest: str) -> Path:
+    if not _SHA256.fullmatch(digest):  # the cache is ours, but a name must never become a path
+        raise ValueError(f"not a sha256: {digest[:80]!r}")
     return cache_dir() / "blobs" / digest[:2] / digest
 
 
 def output_get(fingerprint: str) -> dict[str, Any] | None:
     """Metadata of a cached output whose blob is still present, else None."""
     meta = cache().get(f"output:{fingerprint}")
-    if isinstance(meta, dict) and _blob(str(meta["sha256"])).is_file():
+    if isinstance(meta, dict) and _SHA256.fullmatch(str(meta.get("sha256"))) and _blob(str(meta["sha256"])).is_file():
         return meta
     return None
 
@@ -131,10 +137,10 @@ def output_put(fingerprint: str, file: Path, meta: dict[str, Any]) -> None:
     """Keep a copy of ``file`` (already verified; ``meta['sha256']`` is its hash)."""
     blob = _blob(str(meta["sha256"]))
     if not blob.is_file():
-        atomic_copy(file, blob)
+        atomic_copy(file, blob, root=cache_dir(), what="cache blob")
     cache().set(f"output:{fingerprint}", dict(meta))
 
 
-def output_restore(meta: dict[str, Any], dest: Path) -> None:
-    """Copy a cached output to ``dest`` atomically."""
-    atomic_copy(_blob(str(meta["sha256"])), dest)
+def output_restore(meta: dict[str, Any], dest: Path, *, root: Path) -> None:
+    """Copy a cached output to ``dest`` (inside the project ``root``) atomically."""
+    atomic_copy(_blob(str(meta["sha256"])), dest, root=root)

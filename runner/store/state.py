@@ -16,12 +16,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runner.errors import StateError
-from runner.store.files import atomic_write, temp_files_below, temp_files_of
+from runner.inputs.paths import ID_PATTERN, confine, folder_root, is_inside, read_back_problem
+from runner.store.files import atomic_write, stale_temp_files
 
 FORMAT = 1
 
@@ -135,8 +137,14 @@ def state_path(spec_path: Path) -> Path:
 
 
 def load_state(path: Path) -> State:
-    """Read a state file; a missing file is an empty state."""
+    """Read a state file; a missing file is an empty state.
+
+    The file is committed to git, so a pull request can edit it: its paths and ids are
+    checked (``check_paths``) before anything uses them.
+    """
+    root = state_root(path)
     try:
+        confine(path, root, what="state file", hint="the state file must not be a symlink out of the project")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return State(path)
@@ -165,7 +173,32 @@ def load_state(path: Path) -> State:
     except (ValueError, KeyError, TypeError) as e:
         raise StateError(path, f"the state file is corrupt ({e}); it was not changed. Restore it from git "
                          "(git checkout -- <file>) or move it away to start over") from None
+    check_paths(path, shots, root)
     return State(path, shots, exists=True)
+
+
+def state_root(path: Path) -> Path:
+    """The project root of a state file: that of the spec beside it (its folder's, not a
+    symlink target's)."""
+    return folder_root(path.absolute().parent)
+
+
+def check_paths(path: Path, shots: dict[str, ShotState], root: Path) -> None:
+    """Refuse a state file whose shot ids are not ids or whose take outputs point outside the
+    project (absolute, ``..``, or through a symlink): nothing of it is read, moved, copied,
+    embedded or deleted then."""
+    base = path.absolute().parent
+    for sid, shot in shots.items():
+        if not isinstance(sid, str) or not ID_PATTERN.fullmatch(sid):
+            raise StateError(path, f"corrupt state file: shot id {sid!r} is not a valid id "
+                             f"({ID_PATTERN.pattern}); restore the file from git")
+        for n, take in enumerate(shot.takes):
+            where = f"shots.{sid}.takes[{n}].output"
+            why = read_back_problem(take.output, base, root)
+            if why is not None:
+                raise StateError(path, f"corrupt state file: {where} points outside the project ({why}: "
+                                 f"{str(take.output)[:200]!r}); nothing was read or moved. Restore the file "
+                                 "from git (git checkout -- <file>)")
 
 
 def file_sha256(path: Path) -> str | None:
@@ -182,18 +215,26 @@ def save_state(state: State) -> None:
 
 
 def save_text(path: Path, text: str) -> None:
-    """Write a state file's text (atomically; see ``store.files``)."""
-    atomic_write(path, text)
+    """Write a state file's text (atomically; see ``store.files``), inside its project."""
+    atomic_write(path, text, root=state_root(path), what="state file")
 
 
-def remove_stale_temp_files(state_file: Path, output_dir: Path) -> list[Path]:
+def remove_stale_temp_files(state_file: Path, output_dir: Path, shot_ids: Iterable[str], root: Path) -> list[Path]:
     """Delete temp files a killed apply left behind (call with the apply lock held).
 
-    They are never under a final name: the state file's own temp files beside it (and
-    ``.<state>.*.tmp`` from runners before 0.2), and ``.tmp-*`` in the output folders.
+    Only this spec's own: the state file's temp files beside it (and ``.<state>.*.tmp``
+    from runners before 0.2), and ``.tmp-*`` in the folders of this spec's shots
+    (``output_dir/<id>``, ids checked) — never a whole tree, never a file whose owner
+    process is alive, never anything outside the project.
     """
-    found = temp_files_of(state_file) + list(state_file.parent.glob(f".{state_file.name}.*.tmp"))
-    found += temp_files_below(output_dir)
+    found = stale_temp_files(state_file.parent, state_file.name)
+    found += [p for p in state_file.parent.glob(f".{state_file.name}.*.tmp") if p.is_file() and not p.is_symlink()]
+    for sid in sorted(set(shot_ids)):
+        if ID_PATTERN.fullmatch(sid):
+            found += stale_temp_files(output_dir / sid)
+    removed = []
     for path in found:
-        path.unlink(missing_ok=True)
-    return found
+        if is_inside(path.parent, root):  # resolved: a symlinked folder out of the project is skipped
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
