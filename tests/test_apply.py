@@ -203,6 +203,18 @@ def test_json_summary(write_spec, run, api) -> None:
     assert doc["credits"] == {"planned": 48, "charged": 48, "possibly_charged": 0}
 
 
+def test_json_summary_when_there_is_nothing_to_do(write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec(one_shot("x"))
+    assert run(["apply", str(spec), "--yes", *POLL]).exit_code == 0
+    result = run(["apply", str(spec), "--yes", *POLL, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)  # stdout holds the JSON document and nothing else
+    assert doc == {"ok": True, "counts": {}, "outcomes": {}, "creates": 0, "notes": [],
+                   "credits": {"planned": 0, "charged": 0, "possibly_charged": 0}}
+    assert emu.stats["creates_total"] == 1
+
+
 def test_second_apply_fails_at_once_while_the_lock_is_held(write_spec, run, api) -> None:
     from runner.store.lock import spec_lock
 

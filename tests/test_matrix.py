@@ -47,3 +47,31 @@ def test_include_only_makes_one_combination_each() -> None:
 
 def test_no_matrix_is_one_plain_shot() -> None:
     assert expand({}, [], []) == [({}, "shot")]
+
+
+def test_count_agrees_with_expansion_without_building_it() -> None:
+    """count() is what the caps are checked with: exact without includes, at most len(include) over."""
+    import random
+
+    from runner.spec.matrix import count
+
+    rng = random.Random(7)
+    for _ in range(3000):
+        keys = rng.sample("abcd", rng.randint(0, 3))
+        matrix = {k: [rng.choice([1, 2, 3, True, "x"]) for _ in range(rng.randint(1, 3))] for k in keys}
+        exclude = [{k: rng.choice([1, 2, 3, "x"]) for k in rng.sample("abcde", rng.randint(1, 2))}
+                   for _ in range(rng.randint(0, 4))]
+        include = [{k: rng.choice([1, 2, 9]) for k in rng.sample("abce", rng.randint(1, 2))}
+                   for _ in range(rng.randint(0, 2))]
+        built = len(expand(matrix, include, exclude))
+        assert built <= count(matrix, include, exclude) <= built + len(include)
+        if not include:
+            assert count(matrix, [], exclude) == built
+
+
+def test_count_of_a_huge_matrix_is_immediate() -> None:
+    from runner.spec.matrix import count
+
+    values = list(range(10))
+    excluded = 10**11 + 10**10 - 10**9  # a=0, or b=1 and c=2, counted once when both hold
+    assert count({k: values for k in "abcdefghijkl"}, [], [{"a": 0}, {"b": 1, "c": 2}]) == 10**12 - excluded

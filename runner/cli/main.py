@@ -18,7 +18,7 @@ from runner import __version__
 from runner.cli import views
 from runner.cli.boundary import boundary, color, stderr, warn
 from runner.cli.options import ALLOW_UNPRICED, EXCLUDE, FORMAT, MAX_CREDITS, PRICES, REPLACE, SELECT, STORE
-from runner.engine.outcome import ApplyRun, Reporter
+from runner.engine.outcome import ApplyResult, ApplyRun, Reporter
 from runner.errors import BudgetExceeded, SpecErrors
 from runner.planner.records import Plan
 from runner.spec import validate_specs
@@ -223,13 +223,13 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
                         confirm=ask if sys.stdin.isatty() else None)
     if outcome.declined:
         show("Cancelled; nothing was done.")
-    if outcome.result is None:
         return outcome
     if fmt == "json":
         import json
 
-        click.echo(json.dumps(views.apply_summary_data(outcome.result), indent=2))
-    else:
+        # Nothing to do is still a summary (zero counts): scripts always get one JSON document.
+        click.echo(json.dumps(views.apply_summary_data(outcome.result or ApplyResult()), indent=2))
+    elif outcome.result is not None:
         click.echo(views.apply_summary_text(outcome.result, outcome.output_dir))
     return outcome
 

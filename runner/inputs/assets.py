@@ -8,7 +8,11 @@ policy (private addresses, DNS) is applied when a URL is about to be sent.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import errno
 import stat
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -46,7 +50,11 @@ def resolve_local(ref: str, spec_dir: Path) -> Path:
 def sniff(path: Path, kind: str) -> bool:
     """True when the file's first bytes are those of a ``kind`` (image/video/audio) file."""
     with path.open("rb") as f:
-        head = f.read(16)
+        return sniff_bytes(f.read(16), kind)
+
+
+def sniff_bytes(head: bytes, kind: str) -> bool:
+    """True when ``head`` (the first bytes of some content) starts like a ``kind`` file."""
     return any(head[offset:offset + len(magic)] == magic for offset, magic in _SIGNATURES.get(kind, ()))
 
 
@@ -66,10 +74,27 @@ def check_input(ref: str, kind: str, spec_dir: Path, root: Path, *, allowed_host
 
 
 def _check_data_uri(ref: str, kind: str) -> str | None:
+    """A data URI: the declared type, the size (before decoding anything), then the content's
+    magic bytes, as for a local file."""
     if not ref.lower().startswith(f"data:{kind}/"):
         return f"data URI must hold {kind} data (data:{kind}/...)"
     if len(ref) > DATA_URI_BYTES * 4 // 3 + 100:
         return f"data URI is over the API's {DATA_URI_BYTES // 2**20} MB limit; use a local file (it is uploaded)"
+    header, comma, payload = ref.partition(",")
+    if not comma:
+        return "data URI has no ',' before its data (data:<type>;base64,<data>)"
+    if header.lower().endswith(";base64"):
+        try:
+            content = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            return "data URI is declared ;base64 but its data is not valid base64"
+    else:
+        content = urllib.parse.unquote_to_bytes(payload)
+    if len(content) > DATA_URI_BYTES:
+        return f"data URI is over the API's {DATA_URI_BYTES // 2**20} MB limit; use a local file (it is uploaded)"
+    if not sniff_bytes(content[:16], kind):
+        article = "an" if kind == "image" else "a"
+        return f"data URI does not hold {article} {kind} file (judged by its content, not its declared type)"
     return None
 
 
@@ -77,7 +102,12 @@ def _check_local(ref: str, kind: str, spec_dir: Path, root: Path) -> str | None:
     """A local input: inside the project, a regular file, small enough, and of the right kind by content."""
     if Path(ref).is_absolute():
         return f"absolute path {ref!r}: give a path relative to the spec file, inside the project"
-    resolved = resolve_local(ref, spec_dir)
+    try:
+        resolved = resolve_local(ref, spec_dir)
+    except (RuntimeError, OSError) as e:  # Python 3.11 raises RuntimeError for a loop, 3.13 OSError(ELOOP)
+        if isinstance(e, OSError) and e.errno != errno.ELOOP:
+            return f"cannot read {ref!r}: {e.strerror}"
+        return f"{ref!r} is a symlink loop (a link that leads back to itself); point it at a real file"
     root = root.resolve()
     if resolved != root and root not in resolved.parents:
         return f"{ref!r} resolves outside the project root {root}; inputs must live inside the project"

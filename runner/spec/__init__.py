@@ -9,6 +9,7 @@ Modules, in the order a file goes through them: ``yamlload`` (safe YAML with pos
 ``checks`` (secrets, ``spec.schema.json``), ``expand`` (matrix, templates, ids), ``finish``
 (model, mode, defaults, ``compile``, ``bodycheck``, inputs), ``build`` (the whole file);
 ``records`` are the frozen results, ``problems`` collects what is wrong on the way.
+Templates render in ``sandbox`` (the bounded Jinja2 environment) under ``limits``.
 """
 
 from runner.spec.build import load_spec, validate_specs

@@ -17,9 +17,12 @@ from runner.inputs.paths import confine, display_path, project_root, resolved_te
 from runner.spec.checks import budget_problems, collapse, schema_problems, secret_problems
 from runner.spec.expand import Expander
 from runner.spec.finish import Finisher
+from runner.spec.matrix import MAX_VARIANTS, count
 from runner.spec.problems import Problems
 from runner.spec.records import Shot, Spec
 from runner.spec.yamlload import Document, load_yaml
+
+MAX_SHOTS = 100_000  # variants per spec file, after matrix expansion
 
 
 def build_shots(doc: Document, spec_path: Path, root: Path) -> tuple[list[Shot], Problems]:
@@ -31,6 +34,14 @@ def build_shots(doc: Document, spec_path: Path, root: Path) -> tuple[list[Shot],
     finisher = Finisher(problems, defaults, spec_dir=spec_path.resolve().parent, root=root,
                         allowed_hosts=allowed_hosts(data))
     shots: list[Shot] = []
+    # Counted before anything is built; a shot over its own cap is reported by the expander.
+    counts = [count(raw.get("matrix") or {}, raw.get("include") or [], raw.get("exclude") or [])
+              for raw in data["shots"]]
+    total = sum(n for n in counts if n <= MAX_VARIANTS)
+    if total > MAX_SHOTS:
+        problems.problem(("shots",), f"the shots expand to {total:,} variants; the limit is {MAX_SHOTS:,} per spec: "
+                         "split the campaign into several spec files", field="shots", at_key=True)
+        return [], problems
     for index, raw in enumerate(data["shots"]):
         for rendered in expander.expand(index, raw):
             shot = finisher.finish(rendered)

@@ -84,19 +84,25 @@ def dotted(path: Path_) -> str:
 
 
 _KEY_SHAPE = re.compile(r"\bkey_[A-Za-z0-9]{32,}\b")
+KEY_MESSAGE = ("this looks like a Runway API key. Never put keys in a spec: remove it, rotate the key now "
+               "(dev.runwayml.com → API Keys), and pass keys through RUNWAYML_API_SECRET")
+
+
+def looks_like_key(text: str) -> bool:
+    """Shaped like a Runway key (``key_`` + 32 or more letters/digits), or holding the configured one."""
+    live = os.environ.get("RUNWAYML_API_SECRET", "")
+    return bool(_KEY_SHAPE.search(text)) or (len(live) >= 8 and live in text)
 
 
 def secret_problems(doc: Document) -> list[Problem]:
-    """Strings that look like a Runway API key (or are the configured one). Never echoed."""
-    live = os.environ.get("RUNWAYML_API_SECRET", "")
+    """Strings that look like a Runway API key (or are the configured one). Never echoed.
+    (Strings that templates build are checked after rendering: ``Problems.rendered``.)"""
     found: list[Problem] = []
 
     def walk(value: Any, path: Path_) -> None:
         if isinstance(value, str):
-            if _KEY_SHAPE.search(value) or (len(live) >= 8 and live in value):
-                found.append(Problem(doc.where(path), "this looks like a Runway API key. Never put keys in a "
-                                     "spec: remove it, rotate the key now (dev.runwayml.com → API Keys), and "
-                                     "pass keys through RUNWAYML_API_SECRET", field=dotted(path) or None))
+            if looks_like_key(value):
+                found.append(Problem(doc.where(path), KEY_MESSAGE, field=dotted(path) or None))
         elif isinstance(value, dict):
             for k, v in value.items():
                 walk(k, path)

@@ -62,7 +62,16 @@ class Expander:
     def expand(self, index: int, raw: dict[str, Any]) -> Iterator[RenderedShot]:
         """The variants of entry ``index`` whose id and fields rendered cleanly."""
         base: Path_ = ("shots", index)
-        combos = matrix_mod.expand(raw.get("matrix") or {}, raw.get("include") or [], raw.get("exclude") or [])
+        rules = raw.get("matrix") or {}, raw.get("include") or [], raw.get("exclude") or []
+        variants = matrix_mod.count(*rules)
+        if variants > matrix_mod.MAX_VARIANTS:
+            sizes = " × ".join(str(len(v)) for v in rules[0].values())
+            self.problems.problem((*base, "matrix") if "matrix" in raw else (*base, "include"),
+                                  f"the matrix makes {variants:,} variants ({sizes or 'include entries'}); the limit "
+                                  f"is {matrix_mod.MAX_VARIANTS:,} per shot: remove values or split the shot",
+                                  field="matrix")
+            return
+        combos = matrix_mod.expand(*rules)
         if not combos:
             self.problems.warn((*base, "exclude"), "every matrix combination is excluded; this shot makes no "
                                "generation", field="exclude")

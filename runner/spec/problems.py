@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner.errors import Problem
-from runner.spec.checks import dotted
+from runner.spec.checks import KEY_MESSAGE, dotted, looks_like_key
 from runner.spec.templating import render_tree
 from runner.spec.yamlload import Document, Path_
 
@@ -36,8 +36,23 @@ class Problems:
     def rendered(self, value: Any, ctx: dict[str, Any], path: Path_, shot: str | None) -> tuple[Any, bool]:
         """``value`` (found at ``path``) with every template rendered, and whether all of them rendered."""
         out, failures = render_tree(value, ctx)
+        out = self.without_keys(out, (), failures)
         for inner, message in failures:
             at = (*path, *inner)
             field = dotted(at[2:]) if at[0] == "shots" else dotted(at)
             self.problem(at, message, shot=shot, field=field)
         return out, not failures
+
+    def without_keys(self, node: Any, at: Path_, failures: list[tuple[Path_, str]]) -> Any:
+        """A rendered tree with every string that looks like an API key replaced (and reported):
+        a template can assemble a key from pieces the raw check never sees whole."""
+        if isinstance(node, str):
+            if looks_like_key(node):
+                failures.append((at, f"{KEY_MESSAGE} (the template renders one)"))
+                return "[redacted]"
+            return node
+        if isinstance(node, dict):
+            return {k: self.without_keys(v, (*at, k), failures) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.without_keys(v, (*at, i), failures) for i, v in enumerate(node)]
+        return node

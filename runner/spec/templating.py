@@ -5,58 +5,30 @@ Every string in a shot may be a template. Rules:
   templates cannot reach Python internals, files or the environment.
 - A value that is exactly one ``{{ expression }}`` keeps the expression's type, so
   ``duration: "{{ d }}"`` with ``d: 5`` renders the integer 5, not the string "5".
-- Rendered text is limited to ``MAX_OUTPUT`` characters.
+- Rendered text is limited to ``MAX_OUTPUT`` characters; what a template may cost on the
+  way (time, memory, recursion) is bounded by the environment in ``sandbox`` and the
+  checks in ``limits``.
 - ``render_tree`` renders every string of a tree of mappings and lists and returns all its
   problems, each with its path, instead of stopping at the first.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
-import signal
-import threading
-import unicodedata
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, UndefinedError
+from jinja2 import TemplateError, TemplateSyntaxError, Undefined, UndefinedError
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 
-MAX_OUTPUT = 100_000
-MAX_SECONDS = 2.0
+from runner.spec.limits import MAX_OUTPUT, MAX_SECONDS, TemplateProblem, TooExpensive, budget, size_of
+from runner.spec.sandbox import environment, slug
 
 TreePath = tuple[str | int, ...]
 
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\s*$", re.DOTALL)
 
-
-def slug(value: Any) -> str:
-    """Lower-case ASCII words joined by '-', safe in ids and file names."""
-    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-class TemplateProblem(Exception):
-    """A template failed to compile or render; ``message`` is meant for users."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-@lru_cache(maxsize=1)
-def environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
-    env.filters["slug"] = slug
-    # Keep only the sandbox's bounded range(); lipsum, cycler, joiner and namespace
-    # are of no use in a spec.
-    safe_range = env.globals["range"]
-    env.globals.clear()
-    env.globals["range"] = safe_range
-    return env
+__all__ = ["MAX_OUTPUT", "MAX_SECONDS", "TemplateProblem", "is_template", "render", "render_tree", "slug"]
 
 
 def is_template(text: str) -> bool:
@@ -72,38 +44,15 @@ def _compile(source: str) -> Any:
     return ("text", env.from_string(source))
 
 
-class _Timeout(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """Raise _Timeout in the main thread after ``seconds`` (no limit elsewhere: no signals there)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def expire(signum: int, frame: object) -> None:
-        raise _Timeout
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def render(source: str, context: dict[str, Any]) -> Any:
-    """Render one template string; raises TemplateProblem with a plain message."""
+    """Render one template string; raises TemplateProblem with a plain message.
+
+    The time limit is a deadline the sandbox checks at every call, loop step, operator and
+    filter, so it holds on any thread (no signals)."""
     if not is_template(source):
         return source
-    try:
-        with _time_limit(MAX_SECONDS):
-            return _render(source, context)
-    except _Timeout:
-        raise TemplateProblem(f"template took longer than {MAX_SECONDS:g} s to render; simplify it") from None
+    with budget(MAX_SECONDS):
+        return _render(source, context)
 
 
 def render_tree(value: Any, context: dict[str, Any]) -> tuple[Any, list[tuple[TreePath, str]]]:
@@ -132,12 +81,16 @@ def _render(source: str, context: dict[str, Any]) -> Any:
         return _evaluate(source, context)
     except TemplateProblem:
         raise
+    except RecursionError:
+        raise TooExpensive("brackets, expressions or calls nested too deeply", "Python's recursion limit") from None
     except UndefinedError as e:
         raise TemplateProblem(f"template: {_undefined_message(e, context)}") from None
     except SecurityError as e:
         raise TemplateProblem(f"template: not allowed in the sandbox: {e}") from None
     except TemplateSyntaxError as e:
         raise TemplateProblem(f"template syntax error: {e.message}") from None
+    except SyntaxError as e:  # Python refused the compiled template (e.g. too many nested brackets)
+        raise TemplateProblem(f"template syntax error: {e.msg}") from None
     except TemplateError as e:
         raise TemplateProblem(f"template: {e}") from None
     except (TypeError, ValueError, ArithmeticError, OverflowError, AttributeError, KeyError, IndexError) as e:
@@ -155,6 +108,8 @@ def _evaluate(source: str, context: dict[str, Any]) -> Any:
         value = compiled.render(**context)
     if isinstance(value, str) and len(value) > MAX_OUTPUT:
         raise TemplateProblem(f"template output is longer than {MAX_OUTPUT:,} characters")
+    if size_of(value, MAX_OUTPUT) > MAX_OUTPUT:
+        raise TemplateProblem(f"template output is larger than {MAX_OUTPUT:,} characters or items")
     return value
 
 

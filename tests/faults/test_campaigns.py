@@ -232,6 +232,7 @@ HOSTILE_MIX = ["", "[[task:never-finish]]", "[[task-weird]]", "[[create:id-trave
                "[[task:cost-text]]", "[[task:output-crlf]]", "[[create:id-missing]]", "[[task:status-missing]]",
                "[[task:other-task]]", "[[task-html]]"]
 BAD_IDS = ("[[create:id-traversal]]", "[[create:id-missing]]")
+WARNED = ("[[create:estimate-text]]",)  # an odd estimate is a warning: the task is polled and finished
 
 
 def hostile_campaign(make_emulator, folder: Path, *, rounds: int) -> None:
@@ -250,7 +251,7 @@ def hostile_campaign(make_emulator, folder: Path, *, rounds: int) -> None:
     outcomes = {o["shot"]: (status, o) for status, items in doc["outcomes"].items() for o in items}
     for sid, prompt in prompts.items():
         status, o = outcomes[sid]
-        assert (status == "done") == (not prompt.endswith("]]")), (sid, status, o)
+        assert (status == "done") == (not prompt.endswith("]]") or prompt.endswith(WARNED)), (sid, status, o)
         if "never-finish" in prompt:
             assert status == "unknown" and o["code"] == "TIMEOUT" and "--task-timeout" in o["reason"]
     shots = state_of(spec)["shots"]
