@@ -52,14 +52,14 @@ class Place:
 
     def load_state(self) -> State:
         """The spec's state. A store that has none yet starts from the local state file, when
-        there is one (the first use of a store migrates it; the file is left as it was)."""
+        there is one; reading never writes (a pull request's plan may hold read-only
+        credentials): the first apply that changes anything writes it all to the store."""
         if self.shared is None:
             return load_state(self.state_file)
         state = self.shared.load(State(self.state_file))
         if not state.shots and self.state_file.is_file():
             local = load_state(self.state_file)
             state.shots, state.exists = local.shots, True
-            self.shared.save(state, compact=True)
         return state
 
     def save(self, state: State, *, final: bool = False) -> None:

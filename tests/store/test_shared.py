@@ -104,7 +104,10 @@ def test_the_first_use_of_a_store_takes_over_the_local_state_file(store_url: str
     save_state(local)
     before = local.path.read_bytes()
     place = open_place(spec, "launch", store_url, project_root=tmp_path)
-    assert place.load_state().shots == local.shots
+    state = place.load_state()
+    assert state.shots == local.shots
+    assert place.objects is not None and place.objects.keys("specs") == []  # reading writes nothing
+    place.save(state, final=True)  # what apply does once it changes anything
     assert local.path.read_bytes() == before  # left as it was
     fresh = open_place(spec, "launch", store_url, project_root=tmp_path)
     local.path.unlink()
