@@ -18,13 +18,23 @@ import pytest
 from runner.engine.journal import Journal
 from runner.planner import ShotPlan, TakePlan, make_plan
 from runner.store.state import Pending, ShotState, State, Take, load_state, save_state
+from runner.store.steps import journal_path, read_steps
 
 SPEC = ("version: 1\nname: t\ndefaults: {model: gen4.5, ratio: '1280:720', duration: 5}\n"
         "shots:\n  - id: a\n    prompt: one\n    takes: 2\n")
 
 
 def on_disk(path: Path) -> dict:
-    return json.loads(path.read_text())["shots"]
+    """What is durable: the state file's shots with the journal's steps replayed over them
+    (read raw: these tests use short task ids that the state schema would refuse)."""
+    shots = json.loads(path.read_text())["shots"] if path.exists() else {}
+    for _, changed in read_steps(journal_path(path)).lines:
+        for sid, raw in changed.items():
+            if raw is None:
+                shots.pop(sid, None)
+            else:
+                shots[sid] = raw
+    return shots
 
 
 @pytest.fixture
@@ -46,7 +56,7 @@ def test_an_intent_and_its_task_id_are_on_disk_when_flush_returns(planned) -> No
         await journal.flush()
         entry = on_disk(path)["a"]["pending"]
         assert [(p["take"], p["task_id"], p["fingerprint"]) for p in entry] == [(1, None, sp.takes[0].fingerprint)]
-        journal.set_task_id(intent, "task-1")
+        journal.set_task_id("a", intent, "task-1")
         await journal.flush()
         assert on_disk(path)["a"]["pending"][0]["task_id"] == "task-1"
 
@@ -58,7 +68,7 @@ def test_concurrent_flushes_each_see_their_own_change_on_disk(planned) -> None:
 
     async def one(journal: Journal, n: int) -> list[str]:
         intent = journal.add_intent(sp, sp.takes[n % 2], attempt=n)
-        journal.set_task_id(intent, f"task-{n}")
+        journal.set_task_id("a", intent, f"task-{n}")
         await journal.flush()
         return [p["task_id"] for p in on_disk(path)["a"]["pending"]]
 
@@ -87,9 +97,9 @@ def test_recording_a_take_replaces_that_take_and_drops_only_its_task(planned) ->
     sp, path = planned
     journal = Journal(State(path))
     first = journal.add_intent(sp, sp.takes[0], attempt=1)
-    journal.set_task_id(first, "t-1")
+    journal.set_task_id("a", first, "t-1")
     second = journal.add_intent(sp, sp.takes[1], attempt=1)
-    journal.set_task_id(second, "t-2")
+    journal.set_task_id("a", second, "t-2")
     journal.record_take(sp, sp.takes[0], META, "api", task_id="t-1")
     journal.record_take(sp, sp.takes[0], {**META, "sha256": "cd" * 32}, "api", task_id="t-1")
     entry = journal.get("a")
@@ -148,9 +158,9 @@ def test_dropping_an_intent_or_a_task_leaves_the_others(planned) -> None:
     journal = Journal(State(path))
     a = journal.add_intent(sp, sp.takes[0], attempt=1)
     b = journal.add_intent(sp, sp.takes[1], attempt=1)
-    journal.set_task_id(b, "t-b")
+    journal.set_task_id("a", b, "t-b")
     c = journal.add_intent(sp, sp.takes[1], attempt=2)
-    journal.set_task_id(c, "t-c")
+    journal.set_task_id("a", c, "t-c")
     journal.drop_intent("a", a)
     journal.drop_intent("a", a)  # twice is harmless
     journal.drop_task("a", "t-b")

@@ -84,7 +84,7 @@ class Creates:
             return await self._not_created(sp, tp, intent, e, made, reupload=reupload)
         made += 1
         ctx.result.creates += 1
-        ctx.journal.set_task_id(intent, created.task_id)
+        ctx.journal.set_task_id(sp.id, intent, created.task_id)
         await ctx.journal.flush()
         if created.warning:  # journaled first: the task is paid for, whatever else the answer got wrong
             note = (f"{sp.id} take {tp.take}: the API answered the create of task {created.task_id} "

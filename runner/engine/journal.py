@@ -1,15 +1,18 @@
 """The apply journal: the engine's own copy of the state, and every change apply makes to it.
 
 The rule that makes apply resumable and never pay twice: before each create, an *intent*
-(take, fingerprint, no task id) is durable in the state file; right after the create
-returns, its *task id* is; only then is the task polled. A crashed apply finds the task id
+(take, fingerprint, no task id) is durable in the state (a line of the local journal, or a
+store's journal step); right after the create returns, its *task id* is; only then is the
+task polled. A crashed apply finds the task id
 and polls it instead of creating again; an intent without a task id is reported as "may
 have been created", never created again silently.
 
-Writes happen off the event loop. Every change bumps a version; ``flush()`` returns once a
-snapshot that includes the caller's change is on disk. Snapshots are taken on the loop (so
-they are consistent) and written by a worker thread; flushes that arrive while a write is
-in flight share the next one, and a write never replaces a newer snapshot with an older.
+Writes happen off the event loop. Every change bumps a version and names the shot it
+touched; ``flush()`` returns once a step that includes the caller's change is on disk. Steps
+are taken on the loop (so they are consistent) from the shots changed since the last one —
+never a pass over the whole campaign — and written by a worker thread; flushes that arrive
+while a write is in flight share the next one, and a write never replaces a newer snapshot
+with an older.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class Journal:
         self.state = state.copy()
         self.place = place or Place(state.path, state.path)
         self._version = 0
+        self._dirty: set[str] = set()  # shots changed since the last step was taken
         self._on_disk = -1 if not state.exists else 0
         self._flushing = asyncio.Lock()
         self._writing = threading.Lock()
@@ -51,28 +55,30 @@ class Journal:
 
     # --- changes --------------------------------------------------------------------------
 
-    def _changed(self) -> None:
+    def _changed(self, shot_id: str) -> None:
         self._version += 1
+        self._dirty.add(shot_id)
 
     def entry(self, sp: ShotPlan) -> ShotState:
         st = self.state.shots.get(sp.id)
         if st is None:
             st = ShotState(sp.fingerprint, sp.model, sp.mode, thaw(sp.canonical))
             self.state.shots[sp.id] = st
-            self._changed()
+            self._changed(sp.id)
         return st
 
     def rename(self, old: str, new: str) -> None:
         """A moved shot: its whole entry (takes, journal, remembered refusals) follows the id."""
         self.state.shots[new] = self.state.shots.pop(old)
-        self._changed()
+        self._changed(old)
+        self._changed(new)
 
     def remove(self, shot_id: str) -> None:
         """Forget a shot removed from the spec, unless its journal still holds tasks."""
         st = self.state.shots.get(shot_id)
         if st is not None and not st.pending:
             del self.state.shots[shot_id]
-            self._changed()
+            self._changed(shot_id)
 
     def record_take(self, sp: ShotPlan, tp: TakePlan, meta: Mapping[str, Any], source: str,
                     task_id: str | None = None) -> None:
@@ -85,7 +91,7 @@ class Journal:
         if task_id is not None:  # only this task's entry: another one may be in flight
             st.pending = [p for p in st.pending if p.task_id != task_id]
         self.finish_shot_if_complete(sp)
-        self._changed()
+        self._changed(sp.id)
 
     def finish_shot_if_complete(self, sp: ShotPlan) -> None:
         """When every take of the plan is recorded, the shot's request becomes the new baseline."""
@@ -94,37 +100,39 @@ class Journal:
             return
         wanted = {t.take: t.fingerprint for t in sp.takes}
         have = {t.take: t.fingerprint for t in st.takes}
+        before = (st.fingerprint, st.model, st.mode, st.failure)
         if all(have.get(n) == fp for n, fp in wanted.items()):
             st.fingerprint, st.model, st.mode, st.request = sp.fingerprint, sp.model, sp.mode, thaw(sp.canonical)
             st.failure = None
         elif st.failure:
             current = set(wanted.values())
             st.failure = {fp: f for fp, f in st.failure.items() if fp in current} or None
-        self._changed()
+        if (st.fingerprint, st.model, st.mode, st.failure) != before:  # apply calls this for every shot at the end
+            self._changed(sp.id)
 
     def add_intent(self, sp: ShotPlan, tp: TakePlan, attempt: int) -> Pending:
         intent = Pending(tp.take, tp.fingerprint, None, now(), attempt, tp.credits)
         self.entry(sp).pending.append(intent)
-        self._changed()
+        self._changed(sp.id)
         return intent
 
-    def set_task_id(self, intent: Pending, task_id: str) -> None:
+    def set_task_id(self, shot_id: str, intent: Pending, task_id: str) -> None:
         intent.task_id = task_id
-        self._changed()
+        self._changed(shot_id)
 
     def drop_intent(self, shot_id: str, intent: Pending) -> None:
         """Forget an intent whose create surely did not happen (the API refused it)."""
         st = self.state.shots.get(shot_id)
         if st is not None and intent in st.pending:
             st.pending.remove(intent)
-            self._changed()
+            self._changed(shot_id)
 
     def drop_task(self, shot_id: str, task_id: str) -> None:
         """Forget a journaled task (finished, failed, cancelled or gone from the API)."""
         st = self.state.shots.get(shot_id)
         if st is not None:
             st.pending = [p for p in st.pending if p.task_id != task_id]
-            self._changed()
+            self._changed(shot_id)
 
     def remember_refusal(self, sp: ShotPlan, tp: TakePlan, *, code: str, reason: str, task_id: str) -> None:
         """A SAFETY/ASSET refusal, so that the next apply does not pay for the same refusal again."""
@@ -133,7 +141,7 @@ class Journal:
         st.failure = {**(st.failure or {}), tp.fingerprint: {"take": tp.take, "code": code[:200],
                                                               "reason": reason[:10_000], "at": now(),
                                                               "task_id": task_id}}
-        self._changed()
+        self._changed(sp.id)
 
     # --- writing --------------------------------------------------------------------------
 
@@ -143,13 +151,17 @@ class Journal:
         async with self._flushing:
             if self._on_disk >= wanted:
                 return  # a write that started after our change covered it
-            version, write = self._version, self.place.prepare_save(self.state)
+            version, write = self._version, self._prepare(final=False)
             await asyncio.to_thread(self._write, version, write)
 
     def save_now(self, *, final: bool = False) -> None:
         """Write the current state from outside the event loop (start, end, interrupt); ``final``
         also folds a store's journal steps into its snapshot."""
-        self._write(self._version, self.place.prepare_save(self.state, final=final))
+        self._write(self._version, self._prepare(final=final))
+
+    def _prepare(self, *, final: bool) -> Callable[[], None]:
+        changed, self._dirty = self._dirty, set()
+        return self.place.prepare_save(self.state, final=final, changed=changed)
 
     def _write(self, version: int, write: Callable[[], None]) -> None:
         with self._writing:

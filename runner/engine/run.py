@@ -111,6 +111,8 @@ def _apply_locked(request: ApplyRequest, plan: Plan, guard: Callable[[], None], 
     if plan.over_budget_by is not None:
         raise BudgetExceeded(plan.total_credits, plan.max_credits or 0, hint="nothing was done")
     if not _needs_work(plan) and not request.cancel_pending:
+        if plan.place is not None:
+            plan.place.fold(plan.state)  # an apply killed after its last step: the committed file gets it
         return ApplyRun(plan)
     spends = plan.total_credits > 0 or any(t.action == "create" for s in plan.shots for t in s.takes)
     if spends and not request.yes:

@@ -18,6 +18,7 @@ from runner.store import cache as cache_mod
 from runner.store.documents import first_problem, more, read_json, shown
 from runner.store.place import Place
 from runner.store.state import file_sha256, state_path
+from runner.store.steps import state_digest
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
@@ -90,7 +91,7 @@ def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any]
     changed: list[str] = []
     if file_sha256(spec_path) != doc["spec"]["sha256"]:
         changed.append(f"the spec {doc['spec']['path']} changed")
-    if not doc["state"].get("store") and file_sha256(Path(doc["state"]["path"])) != doc["state"]["sha256"]:
+    if not doc["state"].get("store") and state_digest(Path(doc["state"]["path"])) != doc["state"]["sha256"]:
         changed.append(f"the state file {doc['state']['path']} changed (another apply ran?)")
     hasher = cache_mod.Hasher()
     for name, digest in doc["inputs"].items():

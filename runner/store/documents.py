@@ -148,12 +148,16 @@ def more(count: int) -> str:
 
 
 def read_json(path: Path) -> Any:
-    """Parse a JSON file; ValueError (with a short reason) for text that is not JSON.
+    """Parse a JSON file; ValueError (with a short reason) for text that is not JSON (see ``parse_json``)."""
+    return parse_json(path.read_text(encoding="utf-8"))
+
+
+def parse_json(text: str) -> Any:
+    """Parse JSON text; ValueError (with a short reason) for text that is not JSON.
 
     Numbers that JSON allows but no file of ours holds (``NaN``, ``1e999``) are refused,
     and so is nesting too deep for the parser (it would otherwise crash with RecursionError).
     """
-    text = path.read_text(encoding="utf-8")
 
     def no_constants(name: str) -> Any:
         raise ValueError(f"{name} is not a number runner writes")
@@ -168,5 +172,3 @@ def read_json(path: Path) -> Any:
         return json.loads(text, parse_constant=no_constants, parse_float=finite)
     except RecursionError:
         raise ValueError("nested too deeply") from None
-    except UnicodeDecodeError as e:  # pragma: no cover - read_text decodes first
-        raise ValueError(str(e)) from None

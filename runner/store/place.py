@@ -1,7 +1,8 @@
 """Where one spec's state, journal, lock and outputs are kept.
 
-The local default keeps today's files: ``<spec>.state.json`` beside the spec, a lock file beside
-it, outputs only in output_dir (and the machine's cache). A *store* — a folder or a bucket named
+The local default keeps today's files: ``<spec>.state.json`` beside the spec (with its journal
+``<spec>.state.journal`` while an apply runs, see ``store.local``), a lock file beside it,
+outputs only in output_dir (and the machine's cache). A *store* — a folder or a bucket named
 by ``--store``, else ``RUNNER_STORE``, else the spec's ``store:`` — keeps the state as a
 snapshot plus journal steps, the lock as a lease made of conditional writes, and every output
 by content, so another machine with a fresh checkout and an empty cache plans 0 credits for
@@ -13,16 +14,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.errors import StoreError
 from runner.store import blobs, lease
+from runner.store.local import LocalState
 from runner.store.lock import spec_lock
 from runner.store.objects import Objects, open_store
 from runner.store.shared import SharedState, spec_key
-from runner.store.state import State, file_sha256, load_state, save_text, state_path
+from runner.store.state import State, load_state, state_path
+from runner.store.steps import state_digest
 
 STORE_ENV = "RUNNER_STORE"
 
@@ -43,6 +46,11 @@ class Place:
     objects: Objects | None = None
     shared: SharedState | None = None
     _blobs: set[str] | None = field(default=None, repr=False)
+    local: LocalState | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.shared is None and self.local is None:
+            self.local = LocalState(self.state_file)
 
     @property
     def describe(self) -> str:
@@ -66,18 +74,26 @@ class Place:
         """Make ``state`` durable now."""
         self.prepare_save(state, final=final)()
 
-    def prepare_save(self, state: State, *, final: bool = False) -> Callable[[], None]:
+    def prepare_save(self, state: State, *, final: bool = False,
+                     changed: Collection[str] | None = None) -> Callable[[], None]:
         """Capture ``state`` as it is now and return the write (which may run in a worker thread):
-        the whole state file for the local default, one journal step of what changed for a store."""
-        if self.shared is None:
-            text = state.to_json()
-            return lambda: save_text(self.state_file, text)
+        one journal step of what changed (the shots in ``changed``, when the caller knows them;
+        else every shot is compared), and with ``final`` the snapshot that folds the steps in."""
+        if self.local is not None:
+            return self.local.prepare(state, changed=changed, compact=final)
+        assert self.shared is not None
         return self.shared.prepare(state, compact=final)
+
+    def fold(self, state: State) -> None:
+        """Fold a journal that an apply which did not finish left behind into the snapshot, so
+        the committed file holds it (``state`` as loaded; call with the lock held)."""
+        if self.local is not None and state.exists:
+            self.local.prepare(state, changed=(), compact=True)()
 
     def digest(self, state: State) -> str | None:
         """What a saved plan records to notice that the state moved on before it is applied."""
         if self.shared is None:
-            return file_sha256(self.state_file)
+            return state_digest(self.state_file)
         return hashlib.sha256(state.to_json().encode()).hexdigest() if state.exists else None
 
     # --- lock -------------------------------------------------------------------------------

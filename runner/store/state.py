@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,8 +24,9 @@ from typing import Any
 
 from runner.errors import StateError
 from runner.inputs.paths import ID_PATTERN, confine, folder_root, is_inside, read_back_problem
-from runner.store.documents import first_problem, more, read_json, shown
+from runner.store.documents import first_problem, more, parse_json, shown
 from runner.store.files import atomic_write, stale_temp_files
+from runner.store.steps import RESTORE, corrupt_step, journal_path, read_steps
 
 FORMAT = 1
 
@@ -138,30 +140,89 @@ def state_path(spec_path: Path) -> Path:
 
 
 def load_state(path: Path) -> State:
-    """Read a state file; a missing file is an empty state.
+    """Read a state: the file, then the steps of its journal (``<spec>.state.journal``, see
+    ``store.steps``) replayed over it; no file and no journal is an empty state.
 
-    The file is untrusted (a pull request can edit it): it is validated against
-    ``schema/state.schema.json`` before anything in it is used, and a problem is a
-    ``StateError`` naming the JSON path (see ``store.documents``); its paths and ids are
-    then checked (``check_paths``) before anything uses them.
+    Both are untrusted (a pull request can edit them): the file is validated against
+    ``schema/state.schema.json`` before anything in it is used, and so is every shot entry of
+    every journal line; a problem is a ``StateError`` naming the JSON path (see
+    ``store.documents``), or file:line for the journal. Paths and ids are then checked
+    (``check_paths``) before anything uses them.
+
+    Reading takes no lock: an apply may fold its journal into a new file meanwhile. The file
+    is read first and looked at again after the journal; when it was replaced in between,
+    both are read again, so a reader never mixes a new file with an old journal's lines.
     """
     root = state_root(path)
-    try:
-        confine(path, root, what="state file", hint="the state file must not be a symlink out of the project")
-        doc = read_json(path)
-    except FileNotFoundError:
+    journal = journal_path(path)
+    confine(path, root, what="state file", hint="the state file must not be a symlink out of the project")
+    confine(journal, root, what="state journal", hint="the journal must not be a symlink out of the project")
+    for _ in range(_READ_TRIES):
+        doc, seen = _read_snapshot(path)
+        steps = read_steps(journal)
+        if _identity(path) == seen:
+            break
+    else:
+        raise StateError(path, "the state file kept changing while it was read (an apply is writing it); "
+                         "run the command again")
+    if doc is None and not steps.lines:
         return State(path)
+    shots = {} if doc is None else state_from_doc(path, doc, root)
+    for n, changed in steps.lines:
+        checked = _line_shots(path, journal, n, changed, root)
+        for sid in changed:
+            if sid in checked:
+                shots[sid] = checked[sid]
+            else:
+                shots.pop(sid, None)
+    return State(path, shots, exists=True)
+
+
+_READ_TRIES = 5
+
+
+def _line_shots(path: Path, journal: Path, n: int, changed: dict[str, Any], root: Path) -> dict[str, ShotState]:
+    """The shot entries of journal line ``n``, checked like the state file's."""
+    doc = {"format": FORMAT, "shots": {sid: raw for sid, raw in changed.items() if raw is not None}}
+    problem = first_problem("state.schema.json", doc)
+    if problem is not None:
+        where, what, count = problem
+        raise corrupt_step(journal, n, f"{where}: {what}{more(count)}")
+    return state_from_doc(path, doc, root, label=f"{journal}:{n}", restore=RESTORE)
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
     except OSError as e:
         raise StateError(path, f"cannot read the state file: {e.strerror}") from None
-    except ValueError as e:
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _read_snapshot(path: Path) -> tuple[Any, tuple[int, int, int] | None]:
+    """The state file's document (None when there is none) and which file it was."""
+    try:
+        with path.open("rb") as f:
+            st = os.fstat(f.fileno())
+            data = f.read()
+    except FileNotFoundError:
+        return None, None
+    except OSError as e:
+        raise StateError(path, f"cannot read the state file: {e.strerror}") from None
+    try:
+        doc = parse_json(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
         raise corrupt(path, "$", f"not JSON ({shown(str(e))[1:-1]})") from None
-    return State(path, state_from_doc(path, doc, root), exists=True)
+    return doc, (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def state_from_doc(path: Path, doc: Any, root: Path, *, label: str | None = None) -> dict[str, ShotState]:
-    """The shots of a state document read back from ``path`` (or from a store, named by
-    ``label``): its format, its schema, then its paths and ids are checked before anything in
-    it is used."""
+def state_from_doc(path: Path, doc: Any, root: Path, *, label: str | None = None,
+                   restore: str | None = None) -> dict[str, ShotState]:
+    """The shots of a state document read back from ``path`` (or from a store or a journal
+    line, named by ``label``; ``restore`` says how to mend a path that points out): its format,
+    its schema, then its paths and ids are checked before anything in it is used."""
     where_from = label or path
     fmt = doc.get("format") if isinstance(doc, dict) else None
     if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > FORMAT:
@@ -183,7 +244,7 @@ def state_from_doc(path: Path, doc: Any, root: Path, *, label: str | None = None
             pending=[Pending(**p) for p in raw["pending"]],
             failure=raw.get("failure"),
         )
-    check_paths(path, shots, root, label=label)
+    check_paths(path, shots, root, label=label, restore=restore)
     return shots
 
 
@@ -200,7 +261,8 @@ def state_root(path: Path) -> Path:
     return folder_root(path.absolute().parent)
 
 
-def check_paths(path: Path, shots: dict[str, ShotState], root: Path, *, label: str | None = None) -> None:
+def check_paths(path: Path, shots: dict[str, ShotState], root: Path, *, label: str | None = None,
+                restore: str | None = None) -> None:
     """Refuse a state file whose shot ids are not ids or whose take outputs point outside the
     project (absolute, ``..``, or through a symlink): nothing of it is read, moved, copied,
     embedded or deleted then."""
@@ -208,14 +270,14 @@ def check_paths(path: Path, shots: dict[str, ShotState], root: Path, *, label: s
     for sid, shot in shots.items():
         if not isinstance(sid, str) or not ID_PATTERN.fullmatch(sid):
             raise StateError(label or path, f"corrupt state file: shot id {sid!r} is not a valid id "
-                             f"({ID_PATTERN.pattern}); restore the file from git")
+                             f"({ID_PATTERN.pattern}); {restore or 'restore the file from git'}")
         for n, take in enumerate(shot.takes):
             where = f"shots.{sid}.takes[{n}].output"
             why = read_back_problem(take.output, base, root)
             if why is not None:
                 raise StateError(label or path, f"corrupt state file: {where} points outside the project ({why}: "
-                                 f"{str(take.output)[:200]!r}); nothing was read or moved. Restore the file "
-                                 "from git (git checkout -- <file>)")
+                                 f"{str(take.output)[:200]!r}); nothing was read or moved. "
+                                 f"{restore or 'Restore the file from git (git checkout -- <file>)'}")
 
 
 def file_sha256(path: Path) -> str | None:
