@@ -16,6 +16,7 @@ import pytest
 
 from runner.emulator import HookEvent, prompt_hash
 from runner.store.cache import sha256_file
+from runner.store.state import load_state
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL = ["--poll-interval", "0.02"]
@@ -26,7 +27,8 @@ def apply(run, spec: Path, *extra: str):
 
 
 def state_of(spec: Path) -> dict:
-    return json.loads(spec.with_name(spec.stem + ".state.json").read_text())
+    """The state as runner reads it: after a kill the state file may be behind its journal."""
+    return json.loads(load_state(spec.with_name(spec.stem + ".state.json")).to_json())
 
 
 def one_shot(prompt: str, model: str = "gen4.5", extra: str = "") -> str:

@@ -157,15 +157,15 @@ class Journal:
     def save_now(self, *, final: bool = False) -> None:
         """Write the current state from outside the event loop (start, end, interrupt); ``final``
         also folds a store's journal steps into its snapshot."""
-        self._write(self._version, self._prepare(final=final))
+        self._write(self._version, self._prepare(final=final), always=final)
 
     def _prepare(self, *, final: bool) -> Callable[[], None]:
         changed, self._dirty = self._dirty, set()
         return self.place.prepare_save(self.state, final=final, changed=changed)
 
-    def _write(self, version: int, write: Callable[[], None]) -> None:
+    def _write(self, version: int, write: Callable[[], None], *, always: bool = False) -> None:
         with self._writing:
-            if version <= self._on_disk:
-                return  # a newer snapshot is already on disk
+            if version <= self._on_disk and not always:
+                return  # a newer snapshot is already on disk (``always``: the final fold, even so)
             write()
-            self._on_disk = version
+            self._on_disk = max(version, self._on_disk)

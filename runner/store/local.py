@@ -36,8 +36,9 @@ class LocalState:
     loop); the write it returns may run in a worker thread, and writes everything prepared so
     far, in order, so a write that is skipped or runs late loses nothing."""
 
-    def __init__(self, state_file: Path) -> None:
+    def __init__(self, state_file: Path, *, every: int = COMPACT) -> None:
         self.state_file = state_file
+        self.every = every
         self.journal_file = journal_path(state_file)
         self._written: dict[str, tuple[Any, ...] | None] = {}
         """shot id -> signature of what is on disk for it (None: removed), as far as this writer knows"""
@@ -66,7 +67,7 @@ class LocalState:
         long enough (see ``COMPACT``). Returns the write."""
         with self._lock:
             seq = self._start() if self._seq is None else self._seq
-            fold = compact or changed is None or not self._snapshot or seq >= max(COMPACT, len(state.shots))
+            fold = compact or changed is None or not self._snapshot or seq >= max(self.every, len(state.shots))
             ids = set(state.shots) | self._written.keys() if changed is None else set(changed)
             if fold:  # every shot the journal mentions must be in it as the snapshot will hold it
                 ids |= self._journaled

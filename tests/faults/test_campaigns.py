@@ -24,6 +24,7 @@ import pytest
 
 from runner.emulator import HookEvent, prompt_hash
 from runner.store.cache import sha256_file
+from runner.store.state import load_state
 
 FULL = bool(os.environ.get("RUNNER_FULL_CAMPAIGNS"))
 
@@ -46,7 +47,9 @@ def apply_cmd(spec: Path, *extra: str) -> list[str]:
 
 
 def state_of(spec: Path) -> dict:
-    return json.loads(spec.with_name("campaign.state.json").read_text())
+    """The state as runner reads it (the state file and the journal steps after it, checked):
+    after a SIGKILL the state file may be behind and the journal holds the rest."""
+    return json.loads(load_state(spec.with_name("campaign.state.json")).to_json())
 
 
 def check_outputs(spec: Path, n: int) -> None:
