@@ -67,17 +67,12 @@ class LocalState:
         long enough (see ``COMPACT``). Returns the write."""
         with self._lock:
             seq = self._start() if self._seq is None else self._seq
-            fold = compact or changed is None or not self._snapshot or seq >= max(self.every, len(state.shots))
             ids = set(state.shots) | self._written.keys() if changed is None else set(changed)
+            step = self._changes(state, ids)
+            fold = compact or changed is None or not self._snapshot or \
+                seq + bool(step) >= max(self.every, len(state.shots))
             if fold:  # every shot the journal mentions must be in it as the snapshot will hold it
-                ids |= self._journaled
-            step: dict[str, Any] = {}
-            for sid in sorted(ids):
-                shot = state.shots.get(sid)
-                sig = shot_signature(shot) if shot is not None else None
-                if self._written.get(sid, _UNKNOWN) != sig:
-                    step[sid] = shot_to_json(shot) if shot is not None else None
-                    self._written[sid] = sig
+                step.update(self._changes(state, self._journaled - ids))
             if step:
                 seq += 1
                 self._queue.append(encode_step(seq, step))
@@ -88,6 +83,17 @@ class LocalState:
                 self._journaled = set()
             self._seq = seq
         return self._drain
+
+    def _changes(self, state: State, ids: set[str]) -> dict[str, Any]:
+        """The entries (None: gone) of the shots among ``ids`` that differ from what is on disk."""
+        step: dict[str, Any] = {}
+        for sid in sorted(ids):
+            shot = state.shots.get(sid)
+            sig = shot_signature(shot) if shot is not None else None
+            if self._written.get(sid, _UNKNOWN) != sig:
+                step[sid] = shot_to_json(shot) if shot is not None else None
+                self._written[sid] = sig
+        return step
 
     def _drain(self) -> None:
         with self._writing:
