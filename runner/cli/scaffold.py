@@ -59,8 +59,9 @@ def init_campaign(folder: Path, *, name: str, model: str = "gen4.5", ci: bool = 
         from PIL import Image
 
         Image.new("RGB", (640, 360), (200, 200, 210)).save(folder / "assets" / "first-frame.png")
-    (folder / ".gitignore").write_text("# generated videos (the state file is committed)\noutputs/\n.*.lock\n"
-                                       ".*.lock.holder\nreport.html\n", encoding="utf-8")
+    (folder / ".gitignore").write_text("# generated videos (the state file is committed; its journal is not: an\n"
+                                       "# apply folds it into the state file when it ends)\noutputs/\n.*.lock\n"
+                                       ".*.lock.holder\n*.state.journal\nreport.html\n", encoding="utf-8")
     if ci:
         target = (repo_root or folder) / ".github" / "workflows" / "runner.yml"
         target.parent.mkdir(parents=True, exist_ok=True)

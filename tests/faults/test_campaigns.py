@@ -116,6 +116,7 @@ def crash_campaign(make_emulator, folder: Path, *, shots: int, kills: int) -> No
     env = env_for(emu, folder)
     killer = Killer(emu)
     points = list(KILL_POINTS)
+    journal_only = 0
     for i in range(kills):
         point = points[i % len(points)]
         proc = subprocess.Popen(apply_cmd(spec), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -124,6 +125,8 @@ def crash_campaign(make_emulator, folder: Path, *, shots: int, kills: int) -> No
         assert killer.hit is not None, f"kill {i + 1} ({point}): apply ended on its own: {err.decode()[-2000:]}"
         assert proc.returncode == -signal.SIGKILL
         check_kill_point(spec, point, killer.hit)  # the state file parses, and says what it must
+        if killer.hit.task_id and killer.hit.task_id not in spec.with_name("campaign.state.json").read_text():
+            journal_only += 1  # a paid task id only the journal held (the state file is folded when apply ends)
     assert killer.kills == Counter({p: len(range(i, kills, len(points))) for i, p in enumerate(points)})
     unknown = sum(1 for s in state_of(spec)["shots"].values() for p in s["pending"] if not p["task_id"])
     final = subprocess.run(apply_cmd(spec, "--recreate-unknown", "--format", "json"), env=env,
@@ -134,8 +137,10 @@ def crash_campaign(make_emulator, folder: Path, *, shots: int, kills: int) -> No
     # Every shot was created once, plus at most the creates the runner itself reported
     # as "may have been created" (an intent journaled, the kill before the task id).
     assert shots <= creates <= shots + unknown, (creates, unknown)
+    assert journal_only > 0  # the journal, not the state file, carried paid tasks across kills
     print(f"\ncrash campaign: {shots} shots, {kills} SIGKILLs ({dict(killer.kills)}), {unknown} reported "
-          f"'may have been created', {creates} creates in all")
+          f"'may have been created', {creates} creates in all; {journal_only} kills left a paid task id "
+          "that only the journal held")
 
 
 def test_crash_campaign_quick(make_emulator, tmp_path: Path) -> None:
