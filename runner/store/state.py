@@ -9,6 +9,10 @@ Per shot: the fingerprint and canonical request of what was generated (for "whic
 fields changed"), the finished takes (task id, output path, sha256, bytes, credits,
 finished time) and the journal of pending creates: an intent is recorded before each
 create call (``task_id`` null) and completed with the task id right after it returns.
+
+During an apply those changes are appended to ``<spec>.state.journal`` (``store.steps``,
+written by ``store.local``) and folded into this file when it ends; ``load_state`` reads
+the file and replays the journal, so a reader sees the same state either way.
 """
 
 from __future__ import annotations
@@ -165,9 +169,9 @@ def load_state(path: Path) -> State:
     else:
         raise StateError(path, "the state file kept changing while it was read (an apply is writing it); "
                          "run the command again")
-    if doc is None and not steps.lines:
+    if seen is None and not steps.lines:
         return State(path)
-    shots = {} if doc is None else state_from_doc(path, doc, root)
+    shots = {} if seen is None else state_from_doc(path, doc, root)
     for n, changed in steps.lines:
         checked = _line_shots(path, journal, n, changed, root)
         for sid in changed:
@@ -202,7 +206,7 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
 
 
 def _read_snapshot(path: Path) -> tuple[Any, tuple[int, int, int] | None]:
-    """The state file's document (None when there is none) and which file it was."""
+    """The state file's document and which file it was (None, None when there is none)."""
     try:
         with path.open("rb") as f:
             st = os.fstat(f.fileno())
