@@ -29,6 +29,8 @@ COMPACT = 500
 """Fewest journal steps between two snapshots written during an apply."""
 
 _UNKNOWN: tuple[Any, ...] = ("unknown",)
+# O_NOFOLLOW: a journal swapped for a symlink after the check is not written through.
+_APPEND_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 class LocalState:
@@ -116,7 +118,7 @@ class LocalState:
         path = confine(self.journal_file, state_root(self.state_file), what="state journal",
                        hint="the journal must not be a symlink out of the project")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            fd = os.open(path, _APPEND_FLAGS, 0o644)
             try:
                 if os.fstat(fd).st_size != self._size:
                     os.ftruncate(fd, self._size)  # a torn last line (a crash, a failed write) goes first
