@@ -93,7 +93,7 @@ class Place:
         """Hold the spec's apply lock for the block; yields a check to call before each create
         (it raises when a store's lease was lost)."""
         if self.objects is None or self.shared is None:
-            with spec_lock(self.spec_path.resolve()):
+            with spec_lock(self.spec_path.resolve(), timeout=timeout):
                 yield lambda: None
             return
         key = f"locks/{self.shared.prefix.removeprefix('specs/')}.json"
