@@ -33,6 +33,7 @@ BODY_TO_FIELD = {
     **{v: k for k, v in SCALAR_FIELDS.items()},
     "promptImage": "image",
     "references": "references",
+    "referenceImages": "references",
     "referenceVideos": "references",
     "referenceAudio": "references",
     "videoUri": "video",
@@ -127,8 +128,10 @@ class _Compiler:
 
     def references(self) -> None:
         refs = self.fields.get("references") or []
-        groups: dict[str, list[Any]] = {"references": [], "referenceVideos": [], "referenceAudio": []}
-        key_for = {"image": "references", "video": "referenceVideos", "audio": "referenceAudio"}
+        # Image endpoints (text_to_image) spell their image references referenceImages.
+        images = "referenceImages" if "referenceImages" in self.props and "references" not in self.props else "references"
+        groups: dict[str, list[Any]] = {images: [], "referenceVideos": [], "referenceAudio": []}
+        key_for = {"image": images, "video": "referenceVideos", "audio": "referenceAudio"}
         for i, item in enumerate(refs):
             if not isinstance(item, dict) or len(item) != 1:
                 continue
