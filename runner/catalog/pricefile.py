@@ -70,9 +70,9 @@ class _Reader:
             elif field == "output_format_surcharge":
                 self.surcharges(value, where)
             elif field == "ratio_resolution":
-                for ratio, _, tier in self.pairs(value, where, "a mapping of ratio -> resolution tier"):
-                    if not isinstance(self.value(tier), str):
-                        self.problem(tier, f"{where}.{ratio}", "expected a resolution tier named in by_resolution")
+                for ratio, _, named in self.pairs(value, where, "a mapping of ratio -> resolution tier"):
+                    if not isinstance(self.value(named), str):
+                        self.problem(named, f"{where}.{ratio}", "expected a resolution tier named in by_resolution")
             # Other fields (``source``, notes such as ``checked: 2026-08-01``) are kept as written.
 
     def surcharges(self, node: yaml.Node, where: str) -> None:

@@ -157,7 +157,8 @@ def models_table(models: list[ModelInfo], *, detail: bool, color: bool, width: i
                 console.print(f"output format surcharges (credits/s): {per}")
         return buf.getvalue().rstrip("\n")
     table = Table()
-    for col in ("model", "kind", "status", "modes", "ratios", "duration (s)", "credits"):
+    table.add_column("model", no_wrap=True)  # the id people copy into a spec: never cut short
+    for col in ("kind", "status", "modes", "ratios", "duration (s)", "credits"):
         table.add_column(col)
     for item, info in zip(data, models, strict=True):
         status = item["status"] + (f" → {item['replacement']}" if item["replacement"] else "")

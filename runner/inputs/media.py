@@ -150,7 +150,7 @@ def _verify_image(path: Path, ctype: str, suffix: str) -> str | None:
         return "the output is not a readable image"
     if fmt not in ("PNG", "JPEG", "WEBP"):
         return f"the output is a {fmt} file, not a PNG, JPEG or WebP image"
-    if not (IMAGE_SIDE_MIN <= min(width, height) and max(width, height) <= IMAGE_SIDE_MAX):
+    if min(width, height) < IMAGE_SIDE_MIN or max(width, height) > IMAGE_SIDE_MAX:
         return (f"the output image is {width}x{height} pixels; a generated image is "
                 f"{IMAGE_SIDE_MIN} to {IMAGE_SIDE_MAX} pixels a side")
     return None

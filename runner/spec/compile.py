@@ -129,7 +129,8 @@ class _Compiler:
     def references(self) -> None:
         refs = self.fields.get("references") or []
         # Image endpoints (text_to_image) spell their image references referenceImages.
-        images = "referenceImages" if "referenceImages" in self.props and "references" not in self.props else "references"
+        own = "references" in self.props or "referenceImages" not in self.props
+        images = "references" if own else "referenceImages"
         groups: dict[str, list[Any]] = {images: [], "referenceVideos": [], "referenceAudio": []}
         key_for = {"image": images, "video": "referenceVideos", "audio": "referenceAudio"}
         for i, item in enumerate(refs):
