@@ -184,3 +184,52 @@ def test_an_unpriced_image_model_is_blocked_under_a_cap_until_priced_per_image(w
     priced = run(["plan", str(spec), "--prices", str(prices), "--format", "json"])
     assert priced.exit_code == 0, priced.stderr
     assert json.loads(priced.stdout)["summary"]["credits"] == 4
+
+
+def test_a_reference_tag_reaches_the_api_and_a_bad_one_is_refused_at_its_line(write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec("""
+        version: 1
+        name: art
+        shots:
+          - id: rock
+            model: gen4_image
+            prompt: "@shoe on a mossy rock"
+            ratio: "1280:720"
+            references:
+              - {image: assets/sneaker.png, tag: shoe}
+        """)
+    result = run(["apply", str(spec), "--yes", "--poll-interval", "0.02"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    (task,) = emu.emulator.world.tasks.values()
+    assert [r["tag"] for r in task.body["referenceImages"]] == ["shoe"]
+
+    bad = write_spec("""
+        version: 1
+        name: art
+        shots:
+          - id: rock
+            model: gen4_image
+            prompt: "@my-shoe on a rock"
+            ratio: "1280:720"
+            references:
+              - {image: assets/sneaker.png, tag: my-shoe}
+              - {video: assets/clip.mp4}
+        """, name="bad.yaml")
+    result = run(["validate", str(bad)])
+    assert result.exit_code == 1
+    assert "bad.yaml:9:42: shot rock: references[0].tag: a tag is 3-16 letters, digits or underscores" in result.stderr
+    assert "shot rock: references: gen4_image reference mode takes no video references" in result.stderr
+    alone = write_spec("""
+        version: 1
+        name: art
+        shots:
+          - id: tag-alone
+            model: gen4_image
+            prompt: "x"
+            ratio: "1280:720"
+            references: [{tag: shoe}]
+        """, name="alone.yaml")
+    result = run(["validate", str(alone)])
+    assert result.exit_code == 1
+    assert "alone.yaml:8:18: shot tag-alone: references[0]: tag needs image beside it" in result.stderr

@@ -221,10 +221,29 @@ IMAGE_OVERLAY: dict[str, dict[str, Any]] = {
 OVERLAY.update(IMAGE_OVERLAY)
 
 
+# The SDK states the tag rule only in prose: "3-16 characters, start with a letter, and use
+# only letters, digits, and underscores".
+TAG_RULE = {
+    "properties": {
+        "referenceImages": {"items": {"properties": {"tag": {
+            "pattern": "^[A-Za-z][A-Za-z0-9_]{2,15}$",
+            "x-error": "a tag is 3-16 letters, digits or underscores, starting with a letter (no hyphens)",
+        }}}},
+    }
+}
+
+
 def _image_rules(bodies: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rules every image mode gets: one image per take where the model could make several."""
+    """Rules every image mode gets: one image per take where the model could make several, and
+    the SDK's prose rule for reference tags."""
     tti = bodies.get("text_to_image")
-    return [ONE_IMAGE_PER_TAKE] if tti and "outputCount" in tti["properties"] else []
+    if not tti:
+        return []
+    rules = [ONE_IMAGE_PER_TAKE] if "outputCount" in tti["properties"] else []
+    items = tti["properties"].get("referenceImages", {}).get("items", {})
+    if "tag" in items.get("properties", {}):
+        rules.append(TAG_RULE)
+    return rules
 
 
 COMMON_LIMITS = {

@@ -134,14 +134,16 @@ class _Compiler:
         groups: dict[str, list[Any]] = {images: [], "referenceVideos": [], "referenceAudio": []}
         key_for = {"image": images, "video": "referenceVideos", "audio": "referenceAudio"}
         for i, item in enumerate(refs):
-            if not isinstance(item, dict) or len(item) != 1:
-                continue
-            (kind, ref), = item.items()
-            key = key_for.get(kind)
-            if key is None or not isinstance(ref, str):
-                continue
-            pointer = (key, len(groups[key]), "uri")
-            groups[key].append(self.typed(key, kind, self.media(pointer, ref, f"references[{i}].{kind}")))
+            kinds = [k for k in key_for if isinstance(item, dict) and k in item]
+            if len(kinds) != 1 or not isinstance(item[kinds[0]], str):
+                continue  # the spec schema has reported it
+            kind, key = kinds[0], key_for[kinds[0]]
+            n = len(groups[key])
+            entry = self.typed(key, kind, self.media((key, n, "uri"), item[kind], f"references[{i}].{kind}"))
+            if "tag" in item:  # the model's schema says whether its references take a tag
+                entry["tag"] = item["tag"]
+                self.origins[(key, n, "tag")] = f"references[{i}].tag"
+            groups[key].append(entry)
         for key, values in groups.items():
             if values:
                 self.body[key] = values
