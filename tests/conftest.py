@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import functools
+import http.client
+import socket
+import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,3 +109,58 @@ def demo(tmp_path: Path) -> Path:
     spec = tmp_path / "demo.yaml"
     spec.write_text((ROOT / "specs" / "demo.yaml").read_text())
     return spec
+
+
+# --- object stores: moto's standalone S3 server on loopback (tests/store, tests/faults) ---
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _request(port: int, method: str, path: str) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request(method, path)
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """The URL of a moto S3 server on loopback."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            _request(port, "GET", "/")
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("moto's S3 server did not start")
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def make_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
+    """make_bucket(endpoint=None): a fresh bucket on the moto server, with the standard AWS
+    variables pointing at ``endpoint`` (moto itself by default, or a proxy in front of it)."""
+    return functools.partial(_new_bucket, s3_endpoint, monkeypatch)
+
+
+def _new_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, endpoint: str | None = None) -> str:
+    name = f"runner-{uuid.uuid4().hex[:12]}"
+    port = int(s3_endpoint.rsplit(":", 1)[1])
+    assert _request(port, "PUT", f"/{name}") == 200
+    for var, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
+                       "AWS_ENDPOINT_URL": endpoint or s3_endpoint, "AWS_ALLOW_HTTP": "true"}.items():
+        monkeypatch.setenv(var, value)
+    return f"s3://{name}/team/campaign"
