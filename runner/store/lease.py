@@ -134,7 +134,12 @@ class Lease:
     def release(self) -> None:
         """Mark the lock free, if it is still ours (a lock taken over is left to its new holder)."""
         released = replace(self.holder, released=True)
-        self.objects.replace(self.key, released.to_json(), self._etag)
+        try:
+            self.objects.replace(self.key, released.to_json(), self._etag)
+        except StoreError as e:
+            raise StoreError(e.url, f"{e.detail.rstrip('.')}; the lock was not released: it is free when its lease "
+                             f"runs out ({self.seconds:g} s), or at once with: runner state unlock {self.lock_id}",
+                             key=e.key) from None
 
 
 def acquire(objects: Objects, key: str, what: str, *, timeout: float = 0.0, lease: float = LEASE_SECONDS,
@@ -210,10 +215,18 @@ def kept(lease: Lease) -> Iterator[Callable[[], None]]:
 
     thread = threading.Thread(target=renew_until_stopped, name="runner-lease", daemon=True)
     thread.start()
+    failed = False
     try:
         yield check
+    except BaseException:
+        failed = True
+        raise
     finally:
         stop.set()
         thread.join()
         if not lost:
-            lease.release()
+            try:
+                lease.release()
+            except StoreError:
+                if not failed:  # the error that ended the block says more (often: the same outage)
+                    raise

@@ -5,6 +5,7 @@ outage stops apply before it pays for anything it could not journal."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,41 @@ def test_an_unreachable_store_stops_apply_before_any_create(flaky: tuple[str, Fa
     assert emu.stats["creates_total"] == 3  # the two paid before were not paid again
     after = outputs(spec)
     assert {k: after[k] for k in before} == before and len(after) == 3
+
+
+def test_an_outage_during_apply_stops_new_creates_and_keeps_what_was_paid(flaky: tuple[str, FaultProxy],
+                                                                           tmp_path: Path, run, api) -> None:
+    url, proxy = flaky
+    emu = api()
+
+    outages = [1]  # one outage, in the first apply
+
+    def outage_starts(event) -> None:
+        if outages:
+            proxy.down = True
+            outages.pop()
+
+    def outage_ends(event) -> None:
+        proxy.down = False
+
+    emu.on("create", outage_starts)  # the store fails while the first create is at the API
+    emu.on("half_streamed", outage_ends)  # and is back while its output downloads
+    spec = checkout(tmp_path, "a", SPEC)
+    first = run(["apply", str(spec), "--yes", "--poll-interval", "0.02", "--store", url, "--format", "json"])
+    assert first.exit_code == 1, first.stderr
+    doc = json.loads(first.stdout)
+    made = emu.stats["creates_total"]
+    assert 1 <= made < 6
+    assert {o["shot"] for o in doc["outcomes"]["done"]} | {o["shot"] for o in doc["outcomes"]["not_started"]} == \
+        {f"city-{n}" for n in range(1, 7)}
+    assert len(doc["outcomes"]["done"]) == made  # every task created was finished and downloaded
+    assert all("no create is sent while the journal cannot be written" in o["reason"]
+               for o in doc["outcomes"]["not_started"])
+    state = SharedState(open_store(url), "launch", "spec.yaml").load(State(tmp_path / "x.json"))
+    assert sum(len(s.takes) for s in state.shots.values()) == made  # the store knows all of them
+    assert not any(s.pending for s in state.shots.values())
+
+    again = run(["apply", str(spec), "--yes", "--poll-interval", "0.02", "--store", url])
+    assert again.exit_code == 0, again.stderr
+    assert emu.stats["creates_total"] == 6  # the rest, once; nothing paid twice
+    assert len(outputs(spec)) == 6
