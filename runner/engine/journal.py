@@ -172,7 +172,8 @@ class Journal:
         """Write the current state from outside the event loop (start, end, interrupt); ``final``
         also folds a store's journal steps into its snapshot."""
         try:
-            self._write(self._version, self.place.prepare_save(self.state, final=final))
+            # final: even when every change is on disk, so that a store's steps are folded into its snapshot
+            self._write(self._version, self.place.prepare_save(self.state, final=final), force=final)
         except StoreError as e:
             raise StoreError(e.url, f"{e.detail.rstrip('.')}. {self._unrecorded()}", key=e.key) from None
         self.unwritten = None
@@ -187,9 +188,9 @@ class Journal:
             what += f"; tasks still running, not recorded in the store: {shown}"
         return what + "; when the store is reachable, run apply again (and `runner push` for the outputs)"
 
-    def _write(self, version: int, write: Callable[[], None]) -> None:
+    def _write(self, version: int, write: Callable[[], None], *, force: bool = False) -> None:
         with self._writing:
-            if version <= self._on_disk:
+            if version <= self._on_disk and not force:
                 return  # a newer snapshot is already on disk
             write()
             self._on_disk = version

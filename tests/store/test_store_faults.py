@@ -115,6 +115,8 @@ def test_apply_through_a_flaky_store_pays_each_shot_once(flaky: tuple[str, Fault
 
     proxy.fail_rate = proxy.after_rate = 0.0
     objects = open_store(url)
+    assert objects.keys("specs/launch/journal") == []  # folded into the snapshot at the end
+    assert objects.read("specs/launch/state.json") is not None
     made = outputs(spec)
     assert len(made) == 6
     for sha256 in made.values():  # every output is in the store, byte for byte
