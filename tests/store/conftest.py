@@ -32,13 +32,33 @@ def flaky(s3_endpoint: str, make_bucket: Callable[..., str],
         proxy.close()
 
 
-@pytest.fixture(params=["folder", "bucket"])
+@pytest.fixture(params=["folder", "bucket", "azure"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store of each kind: a folder, an S3 bucket (moto), an Azure container (Azurite, skipped when not installed)."""
     if request.param == "folder":
         return str(tmp_path / "store")
+    if request.param == "azure":
+        return str(request.getfixturevalue("make_container")())
     return str(request.getfixturevalue("bucket_url"))
 
 
 @pytest.fixture
 def objects(store_url: str) -> Objects:
     return open_store(store_url)
+
+
+@pytest.fixture(params=["s3", "azure"])
+def flaky_any(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, FaultProxy]]:
+    """``flaky`` for S3 (moto) and for Azure (Azurite, skipped when not installed)."""
+    if request.param == "s3":
+        yield request.getfixturevalue("flaky")
+        return
+    endpoint = request.getfixturevalue("azurite_endpoint")
+    url = request.getfixturevalue("make_container")()
+    proxy = FaultProxy(endpoint)
+    monkeypatch.setenv("RUNNER_STORE_RETRY_SECONDS", "3")
+    monkeypatch.setenv("AZURITE_BLOB_STORAGE_URL", proxy.url)
+    try:
+        yield url, proxy
+    finally:
+        proxy.close()

@@ -40,8 +40,8 @@ def every_put_lands_then_fails(proxy: FaultProxy, after: str) -> None:
 
 
 @pytest.mark.parametrize("after", ["500", "drop"])
-def test_a_retried_conditional_write_that_had_landed_is_our_own(flaky: tuple[str, FaultProxy], after: str) -> None:
-    url, proxy = flaky
+def test_a_retried_conditional_write_that_had_landed_is_our_own(flaky_any: tuple[str, FaultProxy], after: str) -> None:
+    url, proxy = flaky_any
     objects = open_store(url)
     every_put_lands_then_fails(proxy, after)
 
@@ -58,8 +58,8 @@ def test_a_retried_conditional_write_that_had_landed_is_our_own(flaky: tuple[str
     assert len(proxy.faults()) == 4  # two lost answers per write, all retried
 
 
-def test_a_lock_whose_writes_are_retried_is_still_ours(flaky: tuple[str, FaultProxy]) -> None:
-    url, proxy = flaky
+def test_a_lock_whose_writes_are_retried_is_still_ours(flaky_any: tuple[str, FaultProxy]) -> None:
+    url, proxy = flaky_any
     objects = open_store(url)
     every_put_lands_then_fails(proxy, "mixed")
     lease = acquire(objects, "locks/launch.json", "spec.yaml")  # before the fix: LockHeld by "somebody"
@@ -77,8 +77,8 @@ def _state_with(tmp_path: Path, *shot_ids: str) -> State:
     return state
 
 
-def test_journal_steps_written_through_retries_are_read_back(flaky: tuple[str, FaultProxy], tmp_path: Path) -> None:
-    url, proxy = flaky
+def test_journal_steps_written_through_retries_are_read_back(flaky_any: tuple[str, FaultProxy], tmp_path: Path) -> None:
+    url, proxy = flaky_any
     objects = open_store(url)
     every_put_lands_then_fails(proxy, "mixed")
     writer = SharedState(objects, "launch", "spec.yaml")
@@ -191,3 +191,20 @@ def test_an_outage_during_apply_stops_new_creates_and_keeps_what_was_paid(flaky:
     assert again.exit_code == 0, again.stderr
     assert emu.stats["creates_total"] == 6  # the rest, once; nothing paid twice
     assert len(outputs(spec)) == 6
+
+
+@pytest.mark.parametrize(("var", "value"), [("RUNNER_STORE_RETRY_SECONDS", "soon"),
+                                            ("RUNNER_STORE_RETRY_SECONDS", "nan"),
+                                            ("RUNNER_STORE_RETRY_SECONDS", "0"),
+                                            ("RUNNER_LOCK_LEASE_SECONDS", "-5"),
+                                            ("RUNNER_LOCK_LEASE_SECONDS", "inf")])
+def test_a_retry_or_lease_setting_that_is_not_seconds_is_refused(bucket_url: str, tmp_path: Path, run, api,
+                                                                  monkeypatch: pytest.MonkeyPatch, var: str,
+                                                                  value: str) -> None:
+    emu = api()
+    monkeypatch.setenv(var, value)
+    spec = checkout(tmp_path, "a", SPEC)
+    refused = run(["apply", str(spec), "--yes", "--poll-interval", "0.02", "--store", bucket_url])
+    assert refused.exit_code == 1
+    assert f"error: store {bucket_url}: {var}={value!r} is not a number of seconds from" in refused.stderr
+    assert emu.stats["creates_total"] == 0
