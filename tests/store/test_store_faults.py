@@ -12,9 +12,9 @@ import pytest
 from faultproxy import FaultProxy
 from test_shared_apply import checkout, outputs
 
-from runner.errors import LockLost
+from runner.errors import LockLost, StoreError
 from runner.store.blobs import blob_key
-from runner.store.lease import acquire, holder_of
+from runner.store.lease import acquire, holder_of, kept
 from runner.store.objects import open_store
 from runner.store.shared import SharedState
 from runner.store.state import ShotState, State
@@ -208,3 +208,19 @@ def test_a_retry_or_lease_setting_that_is_not_seconds_is_refused(bucket_url: str
     assert refused.exit_code == 1
     assert f"error: store {bucket_url}: {var}={value!r} is not a number of seconds from" in refused.stderr
     assert emu.stats["creates_total"] == 0
+
+
+def test_a_release_that_fails_in_an_outage_never_hides_the_error_that_ended_apply(
+        flaky: tuple[str, FaultProxy]) -> None:
+    url, proxy = flaky
+    objects = open_store(url)
+    lease = acquire(objects, "locks/launch.json", "spec.yaml")
+    with pytest.raises(RuntimeError, match="what ended apply"), kept(lease):
+        proxy.down = True
+        raise RuntimeError("what ended apply")
+
+    proxy.down = False
+    other = acquire(objects, "locks/other.json", "other.yaml")
+    with pytest.raises(StoreError, match=rf"the lock was not released: .*runner state unlock {other.lock_id}"), \
+            kept(other):
+        proxy.down = True
