@@ -117,6 +117,14 @@ class Journal:
             st.failure = {fp: f for fp, f in st.failure.items() if fp in current} or None
         self._changed()
 
+    def forget_take(self, shot_id: str, take: int) -> None:
+        """A recorded take whose file is gone everywhere, its task included: the next plan
+        counts a new generation for it."""
+        st = self.state.shots.get(shot_id)
+        if st is not None and st.take(take) is not None:
+            st.takes = [t for t in st.takes if t.take != take]
+            self._changed()
+
     def add_intent(self, sp: ShotPlan, tp: TakePlan, attempt: int) -> Pending:
         intent = Pending(tp.take, tp.fingerprint, None, now(), attempt, tp.credits)
         self.entry(sp).pending.append(intent)

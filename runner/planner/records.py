@@ -3,8 +3,9 @@
 Symbols of a shot: ``+`` create, ``~`` regenerate, ``=`` unchanged or restored from the
 cache, ``>`` moved, ``-`` removed (files kept), ``!`` blocked (a remembered SAFETY/ASSET
 refusal). Take actions: ``create`` (paid), ``keep``, ``move`` (a renamed shot's file),
-``restore`` (from the cache, free), ``resume`` (a journaled task, already paid, or an intent
-of unknown outcome), ``blocked``.
+``restore`` (from the cache or the store, free), ``refetch`` (a recorded take whose file is
+nowhere any more, read again from its task while Runway keeps it: free), ``resume`` (a
+journaled task, already paid, or an intent of unknown outcome), ``blocked``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from runner.store.state import State
 PLAN_FORMAT = 1
 
 Symbol = Literal["+", "~", "=", ">", "-", "!"]
-TakeAction = Literal["create", "keep", "move", "restore", "resume", "blocked"]
+TakeAction = Literal["create", "keep", "move", "restore", "refetch", "resume", "blocked"]
 
 
 @dataclass(frozen=True)
