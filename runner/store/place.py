@@ -97,7 +97,8 @@ class Place:
                 yield lambda: None
             return
         key = f"locks/{self.shared.prefix.removeprefix('specs/')}.json"
-        held = lease.acquire(self.objects, key, f"{self.spec_path.name} in {self.url}", timeout=timeout)
+        held = lease.acquire(self.objects, key, f"{self.spec_path.name} in {self.url}", timeout=timeout,
+                             lease=lease.lease_seconds(self.objects.url))
         with lease.kept(held) as check:
             yield check
 
