@@ -64,3 +64,29 @@ def test_when_runway_no_longer_has_the_task_nothing_is_spent_and_the_next_plan_s
     plan = json.loads(run(["plan", str(spec), "--format", "json"]).stdout)
     assert plan["summary"]["generations"] == 2 and plan["summary"]["credits"] > 0
     assert plan["shots"][0]["reasons"] == ["no output on record (take 1, 2)"]
+
+
+def test_an_intent_of_unknown_outcome_whose_output_is_in_the_cache_is_restored_not_paid_again(
+        write_spec, run, api, tmp_path: Path) -> None:
+    # What a journal outage leaves: the task finished into this machine's cache, but the state
+    # still holds only the intent (no task id). Restoring beats "may have been created".
+    emu = api()
+    spec = write_spec(SPEC)
+    assert run(["apply", str(spec), "--yes", *POLL]).exit_code == 0
+    state_file = tmp_path / "spec.state.json"
+    state = json.loads(state_file.read_text())
+    shot = state["shots"]["a"]
+    shot["pending"] = [{"take": t["take"], "fingerprint": t["fingerprint"], "task_id": None,
+                        "created": t["finished"], "attempt": 1, "estimated": None} for t in shot["takes"]]
+    shot["takes"] = []
+    state_file.write_text(json.dumps(state))
+    shutil.rmtree(tmp_path / "outputs" / "t")
+
+    plan = json.loads(run(["plan", str(spec), "--format", "json"]).stdout)
+    assert plan["summary"]["credits"] == 0 and {t["action"] for t in plan["shots"][0]["takes"]} == {"restore"}
+    result = run(["apply", str(spec), "--yes", *POLL, "--recreate-unknown"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert emu.stats["creates_total"] == 2  # not one more, even with --recreate-unknown
+    after = json.loads(state_file.read_text())["shots"]["a"]
+    assert after["pending"] == [] and len(after["takes"]) == 2
+    assert len(list((tmp_path / "outputs" / "t").rglob("*.mp4"))) == 2

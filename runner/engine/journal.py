@@ -142,6 +142,13 @@ class Journal:
             st.pending.remove(intent)
             self._changed()
 
+    def drop_unknown_intents(self, shot_id: str, fingerprint: str) -> None:
+        """Forget the intents without a task id of a take whose output is in place after all."""
+        st = self.state.shots.get(shot_id)
+        if st is not None and any(p.fingerprint == fingerprint and p.task_id is None for p in st.pending):
+            st.pending = [p for p in st.pending if p.fingerprint != fingerprint or p.task_id is not None]
+            self._changed()
+
     def drop_task(self, shot_id: str, task_id: str) -> None:
         """Forget a journaled task (finished, failed, cancelled or gone from the API)."""
         st = self.state.shots.get(shot_id)

@@ -133,6 +133,13 @@ class _Planner:
             self.confined(shot, out)
             pending = next((p for p in (prior.pending if prior else []) if p.fingerprint == fp), None)
             done = prior.take(n) if prior else None
+            if pending is not None and pending.task_id is None and not forced:
+                # An intent of unknown outcome whose output this machine has (it finished while
+                # the journal could not be written): restore it rather than risk paying again.
+                hit = cache_mod.output_get(fp)
+                if hit is not None:
+                    takes.append(TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit))
+                    continue
             if pending is not None and not forced:
                 # A journaled task is paid for; an intent without a task id may cost again
                 # (with --recreate-unknown), so it is priced as a possible create.
