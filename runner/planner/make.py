@@ -46,10 +46,6 @@ def output_name(shot_id: str, take: int, request: Request) -> str:
     return f"{shot_id}/{take}.{output_extension(request.endpoint, request.body)}"
 
 
-def output_path(spec: Spec, shot_id: str, take: int, request: Request) -> Path:
-    return spec.output_dir / output_name(shot_id, take, request)
-
-
 def estimate(shot: Shot, spec_dir: Path, info: ModelInfo, hasher: cache_mod.Hasher) -> Cost:
     """Credits for one generation of ``shot``, probing the input clip when the length follows it."""
     seconds = None
