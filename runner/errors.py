@@ -217,6 +217,7 @@ class StoreError(RunnerError):
     def __init__(self, url: str, message: str, *, key: str | None = None) -> None:
         self.url = url
         self.key = key
+        self.detail = message
         where = f"{url.rstrip('/')}/{key}" if key else url
         super().__init__(f"store {where}: {message}")
 

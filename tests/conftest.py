@@ -1,9 +1,20 @@
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import hmac
+import http.client
+import shutil
+import socket
+import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email.utils import formatdate
 from pathlib import Path
 
 import pytest
@@ -103,3 +114,127 @@ def demo(tmp_path: Path) -> Path:
     spec = tmp_path / "demo.yaml"
     spec.write_text((ROOT / "specs" / "demo.yaml").read_text())
     return spec
+
+
+# --- object stores: moto's standalone S3 server on loopback (tests/store, tests/faults) ---
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _request(port: int, method: str, path: str) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request(method, path)
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """The URL of a moto S3 server on loopback."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            _request(port, "GET", "/")
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("moto's S3 server did not start")
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def make_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
+    """make_bucket(endpoint=None): a fresh bucket on the moto server, with the standard AWS
+    variables pointing at ``endpoint`` (moto itself by default, or a proxy in front of it)."""
+    return functools.partial(_new_bucket, s3_endpoint, monkeypatch)
+
+
+def _new_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, endpoint: str | None = None) -> str:
+    name = f"runner-{uuid.uuid4().hex[:12]}"
+    port = int(s3_endpoint.rsplit(":", 1)[1])
+    assert _request(port, "PUT", f"/{name}") == 200
+    for var, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
+                       "AWS_ENDPOINT_URL": endpoint or s3_endpoint, "AWS_ALLOW_HTTP": "true"}.items():
+        monkeypatch.setenv(var, value)
+    return f"s3://{name}/team/campaign"
+
+
+# --- Azure: Azurite (npm), when installed: .ci/run puts it in .ci/azurite; else the tests skip ---
+
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+"""Azurite's fixed development account and key, the same in every installation (public)."""
+
+
+def _azurite_binary() -> str | None:
+    local = ROOT / ".ci" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
+    return str(local) if local.exists() else shutil.which("azurite-blob")
+
+
+@pytest.fixture(scope="session")
+def azurite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of Azurite's blob service on loopback (in memory), or a skip saying how to get it."""
+    binary = _azurite_binary()
+    if binary is None:
+        pytest.skip("Azurite is not installed: npm install --prefix .ci/azurite azurite (.ci/run does it "
+                    "where npm is)")
+    port = _free_port()
+    # In memory, so it writes no database files; run in a temp folder all the same (its debug log's default).
+    proc = subprocess.Popen([binary, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
+                             "--skipApiVersionCheck", "--silent"], cwd=tmp_path_factory.mktemp("azurite"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("Azurite did not start")
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def make_container(azurite_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[], str]:
+    """make_container(): a fresh container on Azurite, with obstore's emulator variables pointing at it."""
+
+    def _make() -> str:
+        name = f"runner-{uuid.uuid4().hex[:12]}"
+        _azure_create_container(int(azurite_endpoint.rsplit(":", 1)[1]), name)
+        monkeypatch.setenv("AZURE_STORAGE_USE_EMULATOR", "true")
+        monkeypatch.setenv("AZURITE_BLOB_STORAGE_URL", azurite_endpoint)
+        return f"az://{name}/team/campaign"
+
+    return _make
+
+
+def _azure_create_container(port: int, name: str) -> None:
+    """Create Azurite container ``name`` (a request signed with the account's Shared Key)."""
+    date, version = formatdate(usegmt=True), "2021-08-06"
+    to_sign = "\n".join(["PUT", *[""] * 11, f"x-ms-date:{date}\nx-ms-version:{version}",
+                         f"/{AZURITE_ACCOUNT}/{AZURITE_ACCOUNT}/{name}\nrestype:container"])
+    signature = base64.b64encode(hmac.new(base64.b64decode(AZURITE_KEY), to_sign.encode(), hashlib.sha256).digest())
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("PUT", f"/{AZURITE_ACCOUNT}/{name}?restype=container", headers={
+            "x-ms-date": date, "x-ms-version": version, "Content-Length": "0",
+            "Authorization": f"SharedKey {AZURITE_ACCOUNT}:{signature.decode()}"})
+        assert conn.getresponse().status == 201
+    finally:
+        conn.close()

@@ -229,6 +229,23 @@ def test_second_apply_fails_at_once_while_the_lock_is_held(write_spec, run, api)
     assert emu.stats["creates_total"] == 0
 
 
+def test_a_second_apply_with_a_lock_timeout_waits_for_the_first(write_spec, run, api) -> None:
+    import threading
+
+    from runner.store.lock import spec_lock
+
+    emu = api()
+    spec = write_spec(one_shot("x"))
+    held = spec_lock(spec.resolve())
+    held.__enter__()
+    releaser = threading.Timer(0.5, held.__exit__, args=(None, None, None))
+    releaser.start()
+    result = apply(run, spec, "--lock-timeout", "30")
+    releaser.join()
+    assert result.exit_code == 0, result.stderr
+    assert emu.stats["creates_total"] == 1
+
+
 def _runner(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "runner", *args], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -123,6 +123,7 @@ SAMPLES = {
     "character_performance": lambda c: c.character_performance.create(
         model="act_two", character={"type": "image", "uri": c.uploads.create_ephemeral(file=ASSETS / "hero.png").uri},
         reference={"type": "video", "uri": c.uploads.create_ephemeral(file=ASSETS / "actor.mp4").uri}),
+    "text_to_image": lambda c: c.text_to_image.create(model="gen4_image", prompt_text="kind", ratio="1080:1440"),
 }
 CONTENT_TYPES = {"video": "video/mp4", "image": "image/png", "audio": "audio/mpeg"}
 
@@ -139,6 +140,11 @@ def test_each_endpoint_serves_the_kind_of_file_it_makes(emulator, endpoint: str)
     if kind == "video":
         seconds, *_ = probe(response.content)
         assert seconds > 0
+    if kind == "image":  # a real PNG of the requested ratio (3:4)
+        from PIL import Image
+
+        with Image.open(io.BytesIO(response.content)) as img:
+            assert img.format == "PNG" and abs(img.width / img.height - 3 / 4) < 0.02
 
 
 def test_bad_body_gets_the_api_400_shape(emulator) -> None:

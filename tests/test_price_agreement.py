@@ -93,6 +93,14 @@ SHOTS: list[dict[str, Any]] = [
     shot("happyhorse-1080p", "happyhorse_1_0", prompt="p", ratio="1662:1248", duration=5),
     shot("wan3-480p", "wan3", prompt="p", ratio="720:544", duration=5),
     shot("wan3-auto-1080p", "wan3", prompt="p", ratio="auto_1080p", duration=5),
+    # Images: credits per image, the size tier from the model's list of ratios, not pixel counts
+    # (1024:1024 is sold as 1080p, 1680:720 as 720p).
+    shot("gen4-image-square-1080p", "gen4_image", prompt="p", ratio="1024:1024"),
+    shot("gen4-image-wide-720p", "gen4_image", prompt="p", ratio="1680:720", takes=2),
+    shot("gen4-image-references", "gen4_image", references=[{"image": "assets/day.png"}], prompt="p",
+         ratio="1920:1080"),
+    shot("gen4-image-turbo", "gen4_image_turbo", references=[{"image": "assets/day.png"}], prompt="p",
+         ratio="720:720", seed=3),
 ]
 
 
@@ -165,3 +173,17 @@ def test_a_model_without_a_known_price_is_not_free_on_the_emulator(write_spec, r
     assert result.exit_code == 0, result.stdout + result.stderr
     assert emu.stats["credits_charged"] == 50
     assert json.loads(result.stdout)["credits"]["charged"] == 50
+
+
+def test_an_image_model_without_a_known_price_is_billed_per_image_on_the_emulator(write_spec, run, api) -> None:
+    # gemini_2.5_flash has no confirmed price: plan says unknown; the emulator bills its flat
+    # default of 10 credits per image (not per second: an image has no length).
+    emu = api(video_max_side=64)
+    spec = write_spec("version: 1\nname: prices\nshots:\n  - id: a\n    model: gemini_2.5_flash\n    prompt: p\n"
+                      "    ratio: '1024:1024'\n    takes: 2\n")
+    plan = json.loads(run(["plan", str(spec), "--format", "json"]).stdout)
+    assert plan["shots"][0]["credits"] is None and plan["summary"]["unknown_cost"]
+    result = run(["apply", str(spec), "--yes", "--poll-interval", "0.02", "--format", "json"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert emu.stats["credits_charged"] == 20
+    assert json.loads(result.stdout)["credits"]["charged"] == 20

@@ -184,6 +184,68 @@ for _name, _p in PRICES.items():
         _o["price"] = _p["price"]
     _o["price_extra"] = {k: v for k, v in _p.items() if k != "price"}
 
+# Image models (text_to_image): priced per image. Sources: Runway's API pricing page as
+# inference.sh's Runway apps transcribe it (2026-08-04): gen4_image 5 credits per 720p image
+# and 8 per 1080p image, gen4_image_turbo 2 credits per image at any resolution. The other
+# image models have no price we could confirm: they stay unpriced (a price file sets one).
+IMAGE_PRICES = "Runway API pricing page, as transcribed by inference.sh's runway apps (2026-08-04); unverified"
+# gen4_image's ratios by the resolution they are sold as (the API reference lists them so;
+# pixel counts cannot tell: 1024:1024 is a 1080p size, 1680:720 a 720p one).
+GEN4_IMAGE_720P = ["1280:720", "720:1280", "720:720", "960:720", "720:960", "1680:720"]
+GEN4_IMAGE_1080P = ["1920:1080", "1080:1920", "1024:1024", "1080:1080", "1168:880", "1360:768", "1440:1080",
+                    "1080:1440", "1808:768", "2112:912"]
+ONE_IMAGE_PER_TAKE = {
+    "properties": {
+        "outputCount": {"const": 1, "x-error": "a take is one image: leave outputCount out and use takes: N"},
+    }
+}
+FORMAT_REQUIRED = {
+    "required": ["outputFormat"],
+    "x-error": "this model's default output is WebP: set output_format (png or webp) so the file is named for it",
+}
+NOT_RASTER = {
+    "properties": {
+        "model": {"not": {}, "x-error": "recraft_v4_1_vector makes SVG files, which runner cannot verify yet; "
+                                         "choose a raster image model (runner models)"},
+    }
+}
+IMAGE_OVERLAY: dict[str, dict[str, Any]] = {
+    "gen4_image": {"price": 8, "source": IMAGE_PRICES, "defaults": {},
+                   "price_extra": {"by_resolution": {"720p": 5, "1080p": 8},
+                                   "ratio_resolution": {**dict.fromkeys(GEN4_IMAGE_720P, "720p"),
+                                                        **dict.fromkeys(GEN4_IMAGE_1080P, "1080p")}}},
+    "gen4_image_turbo": {"price": 2, "source": IMAGE_PRICES, "defaults": {}},
+    "recraft_v4_1_flash": {"price": None, "source": None, "defaults": {}, "rules": {"all": [FORMAT_REQUIRED]}},
+    "recraft_v4_1_vector": {"price": None, "source": None, "defaults": {}, "rules": {"all": [NOT_RASTER]}},
+}
+OVERLAY.update(IMAGE_OVERLAY)
+
+
+# The SDK states the tag rule only in prose: "3-16 characters, start with a letter, and use
+# only letters, digits, and underscores".
+TAG_RULE = {
+    "properties": {
+        "referenceImages": {"items": {"properties": {"tag": {
+            "pattern": "^[A-Za-z][A-Za-z0-9_]{2,15}$",
+            "x-error": "a tag is 3-16 letters, digits or underscores, starting with a letter (no hyphens)",
+        }}}},
+    }
+}
+
+
+def _image_rules(bodies: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rules every image mode gets: one image per take where the model could make several, and
+    the SDK's prose rule for reference tags."""
+    tti = bodies.get("text_to_image")
+    if not tti:
+        return []
+    rules = [ONE_IMAGE_PER_TAKE] if "outputCount" in tti["properties"] else []
+    items = tti["properties"].get("referenceImages", {}).get("items", {})
+    if "tag" in items.get("properties", {}):
+        rules.append(TAG_RULE)
+    return rules
+
+
 COMMON_LIMITS = {
     "image_url_bytes": 16 * MB,
     "data_uri_bytes": 5 * MB,
@@ -224,6 +286,14 @@ def modes_for(bodies: dict[str, dict[str, Any]]) -> dict[str, str]:
         modes["video"] = "video_to_video"
     if "character_performance" in bodies:
         modes["performance"] = "character_performance"
+    tti = bodies.get("text_to_image")
+    if tti:
+        # An image from a prompt (text), or from a prompt plus reference images (reference);
+        # a model that requires reference images has only the reference mode.
+        if "referenceImages" not in tti.get("required", []):
+            modes["text"] = "text_to_image"
+        if "referenceImages" in tti["properties"]:
+            modes["reference"] = "text_to_image"
     return modes
 
 
@@ -235,13 +305,16 @@ def model_file(name: str, bodies: dict[str, dict[str, Any]], *, status: str = "c
     rules = over.get("rules", {})
     for mode, endpoint in modes.items():
         extra = list(rules.get("all", [])) + list(rules.get(mode, []))
+        if endpoint == "text_to_image":
+            extra += _image_rules(bodies)
         defs[mode] = {"allOf": [{"$ref": f"#/$defs/{endpoint}"}, *extra]}
     formats: list[str] = []
     for body in bodies.values():
         fmt = body["properties"].get("outputFormat", {})
         formats += [f for f in fmt.get("enum", []) if f not in formats]
+    unit = "image" if "text_to_image" in bodies else "second"
     pricing: dict[str, Any] = {
-        "credits_per_second": over["price"],
+        f"credits_per_{unit}": over["price"],
         "source": over["source"] or "unknown: not in the integration guide; set it in a price file",
     }
     if "price_no_audio" in over:

@@ -15,12 +15,12 @@ import importlib
 import inspect
 import re
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, NotRequired, Required, get_args, get_origin
 
 from typing_extensions import is_typeddict
 
-ENDPOINTS = ("text_to_video", "image_to_video", "video_to_video", "character_performance")
+ENDPOINTS = ("text_to_video", "image_to_video", "video_to_video", "character_performance", "text_to_image")
 
 _RANGE = re.compile(
     r"(?:integer|number|value)?\s*(?:from|between)\s+(\d+)\s+(?:to|and)\s+(\d+)", re.IGNORECASE
@@ -103,7 +103,7 @@ class _Converter:
             return {"const": values[0]} if len(values) == 1 else {"enum": values}
         if origin is typing.Union:
             return self.union(get_args(hint))
-        if origin in (Iterable, list, typing.Sequence):
+        if origin in (Iterable, list, typing.Sequence, Sequence):
             (item,) = get_args(hint)
             return {"type": "array", "items": self.convert(item)}
         if is_typeddict(hint):

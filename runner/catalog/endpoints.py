@@ -9,7 +9,8 @@ what the body may hold; this registry says, once per endpoint, what the body *me
 - ``duration``: where the billed length comes from: the request (``duration``, else the
   model's default), else the input clip named by ``duration_input`` (``input_label`` is
   its name in messages); ``input`` always follows that clip.
-- ``price_unit``: what a model's price is per (``second`` of output today).
+  ``none``: the endpoint makes something without a length (an image).
+- ``price_unit``: what a model's price is per: a ``second`` of output, or an ``image``.
 - ``output``: the kind of file the task produces (video / image / audio); it picks the
   file extension, how a download is verified, the report's element and what the emulator
   serves.
@@ -26,8 +27,8 @@ from typing import Any, Literal
 
 MediaKind = Literal["image", "video", "audio"]
 OutputKind = Literal["video", "image", "audio"]
-DurationSource = Literal["request", "input"]
-PriceUnit = Literal["second"]
+DurationSource = Literal["request", "input", "none"]
+PriceUnit = Literal["second", "image"]
 Pointer = tuple[str | int, ...]
 
 WILDCARD = "*"
@@ -79,13 +80,18 @@ ENDPOINTS: dict[str, EndpointInfo] = {
     "character_performance": EndpointInfo(
         "character_performance", "video", _slots(("character/uri", None), ("reference/uri", "video")),
         duration="input", duration_input=("reference/uri",), input_label="performance"),
+    # One image per task (the runner refuses outputCount > 1: a take is one file).
+    "text_to_image": EndpointInfo(
+        "text_to_image", "image", _slots(("referenceImages/*/uri", "image"), ("maskUri", "image")),
+        duration="none", price_unit="image"),
 }
 
 # Output file extension by the request's outputFormat; otherwise by output kind.
 FORMAT_EXTENSIONS = {"mp4": "mp4", "prores": "mov", "mov": "mov", "png_sequence": "zip",
                      "hdr_pq_12bit_master": "mov", "hdr_prores": "mov", "hdr_png_sequence": "zip",
                      "hdr_exr_sequence": "zip", "hdr_exr_acescg_sequence_1_3": "zip",
-                     "hdr_exr_acescg_sequence_2_0": "zip"}
+                     "hdr_exr_acescg_sequence_2_0": "zip",
+                     "png": "png", "jpeg": "jpg", "webp": "webp"}
 KIND_EXTENSIONS: dict[OutputKind, str] = {"video": "mp4", "image": "png", "audio": "mp3"}
 
 

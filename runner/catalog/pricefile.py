@@ -20,7 +20,7 @@ import yaml
 
 from runner.errors import FileError, Location, Problem, SpecErrors
 
-RATES = ("credits_per_second", "credits_per_second_no_audio", "auto_duration_billed_seconds")
+RATES = ("credits_per_second", "credits_per_second_no_audio", "credits_per_image", "auto_duration_billed_seconds")
 EXTRAS = ("per_reference_image", "minimum_credits")
 SURCHARGE_TABLES = ("per_second", "over_4mp_per_second")
 
@@ -69,6 +69,10 @@ class _Reader:
                     self.number(rate, f"{where}.{tier}", zero_ok=False)
             elif field == "output_format_surcharge":
                 self.surcharges(value, where)
+            elif field == "ratio_resolution":
+                for ratio, _, named in self.pairs(value, where, "a mapping of ratio -> resolution tier"):
+                    if not isinstance(self.value(named), str):
+                        self.problem(named, f"{where}.{ratio}", "expected a resolution tier named in by_resolution")
             # Other fields (``source``, notes such as ``checked: 2026-08-01``) are kept as written.
 
     def surcharges(self, node: yaml.Node, where: str) -> None:

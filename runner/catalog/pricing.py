@@ -12,6 +12,9 @@ Rules, in order:
   field or of its ratio's pixel count; plus the ``outputFormat`` surcharge (the larger
   ``over_4mp`` figure above 4 megapixels).
 - extras: ``per_reference_image`` credits per reference image; ``minimum_credits`` floor.
+- images (endpoints whose ``price_unit`` is ``image``): one unit per generation (a take is one
+  image) at ``credits_per_image``, or the ``by_resolution`` tier that ``ratio_resolution``
+  names for the request's ratio (image models sell sizes by a list, not by pixel count).
 1 credit = $0.01.
 """
 
@@ -93,8 +96,15 @@ def generation_seconds(info: ModelInfo, endpoint: str, body: Mapping[str, Any],
 
 # How many price units one generation bills, by the endpoint's price unit (catalog.endpoints):
 # an endpoint priced per image or per character adds its counter here.
+def one_image(info: ModelInfo, endpoint: str, body: Mapping[str, Any],
+              input_seconds: float | None) -> tuple[float | None, bool]:
+    """An image endpoint bills one image per task: the schema refuses ``outputCount`` above 1."""
+    return 1.0, False
+
+
 _UNITS: dict[PriceUnit, Callable[[ModelInfo, str, Mapping[str, Any], float | None], tuple[float | None, bool]]] = {
     "second": generation_seconds,
+    "image": one_image,
 }
 
 
@@ -111,13 +121,14 @@ def cost_of(info: ModelInfo, body: Mapping[str, Any], *, endpoint: str | None = 
     pricing = info.pricing
     endpoint = endpoint or next(iter(info.modes.values()))
     seconds, upper = billed_units(info, endpoint, body, input_seconds)
-    rate = pricing.get("credits_per_second")
+    rate = pricing.get(f"credits_per_{ENDPOINTS[endpoint].price_unit}")
     audio = body.get("audio", info.request_defaults.get("audio", True))
     if audio is False and pricing.get("credits_per_second_no_audio") is not None:
         rate = pricing["credits_per_second_no_audio"]
     tiers = pricing.get("by_resolution") or {}
     if tiers:
-        tier = resolution_tier(body.get("ratio"), body.get("resolution"), tiers)
+        listed = (pricing.get("ratio_resolution") or {}).get(str(body.get("ratio")))
+        tier = listed if listed in tiers else resolution_tier(body.get("ratio"), body.get("resolution"), tiers)
         if tier is not None:
             rate = tiers[tier]
     if rate is None:

@@ -1,7 +1,8 @@
 """A static HTML gallery of a campaign: one card per shot, its takes side by side.
 
-The page links to the videos in the output folder by relative path (page + files), and
-embeds each take's poster frame as a small JPEG data URI, so it opens anywhere the
+The page links to the videos and images in the output folder by relative path (page +
+files; a video shows as ``<video>``, an image as ``<img>``), and embeds each video take's
+poster frame as a small JPEG data URI, so it opens anywhere the
 outputs are, with no server. Everything shown from the spec or the API is escaped, and a
 Content-Security-Policy forbids scripts: prompts are untrusted text.
 """
@@ -90,7 +91,8 @@ def collect(spec: Spec, report_dir: Path, state: State | None = None) -> list[Sh
             # load_state refused paths out of the project; a symlink made since is not followed out either
             exists = is_inside(path, spec.root) and path.is_file()
             rel = os.path.relpath(path, report_dir) if exists else None
-            takes.append(TakeView(t.take, rel, poster_data_uri(path) if exists else None, t.credits))
+            poster = poster_data_uri(path) if exists and ENDPOINTS[shot.request.endpoint].output == "video" else None
+            takes.append(TakeView(t.take, rel, poster, t.credits))
         cost = estimate(shot, spec.path.parent, catalog()[shot.model], hasher)
         planned = None if cost.credits is None else cost.credits * shot.takes
         views.append(ShotView(shot, status, reason, planned, sum(t.credits or 0 for t in takes), tuple(takes)))
@@ -103,7 +105,7 @@ h1{font-size:20px} .summary{color:#aaa;margin-bottom:16px}
 .shot{background:#1c1c1c;border-radius:8px;padding:12px 16px;margin:0 0 16px}
 .shot h2{font-size:16px;margin:0 0 4px} .meta{color:#aaa;font-size:12px}
 .prompt{margin:8px 0;white-space:pre-wrap} .takes{display:flex;gap:12px;flex-wrap:wrap}
-.take{width:320px} video{width:320px;max-height:320px;background:#000;border-radius:4px}
+.take{width:320px} video,img{width:320px;max-height:320px;object-fit:contain;background:#000;border-radius:4px}
 .status-done{color:#7c7} .status-failed{color:#f77} .status-pending,.status-partial{color:#fc6}
 .status-not-generated{color:#999} a{color:#8bf}
 """
@@ -115,8 +117,13 @@ def _video_element(take: TakeView) -> str:
     return f"<video controls preload=metadata{poster}><source src=\"{e(take.video or '')}\" type=video/mp4></video>"
 
 
+def _image_element(take: TakeView) -> str:
+    e = html.escape
+    return f"<a href=\"{e(take.video or '')}\"><img src=\"{e(take.video or '')}\" alt=\"take {take.take}\"></a>"
+
+
 # How a take is shown, by the output kind of its endpoint (catalog.endpoints).
-_ELEMENTS: dict[OutputKind, Callable[[TakeView], str]] = {"video": _video_element}
+_ELEMENTS: dict[OutputKind, Callable[[TakeView], str]] = {"video": _video_element, "image": _image_element}
 
 
 def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
@@ -127,7 +134,7 @@ def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
     done = sum(1 for v in views if v.status == "done")
     out = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        ("<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; img-src data:; "
+        ("<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; img-src data: 'self' file:; "
          "media-src 'self' file:; style-src 'unsafe-inline'\">"),
         f"<title>{e(spec.name)} — runner report</title><style>{_CSS}</style></head><body>",
         f"<h1>{e(spec.name)}</h1>",

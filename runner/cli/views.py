@@ -49,14 +49,25 @@ def validate_text(specs: list[Spec]) -> str:
         lines.append(
             f"{s.display}: valid — {len(s.shots)} shot{'s' if len(s.shots) != 1 else ''}, "
             f"{takes} generation{'s' if takes != 1 else ''}, models: {', '.join(models)}; "
-            f"videos go to {display_path(s.output_dir)}"
+            f"outputs go to {display_path(s.output_dir)}"
         )
     return "\n".join(lines)
 
 
+def _unit(info: ModelInfo) -> str:
+    """What the model's price is per: ``s`` (a second of output) or ``image``."""
+    units = {ENDPOINTS[ep].price_unit for ep in info.modes.values()}
+    return "image" if units == {"image"} else "s"
+
+
+def _kind(info: ModelInfo) -> str:
+    """What the model makes (video / image / audio), from its endpoints' output kinds."""
+    return "/".join(sorted({ENDPOINTS[ep].output for ep in info.modes.values()})) or "-"
+
+
 def _price_text(info: ModelInfo) -> str:
     p = info.pricing
-    base = p.get("credits_per_second")
+    base = p.get("credits_per_image" if _unit(info) == "image" else "credits_per_second")
     if base is None:
         return "?"
     text = str(base)
@@ -65,7 +76,7 @@ def _price_text(info: ModelInfo) -> str:
     tiers = p.get("by_resolution")
     if tiers:
         text = " / ".join(f"{v}@{k}" for k, v in tiers.items())
-    return text
+    return text + ("/image" if _unit(info) == "image" else "")
 
 
 def _duration_text(info: ModelInfo, endpoint: str) -> str:
@@ -112,6 +123,7 @@ def models_data(models: list[ModelInfo]) -> list[dict[str, Any]]:
             "model": info.name,
             "status": info.status,
             "replacement": info.replacement,
+            "kind": _kind(info),
             "modes": modes,
             "pricing": info.pricing,
             "limits": info.limits,
@@ -130,7 +142,8 @@ def models_table(models: list[ModelInfo], *, detail: bool, color: bool, width: i
     if detail:
         for item, info in zip(data, models, strict=True):
             status = item["status"] + (f" (use {item['replacement']} instead)" if item["replacement"] else "")
-            console.print(f"[bold]{item['model']}[/bold]  {status}  credits/s: {_price_text(info)}")
+            unit = "credits/image" if _unit(info) == "image" else "credits/s"
+            console.print(f"[bold]{item['model']}[/bold]  {status}  makes {item['kind']}  {unit}: {_price_text(info)}")
             table = Table(show_lines=True)
             for col in ("mode", "endpoint", "ratios", "duration (s)"):
                 table.add_column(col, overflow="fold")
@@ -144,16 +157,18 @@ def models_table(models: list[ModelInfo], *, detail: bool, color: bool, width: i
                 console.print(f"output format surcharges (credits/s): {per}")
         return buf.getvalue().rstrip("\n")
     table = Table()
-    for col in ("model", "status", "modes", "ratios", "duration (s)", "credits/s"):
+    table.add_column("model", no_wrap=True)  # the id people copy into a spec: never cut short
+    for col in ("kind", "status", "modes", "ratios", "duration (s)", "credits"):
         table.add_column(col)
     for item, info in zip(data, models, strict=True):
         status = item["status"] + (f" → {item['replacement']}" if item["replacement"] else "")
         ratios = sorted({r for m in item["modes"] for r in m["ratios"]})
         durations = sorted({m["duration"] for m in item["modes"]})
-        table.add_row(item["model"], status, ", ".join(m["mode"] for m in item["modes"]),
+        table.add_row(item["model"], item["kind"], status, ", ".join(m["mode"] for m in item["modes"]),
                       str(len(ratios)) if ratios != ["any"] else "any", "; ".join(durations), _price_text(info))
     console.print(table)
-    console.print("Prices are credits per second (1 credit = $0.01); '?' = unknown, set it in a price file. "
+    console.print("Prices are credits per second of video, or per image (/image) (1 credit = $0.01); "
+                  "'?' = unknown, set it in a price file. "
                   "`runner models MODEL` shows every ratio.")
     return buf.getvalue().rstrip("\n")
 
@@ -190,5 +205,5 @@ def apply_summary_text(result: Any, output_dir: str) -> str:
                  + (f", possibly charged {result.possibly_charged} (creates of unknown outcome)"
                     if result.possibly_charged else ""))
     if counts["done"] or counts["cached"] or counts["moved"] or counts["kept"]:
-        lines.append(f"Videos are in {output_dir}")
+        lines.append(f"Outputs are in {output_dir}")
     return "\n".join(lines)

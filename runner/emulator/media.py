@@ -1,5 +1,6 @@
 """Small, real output files for emulated tasks: the prompt on a coloured, moving field, as an
-MP4, or as a zip of PNG frames for the image-sequence output formats.
+MP4, as a zip of PNG frames for the image-sequence output formats, or as one still image
+(PNG, JPEG or WebP) for image endpoints.
 
 The frame size keeps the requested ratio's aspect (longest side ``max_side``), the length
 is the requested duration, so a person (or the HTML report) can tell shots apart and a
@@ -92,6 +93,16 @@ def render_png_sequence(prompt: str, ratio: str | None, seconds: float, *, fps: 
             png = io.BytesIO()
             img.save(png, format="PNG")
             z.writestr(f"frame.{i:04d}.png", png.getvalue())
+    return buf.getvalue()
+
+
+def render_image(prompt: str, ratio: str | None, *, max_side: int = 320, label: str = "",
+                 fmt: str = "PNG") -> bytes:
+    """One still of the requested ratio (a 16:9 frame when the ratio is not ``W:H``), as PNG,
+    JPEG or WebP (Pillow format names)."""
+    img = next(_frames(prompt, ratio, 0, fps=1, max_side=max_side, label=label))
+    buf = io.BytesIO()
+    img.save(buf, format=fmt)
     return buf.getvalue()
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from runner.catalog.endpoints import ENDPOINTS, OutputKind, output_extension
 from runner.emulator.config import EmulatorConfig
-from runner.emulator.media import render_png_sequence, render_video
+from runner.emulator.media import render_image, render_png_sequence, render_video
 from runner.emulator.sim import Task
 
 
@@ -36,8 +36,18 @@ def _frames_zip(task: Task, config: EmulatorConfig) -> bytes:
                                fps=config.video_fps, max_side=config.video_max_side, label=task.model)
 
 
+def _image(task: Task, config: EmulatorConfig) -> bytes:
+    fmt = IMAGE_FORMATS[output_extension(task.endpoint, task.body)][1]
+    return render_image(task.prompt, str(task.body.get("ratio") or "1280:720"), max_side=config.video_max_side,
+                        label=task.model, fmt=fmt)
+
+
+# An image task's file by its extension (outputFormat, else png): content type, Pillow format.
+IMAGE_FORMATS = {"png": ("image/png", "PNG"), "jpg": ("image/jpeg", "JPEG"), "webp": ("image/webp", "WEBP")}
+
 RENDERERS: dict[OutputKind, Renderer] = {
     "video": Renderer("video/mp4", _video),
+    "image": Renderer("image/png", _image),
 }
 # Image-sequence output formats (``outputFormat: png_sequence`` and the HDR sequences) come
 # as a zip of frames, whatever the endpoint's kind; the emulator draws PNG frames for all of them.
@@ -50,8 +60,11 @@ def kind_of(task: Task) -> OutputKind:
 
 def renderer(task: Task) -> Renderer:
     """How ``task``'s output is made and served."""
-    if output_extension(task.endpoint, task.body) == "zip":
+    ext = output_extension(task.endpoint, task.body)
+    if ext == "zip":
         return SEQUENCE
+    if kind_of(task) == "image":
+        return Renderer(IMAGE_FORMATS[ext][0], _image)
     return RENDERERS[kind_of(task)]
 
 

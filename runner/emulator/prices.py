@@ -17,6 +17,9 @@ Sources of the figures (copied here as literal numbers, not read at run time):
   the runwayml SDK's request-type docstrings for the ``outputFormat`` surcharges (and
   their larger figures above 4 megapixels);
 - ``x-runway.request_defaults`` of the model files for the API's default duration and audio.
+- images (text_to_image): Runway's pricing page as inference.sh's Runway apps give it
+  (2026-08-04): gen4_image 5 credits per 720p image, 8 per 1080p image (the API reference
+  lists which ratios are 720p); gen4_image_turbo 2 credits per image.
 
 Billing rules:
 - Billed seconds: the request's ``duration``; without one, the model's default duration;
@@ -35,8 +38,11 @@ Billing rules:
   when the frame is larger than 4 megapixels).
 - Extras: ``per_reference_image`` credits for each item of ``references``; then the
   ``minimum`` floor; the total is rounded up to a whole credit.
+- Image endpoints bill one image per task (``outputCount`` above 1 is refused by the
+  runner before it sends): the rate is then credits per image; the size tier is looked up
+  in the model's list of ratios (``ratio_tiers``; a ratio not listed is billed at the base rate).
 - Models with no known price (the kling family, wan3_prime, or a model file newer than
-  this table) are billed a flat ``DEFAULT_RATE`` credits per second: on the emulator they
+  this table) are billed a flat ``DEFAULT_RATE`` credits per second (or per image): on the emulator they
   cost something, so a runner that planned them as free shows charged > planned.
 """
 
@@ -67,6 +73,8 @@ CLIP_FIELDS: dict[str, tuple[str, ...]] = {
     "video_to_video": ("videoUri", "promptVideo"),
     "character_performance": ("reference",),
 }
+# Endpoints that bill per image made, not per second.
+IMAGE_ENDPOINTS = ("text_to_image",)
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,7 @@ class Price:
     minimum: float = 0
     auto_seconds: int | None = None
     default_seconds: int | None = None
+    ratio_tiers: Mapping[str, str] = field(default_factory=dict)
 
 
 _GEN45_HDR = ("hdr10", "hlg", "sdr_rec709_10bit", "hdr_pq_12bit_master", "hdr_prores", "hdr_png_sequence",
@@ -114,6 +123,10 @@ PRICES: dict[str, Price] = {
     "seedance2_fast": Price(29, auto_seconds=15, default_seconds=5),
     "seedance2_mini": Price(16, minimum=64, auto_seconds=15, default_seconds=5),
     "wan3": Price(10, tiers={"480p": 5, "720p": 10, "1080p": 20}),
+    # Images: credits per image. gen4_image's 720p sizes; its other ratios are 1080p.
+    "gen4_image": Price(8, tiers={"720p": 5}, ratio_tiers=dict.fromkeys(
+        ("1280:720", "720:1280", "720:720", "960:720", "720:960", "1680:720"), "720p")),
+    "gen4_image_turbo": Price(2),
     # No known price: billed at DEFAULT_RATE.
     **{name: Price(None) for name in (
         "kling2.5_turbo_pro", "kling3.0_4k", "kling3.0_pro", "kling3.0_standard", "klingO3_4k", "klingO3_pro",
@@ -148,6 +161,8 @@ def size_tier(pixels: int) -> str:
 def tier_of(price: Price, body: Mapping[str, Any]) -> str | None:
     """The priced resolution tier of ``body``: its ``resolution``, an ``auto_<tier>`` ratio or
     the size of a ``W:H`` ratio; None when the model prices no such tier."""
+    if price.ratio_tiers:
+        return price.ratio_tiers.get(str(body.get("ratio")))
     resolution = body.get("resolution")
     if isinstance(resolution, str) and resolution.lower() in price.tiers:
         return resolution.lower()
@@ -184,6 +199,8 @@ def billed_seconds(price: Price, endpoint: str, body: Mapping[str, Any],
                    clip_seconds: float | None) -> tuple[float, bool]:
     """Seconds billed at create time, and whether they are ``auto``'s upper bound."""
     clip = clip_seconds if clip_seconds else float(DEFAULT_SECONDS)
+    if endpoint in IMAGE_ENDPOINTS:
+        return 1.0, False  # one image; the "seconds" of a per-image price
     if endpoint == "character_performance":
         return clip, False
     duration = body.get("duration")

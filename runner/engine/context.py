@@ -38,6 +38,15 @@ class ApplyContext:
             return self.stop_reason
         return None
 
+    def journal_unwritten(self) -> str | None:
+        """Why no create may be sent because the store cannot be written (and stop the rest), else None:
+        an intent that is not durable would make a create that a crash could lose."""
+        if self.journal.unwritten is None:
+            return None
+        self.stop_reason = (f"not started: {self.journal.unwritten}; no create is sent while the journal cannot "
+                            "be written")
+        return self.stop_reason
+
     @property
     def spec_dir(self) -> Path:
         return self.plan.spec.path.parent

@@ -117,8 +117,9 @@ class Creates:
             return Outcome(sp.id, tp.take, "not_started", ctx.stop_reason, creates=made)
         intent = ctx.journal.add_intent(sp, tp, attempt)
         await ctx.journal.flush()
-        # A stop that came while the intent was being written, or a store lock taken over: not sent.
-        stop = ctx.lock_lost() or ctx.stop_reason
+        # A stop that came while the intent was being written, a store lock taken over, or an
+        # intent the store did not take: not sent.
+        stop = ctx.lock_lost() or ctx.journal_unwritten() or ctx.stop_reason
         if stop:
             ctx.journal.drop_intent(sp.id, intent)
             await ctx.journal.flush()

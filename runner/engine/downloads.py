@@ -60,7 +60,8 @@ class Downloads:
             except BaseException:
                 tmp.discard()
                 raise
-        raise DownloadError(f"could not download the output after {DOWNLOAD_ATTEMPTS} tries: {last}")
+        raise DownloadError(f"could not download the output after {DOWNLOAD_ATTEMPTS} tries: {last}",
+                            expired=isinstance(last, DownloadError) and last.expired)
 
     async def _keep_in_store(self, label: str, dest: Path, sha256: str) -> None:
         """Put the output in the shared store, so no other machine pays for it again. The file is

@@ -13,20 +13,32 @@ are taken on the loop (so they are consistent) from the shots changed since the 
 never a pass over the whole campaign — and written by a worker thread; flushes that arrive
 while a write is in flight share the next one, and a write never replaces a newer snapshot
 with an older.
+
+A shared store that cannot be written (an outage outlasting obstore's retries) does not end
+apply: ``flush`` keeps what it could not write queued (the store's journal steps go out in order
+with the next write that succeeds), sets ``unwritten``, and the create step sends no create
+whose intent is not durable. Tasks already created are still polled and downloaded, so a store
+that comes back before apply ends loses nothing; ``save_now`` at the end says what is not yet
+recorded when it does not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.errors import StoreError
 from runner.planner import ShotPlan, TakePlan
 from runner.spec import thaw
 from runner.store.place import Place
 from runner.store.state import Pending, ShotState, State, Take
+
+_STORE_PAUSE = 5.0
+"""Seconds between attempts to write a store that failed, so each flush does not wait out obstore's retries."""
 
 
 def now() -> str:
@@ -44,6 +56,9 @@ class Journal:
         self._on_disk = -1 if not state.exists else 0
         self._flushing = asyncio.Lock()
         self._writing = threading.Lock()
+        self.unwritten: StoreError | None = None
+        """Why the last write to the store failed (None once a write succeeds again)."""
+        self._retry_at = 0.0
 
     # --- reading --------------------------------------------------------------------------
 
@@ -110,6 +125,14 @@ class Journal:
         if (st.fingerprint, st.model, st.mode, st.failure) != before:  # apply calls this for every shot at the end
             self._changed(sp.id)
 
+    def forget_take(self, shot_id: str, take: int) -> None:
+        """A recorded take whose file is gone everywhere, its task included: the next plan
+        counts a new generation for it."""
+        st = self.state.shots.get(shot_id)
+        if st is not None and st.take(take) is not None:
+            st.takes = [t for t in st.takes if t.take != take]
+            self._changed(shot_id)
+
     def add_intent(self, sp: ShotPlan, tp: TakePlan, attempt: int) -> Pending:
         intent = Pending(tp.take, tp.fingerprint, None, now(), attempt, tp.credits)
         self.entry(sp).pending.append(intent)
@@ -125,6 +148,13 @@ class Journal:
         st = self.state.shots.get(shot_id)
         if st is not None and intent in st.pending:
             st.pending.remove(intent)
+            self._changed(shot_id)
+
+    def drop_unknown_intents(self, shot_id: str, fingerprint: str) -> None:
+        """Forget the intents without a task id of a take whose output is in place after all."""
+        st = self.state.shots.get(shot_id)
+        if st is not None and any(p.fingerprint == fingerprint and p.task_id is None for p in st.pending):
+            st.pending = [p for p in st.pending if p.fingerprint != fingerprint or p.task_id is not None]
             self._changed(shot_id)
 
     def drop_task(self, shot_id: str, task_id: str) -> None:
@@ -152,20 +182,42 @@ class Journal:
             if self._on_disk >= wanted:
                 return  # a write that started after our change covered it
             version, write = self._version, self._prepare(final=False)
-            await asyncio.to_thread(self._write, version, write)
+            if self.unwritten is not None and time.monotonic() < self._retry_at:
+                return  # the store just failed (after obstore's retries): the change waits in the queue
+            try:
+                await asyncio.to_thread(self._write, version, write)
+            except StoreError as e:
+                self.unwritten, self._retry_at = e, time.monotonic() + _STORE_PAUSE
+                return
+            self.unwritten = None
 
     def save_now(self, *, final: bool = False) -> None:
         """Write the current state from outside the event loop (start, end, interrupt); ``final``
         also folds a store's journal steps into its snapshot."""
-        self._write(self._version, self._prepare(final=final), always=final)
+        try:
+            # final: even when every change is on disk, so that a store's steps are folded into its snapshot
+            self._write(self._version, self._prepare(final=final), force=final)
+        except StoreError as e:
+            raise StoreError(e.url, f"{e.detail.rstrip('.')}. {self._unrecorded()}", key=e.key) from None
+        self.unwritten = None
 
     def _prepare(self, *, final: bool) -> Callable[[], None]:
         changed, self._dirty = self._dirty, set()
         return self.place.prepare_save(self.state, final=final, changed=changed)
 
-    def _write(self, version: int, write: Callable[[], None], *, always: bool = False) -> None:
+    def _unrecorded(self) -> str:
+        """What this apply did that the store does not know, for the error that ends it."""
+        running = sorted(p.task_id for _, st in self.items() for p in st.pending if p.task_id)
+        what = ("The store's journal of this apply is incomplete: outputs downloaded meanwhile are on this "
+                "machine only (output folder and cache)")
+        if running:
+            shown = ", ".join(running[:20]) + (f" and {len(running) - 20} more" if len(running) > 20 else "")
+            what += f"; tasks still running, not recorded in the store: {shown}"
+        return what + "; when the store is reachable, run apply again (and `runner push` for the outputs)"
+
+    def _write(self, version: int, write: Callable[[], None], *, force: bool = False) -> None:
         with self._writing:
-            if version <= self._on_disk and not always:
-                return  # a newer snapshot is already on disk (``always``: the final fold, even so)
+            if version <= self._on_disk and not force:
+                return  # a newer snapshot is already on disk
             write()
             self._on_disk = max(version, self._on_disk)

@@ -67,5 +67,6 @@ def _take_action(ctx: ApplyContext, sp: ShotPlan, tp: TakePlan) -> Outcome | Non
     if tp.action == "restore" and tp.cached:
         cache_mod.output_restore(tp.cached, base / tp.output, root=ctx.root)
         ctx.journal.record_take(sp, tp, tp.cached, "cache")
+        ctx.journal.drop_unknown_intents(sp.id, tp.fingerprint)  # the output is here: nothing is unknown
         return Outcome(sp.id, tp.take, "cached", "restored from cache", tp.output)
     return None

@@ -58,6 +58,7 @@ class Engine:
     async def run(self) -> ApplyResult:
         self.result.outcomes += await asyncio.to_thread(local_actions, self.ctx)
         jobs, recreate = self._resume_journal()
+        jobs += [self.tasks.refetch(sp, tp) for sp in self.plan.shots for tp in sp.takes if tp.action == "refetch"]
         await self.journal.flush()
         creates = [(sp, tp) for sp in self.plan.shots for tp in sp.takes
                    if tp.action == "create" or (tp.action == "resume" and tp.fingerprint in recreate)]

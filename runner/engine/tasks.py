@@ -85,6 +85,37 @@ class Tasks:
         await journal.flush()
         return Outcome(sp.id, tp.take, "failed", reason, credits=0, creates=creates, code=code)
 
+    async def refetch(self, sp: ShotPlan, tp: TakePlan) -> Outcome:
+        """A take the state records (it was paid for) whose file is nowhere any more: read its
+        task again for fresh signed URLs and download the output, free. When Runway no longer
+        has it, the take is forgotten, so the next plan counts (and asks for) a new generation
+        instead of this apply spending what its plan did not show."""
+        assert sp.shot is not None and tp.task_id is not None
+        label, task_id = f"{sp.id} take {tp.take}", tp.task_id
+        entry = self.ctx.journal.get(sp.id)
+        done = entry.take(tp.take) if entry else None
+        try:
+            status = await self.ctx.client.task(task_id)
+            if status.status != "SUCCEEDED":
+                raise DownloadError(f"the task is {status.status.lower()}, not finished with an output", expired=True)
+            meta = await self.downloads.fetch(label, tp.fingerprint, status, self.ctx.spec_dir / tp.output,
+                                              ENDPOINTS[sp.shot.request.endpoint].output)
+        except (ApiError, DownloadError) as e:
+            gone = (isinstance(e, ApiError) and e.status == 404) or (isinstance(e, DownloadError) and e.expired)
+            if not gone:  # maybe only for now: the take stays recorded, the next apply tries again
+                return Outcome(sp.id, tp.take, "failed", f"could not fetch the output again from task {task_id} "
+                               f"({e}); run apply again", code="REFETCH")
+            self.ctx.journal.forget_take(sp.id, tp.take)
+            await self.ctx.journal.flush()
+            return Outcome(sp.id, tp.take, "failed", f"the output is gone and Runway no longer has it (task "
+                           f"{task_id}: {e}); the next plan counts a new generation", code="GONE")
+        if done is not None:  # it keeps what it cost and when it was made
+            meta = {**meta, "credits": done.credits, "finished": done.finished}
+        self.ctx.journal.record_take(sp, tp, {**meta, "task_id": task_id}, done.source if done else "api")
+        await self.ctx.journal.flush()
+        self.ctx.reporter.update(sp.id, tp.take, "DONE", 1.0)
+        return Outcome(sp.id, tp.take, "cached", f"fetched again from task {task_id}", tp.output)
+
     def _cost_warning(self, label: str, status: TaskStatus) -> None:
         if status.cost_warning:
             message = f"warning: {label}: task {status.id}: {status.cost_warning}"

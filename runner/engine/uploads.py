@@ -9,11 +9,12 @@ Hashing and DNS lookups run in worker threads, off the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
 from runner.engine.context import ApplyContext
-from runner.errors import InputRefused
+from runner.errors import InputRefused, StoreError
 from runner.inputs.assets import resolve_local
 from runner.inputs.urlpolicy import check_url
 from runner.spec import Shot, thaw
@@ -41,13 +42,33 @@ class Uploads:
         return await self._inflight[digest]
 
     async def _upload(self, path: Path, digest: str) -> str:
-        hit = cache_mod.upload_get(self._account, digest)
+        hit = cache_mod.upload_get(self._account, digest) or await self._shared(digest)
         if hit:
             return hit
         self.ctx.reporter.note(f"uploading {path.name}")
         uri = await self.ctx.client.upload(path)
         cache_mod.upload_put(self._account, digest, uri)
+        await self._share(digest, uri)
         return uri
+
+    async def _shared(self, digest: str) -> str | None:
+        """An upload of this content another machine made with the same account (a store)."""
+        place = self.ctx.plan.place
+        if place is None or place.objects is None:
+            return None
+        try:
+            uri = await asyncio.to_thread(place.shared_upload, self._account, digest)
+        except StoreError:
+            return None  # uploading again costs no credits
+        if uri:
+            cache_mod.upload_put(self._account, digest, uri)
+        return uri
+
+    async def _share(self, digest: str, uri: str) -> None:
+        place = self.ctx.plan.place
+        if place is not None and place.objects is not None:
+            with contextlib.suppress(StoreError):
+                await asyncio.to_thread(place.share_upload, self._account, digest, uri, cache_mod.UPLOAD_TTL)
 
     async def forget(self, shot: Shot) -> None:
         """Drop cached upload URIs of this shot's inputs (the API no longer knows them)."""
@@ -56,6 +77,10 @@ class Uploads:
                 digest = await self._digest(resolve_local(item.ref, self.ctx.spec_dir))
                 cache_mod.upload_forget(self._account, digest)
                 self._inflight.pop(digest, None)
+                place = self.ctx.plan.place
+                if place is not None and place.objects is not None:
+                    with contextlib.suppress(StoreError):
+                        await asyncio.to_thread(place.forget_upload, self._account, digest)
 
     async def url_problems(self, shot: Shot) -> list[str]:
         """Every remote input of ``shot`` that the URL policy refuses now, with DNS."""

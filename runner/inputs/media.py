@@ -130,4 +130,30 @@ def _png_problem(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-_VERIFIERS: dict[OutputKind, Callable[[Path, str, str], str | None]] = {"video": _verify_video}
+# A generated image: at least this many pixels a side (a 1x1 "image" is an error page in
+# disguise), at most what Runway's largest sizes need (11264:1408, 8192:2048...).
+IMAGE_SIDE_MIN = 16
+IMAGE_SIDE_MAX = 16_384
+
+
+def _verify_image(path: Path, ctype: str, suffix: str) -> str | None:
+    """A still image Pillow can decode (PNG, JPEG or WebP), of a plausible size."""
+    from PIL import Image
+
+    if ctype and not ctype.startswith(("image/", "application/octet-stream", "binary/octet-stream")):
+        return f"unexpected content type {ctype!r} for a generated image"
+    try:
+        with Image.open(path) as img:
+            fmt, (width, height) = img.format, img.size
+            img.verify()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return "the output is not a readable image"
+    if fmt not in ("PNG", "JPEG", "WEBP"):
+        return f"the output is a {fmt} file, not a PNG, JPEG or WebP image"
+    if min(width, height) < IMAGE_SIDE_MIN or max(width, height) > IMAGE_SIDE_MAX:
+        return (f"the output image is {width}x{height} pixels; a generated image is "
+                f"{IMAGE_SIDE_MIN} to {IMAGE_SIDE_MAX} pixels a side")
+    return None
+
+
+_VERIFIERS: dict[OutputKind, Callable[[Path, str, str], str | None]] = {"video": _verify_video, "image": _verify_image}

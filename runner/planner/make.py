@@ -46,10 +46,6 @@ def output_name(shot_id: str, take: int, request: Request) -> str:
     return f"{shot_id}/{take}.{output_extension(request.endpoint, request.body)}"
 
 
-def output_path(spec: Spec, shot_id: str, take: int, request: Request) -> Path:
-    return spec.output_dir / output_name(shot_id, take, request)
-
-
 def estimate(shot: Shot, spec_dir: Path, info: ModelInfo, hasher: cache_mod.Hasher) -> Cost:
     """Credits for one generation of ``shot``, probing the input clip when the length follows it."""
     seconds = None
@@ -133,6 +129,13 @@ class _Planner:
             self.confined(shot, out)
             pending = next((p for p in (prior.pending if prior else []) if p.fingerprint == fp), None)
             done = prior.take(n) if prior else None
+            if pending is not None and pending.task_id is None and not forced:
+                # An intent of unknown outcome whose output this machine has (it finished while
+                # the journal could not be written): restore it rather than risk paying again.
+                hit = cache_mod.output_get(fp)
+                if hit is not None:
+                    takes.append(TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit))
+                    continue
             if pending is not None and not forced:
                 # A journaled task is paid for; an intent without a task id may cost again
                 # (with --recreate-unknown), so it is priced as a possible create.
@@ -153,6 +156,10 @@ class _Planner:
             hit = None if forced else (cache_mod.output_get(fp) or self.in_store(done, fp))
             if hit is not None:
                 takes.append(TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit))
+                continue
+            if done is not None and done.fingerprint == fp and done.task_id and not forced:
+                # Paid for, but the file is nowhere: its task gives fresh URLs while Runway keeps it.
+                takes.append(TakePlan(n, fp, "refetch", out, 0, done.task_id))
                 continue
             takes.append(TakePlan(n, fp, "create", out, cost.credits))
             total = None if total is None or cost.credits is None else total + cost.credits
@@ -293,7 +300,7 @@ def _verdict(case: _Case, shot_fp: str, canonical: Mapping[str, Any]) -> tuple[S
     actions, prior = case.actions, case.prior
     if case.forced:
         return ("~", "regenerate", ["--replace"]) if prior else ("+", "create", ["--replace"])
-    if case.moved_from and actions <= {"keep", "move", "restore", "resume"}:
+    if case.moved_from and actions <= {"keep", "move", "restore", "refetch", "resume"}:
         return ">", "move", [f"moved from {case.moved_from}"]
     if prior is None and "create" in actions:
         return "+", "create", ["new shot"]
@@ -310,9 +317,15 @@ def _verdict(case: _Case, shot_fp: str, canonical: Mapping[str, Any]) -> tuple[S
         return ("~" if prior and prior.takes else "+"), "resume", []
     if actions <= {"keep"}:
         return "=", "unchanged", []
-    if "move" in actions and "restore" not in actions:
+    if "move" in actions and not actions & {"restore", "refetch"}:
         return ">", "move", ["output path changed; files move"]
-    return "=", "cached", ["restored from cache" if "restore" in actions else ""]
+    if "refetch" in actions:
+        ids = ", ".join(t.task_id or "" for t in case.takes if t.action == "refetch")
+        return "=", "cached", [f"output missing: fetched again from task {ids} (free while Runway keeps it, "
+                               "24-48 h; else the next plan counts a new generation)"]
+    stored = any(t.cached and t.cached.get("from") == "store" for t in case.takes if t.action == "restore")
+    return "=", "cached", [("restored from the store" if stored else "restored from cache") if "restore" in actions
+                           else ""]
 
 
 def _missing_takes(case: _Case) -> list[str]:
@@ -321,6 +334,8 @@ def _missing_takes(case: _Case) -> list[str]:
     missing = [t.take for t in case.takes if t.action == "create"]
     lost = [n for n in missing if n <= had]
     reasons = []
+    if had == 0:  # the entry has no take at all (refused, failed, or lost and gone from Runway too)
+        return ["no output on record (take " + ", ".join(map(str, missing)) + ")"]
     if len(lost) < len(missing):
         reasons.append(f"takes {had} → {case.shot.takes}")
     if lost:

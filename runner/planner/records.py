@@ -3,8 +3,9 @@
 Symbols of a shot: ``+`` create, ``~`` regenerate, ``=`` unchanged or restored from the
 cache, ``>`` moved, ``-`` removed (files kept), ``!`` blocked (a remembered SAFETY/ASSET
 refusal). Take actions: ``create`` (paid), ``keep``, ``move`` (a renamed shot's file),
-``restore`` (from the cache, free), ``resume`` (a journaled task, already paid, or an intent
-of unknown outcome), ``blocked``.
+``restore`` (from the cache or the store, free), ``refetch`` (a recorded take whose file is
+nowhere any more, read again from its task while Runway keeps it: free), ``resume`` (a
+journaled task, already paid, or an intent of unknown outcome), ``blocked``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from runner.catalog.endpoints import ENDPOINTS
+from runner.catalog.models import catalog
 from runner.catalog.pricing import CREDIT_USD
 from runner.errors import Location, Problem
 from runner.planner.budget import over_budget_by
@@ -23,7 +26,7 @@ from runner.store.state import State
 PLAN_FORMAT = 1
 
 Symbol = Literal["+", "~", "=", ">", "-", "!"]
-TakeAction = Literal["create", "keep", "move", "restore", "resume", "blocked"]
+TakeAction = Literal["create", "keep", "move", "restore", "refetch", "resume", "blocked"]
 
 
 @dataclass(frozen=True)
@@ -110,10 +113,18 @@ class Plan:
                 problems.append(Problem(
                     s.location or Location(self.spec.display), f"{s.model} has no known price for this request, "
                     f"and {self.cap_name} {self.max_credits:g} is set: apply could spend past it. Give it a price "
-                    f"in a --prices file ({s.model}: {{credits_per_second: N}}) or accept the risk with "
+                    f"in a --prices file ({s.model}: {{{_rate_field(s.model, s.mode)}: N}}) or accept the risk with "
                     f"--allow-unpriced {s.model}", shot=s.id, field="model"))
         return problems
 
     @property
     def usd(self) -> float:
         return round(self.total_credits * CREDIT_USD, 2)
+
+
+def _rate_field(model: str, mode: str) -> str:
+    """The price-file field that prices ``model`` in ``mode``: per second, or per image."""
+    info = catalog().get(model)
+    endpoint = info.modes.get(mode) if info else None
+    unit = ENDPOINTS[endpoint].price_unit if endpoint in ENDPOINTS else "second"
+    return f"credits_per_{unit}"

@@ -61,9 +61,15 @@ def _unknown(info: ModelInfo, request: Request, origins: Mapping[Pointer, str], 
         if spec_field.startswith("params."):
             message = (f"{key!r} is not a field of {info.name}'s {request.endpoint} request"
                        f"{words.did_you_mean(key, allowed)}; fields: {', '.join(allowed)}")
+        elif key in _REFERENCE_KINDS and not path:
+            message = f"{subject} takes no {_REFERENCE_KINDS[key]} references; remove those items from references"
         else:
             message = f"{subject} does not take {spec_field}; remove it"
         yield BodyProblem(spec_field, message, at_key=True)
+
+
+# Request keys that hold the video and audio items of a shot's ``references``.
+_REFERENCE_KINDS = {"referenceVideos": "video", "referenceAudio": "audio"}
 
 
 def _invalid(origins: Mapping[Pointer, str], error: ValidationError, subject: str) -> BodyProblem:

@@ -33,6 +33,7 @@ BODY_TO_FIELD = {
     **{v: k for k, v in SCALAR_FIELDS.items()},
     "promptImage": "image",
     "references": "references",
+    "referenceImages": "references",
     "referenceVideos": "references",
     "referenceAudio": "references",
     "videoUri": "video",
@@ -127,17 +128,22 @@ class _Compiler:
 
     def references(self) -> None:
         refs = self.fields.get("references") or []
-        groups: dict[str, list[Any]] = {"references": [], "referenceVideos": [], "referenceAudio": []}
-        key_for = {"image": "references", "video": "referenceVideos", "audio": "referenceAudio"}
+        # Image endpoints (text_to_image) spell their image references referenceImages.
+        own = "references" in self.props or "referenceImages" not in self.props
+        images = "references" if own else "referenceImages"
+        groups: dict[str, list[Any]] = {images: [], "referenceVideos": [], "referenceAudio": []}
+        key_for = {"image": images, "video": "referenceVideos", "audio": "referenceAudio"}
         for i, item in enumerate(refs):
-            if not isinstance(item, dict) or len(item) != 1:
-                continue
-            (kind, ref), = item.items()
-            key = key_for.get(kind)
-            if key is None or not isinstance(ref, str):
-                continue
-            pointer = (key, len(groups[key]), "uri")
-            groups[key].append(self.typed(key, kind, self.media(pointer, ref, f"references[{i}].{kind}")))
+            kinds = [k for k in key_for if isinstance(item, dict) and k in item]
+            if len(kinds) != 1 or not isinstance(item[kinds[0]], str):
+                continue  # the spec schema has reported it
+            kind, key = kinds[0], key_for[kinds[0]]
+            n = len(groups[key])
+            entry = self.typed(key, kind, self.media((key, n, "uri"), item[kind], f"references[{i}].{kind}"))
+            if "tag" in item:  # the model's schema says whether its references take a tag
+                entry["tag"] = item["tag"]
+                self.origins[(key, n, "tag")] = f"references[{i}].tag"
+            groups[key].append(entry)
         for key, values in groups.items():
             if values:
                 self.body[key] = values

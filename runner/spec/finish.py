@@ -69,7 +69,11 @@ class Finisher:
         if info is None or mode is None:
             return None
         if mode not in info.modes:
-            hint = "; add image: (a first frame)" if "text" not in info.modes and mode == "text" else ""
+            hint = ""
+            if mode == "text" and "image" in info.modes:
+                hint = "; add image: (a first frame)"
+            elif mode == "text" and "reference" in info.modes:
+                hint = "; add references: [{image: ...}] (it needs at least one reference image)"
             self.problems.problem(shot.sources["model"],
                                   f"{info.name} has no {mode} mode; it supports: {', '.join(info.modes)}{hint}",
                                   shot=shot.id, field="model")

@@ -119,6 +119,15 @@ def describe(error: ValidationError, *, name: str, subject: str = "", units: str
     validator = str(error.validator)
     if validator in ("anyOf", "oneOf") and error.context:
         return describe(best_match(error.context), name=name, subject=subject, units=units)
+    if validator == "not":  # e.g. a reference item naming two kinds: not any pair of them
+        pairs: Any = error.validator_value
+        keys = dict.fromkeys(str(k) for b in pairs.get("anyOf", []) for k in b.get("required", []))
+        return f"takes only one of: {', '.join(keys)}" if keys else str(error.message)
+    if validator == "dependentRequired":
+        needs: Any = error.validator_value
+        instance: Any = error.instance
+        key = next((k for k in needs if k in instance and any(n not in instance for n in needs[k])), "")
+        return f"{key} needs {' and '.join(needs.get(key, []))} beside it" if key else str(error.message)
     if validator == "maxProperties":
         return f"takes only one of: {', '.join(schema_of(error).get('properties', {}))}"
     sentence = _SENTENCES.get(validator)

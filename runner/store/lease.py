@@ -32,6 +32,8 @@ from runner.store.objects import Objects, Version
 LEASE_SECONDS = 300.0
 """How long a lock stays taken without renewal; apply renews it every third of that."""
 
+LEASE_ENV = "RUNNER_LOCK_LEASE_SECONDS"
+
 _POLL_SECONDS = 2.0
 
 
@@ -64,6 +66,22 @@ def ci_run_url(env: dict[str, str] | None = None) -> str | None:
         server = env.get("GITHUB_SERVER_URL", "https://github.com")
         return f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
     return env.get("CI_JOB_URL") or None
+
+
+def lease_seconds(store: str, env: dict[str, str] | None = None) -> float:
+    """The lease length: ``RUNNER_LOCK_LEASE_SECONDS`` (1 to 86400), else 300 s. A short lease
+    frees a dead holder's lock sooner, at the price of more renewals (every third of it)."""
+    env = dict(os.environ) if env is None else env
+    raw = env.get(LEASE_ENV, "").strip()
+    if not raw:
+        return LEASE_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 1 <= seconds <= 86400:  # also refuses NaN
+        raise StoreError(store, f"{LEASE_ENV}={raw[:40]!r} is not a number of seconds from 1 to 86400")
+    return seconds
 
 
 def new_holder(lease: float = LEASE_SECONDS, now: float | None = None) -> Holder:
@@ -116,7 +134,12 @@ class Lease:
     def release(self) -> None:
         """Mark the lock free, if it is still ours (a lock taken over is left to its new holder)."""
         released = replace(self.holder, released=True)
-        self.objects.replace(self.key, released.to_json(), self._etag)
+        try:
+            self.objects.replace(self.key, released.to_json(), self._etag)
+        except StoreError as e:
+            raise StoreError(e.url, f"{e.detail.rstrip('.')}; the lock was not released: it is free when its lease "
+                             f"runs out ({self.seconds:g} s), or at once with: runner state unlock {self.lock_id}",
+                             key=e.key) from None
 
 
 def acquire(objects: Objects, key: str, what: str, *, timeout: float = 0.0, lease: float = LEASE_SECONDS,
@@ -192,10 +215,18 @@ def kept(lease: Lease) -> Iterator[Callable[[], None]]:
 
     thread = threading.Thread(target=renew_until_stopped, name="runner-lease", daemon=True)
     thread.start()
+    failed = False
     try:
         yield check
+    except BaseException:
+        failed = True
+        raise
     finally:
         stop.set()
         thread.join()
         if not lost:
-            lease.release()
+            try:
+                lease.release()
+            except StoreError:
+                if not failed:  # the error that ended the block says more (often: the same outage)
+                    raise

@@ -40,16 +40,16 @@ def _checked(path: Path, root: Path) -> Path:
     return confine(path, root, what="lock file")
 
 
-def _held(lock_path: Path, root: Path, busy: str) -> contextlib.AbstractContextManager[None]:
+def _held(lock_path: Path, root: Path, busy: str, timeout: float = 0.0) -> contextlib.AbstractContextManager[None]:
     lock_path = _checked(lock_path, root)
     holder_file = _checked(Path(f"{lock_path}.holder"), root)
-    return _hold(filelock.FileLock(str(lock_path)), holder_file, busy)
+    return _hold(filelock.FileLock(str(lock_path)), holder_file, busy, timeout)
 
 
 @contextlib.contextmanager
-def _hold(lock: filelock.FileLock, holder_file: Path, busy: str) -> Iterator[None]:
+def _hold(lock: filelock.FileLock, holder_file: Path, busy: str, timeout: float) -> Iterator[None]:
     try:
-        lock.acquire(timeout=0)
+        lock.acquire(timeout=timeout)
     except filelock.Timeout:
         try:
             holder = holder_file.read_text(encoding="utf-8").strip()
@@ -71,11 +71,13 @@ def _hold(lock: filelock.FileLock, holder_file: Path, busy: str) -> Iterator[Non
         lock.release()
 
 
-def spec_lock(spec_path: Path, root: Path | None = None) -> contextlib.AbstractContextManager[None]:
-    """Hold the spec's apply lock; fail at once, naming the holder, when it is taken."""
+def spec_lock(spec_path: Path, root: Path | None = None, *,
+              timeout: float = 0.0) -> contextlib.AbstractContextManager[None]:
+    """Hold the spec's apply lock; when it is taken, wait up to ``timeout`` seconds (0: fail at
+    once), then fail naming the holder."""
     lock_path = Path(lock_for(spec_path).lock_file)
     return _held(lock_path, root or spec_path.parent, f"another apply of {display_path(spec_path)} is running "
-                 "({holder}); wait for it to finish, or stop it")
+                 "({holder}); wait for it to finish (--lock-timeout), or stop it", timeout)
 
 
 def output_lock(output_dir: Path, root: Path) -> contextlib.AbstractContextManager[None]:

@@ -205,6 +205,15 @@ class BucketObjects(Objects):
         return StoreError(self.url, f"{text[:300]} (retried; check the credentials and endpoint in the "
                           "environment, and that the bucket exists)", key=key)
 
+    def _ours(self, key: str, data: bytes) -> str | None:
+        """After a conditional write was refused: the ETag when the object holds exactly ``data``.
+        obstore retries a request after a 5xx, a timeout or a dropped connection; when the first
+        attempt did reach the store, the retry finds our own write and is refused. Every
+        conditional write runner makes is unique (a journal step names its writer, a lease body
+        its holder id and expiry), so identical bytes mean the write was ours."""
+        current = self.read(key)
+        return current.etag if current is not None and current.data == data else None
+
     def read(self, key: str) -> Version | None:
         import obstore
 
@@ -224,7 +233,7 @@ class BucketObjects(Objects):
         try:
             result = obstore.put(self._store, check_key(self.url, key), data, mode="create")
         except (AlreadyExistsError, PreconditionError):
-            return None
+            return self._ours(key, data)
         except Exception as err:
             raise self._fail(key, err) from None
         return str(result.get("e_tag") or "")
@@ -235,7 +244,9 @@ class BucketObjects(Objects):
 
         try:
             result = obstore.put(self._store, check_key(self.url, key), data, mode={"e_tag": etag})
-        except (PreconditionError, FileNotFoundError):
+        except PreconditionError:
+            return self._ours(key, data)
+        except FileNotFoundError:
             return None
         except Exception as err:
             raise self._fail(key, err) from None
@@ -306,6 +317,26 @@ class BucketObjects(Objects):
         return True
 
 
+RETRY_ENV = "RUNNER_STORE_RETRY_SECONDS"
+
+
+def retry_config(url: str, env: dict[str, str] | None = None) -> RetryConfig:
+    """How obstore retries a failed request (5xx, timeout, dropped connection): up to 4 times,
+    for at most ``RUNNER_STORE_RETRY_SECONDS`` (default 60), waiting 1/600 of that before the
+    first retry and doubling (so 0.1 s, 0.2 s, … by default; tests set a small budget to stay fast)."""
+    env = dict(os.environ) if env is None else env
+    raw = env.get(RETRY_ENV, "").strip() or "60"
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0.01 <= seconds <= 3600:  # also refuses NaN
+        raise StoreError(url, f"{RETRY_ENV}={raw[:40]!r} is not a number of seconds from 0.01 to 3600")
+    return {"max_retries": 4, "retry_timeout": timedelta(seconds=seconds),
+            "backoff": {"init_backoff": timedelta(seconds=seconds / 600), "max_backoff": timedelta(seconds=seconds / 4),
+                        "base": 2}}
+
+
 BUCKET_SCHEMES = ("s3://", "gs://", "az://", "azure://", "abfs://")
 
 
@@ -321,7 +352,7 @@ def open_store(url: str, *, base: Path | None = None) -> Objects:
         # loopback switch (MinIO, moto) is read here.
         options: ClientConfig = {"connect_timeout": timedelta(seconds=10), "timeout": timedelta(seconds=120),
                                  "allow_http": os.environ.get("AWS_ALLOW_HTTP", "").lower() == "true"}
-        retry: RetryConfig = {"max_retries": 4, "retry_timeout": timedelta(seconds=60)}
+        retry = retry_config(url)
         try:
             store = from_url(url, client_options=options, retry_config=retry)
         except Exception as err:
@@ -344,5 +375,5 @@ def _etag(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
-__all__ = ["BUCKET_SCHEMES", "BucketObjects", "FolderObjects", "Objects", "StoreError", "Version", "check_key",
-           "open_store"]
+__all__ = ["BUCKET_SCHEMES", "RETRY_ENV", "BucketObjects", "FolderObjects", "Objects", "StoreError", "Version",
+           "check_key", "open_store", "retry_config"]

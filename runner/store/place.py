@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
+import re
+import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +31,9 @@ from runner.store.state import State, load_state, state_path
 from runner.store.steps import state_digest
 
 STORE_ENV = "RUNNER_STORE"
+_TOKEN = re.compile(r"[0-9a-f]{16,64}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_RUNWAY_URI = re.compile(r"runway://[\x21-\x7e]{1,2000}")
 
 
 def store_url(option: str | None, spec_store: str | None, env: dict[str, str] | None = None) -> str | None:
@@ -103,11 +109,12 @@ class Place:
         """Hold the spec's apply lock for the block; yields a check to call before each create
         (it raises when a store's lease was lost)."""
         if self.objects is None or self.shared is None:
-            with spec_lock(self.spec_path.resolve()):
+            with spec_lock(self.spec_path.resolve(), timeout=timeout):
                 yield lambda: None
             return
         key = f"locks/{self.shared.prefix.removeprefix('specs/')}.json"
-        held = lease.acquire(self.objects, key, f"{self.spec_path.name} in {self.url}", timeout=timeout)
+        held = lease.acquire(self.objects, key, f"{self.spec_path.name} in {self.url}", timeout=timeout,
+                             lease=lease.lease_seconds(self.objects.url))
         with lease.kept(held) as check:
             yield check
 
@@ -118,6 +125,35 @@ class Place:
                              "process releases when it ends; there is nothing to unlock")
         key = f"locks/{self.shared.prefix.removeprefix('specs/')}.json"
         return lease.force_unlock(self.objects, key, lock_id)
+
+    # --- uploads ----------------------------------------------------------------------------
+    # A runway:// URI of an input's content, uploaded by any machine with the same account
+    # (base URL and key, hashed): reused until shortly before Runway forgets it.
+
+    def _upload_key(self, account: str, digest: str) -> str:
+        return f"uploads/{account}/{digest}.json"
+
+    def shared_upload(self, account: str, digest: str) -> str | None:
+        if self.objects is None or not _TOKEN.fullmatch(account) or not _SHA256.fullmatch(digest):
+            return None
+        got = self.objects.read(self._upload_key(account, digest))
+        try:
+            doc = json.loads(got.data) if got is not None else None
+            uri, expires = (doc["uri"], float(doc["expires"])) if isinstance(doc, dict) else (None, 0.0)
+        except (ValueError, KeyError, TypeError):
+            return None  # a broken entry is simply not used (uploading again is free)
+        if not isinstance(uri, str) or not _RUNWAY_URI.fullmatch(uri) or not time.time() < expires:
+            return None
+        return uri
+
+    def share_upload(self, account: str, digest: str, uri: str, ttl: float) -> None:
+        if self.objects is not None and _TOKEN.fullmatch(account) and _SHA256.fullmatch(digest):
+            body = json.dumps({"uri": uri, "expires": time.time() + ttl}).encode()
+            self.objects.write(self._upload_key(account, digest), body)
+
+    def forget_upload(self, account: str, digest: str) -> None:
+        if self.objects is not None and _TOKEN.fullmatch(account) and _SHA256.fullmatch(digest):
+            self.objects.delete(self._upload_key(account, digest))
 
     # --- outputs ----------------------------------------------------------------------------
 

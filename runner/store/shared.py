@@ -3,14 +3,16 @@
 Layout under the store's URL (one store can hold many specs; blobs are shared by all)::
 
     specs/<name>/state.json          snapshot: {"format", "spec", "upto", "shots"}
-    specs/<name>/journal/<seq>.json  one step: {"seq", "shots": {id: shot | null}}
+    specs/<name>/journal/<seq>.json  one step: {"seq", "writer", "shots": {id: shot | null}}
     locks/<name>.json                the apply lock (runner.store.lease)
     blobs/sha256/<2>/<64>            outputs by content (runner.store.blobs)
 
 A journal step holds only the shots that changed since the last step, and is written with a
 create-if-absent on the next sequence number, so a step costs one small request whatever the
 size of the campaign, and two writers can never both write step n: the loser learns that
-somebody else is writing (which the lock should have prevented) and stops. Every ``COMPACT``
+somebody else is writing (which the lock should have prevented) and stops. A step names its
+writer (one random id per apply), so a step found identical to ours after a retried request
+was written by us (``BucketObjects._ours``), never by somebody else. Every ``COMPACT``
 steps, and at the end of an apply, the snapshot is rewritten to include them and the steps it
 covers are deleted; a reader that finds steps the snapshot already covers skips them, so a
 crash between the two is harmless.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +54,7 @@ class SharedState:
         self.objects = objects
         self.prefix = spec_key(name)
         self.spec = spec  # the spec's path in the project, to notice two specs with one name
+        self._writer = uuid.uuid4().hex  # makes every step unique: see BucketObjects._ours
         self._seq = 0
         self._upto = 0
         self._saved: dict[str, tuple[Any, ...]] = {}
@@ -139,7 +143,8 @@ class SharedState:
             changed.update(dict.fromkeys(self._saved.keys() - signatures.keys()))
             if changed:
                 self._seq += 1
-                step = json.dumps({"seq": self._seq, "shots": changed}, sort_keys=True).encode()
+                step = json.dumps({"seq": self._seq, "writer": self._writer, "shots": changed},
+                                  sort_keys=True).encode()
                 self._queue.append((self._step_key(self._seq), step, False))
             if compact or self._seq - self._upto >= COMPACT:
                 doc = {"format": FORMAT, "spec": self.spec, "upto": self._seq,

@@ -23,8 +23,12 @@ from pathlib import Path
 import pytest
 
 from runner.emulator import HookEvent, prompt_hash
+from runner.store.blobs import blob_key
 from runner.store.cache import sha256_file
-from runner.store.state import load_state
+from runner.store.lease import holder_of
+from runner.store.objects import open_store
+from runner.store.shared import SharedState
+from runner.store.state import State, load_state
 
 FULL = bool(os.environ.get("RUNNER_FULL_CAMPAIGNS"))
 
@@ -46,14 +50,18 @@ def apply_cmd(spec: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "runner", "apply", str(spec), "--yes", "--poll-interval", "0.02", *extra]
 
 
-def state_of(spec: Path) -> dict:
-    """The state as runner reads it (the state file and the journal steps after it, checked):
-    after a SIGKILL the state file may be behind and the journal holds the rest."""
-    return json.loads(load_state(spec.with_name("campaign.state.json")).to_json())
+def state_of(spec: Path, store: str | None = None) -> dict:
+    """The spec's state as runner reads it: the state file and the local journal's lines after
+    it (after a SIGKILL the file may be behind and the journal holds the rest), or ``store``'s
+    snapshot and journal (read as another machine would, through the runner's own reader)."""
+    if store is None:
+        return json.loads(load_state(spec.with_name("campaign.state.json")).to_json())
+    shared = SharedState(open_store(store), "c", spec.name)
+    return json.loads(shared.load(State(spec.with_name("campaign.state.json"))).to_json())
 
 
-def check_outputs(spec: Path, n: int) -> None:
-    shots = state_of(spec)["shots"]
+def check_outputs(spec: Path, n: int, store: str | None = None) -> None:
+    shots = state_of(spec, store)["shots"]
     assert len(shots) == n
     for shot in shots.values():
         assert shot["pending"] == [] and len(shot["takes"]) == 1
@@ -96,9 +104,9 @@ class Killer:
             self.kills[point] += 1
 
 
-def check_kill_point(spec: Path, point: str, hit: HookEvent) -> None:
+def check_kill_point(spec: Path, point: str, hit: HookEvent, store: str | None = None) -> None:
     """The journal holds what the runner promises at that moment."""
-    shots = state_of(spec)["shots"]
+    shots = state_of(spec, store)["shots"]
     pending_ids = {p["task_id"] for s in shots.values() for p in s["pending"]}
     done_ids = {t["task_id"] for s in shots.values() for t in s["takes"]}
     if point == "intent":
@@ -108,39 +116,79 @@ def check_kill_point(spec: Path, point: str, hit: HookEvent) -> None:
         assert hit.task_id in pending_ids and hit.task_id not in done_ids, (point, hit.task_id, shots)
 
 
-def crash_campaign(make_emulator, folder: Path, *, shots: int, kills: int) -> None:
+def lease_for(env: dict[str, str], kill: int) -> dict[str, str]:
+    """Odd kills leave a short lease (RUNNER_LOCK_LEASE_SECONDS), even ones the default 300 s."""
+    return {**env, "RUNNER_LOCK_LEASE_SECONDS": "2"} if kill % 2 else env
+
+
+def recover_lock(spec: Path, env: dict[str, str], store: str, kill: int) -> str:
+    """A killed apply leaves its lease in the store. Recover as a user would: after odd kills
+    let the short lease run out while the next apply waits (--lock-timeout); after even ones
+    read the lock id from the refusal and run `runner state unlock`."""
+    if kill % 2:
+        return "--lock-timeout=60"
+    refused = subprocess.run(apply_cmd(spec, "--store", store), env=env, capture_output=True, text=True,
+                             timeout=120, check=False)
+    assert refused.returncode == 1 and "runner state unlock " in refused.stderr, refused.stderr
+    lock_id = refused.stderr.split("runner state unlock ")[1].split()[0]
+    unlocked = subprocess.run([sys.executable, "-m", "runner", "state", "unlock", lock_id, str(spec), "--store", store],
+                              env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert unlocked.returncode == 0, unlocked.stderr
+    return "--lock-timeout=0"
+
+
+def crash_campaign(make_emulator, folder: Path, *, shots: int, kills: int, store: str | None = None) -> None:
     # Two slots per model: a killed apply has at most two creates of its own under way, so
     # `shots > 2 * kills` leaves a new shot to create for every kill.
     emu = make_emulator(time_scale=0.02, max_concurrent=2)  # a generation takes 0.4 s
     spec = spec_of(shots, folder)
     env = env_for(emu, folder)
+    where = ["--store", store] if store else []
     killer = Killer(emu)
     points = list(KILL_POINTS)
     journal_only = 0
     for i in range(kills):
         point = points[i % len(points)]
-        proc = subprocess.Popen(apply_cmd(spec), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        lock = [recover_lock(spec, env, store, i - 1)] if store and i else []
+        proc = subprocess.Popen(apply_cmd(spec, *where, *lock), env=lease_for(env, i) if store else env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         killer.arm(proc, point)
         _, err = proc.communicate(timeout=300)
         assert killer.hit is not None, f"kill {i + 1} ({point}): apply ended on its own: {err.decode()[-2000:]}"
         assert proc.returncode == -signal.SIGKILL
-        check_kill_point(spec, point, killer.hit)  # the state file parses, and says what it must
-        if killer.hit.task_id and killer.hit.task_id not in spec.with_name("campaign.state.json").read_text():
-            journal_only += 1  # a paid task id only the journal held (the state file is folded when apply ends)
+        check_kill_point(spec, point, killer.hit, store)  # the state parses, and says what it must
+        if not store and killer.hit.task_id and \
+                killer.hit.task_id not in spec.with_name("campaign.state.json").read_text():
+            journal_only += 1  # a paid task id only the local journal held (the file is folded when apply ends)
     assert killer.kills == Counter({p: len(range(i, kills, len(points))) for i, p in enumerate(points)})
-    unknown = sum(1 for s in state_of(spec)["shots"].values() for p in s["pending"] if not p["task_id"])
-    final = subprocess.run(apply_cmd(spec, "--recreate-unknown", "--format", "json"), env=env,
+    unknown = sum(1 for s in state_of(spec, store)["shots"].values() for p in s["pending"] if not p["task_id"])
+    lock = [recover_lock(spec, env, store, kills - 1)] if store else []
+    final = subprocess.run(apply_cmd(spec, *where, *lock, "--recreate-unknown", "--format", "json"), env=env,
                            capture_output=True, text=True, timeout=300, check=False)
     assert final.returncode == 0, final.stdout + final.stderr
-    check_outputs(spec, shots)
+    check_outputs(spec, shots, store)
     creates = emu.stats["creates_total"]
     # Every shot was created once, plus at most the creates the runner itself reported
     # as "may have been created" (an intent journaled, the kill before the task id).
     assert shots <= creates <= shots + unknown, (creates, unknown)
-    assert journal_only > 0  # the journal, not the state file, carried paid tasks across kills
-    print(f"\ncrash campaign: {shots} shots, {kills} SIGKILLs ({dict(killer.kills)}), {unknown} reported "
-          f"'may have been created', {creates} creates in all; {journal_only} kills left a paid task id "
-          "that only the journal held")
+    if store:
+        check_store(spec, store, shots)
+    else:
+        assert journal_only > 0  # the local journal, not the state file, carried paid tasks across kills
+    print(f"\ncrash campaign ({'store ' + store if store else 'state file'}): {shots} shots, {kills} SIGKILLs "
+          f"({dict(killer.kills)}), {unknown} reported 'may have been created', {creates} creates in all"
+          + ("" if store else f"; {journal_only} kills left a paid task id that only the local journal held"))
+
+
+def check_store(spec: Path, store: str, shots: int) -> None:
+    """Another machine finds every output in the store, and the lock free."""
+    objects = open_store(store)
+    takes = [s["takes"][0] for s in state_of(spec, store)["shots"].values()]
+    for take in takes:
+        got = objects.read(blob_key(take["sha256"]))
+        assert got is not None and got.data == (spec.parent / take["output"]).read_bytes(), take
+    assert holder_of(objects, "locks/c.json")[0] is None  # released by the final apply
+    assert objects.keys("specs/c/journal") == []  # folded into the snapshot at the end
 
 
 def test_crash_campaign_quick(make_emulator, tmp_path: Path) -> None:
@@ -150,6 +198,15 @@ def test_crash_campaign_quick(make_emulator, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_crash_campaign_full(make_emulator, tmp_path: Path) -> None:
     crash_campaign(make_emulator, tmp_path, shots=60, kills=24)
+
+
+def test_crash_campaign_bucket_quick(make_emulator, make_bucket, tmp_path: Path) -> None:
+    crash_campaign(make_emulator, tmp_path, shots=8, kills=3, store=make_bucket())
+
+
+@pytest.mark.slow
+def test_crash_campaign_bucket_full(make_emulator, make_bucket, tmp_path: Path) -> None:
+    crash_campaign(make_emulator, tmp_path, shots=60, kills=24, store=make_bucket())
 
 
 def fault_soak(make_emulator, folder: Path, *, shots: int, seed: int, rounds: int = 40) -> None:

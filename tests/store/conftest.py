@@ -1,77 +1,64 @@
 """Stores for tests: a local folder, and a bucket on moto's standalone S3 server (real HTTP on
-loopback, started once per session). ``objects`` runs a test against both."""
+loopback, started once per session by tests/conftest.py), directly or through a FaultProxy.
+``objects`` runs a test against both."""
 
 from __future__ import annotations
 
-import http.client
-import socket
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from faultproxy import FaultProxy
 
 from runner.store.objects import Objects, open_store
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _request(port: int, method: str, path: str) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request(method, path)
-        return conn.getresponse().status
-    finally:
-        conn.close()
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """The URL of a moto S3 server on loopback."""
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            _request(port, "GET", "/")
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("moto's S3 server did not start")
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
+@pytest.fixture
+def bucket_url(make_bucket: Callable[..., str]) -> str:
+    """A fresh bucket on the moto server, with the standard AWS variables pointing at it."""
+    return make_bucket()
 
 
 @pytest.fixture
-def bucket_url(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh bucket on the moto server, with the standard AWS variables pointing at it."""
-    name = f"runner-{uuid.uuid4().hex[:12]}"
-    port = int(s3_endpoint.rsplit(":", 1)[1])
-    assert _request(port, "PUT", f"/{name}") == 200
-    for var, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
-                       "AWS_ENDPOINT_URL": s3_endpoint, "AWS_ALLOW_HTTP": "true"}.items():
-        monkeypatch.setenv(var, value)
-    return f"s3://{name}/team/campaign"
+def flaky(s3_endpoint: str, make_bucket: Callable[..., str],
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, FaultProxy]]:
+    """A fresh bucket reached through a FaultProxy (healthy until a test turns its knobs), with
+    obstore's retries kept short (RUNNER_STORE_RETRY_SECONDS) so that faults cost milliseconds."""
+    proxy = FaultProxy(s3_endpoint)
+    monkeypatch.setenv("RUNNER_STORE_RETRY_SECONDS", "3")
+    try:
+        yield make_bucket(proxy.url), proxy
+    finally:
+        proxy.close()
 
 
-@pytest.fixture(params=["folder", "bucket"])
+@pytest.fixture(params=["folder", "bucket", "azure"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store of each kind: a folder, an S3 bucket (moto), an Azure container (Azurite, skipped when not installed)."""
     if request.param == "folder":
         return str(tmp_path / "store")
+    if request.param == "azure":
+        return str(request.getfixturevalue("make_container")())
     return str(request.getfixturevalue("bucket_url"))
 
 
 @pytest.fixture
 def objects(store_url: str) -> Objects:
     return open_store(store_url)
+
+
+@pytest.fixture(params=["s3", "azure"])
+def flaky_any(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, FaultProxy]]:
+    """``flaky`` for S3 (moto) and for Azure (Azurite, skipped when not installed)."""
+    if request.param == "s3":
+        yield request.getfixturevalue("flaky")
+        return
+    endpoint = request.getfixturevalue("azurite_endpoint")
+    url = request.getfixturevalue("make_container")()
+    proxy = FaultProxy(endpoint)
+    monkeypatch.setenv("RUNNER_STORE_RETRY_SECONDS", "3")
+    monkeypatch.setenv("AZURITE_BLOB_STORAGE_URL", proxy.url)
+    try:
+        yield url, proxy
+    finally:
+        proxy.close()

@@ -15,6 +15,8 @@ import pytest
 from runner.store.lease import acquire
 from runner.store.objects import open_store
 
+ROOT = Path(__file__).resolve().parents[2]
+
 SPEC = """\
 version: 1
 name: launch
@@ -140,3 +142,23 @@ def test_an_existing_state_file_moves_into_a_new_store_without_paying(bucket_url
     assert run(["apply", str(b), "--yes", "--poll-interval", "0.02", "--store", bucket_url]).exit_code == 0
     assert emu.stats["creates_total"] == 2
     assert outputs(b) == outputs(a)
+
+
+def test_an_input_uploaded_by_one_machine_is_not_uploaded_again_by_another(
+        bucket_url: str, tmp_path: Path, run, api, monkeypatch: pytest.MonkeyPatch) -> None:
+    emu = api()
+    image_spec = ("version: 1\nname: launch\nshots:\n  - id: hero\n    model: gen4.5\n    prompt: '{prompt}'\n"
+                  "    image: assets/hero.png\n    ratio: '1280:720'\n    duration: 4\n")
+    a = checkout(tmp_path, "a", image_spec.format(prompt="a slow push in"))
+    (a.parent / "assets").mkdir()
+    shutil.copy(ROOT / "specs" / "assets" / "hero.png", a.parent / "assets" / "hero.png")
+    fresh_cache(monkeypatch, tmp_path, "a")
+    assert run(["apply", str(a), "--yes", "--poll-interval", "0.02", "--store", bucket_url]).exit_code == 0
+    assert emu.stats["uploads"] == 1
+
+    b = checkout(tmp_path, "b", image_spec.format(prompt="a slow pull out"))  # a new generation, same image
+    (b.parent / "assets").mkdir()
+    shutil.copy(ROOT / "specs" / "assets" / "hero.png", b.parent / "assets" / "hero.png")
+    fresh_cache(monkeypatch, tmp_path, "b")
+    assert run(["apply", str(b), "--yes", "--poll-interval", "0.02", "--store", bucket_url]).exit_code == 0
+    assert emu.stats["creates_total"] == 2 and emu.stats["uploads"] == 1  # the upload was shared
