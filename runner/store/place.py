@@ -74,6 +74,7 @@ class Place:
         if not state.shots and self.state_file.is_file():
             local = load_state(self.state_file)
             state.shots, state.exists = local.shots, True
+            self.shared.adopt()
         return state
 
     def save(self, state: State, *, final: bool = False) -> None:
@@ -88,7 +89,7 @@ class Place:
         if self.local is not None:
             return self.local.prepare(state, changed=changed, compact=final)
         assert self.shared is not None
-        return self.shared.prepare(state, compact=final)
+        return self.shared.prepare(state, compact=final, changed=changed)
 
     def fold(self, state: State) -> None:
         """Fold a journal that an apply which did not finish left behind into the snapshot, so

@@ -27,7 +27,7 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from runner.errors import LockLost, StoreError
@@ -59,6 +59,7 @@ class SharedState:
         self._upto = 0
         self._saved: dict[str, tuple[Any, ...]] = {}
         self._queue: list[tuple[str, bytes, bool]] = []
+        self._full_next = False  # the next step compares every shot (a state taken over from a file)
         self._lock = threading.Lock()  # guards the fields above
         self._writing = threading.Lock()  # one writer at a time, in order
 
@@ -106,6 +107,11 @@ class SharedState:
             self._saved = {sid: shot_signature(s) for sid, s in state.shots.items()}
         return state
 
+    def adopt(self) -> None:
+        """The state in hand came from elsewhere (a local state file): the next step writes all of it."""
+        with self._lock:
+            self._full_next = True
+
     def _read_json(self, key: str) -> Any:
         got = self.objects.read(key)
         if got is None:
@@ -132,27 +138,38 @@ class SharedState:
         every ``COMPACT`` steps, or when ``compact``)."""
         self.prepare(state, compact=compact)()
 
-    def prepare(self, state: State, *, compact: bool = False) -> Callable[[], None]:
+    def prepare(self, state: State, *, compact: bool = False,
+                changed: Collection[str] | None = None) -> Callable[[], None]:
         """Take what must be written now (call where ``state`` cannot change meanwhile, e.g. on
         the event loop) and return a write for a worker thread. Every write writes all steps
-        prepared so far, in order, so a write that is skipped or runs late loses nothing."""
+        prepared so far, in order, so a write that is skipped or runs late loses nothing.
+        ``changed``: the shots that may have changed, when the caller knows (then a step costs
+        those shots, not the campaign); None compares every shot."""
         with self._lock:
-            signatures = {sid: shot_signature(s) for sid, s in state.shots.items()}
-            changed: dict[str, Any] = {sid: shot_to_json(state.shots[sid]) for sid, sig in signatures.items()
-                                       if self._saved.get(sid) != sig}
-            changed.update(dict.fromkeys(self._saved.keys() - signatures.keys()))
-            if changed:
+            full = changed is None or self._full_next
+            candidates = (state.shots.keys() | self._saved.keys()) if full else set(changed or ())
+            self._full_next = False
+            step: dict[str, Any] = {}
+            for sid in sorted(candidates):
+                shot = state.shots.get(sid)
+                if shot is None:
+                    if self._saved.pop(sid, None) is not None:
+                        step[sid] = None
+                    continue
+                sig = shot_signature(shot)
+                if self._saved.get(sid) != sig:
+                    step[sid] = shot_to_json(shot)
+                    self._saved[sid] = sig
+            if step:
                 self._seq += 1
-                step = json.dumps({"seq": self._seq, "writer": self._writer, "shots": changed},
-                                  sort_keys=True).encode()
-                self._queue.append((self._step_key(self._seq), step, False))
+                data = json.dumps({"seq": self._seq, "writer": self._writer, "shots": step}, sort_keys=True).encode()
+                self._queue.append((self._step_key(self._seq), data, False))
             if compact or self._seq - self._upto >= COMPACT:
                 doc = {"format": FORMAT, "spec": self.spec, "upto": self._seq,
                        "shots": {sid: shot_to_json(s) for sid, s in sorted(state.shots.items())}}
                 snapshot = (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
                 self._queue.append((self.snapshot_key, snapshot, True))
                 self._upto = self._seq
-            self._saved = signatures
         return self._drain
 
     def _drain(self) -> None:

@@ -112,3 +112,26 @@ def test_the_first_use_of_a_store_takes_over_the_local_state_file(store_url: str
     fresh = open_place(spec, "launch", store_url, project_root=tmp_path)
     local.path.unlink()
     assert fresh.load_state().shots == local.shots  # now it lives in the store
+
+
+def test_a_step_costs_the_shots_that_changed_and_a_taken_over_state_is_written_whole(
+        store_url: str, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    save_state(_state(tmp_path, 3))  # the committed state file, before the store existed
+    place = open_place(spec, "launch", store_url, project_root=tmp_path)
+    state = place.load_state()
+    state.shots["s1"] = _shot(1, takes=2)
+    place.prepare_save(state, changed=["s1"])()  # the engine names what it changed; no fold yet
+    assert place.objects is not None
+    (first,) = place.objects.keys("specs/launch/journal")
+    got = place.objects.read(first)
+    assert got is not None and sorted(json.loads(got.data)["shots"]) == ["s0", "s1", "s2"]  # taken over whole
+
+    state.shots["s2"] = _shot(2, takes=2)
+    place.prepare_save(state, changed=["s2"])()
+    second = place.objects.read(place.objects.keys("specs/launch/journal")[-1])
+    assert second is not None and list(json.loads(second.data)["shots"]) == ["s2"]  # only what changed
+
+    (tmp_path / "spec.state.json").unlink()  # a crash before the fold, on a machine without the file
+    again = open_place(spec, "launch", store_url, project_root=tmp_path).load_state()
+    assert again.shots == state.shots
