@@ -104,6 +104,8 @@ def _apply_locked(request: ApplyRequest, plan: Plan, guard: Callable[[], None], 
     check_output_owner(spec)  # again under the lock: another spec may have claimed it since the plan
     remove_stale_temp_files(plan.state.path, spec.output_dir, [*plan.state.shots, *(s.id for s in spec.shots)],
                             spec.root)
+    if plan.place is not None and plan.probed:
+        plan.place.share_probes(plan.probed)  # apply may write to the store; a plan never does
     show_plan(plan)
     unpriced = plan.unpriced_problems()
     if unpriced:

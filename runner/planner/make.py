@@ -46,15 +46,26 @@ def output_name(shot_id: str, take: int, request: Request) -> str:
     return f"{shot_id}/{take}.{output_extension(request.endpoint, request.body)}"
 
 
-def estimate(shot: Shot, spec_dir: Path, info: ModelInfo, hasher: cache_mod.Hasher) -> Cost:
-    """Credits for one generation of ``shot``, probing the input clip when the length follows it."""
+def estimate(shot: Shot, spec_dir: Path, info: ModelInfo, hasher: cache_mod.Hasher,
+             place: Place | None = None, probed: dict[str, float | None] | None = None) -> Cost:
+    """Credits for one generation of ``shot``, probing the input clip when the length follows it
+    (a length another machine probed is read from the store; one probed here is added to
+    ``probed``, for apply to share)."""
     seconds = None
     endpoint = shot.request.endpoint
     if follows_input(endpoint, shot.request.body):
         clip = next((i for i in shot.request.inputs if is_input_clip(endpoint, i.pointer)), None)
         if clip is not None and clip.source == "local":
             path = resolve_local(clip.ref, spec_dir)
-            seconds = cache_mod.probe_cached(path, hasher.sha256(path))
+            digest = hasher.sha256(path)
+            in_store = False
+            if place is not None and place.objects is not None:
+                in_store, shared = place.shared_probe(digest)
+                if in_store and not cache_mod.probe_known(digest):
+                    cache_mod.probe_remember(digest, shared)
+            seconds = cache_mod.probe_cached(path, digest)
+            if place is not None and place.objects is not None and not in_store and probed is not None:
+                probed[digest] = seconds
     return cost_of(info, shot.request.body, endpoint=endpoint, input_seconds=seconds)
 
 
@@ -77,6 +88,7 @@ class _Planner:
         self.spec = spec
         self.state = state
         self.place = place
+        self.probed: dict[str, float | None] = {}
         self.models = models
         self.replace = set(replace)
         self.hasher = cache_mod.Hasher()
@@ -114,7 +126,7 @@ class _Planner:
                 shot=shot.id, field="id"))
 
     def cost(self, shot: Shot) -> Cost:
-        return estimate(shot, self.spec.path.parent, self.models[shot.model], self.hasher)
+        return estimate(shot, self.spec.path.parent, self.models[shot.model], self.hasher, self.place, self.probed)
 
     def take_actions(self, shot: Shot, shot_fp: str, canonical: Mapping[str, Any], forced: bool,
                      prior_id: str | None) -> tuple[list[TakePlan], int | None, bool]:
@@ -257,7 +269,8 @@ def make_plan(
         upper_bound=any(s.upper_bound for s in creates),
         max_credits=max_credits if max_credits is not None else spec.max_credits,
         price_table=table, inputs=dict(sorted(planner.inputs.items())),
-        spec_sha256=file_sha256(spec.path) or "", state_sha256=place.digest(state), spent_credits=spent, place=place,
+        spec_sha256=file_sha256(spec.path) or "", state_sha256=place.digest(state), spent_credits=spent,
+        place=place, probed=dict(planner.probed),
         options={"select": list(select), "exclude": list(exclude), "replace": list(replace),
                  "max_credits": max_credits, "allow_unpriced": sorted(set(allow_unpriced))},
     )

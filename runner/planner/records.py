@@ -83,6 +83,8 @@ class Plan:
     spent_credits: int
     options: dict[str, Any] = field(default_factory=dict)
     place: Place | None = None
+    probed: dict[str, float | None] = field(default_factory=dict)
+    """Input lengths this plan probed itself (content sha256 -> seconds), for apply to share."""
     """Where the state came from and goes back to (None: the local default, for hand-made plans)."""
 
     def count(self, action: str) -> int:

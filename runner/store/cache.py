@@ -86,6 +86,15 @@ class Hasher:
         return digest
 
 
+def probe_known(digest: str) -> bool:
+    """Whether this machine has probed (or been told) the length of this content."""
+    return f"probe:{digest}" in cache()
+
+
+def probe_remember(digest: str, seconds: float | None) -> None:
+    cache().set(f"probe:{digest}", seconds)
+
+
 def probe_cached(path: Path, digest: str) -> float | None:
     """Seconds of a media file, probed once per content hash."""
     from runner.inputs.media import probe_seconds

@@ -156,6 +156,37 @@ class Place:
         if self.objects is not None and _TOKEN.fullmatch(account) and _SHA256.fullmatch(digest):
             self.objects.delete(self._upload_key(account, digest))
 
+    # --- probes -----------------------------------------------------------------------------
+    # The length of an input clip, by content: read by any plan, written only by apply (a
+    # pull request's plan may hold read-only credentials).
+
+    def shared_probe(self, digest: str) -> tuple[bool, float | None]:
+        """(known, seconds) of this content from the store; a broken entry is not known."""
+        if self.objects is None or not _SHA256.fullmatch(digest):
+            return False, None
+        try:
+            got = self.objects.read(f"probes/{digest}.json")
+            doc = json.loads(got.data) if got is not None else None
+        except (StoreError, ValueError):
+            return False, None
+        seconds = doc.get("seconds") if isinstance(doc, dict) else "absent"
+        if seconds is None:
+            return True, None  # not a media file with a length: known all the same
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < 86400:
+            return False, None
+        return True, float(seconds)
+
+    def share_probes(self, probed: dict[str, float | None]) -> None:
+        """Keep lengths this machine probed, for the others (best effort: probing again is cheap)."""
+        if self.objects is None:
+            return
+        for digest, seconds in probed.items():
+            if _SHA256.fullmatch(digest):
+                try:
+                    self.objects.write(f"probes/{digest}.json", json.dumps({"seconds": seconds}).encode())
+                except StoreError:
+                    return
+
     # --- outputs ----------------------------------------------------------------------------
 
     def push_output(self, path: Path, sha256: str) -> None:

@@ -162,3 +162,32 @@ def test_an_input_uploaded_by_one_machine_is_not_uploaded_again_by_another(
     fresh_cache(monkeypatch, tmp_path, "b")
     assert run(["apply", str(b), "--yes", "--poll-interval", "0.02", "--store", bucket_url]).exit_code == 0
     assert emu.stats["creates_total"] == 2 and emu.stats["uploads"] == 1  # the upload was shared
+
+
+def test_an_input_clips_length_probed_by_one_machine_is_read_by_another(
+        bucket_url: str, tmp_path: Path, run, api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # aleph2 is priced by its input clip's length: the plan needs it. A machine that applied
+    # keeps it in the store; another plan reads it there (and a plan never writes the store).
+    api()
+    clip_spec = ("version: 1\nname: launch\nshots:\n  - id: restyle\n    model: aleph2\n"
+                 "    prompt: 'make it snow'\n    video: assets/clip.mp4\n    ratio: '1280:720'\n")
+    a = checkout(tmp_path, "a", clip_spec)
+    (a.parent / "assets").mkdir()
+    shutil.copy(ROOT / "specs" / "assets" / "clip.mp4", a.parent / "assets" / "clip.mp4")
+    fresh_cache(monkeypatch, tmp_path, "a")
+    store = open_store(bucket_url)
+    assert run(["plan", str(a), "--store", bucket_url]).exit_code == 0
+    assert store.keys("probes") == []  # plan read it locally and wrote nothing
+    assert run(["apply", str(a), "--yes", "--poll-interval", "0.02", "--store", bucket_url]).exit_code == 0
+    (key,) = store.keys("probes")
+    digest = hashlib.sha256((a.parent / "assets" / "clip.mp4").read_bytes()).hexdigest()
+    assert key == f"probes/{digest}.json"
+
+    plan_a = json.loads(run(["plan", str(a), "--format", "json", "--store", bucket_url, "--replace", "restyle"]).stdout)
+    store.write(key, b'{"seconds": 10.0}')  # what another machine found (here: longer than the file)
+    fresh_cache(monkeypatch, tmp_path, "b")
+    b = checkout(tmp_path, "b", clip_spec.replace("make it snow", "make it rain"))
+    (b.parent / "assets").mkdir()
+    shutil.copy(ROOT / "specs" / "assets" / "clip.mp4", b.parent / "assets" / "clip.mp4")
+    plan_b = json.loads(run(["plan", str(b), "--format", "json", "--store", bucket_url]).stdout)
+    assert plan_b["summary"]["credits"] > plan_a["summary"]["credits"]  # priced from the store's length
