@@ -22,13 +22,12 @@ from typing import Any
 from runner.errors import StateError
 from runner.inputs.paths import confine
 from runner.store.files import fsync_folder
-from runner.store.state import State, save_text, shot_signature, shot_to_json, state_root
+from runner.store.state import State, changed_entries, save_text, state_root
 from runner.store.steps import encode_step, journal_path, read_steps
 
 COMPACT = 500
 """Fewest journal steps between two snapshots written during an apply."""
 
-_UNKNOWN: tuple[Any, ...] = ("unknown",)
 # O_NOFOLLOW: a journal swapped for a symlink after the check is not written through.
 _APPEND_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
@@ -70,11 +69,11 @@ class LocalState:
         with self._lock:
             seq = self._start() if self._seq is None else self._seq
             ids = set(state.shots) | self._written.keys() if changed is None else set(changed)
-            step = self._changes(state, ids)
+            step = changed_entries(state, ids, self._written)
             fold = compact or changed is None or not self._snapshot or \
                 seq + bool(step) >= max(self.every, len(state.shots))
             if fold:  # every shot the journal mentions must be in it as the snapshot will hold it
-                step.update(self._changes(state, self._journaled - ids))
+                step.update(changed_entries(state, self._journaled - ids, self._written))
             if step:
                 seq += 1
                 self._queue.append(encode_step(seq, step))
@@ -85,17 +84,6 @@ class LocalState:
                 self._journaled = set()
             self._seq = seq
         return self._drain
-
-    def _changes(self, state: State, ids: set[str]) -> dict[str, Any]:
-        """The entries (None: gone) of the shots among ``ids`` that differ from what is on disk."""
-        step: dict[str, Any] = {}
-        for sid in sorted(ids):
-            shot = state.shots.get(sid)
-            sig = shot_signature(shot) if shot is not None else None
-            if self._written.get(sid, _UNKNOWN) != sig:
-                step[sid] = shot_to_json(shot) if shot is not None else None
-                self._written[sid] = sig
-        return step
 
     def _drain(self) -> None:
         with self._writing:

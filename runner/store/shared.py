@@ -32,7 +32,7 @@ from typing import Any
 
 from runner.errors import LockLost, StoreError
 from runner.store.objects import Objects
-from runner.store.state import FORMAT, State, shot_signature, shot_to_json, state_from_doc, state_root
+from runner.store.state import FORMAT, State, changed_entries, shot_signature, shot_to_json, state_from_doc, state_root
 
 COMPACT = 200
 """Steps between two snapshots."""
@@ -57,7 +57,7 @@ class SharedState:
         self._writer = uuid.uuid4().hex  # makes every step unique: see BucketObjects._ours
         self._seq = 0
         self._upto = 0
-        self._saved: dict[str, tuple[Any, ...]] = {}
+        self._saved: dict[str, tuple[Any, ...] | None] = {}  # shot id -> signature in the store (None: removed)
         self._queue: list[tuple[str, bytes, bool]] = []
         self._full_next = False  # the next step compares every shot (a state taken over from a file)
         self._lock = threading.Lock()  # guards the fields above
@@ -149,17 +149,7 @@ class SharedState:
             full = changed is None or self._full_next
             candidates = (state.shots.keys() | self._saved.keys()) if full else set(changed or ())
             self._full_next = False
-            step: dict[str, Any] = {}
-            for sid in sorted(candidates):
-                shot = state.shots.get(sid)
-                if shot is None:
-                    if self._saved.pop(sid, None) is not None:
-                        step[sid] = None
-                    continue
-                sig = shot_signature(shot)
-                if self._saved.get(sid) != sig:
-                    step[sid] = shot_to_json(shot)
-                    self._saved[sid] = sig
+            step = changed_entries(state, candidates, self._saved)
             if step:
                 self._seq += 1
                 data = json.dumps({"seq": self._seq, "writer": self._writer, "shots": step}, sort_keys=True).encode()

@@ -332,6 +332,23 @@ def shot_to_json(shot: ShotState) -> dict[str, Any]:
     return _shot_json(shot)
 
 
+_UNWRITTEN: tuple[Any, ...] = ("unwritten",)
+
+
+def changed_entries(state: State, ids: Iterable[str], written: dict[str, tuple[Any, ...] | None]) -> dict[str, Any]:
+    """The entries (None: gone from the state) of the shots among ``ids`` that differ from
+    ``written`` (shot id -> signature of what is on disk, None: removed), which it updates:
+    what one journal step holds, whether it goes to the local journal or to a store."""
+    step: dict[str, Any] = {}
+    for sid in sorted(ids):
+        shot = state.shots.get(sid)
+        sig = shot_signature(shot) if shot is not None else None
+        if written.get(sid, _UNWRITTEN) != sig:
+            step[sid] = shot_to_json(shot) if shot is not None else None
+            written[sid] = sig
+    return step
+
+
 def shot_signature(shot: ShotState) -> tuple[Any, ...]:
     """Everything of a shot that apply changes, by value: equal signatures, nothing to write."""
     return _signature(shot)
