@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from runner.errors import LockHeld, LockLost, StoreError
-from runner.store.objects import Objects, Version
+from runner.store.objects import Objects, Version, env_seconds
 
 LEASE_SECONDS = 300.0
 """How long a lock stays taken without renewal; apply renews it every third of that."""
@@ -71,17 +71,7 @@ def ci_run_url(env: dict[str, str] | None = None) -> str | None:
 def lease_seconds(store: str, env: dict[str, str] | None = None) -> float:
     """The lease length: ``RUNNER_LOCK_LEASE_SECONDS`` (1 to 86400), else 300 s. A short lease
     frees a dead holder's lock sooner, at the price of more renewals (every third of it)."""
-    env = dict(os.environ) if env is None else env
-    raw = env.get(LEASE_ENV, "").strip()
-    if not raw:
-        return LEASE_SECONDS
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not 1 <= seconds <= 86400:  # also refuses NaN
-        raise StoreError(store, f"{LEASE_ENV}={raw[:40]!r} is not a number of seconds from 1 to 86400")
-    return seconds
+    return env_seconds(store, LEASE_ENV, LEASE_SECONDS, 1, 86400, env)
 
 
 def new_holder(lease: float = LEASE_SECONDS, now: float | None = None) -> Holder:

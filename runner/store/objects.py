@@ -320,18 +320,28 @@ class BucketObjects(Objects):
 RETRY_ENV = "RUNNER_STORE_RETRY_SECONDS"
 
 
-def retry_config(url: str, env: dict[str, str] | None = None) -> RetryConfig:
-    """How obstore retries a failed request (5xx, timeout, dropped connection): up to 4 times,
-    for at most ``RUNNER_STORE_RETRY_SECONDS`` (default 60), waiting 1/600 of that before the
-    first retry and doubling (so 0.1 s, 0.2 s, … by default; tests set a small budget to stay fast)."""
+def env_seconds(store: str, name: str, default: float, low: float, high: float,
+                env: dict[str, str] | None = None) -> float:
+    """A number of seconds from the environment variable ``name`` (``default`` when unset),
+    refused with a StoreError naming the variable unless it lies from ``low`` to ``high``."""
     env = dict(os.environ) if env is None else env
-    raw = env.get(RETRY_ENV, "").strip() or "60"
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
     try:
         seconds = float(raw)
     except ValueError:
         seconds = -1.0
-    if not 0.01 <= seconds <= 3600:  # also refuses NaN
-        raise StoreError(url, f"{RETRY_ENV}={raw[:40]!r} is not a number of seconds from 0.01 to 3600")
+    if not low <= seconds <= high:  # also refuses NaN
+        raise StoreError(store, f"{name}={raw[:40]!r} is not a number of seconds from {low:g} to {high:g}")
+    return seconds
+
+
+def retry_config(url: str, env: dict[str, str] | None = None) -> RetryConfig:
+    """How obstore retries a failed request (5xx, timeout, dropped connection): up to 4 times,
+    for at most ``RUNNER_STORE_RETRY_SECONDS`` (default 60), waiting 1/600 of that before the
+    first retry and doubling (so 0.1 s, 0.2 s, … by default; tests set a small budget to stay fast)."""
+    seconds = env_seconds(url, RETRY_ENV, 60.0, 0.01, 3600, env)
     return {"max_retries": 4, "retry_timeout": timedelta(seconds=seconds),
             "backoff": {"init_backoff": timedelta(seconds=seconds / 600), "max_backoff": timedelta(seconds=seconds / 4),
                         "base": 2}}
