@@ -135,20 +135,19 @@ def blob_path(digest: str) -> Path:
     return cache_dir() / "blobs" / digest[:2] / digest
 
 
-_blob = blob_path
-
 
 def output_get(fingerprint: str) -> dict[str, Any] | None:
     """Metadata of a cached output whose blob is still present, else None."""
     meta = cache().get(f"output:{fingerprint}")
-    if isinstance(meta, dict) and _SHA256.fullmatch(str(meta.get("sha256"))) and _blob(str(meta["sha256"])).is_file():
+    digest = str(meta.get("sha256")) if isinstance(meta, dict) else ""
+    if isinstance(meta, dict) and _SHA256.fullmatch(digest) and blob_path(digest).is_file():
         return meta
     return None
 
 
 def output_put(fingerprint: str, file: Path, meta: dict[str, Any]) -> None:
     """Keep a copy of ``file`` (already verified; ``meta['sha256']`` is its hash)."""
-    blob = _blob(str(meta["sha256"]))
+    blob = blob_path(str(meta["sha256"]))
     if not blob.is_file():
         atomic_copy(file, blob, root=cache_dir(), what="cache blob")
     cache().set(f"output:{fingerprint}", dict(meta))
@@ -156,4 +155,4 @@ def output_put(fingerprint: str, file: Path, meta: dict[str, Any]) -> None:
 
 def output_restore(meta: dict[str, Any], dest: Path, *, root: Path) -> None:
     """Copy a cached output to ``dest`` (inside the project ``root``) atomically."""
-    atomic_copy(_blob(str(meta["sha256"])), dest, root=root)
+    atomic_copy(blob_path(str(meta["sha256"])), dest, root=root)
