@@ -133,22 +133,27 @@ def _request(port: int, method: str, path: str) -> int:
         conn.close()
 
 
+def _wait_until_up(proc: subprocess.Popen[bytes], ready: Callable[[], object], what: str) -> None:
+    """Return once ``ready()`` stops raising OSError; fail (killing ``proc``) after 30 s or if it exits."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            ready()
+            return
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail(f"{what} did not start")
+            time.sleep(0.1)
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """The URL of a moto S3 server on loopback."""
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            _request(port, "GET", "/")
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("moto's S3 server did not start")
-            time.sleep(0.1)
+    _wait_until_up(proc, lambda: _request(port, "GET", "/"), "moto's S3 server")
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=10)
@@ -195,16 +200,7 @@ def azurite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc = subprocess.Popen([binary, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
                              "--skipApiVersionCheck", "--silent"], cwd=tmp_path_factory.mktemp("azurite"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("Azurite did not start")
-            time.sleep(0.1)
+    _wait_until_up(proc, lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close(), "Azurite")
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=10)
