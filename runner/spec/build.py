@@ -17,6 +17,7 @@ from runner.inputs.paths import confine, display_path, project_root, resolved_te
 from runner.spec.checks import budget_problems, collapse, schema_problems, secret_problems
 from runner.spec.expand import Expander
 from runner.spec.finish import Finisher
+from runner.spec.graph import graph_problems
 from runner.spec.matrix import MAX_VARIANTS, count
 from runner.spec.problems import Problems
 from runner.spec.records import Shot, Spec
@@ -47,6 +48,7 @@ def build_shots(doc: Document, spec_path: Path, root: Path) -> tuple[list[Shot],
             shot = finisher.finish(rendered)
             if shot is not None:
                 shots.append(shot)
+    problems.errors += graph_problems(shots, expander.seen)
     return shots, problems
 
 

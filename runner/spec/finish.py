@@ -20,12 +20,20 @@ from typing import Any
 from runner.catalog.endpoints import Pointer
 from runner.catalog.models import ModelInfo, catalog
 from runner.inputs.assets import check_input
+from runner.spec import graph
 from runner.spec import schema_errors as words
 from runner.spec.bodycheck import body_problems
-from runner.spec.compile import BODY_TO_FIELD, SCALAR_FIELDS, check_declared_mode, compile_request, infer_mode
+from runner.spec.compile import (
+    BODY_TO_FIELD,
+    SCALAR_FIELDS,
+    check_declared_mode,
+    compile_request,
+    field_of,
+    infer_mode,
+)
 from runner.spec.expand import RenderedShot
 from runner.spec.problems import Problems
-from runner.spec.records import Request, Shot, freeze
+from runner.spec.records import Request, Shot, Upstream, freeze
 from runner.spec.yamlload import Path_
 
 MAX_TAKES = 20
@@ -45,6 +53,9 @@ class Finisher:
 
     def finish(self, shot: RenderedShot) -> Shot | None:
         """The validated shot, or None when a problem was reported."""
+        markers, bad_takes = graph.lift(shot.fields)
+        for spec_field, why in bad_takes:
+            self.problems.problem(self.field_path(spec_field, shot), why, shot=shot.id, field=spec_field)
         found = self.model_and_mode(shot)
         if found is None:
             return None
@@ -53,15 +64,23 @@ class Finisher:
         if not self.check_scalars(shot):
             return None
         request, origins = compile_request(info, mode, shot.fields)
-        before = len(self.problems.errors)
-        self.validate_body(info, request, origins, shot)
+        before = len(self.problems.errors) - len(bad_takes)
+        request, upstreams, stray = graph.link(
+            request, markers, lambda f: self.problems.doc.where(self.field_path(f, shot)))
+        for pointer in stray:
+            name = field_of(origins, pointer)
+            self.problems.problem(self.field_path(name, shot), f"{name} takes no media, so it cannot take another "
+                                  "shot's output ({from: ...}); use from: in a media field of this mode",
+                                  shot=shot.id, field=name)
+        if not stray:  # the schema would only repeat it: the marker is no value that field takes
+            self.validate_body(info, request, origins, shot)
         self.check_inputs(request, shot)
         if len(self.problems.errors) > before:
             return None
         if info.status == "legacy":
             self.problems.warn(shot.sources["model"], f"{info.name} is a legacy model; switch to {info.replacement}",
                                shot=shot.id, field="model")
-        return self.record(shot, request)
+        return self.record(shot, request, upstreams)
 
     def model_and_mode(self, shot: RenderedShot) -> tuple[ModelInfo, str] | None:
         info = self.model(shot)
@@ -161,6 +180,8 @@ class Finisher:
     def check_inputs(self, request: Request, shot: RenderedShot) -> None:
         """Every media reference of the request, named fields and ``params`` alike."""
         for item in request.inputs:
+            if item.source == "shot":
+                continue  # another shot's output: checked with the whole graph (spec.graph)
             why = check_input(item.ref, item.kind, self.spec_dir, self.root, allowed_hosts=self.allowed_hosts)
             if why:
                 self.problems.problem(self.field_path(item.field, shot), why, shot=shot.id, field=item.field)
@@ -179,7 +200,7 @@ class Finisher:
         """Where a ``params`` key was written: in the shot's params, or in ``defaults.params``."""
         return shot.param_sources.get(key) or (*shot.sources.get("params", ()), key)
 
-    def record(self, shot: RenderedShot, request: Request) -> Shot:
+    def record(self, shot: RenderedShot, request: Request, upstreams: tuple[Upstream, ...]) -> Shot:
         doc = self.problems.doc
         return Shot(
             id=shot.id,
@@ -191,4 +212,6 @@ class Finisher:
             matrix=freeze(shot.combo),
             fields=freeze(shot.fields),
             request=request,
+            upstreams=upstreams,
         )
+

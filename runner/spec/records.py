@@ -16,7 +16,8 @@ from typing import Any, Literal, NoReturn
 from runner.catalog.endpoints import MediaKind, Pointer
 from runner.errors import Location, Problem
 
-Source = Literal["local", "url", "runway", "data"]
+Source = Literal["local", "url", "runway", "data", "shot"]
+"""Where a media input comes from; ``shot``: another shot's output (``{from: ID}``, see ``spec.graph``)."""
 
 
 def _read_only(self: object, *args: object, **kwargs: object) -> NoReturn:
@@ -85,6 +86,18 @@ class Input:
 
 
 @dataclass(frozen=True)
+class Upstream:
+    """A media input that is another shot's output: ``{from: shot, take: N}`` at ``field``."""
+
+    shot: str
+    take: int
+    pointer: Pointer
+    field: str
+    kind: MediaKind
+    location: Location
+
+
+@dataclass(frozen=True)
 class Request:
     """A compiled API request; ``body`` is read-only JSON data."""
 
@@ -108,6 +121,8 @@ class Shot:
     matrix: Mapping[str, Any]
     fields: Mapping[str, Any]
     request: Request
+    upstreams: tuple[Upstream, ...] = ()
+    """The shots whose outputs this one takes as inputs (``{from: ID}``), in body order."""
 
     @property
     def model(self) -> str:

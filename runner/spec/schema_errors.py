@@ -118,7 +118,14 @@ def describe(error: ValidationError, *, name: str, subject: str = "", units: str
         return custom
     validator = str(error.validator)
     if validator in ("anyOf", "oneOf") and error.context:
-        return describe(best_match(error.context), name=name, subject=subject, units=units)
+        # A value of the right type for one branch ({from: ...} where a path string is also
+        # allowed) is best told what is wrong inside that branch, not that it is no string.
+        inside = [e for e in error.context if not (e.validator == "type" and len(e.relative_schema_path) == 2)]
+        return describe(best_match(inside or error.context), name=name, subject=subject, units=units)
+    if validator == "additionalProperties":
+        allowed = list(schema_of(error).get("properties", {}))
+        return "; ".join(f"unknown field {k!r}{did_you_mean(k, allowed)}; allowed: {', '.join(allowed)}"
+                         for k in unknown_keys(error))
     if validator == "not":  # e.g. a reference item naming two kinds: not any pair of them
         pairs: Any = error.validator_value
         keys = dict.fromkeys(str(k) for b in pairs.get("anyOf", []) for k in b.get("required", []))
