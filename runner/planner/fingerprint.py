@@ -20,6 +20,7 @@ from runner.spec import BODY_TO_FIELD, Shot, thaw
 from runner.store import cache as cache_mod
 
 FINGERPRINT_VERSION = 1
+UPSTREAM = "upstream:"
 
 
 def _set(body: Any, pointer: tuple[str | int, ...], value: Any) -> None:
@@ -28,18 +29,25 @@ def _set(body: Any, pointer: tuple[str | int, ...], value: Any) -> None:
     body[pointer[-1]] = value
 
 
-def canonical_request(shot: Shot, spec_dir: Path, hasher: cache_mod.Hasher) -> tuple[Mapping[str, Any], dict[str, str]]:
-    """The body with each local file replaced by ``sha256:<hex>``; and path -> hash."""
-    if not any(item.source == "local" for item in shot.request.inputs):
+def canonical_request(shot: Shot, spec_dir: Path, hasher: cache_mod.Hasher,
+                      upstream: Mapping[tuple[str, int], str] | None = None,
+                      ) -> tuple[Mapping[str, Any], dict[str, str]]:
+    """The body with each local file replaced by ``sha256:<hex>`` and each other shot's output
+    by ``upstream:<that take's fingerprint>`` (from ``upstream``); and path -> hash."""
+    if not any(item.source in ("local", "shot") for item in shot.request.inputs):
         return shot.request.body, {}
     body = thaw(shot.request.body)
     hashes: dict[str, str] = {}
+    takes = {u.pointer: (u.shot, u.take) for u in shot.upstreams}
     for item in shot.request.inputs:
         if item.source == "local":
             path = resolve_local(item.ref, spec_dir)
             digest = hasher.sha256(path)
             hashes[relative_to(spec_dir, path)] = digest
             _set(body, item.pointer, f"sha256:{digest}")
+        elif item.source == "shot":
+            # An upstream in a cycle or unknown never gets here: the spec refused it.
+            _set(body, item.pointer, f"{UPSTREAM}{(upstream or {}).get(takes[item.pointer], 'unknown')}")
     return body, hashes
 
 
@@ -60,13 +68,17 @@ def fingerprints(model: str, endpoint: str, body: Mapping[str, Any], takes: list
 
 
 def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any], shot: Shot) -> list[str]:
-    """Spec field names whose request values differ, e.g. ``prompt``, ``frames.first (content changed)``."""
+    """Spec field names whose request values differ, e.g. ``prompt``, ``frames.first (content changed)``,
+    or ``input keyart`` for another shot's output whose request changed."""
     by_pointer = {item.pointer: item.field for item in shot.request.inputs}
+    upstream = {u.pointer: u.shot for u in shot.upstreams}
     out: list[str] = []
     for path, a, b in _differences(old, new, ()):
         label = _field_name(path, by_pointer) if path else "request"
         if isinstance(a, str) and isinstance(b, str) and a.startswith("sha256:") and b.startswith("sha256:"):
             label += " (content changed)"
+        if path in upstream and isinstance(a, str) and a.startswith(UPSTREAM):
+            label = f"input {upstream[path]}"  # the same upstream field, whose request changed
         if label not in out:
             out.append(label)
     return out

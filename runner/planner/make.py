@@ -15,7 +15,6 @@ costs nothing more. What makes two generations the same is in ``planner.fingerpr
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import stat
 from collections.abc import Mapping
@@ -30,7 +29,8 @@ from runner.errors import Location, Problem, RunnerError, SpecErrors
 from runner.inputs.assets import resolve_local
 from runner.inputs.paths import display_path, is_inside, relative_to, resolved_text
 from runner.planner.budget import cap_problem
-from runner.planner.fingerprint import canonical_request, changed_fields, fingerprint, fingerprints
+from runner.planner.fingerprint import changed_fields
+from runner.planner.graph import Fingerprints, select_ids, selected_removed
 from runner.planner.records import Plan, ShotPlan, Symbol, TakeAction, TakePlan
 from runner.spec import Request, Shot, Spec, load_spec
 from runner.store import cache as cache_mod
@@ -67,16 +67,6 @@ def estimate(shot: Shot, spec_dir: Path, info: ModelInfo, hasher: cache_mod.Hash
             if place is not None and place.objects is not None and not in_store and probed is not None:
                 probed[digest] = seconds
     return cost_of(info, shot.request.body, endpoint=endpoint, input_seconds=seconds)
-
-
-# --- selection --------------------------------------------------------------------------
-
-
-def selected(shot_id: str, tags: tuple[str, ...], select: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
-    names = (shot_id, *tags)
-    if select and not any(fnmatch.fnmatchcase(n, g) for g in select for n in names):
-        return False
-    return not any(fnmatch.fnmatchcase(n, g) for g in exclude for n in names)
 
 
 # --- the diff ---------------------------------------------------------------------------
@@ -128,14 +118,13 @@ class _Planner:
     def cost(self, shot: Shot) -> Cost:
         return estimate(shot, self.spec.path.parent, self.models[shot.model], self.hasher, self.place, self.probed)
 
-    def take_actions(self, shot: Shot, shot_fp: str, canonical: Mapping[str, Any], forced: bool,
+    def take_actions(self, shot: Shot, take_fps: list[str], forced: bool,
                      prior_id: str | None) -> tuple[list[TakePlan], int | None, bool]:
         prior = self.state.shots.get(prior_id) if prior_id else None
         cost = self.cost(shot)
         takes: list[TakePlan] = []
         total: int | None = 0
         numbers = list(range(1, shot.takes + 1))
-        take_fps = fingerprints(shot.model, shot.request.endpoint, canonical, list(numbers))
         for n, fp in zip(numbers, take_fps, strict=True):
             out = self.out_prefix + output_name(shot.id, n, shot.request)
             self.confined(shot, out)
@@ -178,12 +167,12 @@ class _Planner:
         return takes, total, cost.upper_bound
 
     def plan_shot(self, shot: Shot, moved_from: str | None) -> ShotPlan:
-        canonical, hashes = canonical_request(shot, self.spec.path.parent, self.hasher)
+        canonical, hashes = self.fps.canonical[shot.id]
         self.inputs.update(hashes)
-        shot_fp = fingerprint(shot.model, shot.request.endpoint, canonical)
+        shot_fp = self.fps.shot(shot)
         forced = shot.id in self.replace
         prior_id = moved_from or (shot.id if shot.id in self.state.shots else None)
-        takes, credits, upper = self.take_actions(shot, shot_fp, canonical, forced, prior_id)
+        takes, credits, upper = self.take_actions(shot, self.fps.of_takes(shot), forced, prior_id)
         prior = self.state.shots.get(prior_id) if prior_id else None
         case = _Case(shot, takes, prior, forced, moved_from)
         symbol, action, reasons = _verdict(case, shot_fp, canonical)
@@ -198,6 +187,7 @@ class _Planner:
     def plan(self, select: tuple[str, ...], exclude: tuple[str, ...]) -> list[ShotPlan]:
         spec_ids = {s.id for s in self.spec.shots}
         orphans = {sid: st for sid, st in self.state.shots.items() if sid not in spec_ids}
+        self.fps = Fingerprints(self.spec.shots, self.spec.path.parent, self.hasher)
         by_fp: dict[str, str] = {}
         for sid, st in sorted(orphans.items()):
             by_fp.setdefault(st.fingerprint, sid)
@@ -207,14 +197,13 @@ class _Planner:
         for shot in self.spec.shots:
             if shot.id in self.state.shots or not by_fp:
                 continue
-            canonical, _ = canonical_request(shot, self.spec.path.parent, self.hasher)
-            candidate = by_fp.get(fingerprint(shot.model, shot.request.endpoint, canonical))
+            candidate = by_fp.get(self.fps.shot(shot))
             if candidate and candidate not in move_of.values():
                 move_of[shot.id] = candidate
-        out = [self.plan_shot(shot, move_of.get(shot.id)) for shot in self.spec.shots
-               if selected(shot.id, shot.tags, select, exclude)]
+        chosen = select_ids(self.spec.shots, select, exclude)
+        out = [self.plan_shot(shot, move_of.get(shot.id)) for shot in self.spec.shots if shot.id in chosen]
         for sid, st in sorted(orphans.items()):
-            if sid in move_of.values() or not selected(sid, (), select, exclude):
+            if sid in move_of.values() or not selected_removed(sid, select, exclude):
                 continue
             out.append(ShotPlan(id=sid, symbol="-", action="remove", reasons=("not in the spec (files kept)",),
                                 model=st.model, mode=st.mode, fingerprint=st.fingerprint, credits=0))
@@ -320,7 +309,7 @@ def _verdict(case: _Case, shot_fp: str, canonical: Mapping[str, Any]) -> tuple[S
     if prior is not None and prior.fingerprint != shot_fp:
         changed = changed_fields(prior.request, canonical, case.shot)
         if "create" in actions:
-            return "~", "regenerate", [", ".join(changed) + " changed" if changed else "request changed"]
+            return "~", "regenerate", [_changed_text(changed)]
         return "=", "cached", ["restored from cache (" + (", ".join(changed) or "request") + " changed back)"]
     if "create" in actions:
         return "~", "regenerate", _missing_takes(case)
@@ -339,6 +328,14 @@ def _verdict(case: _Case, shot_fp: str, canonical: Mapping[str, Any]) -> tuple[S
     stored = any(t.cached and t.cached.get("from") == "store" for t in case.takes if t.action == "restore")
     return "=", "cached", [("restored from the store" if stored else "restored from cache") if "restore" in actions
                            else ""]
+
+
+def _changed_text(changed: list[str]) -> str:
+    """``prompt, ratio changed; input keyart changes``: an upstream's change is its own clause."""
+    fields = [c for c in changed if not c.startswith("input ")]
+    parts = [", ".join(fields) + " changed"] if fields else []
+    parts += [f"{c} changes" for c in changed if c.startswith("input ")]
+    return "; ".join(parts) or "request changed"
 
 
 def _missing_takes(case: _Case) -> list[str]:

@@ -1,0 +1,106 @@
+"""The plan as a graph: fingerprints that carry their upstreams', and dbt-style selection.
+
+A shot that takes another shot's output (``{from: keyart}``) is fingerprinted with the
+upstream take's *fingerprint* in place of the file: Terraform's "known after apply". No
+output is needed to plan, a change upstream changes every dependent's fingerprint (so the
+whole branch regenerates, and shows ``input keyart changes``), and a change that reverts
+makes every fingerprint match the cache again (the whole branch is restored for free).
+Shots are fingerprinted in topological order, upstreams first.
+
+Selection: ``--select`` globs match ids and tags as before; ``motion+`` also selects every
+shot downstream of a match (its dependents, transitively) and ``+motion`` every shot it
+depends on (dbt's graph operators); ``+motion+`` both. ``--exclude`` applies after.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from runner.planner.fingerprint import canonical_request, fingerprint, fingerprints
+from runner.spec import Shot
+from runner.spec.graph import topological
+from runner.store import cache as cache_mod
+
+TakeKey = tuple[str, int]
+
+
+class Fingerprints:
+    """Canonical requests and take fingerprints of every shot of a spec, upstreams first."""
+
+    def __init__(self, shots: Iterable[Shot], spec_dir: Path, hasher: cache_mod.Hasher) -> None:
+        self.spec_dir = spec_dir
+        self.hasher = hasher
+        self.by_id = {s.id: s for s in shots}
+        self.takes: dict[TakeKey, str] = {}
+        self.canonical: dict[str, tuple[Mapping[str, Any], dict[str, str]]] = {}
+        for sid in topological(self.by_id.values()):
+            self._add(self.by_id[sid])
+
+    def _add(self, shot: Shot) -> None:
+        canonical, hashes = canonical_request(shot, self.spec_dir, self.hasher, self.takes)
+        self.canonical[shot.id] = (canonical, hashes)
+        numbers = list(range(1, shot.takes + 1))
+        for n, fp in zip(numbers, fingerprints(shot.model, shot.request.endpoint, canonical, list(numbers)),
+                         strict=True):
+            self.takes[(shot.id, n)] = fp
+
+    def shot(self, shot: Shot) -> str:
+        """The shot's own fingerprint (no take)."""
+        return fingerprint(shot.model, shot.request.endpoint, self.canonical[shot.id][0])
+
+    def of_takes(self, shot: Shot) -> list[str]:
+        return [self.takes[(shot.id, n)] for n in range(1, shot.takes + 1)]
+
+
+def split_operators(glob: str) -> tuple[bool, str, bool]:
+    """``+motion+`` -> (with dependencies, ``motion``, with dependents)."""
+    up = glob.startswith("+")
+    down = glob.endswith("+") and len(glob) > 1
+    return up, glob[1 if up else 0:len(glob) - 1 if down else len(glob)], down
+
+
+def _matches(shot_id: str, tags: tuple[str, ...], globs: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(n, g) for g in globs for n in (shot_id, *tags))
+
+
+def select_ids(shots: Iterable[Shot], select: tuple[str, ...], exclude: tuple[str, ...]) -> set[str]:
+    """Ids of the shots that ``--select`` (with graph operators) and ``--exclude`` leave."""
+    items = list(shots)
+    if not select:
+        chosen = {s.id for s in items}
+    else:
+        ups = {s.id: [u.shot for u in s.upstreams] for s in items}
+        downs: dict[str, list[str]] = {}
+        for sid, deps in ups.items():
+            for d in deps:
+                downs.setdefault(d, []).append(sid)
+        chosen = set()
+        for glob in select:
+            up, pattern, down = split_operators(glob)
+            found = {s.id for s in items if _matches(s.id, s.tags, [pattern])}
+            chosen |= found
+            if up:
+                chosen |= _closure(found, ups)
+            if down:
+                chosen |= _closure(found, downs)
+    return {s.id for s in items if s.id in chosen and not _matches(s.id, s.tags, exclude)}
+
+
+def selected_removed(shot_id: str, select: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
+    """Whether a shot no longer in the spec is selected (the operators have no graph to walk)."""
+    globs = [split_operators(g)[1] for g in select]
+    return (not select or _matches(shot_id, (), globs)) and not _matches(shot_id, (), exclude)
+
+
+def _closure(start: set[str], edges: Mapping[str, list[str]]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
