@@ -26,6 +26,8 @@ class ApplyContext:
     spend: Spend = field(default_factory=Spend)
     stop_reason: str | None = None
     """Set when no new create may start (Ctrl-C, a 429); tasks in flight are still finished."""
+    upstream_files: dict[tuple[str, int], Path] = field(default_factory=dict)
+    """Files of other shots' takes that dependents send as inputs (``engine.graph``)."""
     guard: Callable[[], None] = field(default=lambda: None)
     """Raises LockLost once the store's lock was taken over; checked right before each create."""
 

@@ -8,7 +8,8 @@ with the ``journal`` underneath), in this order:
    ``recreate_unknown``);
 3. check remote inputs with DNS and the account (balance, daily caps) before the first create;
 4. create, poll and download the rest, per model at most min(tier concurrency,
-   parallelism) at a time.
+   parallelism) at a time; a shot that takes another shot's output starts once that take is
+   verified, and is not started (free) when it failed (``graph``).
 Nothing here blocks the event loop: file work runs in worker threads.
 """
 
@@ -21,6 +22,7 @@ from runner.engine.client import Client
 from runner.engine.context import ApplyContext
 from runner.engine.create import Creates
 from runner.engine.downloads import Downloads
+from runner.engine.graph import Graph
 from runner.engine.journal import Journal
 from runner.engine.local import local_actions
 from runner.engine.outcome import ApplyOptions, ApplyResult, Outcome, Reporter, SilentReporter
@@ -41,6 +43,7 @@ class Engine:
         self.uploads = Uploads(self.ctx)
         self.tasks = Tasks(self.ctx, Downloads(self.ctx))
         self.creates = Creates(self.ctx, self.uploads, self.tasks)
+        self.graph = Graph(self.ctx)
         self.tiers: dict[str, dict[str, int | None]] = {}
 
     @property
@@ -58,7 +61,8 @@ class Engine:
     async def run(self) -> ApplyResult:
         self.result.outcomes += await asyncio.to_thread(local_actions, self.ctx)
         jobs, recreate = self._resume_journal()
-        jobs += [self.tasks.refetch(sp, tp) for sp in self.plan.shots for tp in sp.takes if tp.action == "refetch"]
+        jobs += [self.graph.track((sp.id, tp.take), self.tasks.refetch(sp, tp))
+                 for sp in self.plan.shots for tp in sp.takes if tp.action == "refetch"]
         await self.journal.flush()
         creates = [(sp, tp) for sp in self.plan.shots for tp in sp.takes
                    if tp.action == "create" or (tp.action == "resume" and tp.fingerprint in recreate)]
@@ -66,12 +70,21 @@ class Engine:
         if creates:
             await self._check_account(creates)
         slots = self._slots({sp.model for sp, _ in creates})
-        jobs += [self.creates.take(sp, tp, slots[sp.model]) for sp, tp in creates]
+        jobs += [self.graph.track((sp.id, tp.take), self._create(sp, tp, slots[sp.model])) for sp, tp in creates]
+        self.graph.settle_the_rest(self.graph.tracked)
         self.result.outcomes += await asyncio.gather(*jobs)
         for sp in self.plan.shots:
             self.journal.finish_shot_if_complete(sp)
         await self.journal.flush()
         return self.result
+
+    async def _create(self, sp: ShotPlan, tp: TakePlan, slots: asyncio.Semaphore) -> Outcome:
+        """A take's create, once the takes it reads are verified (no stage barriers)."""
+        if sp.shot is not None and sp.shot.upstreams:
+            why = await self.graph.wait(sp)
+            if why:
+                return Outcome(sp.id, tp.take, "not_started", why)
+        return await self.creates.take(sp, tp, slots)
 
     def _resume_journal(self) -> tuple[list[Awaitable[Outcome]], set[str]]:
         """Jobs that finish journaled tasks, and the fingerprints of unknown creates to make again."""
@@ -84,7 +97,8 @@ class Engine:
                 continue  # not selected this time: its journal waits for an apply that selects it
             for p in list(st.pending):
                 if p.task_id:
-                    jobs.append(self.tasks.resume(planned.get(shot_id), shot_id, p))
+                    job = self.tasks.resume(planned.get(shot_id), shot_id, p)
+                    jobs.append(self.graph.track((shot_id, p.take), job))
                 elif self.ctx.options.recreate_unknown and shot_id in planned:
                     self.journal.drop_intent(shot_id, p)
                     recreate.add(p.fingerprint)

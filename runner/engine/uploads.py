@@ -1,6 +1,7 @@
 """Apply's upload step: the request body as it goes on the wire.
 
-Local inputs are uploaded once per content and account (``POST /v1/uploads``; the URI is
+Local inputs, and other shots' outputs (``{from: ID}``, once ``engine.graph`` has found
+them), are uploaded once per content and account (``POST /v1/uploads``; the URI is
 cached for reuse until shortly before Runway forgets it), and remote URLs are checked again
 with DNS, failing closed, right before they are sent (validation may have run offline).
 Hashing and DNS lookups run in worker threads, off the event loop.
@@ -17,7 +18,7 @@ from runner.engine.context import ApplyContext
 from runner.errors import InputRefused, StoreError
 from runner.inputs.assets import resolve_local
 from runner.inputs.urlpolicy import check_url
-from runner.spec import Shot, thaw
+from runner.spec import Input, Shot, thaw
 from runner.store import cache as cache_mod
 
 
@@ -73,14 +74,21 @@ class Uploads:
     async def forget(self, shot: Shot) -> None:
         """Drop cached upload URIs of this shot's inputs (the API no longer knows them)."""
         for item in shot.request.inputs:
-            if item.source == "local":
-                digest = await self._digest(resolve_local(item.ref, self.ctx.spec_dir))
+            if item.source in ("local", "shot"):
+                digest = await self._digest(self._file(shot, item))
                 cache_mod.upload_forget(self._account, digest)
                 self._inflight.pop(digest, None)
                 place = self.ctx.plan.place
                 if place is not None and place.objects is not None:
                     with contextlib.suppress(StoreError):
                         await asyncio.to_thread(place.forget_upload, self._account, digest)
+
+    def _file(self, shot: Shot, item: Input) -> Path:
+        """The file behind a local input, or the verified output of the upstream take it names."""
+        if item.source == "shot":
+            up = next(u for u in shot.upstreams if u.pointer == item.pointer)
+            return self.ctx.upstream_files[(up.shot, up.take)]
+        return resolve_local(item.ref, self.ctx.spec_dir)
 
     async def url_problems(self, shot: Shot) -> list[str]:
         """Every remote input of ``shot`` that the URL policy refuses now, with DNS."""
@@ -102,8 +110,8 @@ class Uploads:
                 why = await asyncio.to_thread(check_url, item.ref, allowed_hosts=hosts, offline_ok=False)
                 if why:
                     raise InputRefused(item.field, why)
-            if item.source == "local":
-                uri = await self.upload(resolve_local(item.ref, self.ctx.spec_dir))
+            if item.source in ("local", "shot"):
+                uri = await self.upload(self._file(shot, item))
                 target: Any = body
                 for key in item.pointer[:-1]:
                     target = target[key]
