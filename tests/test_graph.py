@@ -221,3 +221,23 @@ def test_a_matrix_of_images_feeds_a_matrix_of_videos(write_spec, run, api, tmp_p
     assert len(images) == 2 and emu.stats["uploads"] == 2
     state = json.loads(spec.with_name("spec.state.json").read_text())["shots"]
     assert set(state) == {"keyart-tokyo", "keyart-sao-paulo", "motion-tokyo", "motion-sao-paulo"}
+
+
+def test_a_saved_plan_carries_the_graph_and_an_edited_graph_is_refused(write_spec, run, api, tmp_path: Path) -> None:
+    emu = api()
+    spec = write_spec(SPEC)
+    assert run(["plan", "spec.yaml", "-o", "plan.json"], cwd=tmp_path).exit_code == 0
+    doc = json.loads((tmp_path / "plan.json").read_text())
+    edges = {s["id"]: s["inputs_from"] for s in doc["shots"]}
+    assert edges == {"keyart": [], "motion": [{"shot": "keyart", "take": 1, "field": "image"}], "other": []}
+    for bad, says in (({"shot": "../x", "take": 1, "field": "image"}, "$.shots[1].inputs_from[0].shot"),
+                      ({"shot": "other", "take": 1, "field": "image"}, "the outputs or the cache changed")):
+        edited = json.loads(json.dumps(doc))
+        edited["shots"][1]["inputs_from"] = [bad]
+        (tmp_path / "edited.json").write_text(json.dumps(edited))
+        result = run(["apply", "edited.json", "--yes"], cwd=tmp_path)
+        assert result.exit_code == 1 and says in result.stderr, result.stderr
+    assert emu.stats["creates_total"] == 0
+    result = run(["apply", "plan.json", "--yes", *POLL], cwd=tmp_path)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert emu.stats["creates_total"] == 3

@@ -30,6 +30,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             "reasons": list(s.reasons), "credits": s.credits, "upper_bound": s.upper_bound,
             "moved_from": s.moved_from, "fingerprint": s.fingerprint,
             "location": str(s.location) if s.location else None, "tags": list(s.tags),
+            "inputs_from": [{"shot": u.shot, "take": u.take, "field": u.field}
+                            for u in (s.shot.upstreams if s.shot else ())],
             "takes": [{"take": t.take, "action": t.action, "credits": t.credits, "output": t.output,
                        "fingerprint": t.fingerprint, "task_id": t.task_id} for t in s.takes],
         })
@@ -171,8 +173,15 @@ def plan_from_file(path: Path, *, prices: Path | None = None, place: Place | Non
                      store=doc["state"].get("store"), place=place)
     if doc["state"].get("store") and plan.state_sha256 != doc["state"]["sha256"]:
         raise StalePlanError(path, [f"the state in {doc['state']['store']} changed (another apply ran?)"])
-    again = [(s["id"], s["action"], [t["fingerprint"] for t in s["takes"]]) for s in plan_document(plan)["shots"]]
-    saved = [(s["id"], s["action"], [t["fingerprint"] for t in s["takes"]]) for s in doc["shots"]]
+    again = [_comparable(s) for s in plan_document(plan)["shots"]]
+    saved = [_comparable(s) for s in doc["shots"]]
     if again != saved:
         raise StalePlanError(path, ["the outputs or the cache changed since it was made"])
     return plan
+
+
+def _comparable(shot: dict[str, Any]) -> tuple[Any, ...]:
+    """What of a saved shot must match the plan made again: its action, take fingerprints and
+    the graph edges into it (a plan file edited to rewire inputs is refused)."""
+    edges = [(e["shot"], e["take"], e["field"]) for e in shot.get("inputs_from", [])]
+    return shot["id"], shot["action"], [t["fingerprint"] for t in shot["takes"]], edges
