@@ -225,7 +225,7 @@ def test_a_matrix_of_images_feeds_a_matrix_of_videos(write_spec, run, api, tmp_p
 
 def test_a_saved_plan_carries_the_graph_and_an_edited_graph_is_refused(write_spec, run, api, tmp_path: Path) -> None:
     emu = api()
-    spec = write_spec(SPEC)
+    write_spec(SPEC)
     assert run(["plan", "spec.yaml", "-o", "plan.json"], cwd=tmp_path).exit_code == 0
     doc = json.loads((tmp_path / "plan.json").read_text())
     edges = {s["id"]: s["inputs_from"] for s in doc["shots"]}

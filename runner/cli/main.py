@@ -112,6 +112,7 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
       runner plan specs/demo.yaml --format markdown > plan.md
       runner plan specs/demo.yaml -o plan.json --detailed-exitcode
       runner plan specs/demo.yaml --select 'hero-*' --replace hero-tokyo-wide
+      runner plan examples/storyboard.yaml --select 'keyart-tokyo+'
       RUNWAYML_API_SECRET=... runner plan specs/demo.yaml --check-account
     """
     from runner.planner import make_plan

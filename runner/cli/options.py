@@ -13,7 +13,8 @@ FORMAT = click.option(
 
 
 SELECT = click.option("--select", "select", multiple=True, metavar="GLOB",
-                      help="Only shots whose id or a tag matches (repeatable).")
+                      help="Only shots whose id or a tag matches (repeatable); GLOB+ adds everything downstream "
+                           "of them (shots that take their outputs), +GLOB everything they need.")
 EXCLUDE = click.option("--exclude", "exclude", multiple=True, metavar="GLOB",
                        help="Leave out shots whose id or a tag matches (repeatable).")
 REPLACE = click.option("--replace", "replace", multiple=True, metavar="ID",
