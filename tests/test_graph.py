@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 SPEC = """
@@ -185,6 +189,8 @@ def test_select_operators_take_dependents_or_dependencies(write_spec, run) -> No
     assert set(_plan(run, spec, "--select", "+motion")) == {"keyart", "motion"}
     assert set(_plan(run, spec, "--select", "+restyle", "--exclude", "keyart")) == {"motion", "restyle"}
     assert set(_plan(run, spec, "--select", "mot*")) == {"motion"}
+    # restyle bills the length of its input clip, which motion makes: 5 s, known before apply.
+    assert _plan(run, spec)["restyle"]["credits"] == 140
 
 
 def test_a_matrix_of_images_feeds_a_matrix_of_videos(write_spec, run, api, tmp_path: Path) -> None:
@@ -241,3 +247,24 @@ def test_a_saved_plan_carries_the_graph_and_an_edited_graph_is_refused(write_spe
     result = run(["apply", "plan.json", "--yes", *POLL], cwd=tmp_path)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert emu.stats["creates_total"] == 3
+
+
+def test_a_crash_between_upstream_and_dependent_resumes_without_paying_twice(write_spec, make_emulator) -> None:
+    emu = make_emulator()
+    spec = write_spec(SPEC)
+    env = {**os.environ, "RUNWAYML_BASE_URL": emu.base_url, "RUNWAYML_API_SECRET": "key_test_only"}
+    cmd = [sys.executable, "-m", "runner", "apply", str(spec), "--yes", *POLL]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def kill_at_motion(event) -> None:  # motion's task id is journaled; keyart is done
+        if event.prompt == "slow push in":
+            proc.kill()
+
+    emu.on("first_read", kill_at_motion)
+    assert proc.wait(timeout=120) == -signal.SIGKILL
+    assert emu.stats["creates_by_model"].get("gen4_image") == 1
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert emu.stats["creates_by_model"] == {"gen4.5": 2, "gen4_image": 1}  # motion and other once each
+    state = json.loads(spec.with_name("spec.state.json").read_text())["shots"]
+    assert all(s["pending"] == [] and len(s["takes"]) == 1 for s in state.values())

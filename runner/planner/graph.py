@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from runner.catalog.endpoints import follows_input, is_input_clip
 from runner.planner.fingerprint import canonical_request, fingerprint, fingerprints
 from runner.spec import Shot
 from runner.spec.graph import topological
@@ -53,6 +54,26 @@ class Fingerprints:
 
     def of_takes(self, shot: Shot) -> list[str]:
         return [self.takes[(shot.id, n)] for n in range(1, shot.takes + 1)]
+
+
+def upstream_seconds(shot: Shot, by_id: Mapping[str, Shot]) -> float | None:
+    """The length of the clip ``shot`` bills by, when another shot makes it: that shot's
+    requested duration, followed up a chain of clips that keep their input's length
+    (video-to-video of video-to-video...). None when no length is known before apply."""
+    if not follows_input(shot.request.endpoint, shot.request.body):
+        return None
+    seen: set[str] = set()
+    while shot.id not in seen:
+        seen.add(shot.id)
+        endpoint = shot.request.endpoint
+        if not follows_input(endpoint, shot.request.body):
+            duration = shot.request.body.get("duration")
+            return float(duration) if isinstance(duration, int | float) and not isinstance(duration, bool) else None
+        clip = next((u for u in shot.upstreams if is_input_clip(endpoint, u.pointer)), None)
+        if clip is None or clip.shot not in by_id:
+            return None
+        shot = by_id[clip.shot]
+    return None
 
 
 def split_operators(glob: str) -> tuple[bool, str, bool]:

@@ -30,7 +30,7 @@ from runner.inputs.assets import resolve_local
 from runner.inputs.paths import display_path, is_inside, relative_to, resolved_text
 from runner.planner.budget import cap_problem
 from runner.planner.fingerprint import changed_fields
-from runner.planner.graph import Fingerprints, select_ids, selected_removed
+from runner.planner.graph import Fingerprints, select_ids, selected_removed, upstream_seconds
 from runner.planner.records import Plan, ShotPlan, Symbol, TakeAction, TakePlan
 from runner.spec import Request, Shot, Spec, load_spec
 from runner.store import cache as cache_mod
@@ -47,11 +47,12 @@ def output_name(shot_id: str, take: int, request: Request) -> str:
 
 
 def estimate(shot: Shot, spec_dir: Path, info: ModelInfo, hasher: cache_mod.Hasher,
-             place: Place | None = None, probed: dict[str, float | None] | None = None) -> Cost:
+             place: Place | None = None, probed: dict[str, float | None] | None = None,
+             upstream: float | None = None) -> Cost:
     """Credits for one generation of ``shot``, probing the input clip when the length follows it
     (a length another machine probed is read from the store; one probed here is added to
-    ``probed``, for apply to share)."""
-    seconds = None
+    ``probed``, for apply to share); ``upstream``: the length of a clip another shot makes."""
+    seconds = upstream
     endpoint = shot.request.endpoint
     if follows_input(endpoint, shot.request.body):
         clip = next((i for i in shot.request.inputs if is_input_clip(endpoint, i.pointer)), None)
@@ -116,7 +117,8 @@ class _Planner:
                 shot=shot.id, field="id"))
 
     def cost(self, shot: Shot) -> Cost:
-        return estimate(shot, self.spec.path.parent, self.models[shot.model], self.hasher, self.place, self.probed)
+        return estimate(shot, self.spec.path.parent, self.models[shot.model], self.hasher, self.place, self.probed,
+                        upstream_seconds(shot, self.fps.by_id))
 
     def take_actions(self, shot: Shot, take_fps: list[str], forced: bool,
                      prior_id: str | None) -> tuple[list[TakePlan], int | None, bool]:
