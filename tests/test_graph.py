@@ -268,3 +268,22 @@ def test_a_crash_between_upstream_and_dependent_resumes_without_paying_twice(wri
     assert emu.stats["creates_by_model"] == {"gen4.5": 2, "gen4_image": 1}  # motion and other once each
     state = json.loads(spec.with_name("spec.state.json").read_text())["shots"]
     assert all(s["pending"] == [] and len(s["takes"]) == 1 for s in state.values())
+
+
+def test_a_media_field_in_params_takes_a_shots_output_too(write_spec, run, api, tmp_path: Path) -> None:
+    emu = api()
+    spec = write_spec(SPEC + """
+  - id: edit
+    model: aleph2
+    video: {from: motion}
+    prompt: snow
+    params: {keyframes: [{uri: {from: keyart}, seconds: 0}]}
+""")
+    result = run(["apply", str(spec), "--yes", *POLL])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    (edit,) = [t for t in emu.emulator.world.tasks.values() if t.model == "aleph2"]
+    keyart = tmp_path / "outputs" / "story" / "keyart" / "1.png"
+    motion = tmp_path / "outputs" / "story" / "motion" / "1.mp4"
+    for uri, made in ((edit.body["keyframes"][0]["uri"], keyart), (edit.body["videoUri"], motion)):
+        assert uri.startswith("runway://")
+        assert emu.emulator.world.uploads[uri]["sha256"] == hashlib.sha256(made.read_bytes()).hexdigest()
