@@ -192,6 +192,29 @@ def test_video_to_video_shows_its_input_clip_retimed_with_keyframes(emulator, tm
     assert set(task_inputs(emulator, created.id).values()) == {"upload"}
 
 
+def test_act_two_starts_on_its_character_image_for_the_performance_s_length(emulator) -> None:
+    c = client(emulator)
+    created = c.character_performance.create(
+        model="act_two", ratio="1280:720", character={"type": "image", "uri": upload(c, ASSETS / "hero.png")},
+        reference={"type": "video", "uri": upload(c, ASSETS / "actor.mp4")})
+    shown = frames(output(c, created.id))
+    assert len(shown) == 32  # actor.mp4 is 4 s
+    assert mad(shown[0], asset("hero.png")) < SAME
+
+
+def test_an_image_sequence_output_shows_the_same_frames(emulator) -> None:
+    import zipfile
+
+    c = client(emulator)
+    created = c.image_to_video.create(model="gen4.5", prompt_image=upload(c, ASSETS / "day.png"), ratio="1280:720",
+                                      duration=2, prompt_text="frames", output_format="png_sequence")
+    with zipfile.ZipFile(io.BytesIO(output(c, created.id))) as z:
+        names = sorted(z.namelist())
+        assert len(names) == 16
+        with Image.open(io.BytesIO(z.read(names[0]))) as first:
+            assert mad(first, asset("day.png")) < 2  # PNG frames are lossless
+
+
 # --- sound --------------------------------------------------------------------------------
 
 
