@@ -276,13 +276,33 @@ def test_a_hostile_upload_falls_back_and_the_server_keeps_serving(emulator, tmp_
     assert mad(frames(output(c, after.id))[0], asset("day.png")) < SAME
 
 
-def test_a_truncated_input_clip_falls_back(emulator, tmp_path: Path) -> None:
+def _huge_clip(path: Path) -> Path:
+    """Two 4000x2400 frames: above the emulator's frame-size limit, a few kilobytes on disk."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=8)
+        stream.width, stream.height, stream.pix_fmt = 4000, 2400, "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        for _ in range(2):
+            for packet in stream.encode(av.VideoFrame.from_image(Image.new("RGB", (4000, 2400)))):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize(("make", "why"), [
+    pytest.param(lambda p: p.write_bytes((ASSETS / "clip.mp4").read_bytes()[:3000]), "unreadable: ", id="truncated"),
+    pytest.param(_huge_clip, "unreadable: ValueError: 4000x2400 video frames are above the limit", id="huge-frames"),
+])
+def test_a_hostile_input_clip_falls_back(emulator, tmp_path: Path, make, why: str) -> None:
     c = client(emulator)
-    broken = tmp_path / "broken.mp4"
-    broken.write_bytes((ASSETS / "clip.mp4").read_bytes()[:3000])
-    created = c.video_to_video.create(model="aleph2", video_uri=upload(c, broken), prompt_text="broken")
-    assert frames(output(c, created.id))
-    assert task_inputs(emulator, created.id)["videoUri"].startswith("unreadable: ")
+    bad = tmp_path / "bad.mp4"
+    make(bad)
+    created = c.video_to_video.create(model="aleph2", video_uri=upload(c, bad), prompt_text="broken")
+    seconds = emulator.emulator.world.tasks[created.id].seconds  # the clip's length, else 5 s
+    caption = next(caption_frames("broken", "1280:720", seconds, fps=8, max_side=320, label="aleph2"))
+    assert mad(frames(output(c, created.id))[0], caption) < SAME
+    assert task_inputs(emulator, created.id)["videoUri"].startswith(why)
 
 
 # --- end to end through runner apply --------------------------------------------------------
