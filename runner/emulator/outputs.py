@@ -4,6 +4,8 @@ The endpoint registry (``runner.catalog.endpoints``, ``ENDPOINTS[name].output``)
 whether an endpoint produces video, image or audio; ``RENDERERS`` maps that kind to the
 function that makes such a file and the content type it is served with. Only the kinds
 some endpoint produces have a renderer: an image or audio endpoint adds one line here.
+What a file shows follows the request's inputs where the emulator can read them
+(``derive``: a video starts on its image, an image shows its reference), else the prompt.
 """
 
 from __future__ import annotations
