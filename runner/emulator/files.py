@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from runner.emulator import hostile, outputs
+from runner.emulator import derive, hostile, outputs
 from runner.emulator.hooks import HookEvent
 from runner.emulator.media import media_seconds
 from runner.emulator.replies import error, invalid, storage_error
@@ -90,7 +90,8 @@ class Files:
                 return storage_error(400, "MissingFile")
             data = await upload.read()
         entry.update(complete=True, bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                     seconds=await asyncio.to_thread(media_seconds, data))
+                     seconds=await asyncio.to_thread(media_seconds, data),
+                     data=data if len(data) <= derive.MAX_INPUT_BYTES else None)  # outputs derive from it
         return Response(status_code=204)
 
     # --- downloads ---------------------------------------------------------------------

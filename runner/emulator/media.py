@@ -4,16 +4,20 @@ MP4, as a zip of PNG frames for the image-sequence output formats, or as one sti
 
 The frame size keeps the requested ratio's aspect (longest side ``max_side``), the length
 is the requested duration, so a person (or the HTML report) can tell shots apart and a
-test can check duration and aspect with PyAV.
+test can check duration and aspect with PyAV. When a request's inputs shape the output
+(``derive``), the caller passes the frames (or the still) instead of the caption render,
+and a video may carry an audio track: a tone as long as the video.
 """
 
 from __future__ import annotations
 
+import array
 import hashlib
 import io
+import math
 import textwrap
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 
 import av
@@ -34,6 +38,11 @@ def frame_size(ratio: str | None, max_side: int) -> tuple[int, int]:
     return max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2)
 
 
+def frame_count(seconds: float, fps: int) -> int:
+    """How many frames a video of ``seconds`` has at ``fps`` (at least one)."""
+    return max(1, round(seconds * fps))
+
+
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     try:
         return ImageFont.load_default(size=size)
@@ -41,8 +50,8 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default()
 
 
-def _frames(prompt: str, ratio: str | None, seconds: float, *, fps: int, max_side: int,
-            label: str) -> Iterator[Image.Image]:
+def caption_frames(prompt: str, ratio: str | None, seconds: float, *, fps: int, max_side: int,
+                   label: str) -> Iterator[Image.Image]:
     """The frames of an output: ``prompt`` and ``label`` on a colour of the prompt's own."""
     width, height = frame_size(ratio, max_side)
     digest = hashlib.sha256(prompt.encode("utf-8")).digest()
@@ -50,7 +59,7 @@ def _frames(prompt: str, ratio: str | None, seconds: float, *, fps: int, max_sid
     accent = (255 - base[0] // 2, 255 - base[1] // 2, 200)
     font = _font(max(10, height // 12))
     lines = textwrap.wrap(prompt or "(no prompt)", width=max(12, width // max(6, height // 20)))[:6]
-    frames = max(1, round(seconds * fps))
+    frames = frame_count(seconds, fps)
     for i in range(frames):
         img = Image.new("RGB", (width, height), base)
         draw = ImageDraw.Draw(img)
@@ -65,31 +74,67 @@ def _frames(prompt: str, ratio: str | None, seconds: float, *, fps: int, max_sid
 
 
 def render_video(prompt: str, ratio: str | None, seconds: float, *, fps: int = 8, max_side: int = 320,
-                 label: str = "") -> bytes:
-    """An H.264 MP4 of ``seconds`` length showing ``prompt`` and ``label``."""
+                 label: str = "", frames: Iterable[Image.Image] | None = None, audio: bool = False) -> bytes:
+    """An H.264 MP4 of ``seconds`` length showing ``prompt`` and ``label`` (or ``frames``, each
+    of the ratio's frame size), with an AAC tone of the video's length when ``audio``."""
     width, height = frame_size(ratio, max_side)
+    if frames is None:
+        frames = caption_frames(prompt, ratio, seconds, fps=fps, max_side=max_side, label=label)
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as out:
         stream = out.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.time_base = Fraction(1, fps)
         stream.options = {"preset": "ultrafast", "crf": "30"}
-        for i, img in enumerate(_frames(prompt, ratio, seconds, fps=fps, max_side=max_side, label=label)):
+        sound = _audio_stream(out) if audio else None  # every stream exists before the first packet
+        count = 0
+        for count, img in enumerate(frames, 1):
             frame = av.VideoFrame.from_image(img)  # type: ignore[no-untyped-call]
-            frame.pts = i
+            frame.pts = count - 1
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
+        if sound is not None:
+            _tone(out, sound, count / fps, prompt)
     return buf.getvalue()
 
 
+AUDIO_RATE = 16_000
+_AUDIO_CHUNK = 1024  # samples per frame, AAC's own frame size
+
+
+def _audio_stream(out: av.container.OutputContainer) -> av.AudioStream:
+    stream = out.add_stream("aac", rate=AUDIO_RATE)
+    stream.layout = "mono"
+    return stream
+
+
+def _tone(out: av.container.OutputContainer, stream: av.AudioStream, seconds: float, prompt: str) -> None:
+    """Mux a mono AAC sine tone of ``seconds`` into ``out``; its pitch is the prompt's own."""
+    pitch = 220 + hashlib.sha256(prompt.encode("utf-8")).digest()[3] % 440
+    total = round(seconds * AUDIO_RATE)
+    step = 2 * math.pi * pitch / AUDIO_RATE
+    for start in range(0, total, _AUDIO_CHUNK):
+        size = min(_AUDIO_CHUNK, total - start)
+        samples = array.array("f", (0.2 * math.sin(step * (start + j)) for j in range(size)))
+        frame = av.AudioFrame(format="fltp", layout="mono", samples=size)
+        frame.planes[0].update(samples.tobytes())
+        frame.sample_rate, frame.pts, frame.time_base = AUDIO_RATE, start, Fraction(1, AUDIO_RATE)
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode(None):
+        out.mux(packet)
+
+
 def render_png_sequence(prompt: str, ratio: str | None, seconds: float, *, fps: int = 8, max_side: int = 320,
-                        label: str = "") -> bytes:
+                        label: str = "", frames: Iterable[Image.Image] | None = None) -> bytes:
     """A zip of PNG frames named like the API's sequences (``frame.0001.png``, …)."""
+    if frames is None:
+        frames = caption_frames(prompt, ratio, seconds, fps=fps, max_side=max_side, label=label)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
-        for i, img in enumerate(_frames(prompt, ratio, seconds, fps=fps, max_side=max_side, label=label), 1):
+        for i, img in enumerate(frames, 1):
             png = io.BytesIO()
             img.save(png, format="PNG")
             z.writestr(f"frame.{i:04d}.png", png.getvalue())
@@ -97,10 +142,11 @@ def render_png_sequence(prompt: str, ratio: str | None, seconds: float, *, fps: 
 
 
 def render_image(prompt: str, ratio: str | None, *, max_side: int = 320, label: str = "",
-                 fmt: str = "PNG") -> bytes:
+                 fmt: str = "PNG", image: Image.Image | None = None) -> bytes:
     """One still of the requested ratio (a 16:9 frame when the ratio is not ``W:H``), as PNG,
-    JPEG or WebP (Pillow format names)."""
-    img = next(_frames(prompt, ratio, 0, fps=1, max_side=max_side, label=label))
+    JPEG or WebP (Pillow format names): ``image`` when given, else the caption render."""
+    img = image if image is not None else next(caption_frames(prompt, ratio, 0, fps=1, max_side=max_side,
+                                                                label=label))
     buf = io.BytesIO()
     img.save(buf, format=fmt)
     return buf.getvalue()

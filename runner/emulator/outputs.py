@@ -4,6 +4,8 @@ The endpoint registry (``runner.catalog.endpoints``, ``ENDPOINTS[name].output``)
 whether an endpoint produces video, image or audio; ``RENDERERS`` maps that kind to the
 function that makes such a file and the content type it is served with. Only the kinds
 some endpoint produces have a renderer: an image or audio endpoint adds one line here.
+What a file shows follows the request's inputs where the emulator can read them
+(``derive``: a video starts on its image, an image shows its reference), else the prompt.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from PIL import Image
+
 from runner.catalog.endpoints import ENDPOINTS, OutputKind, output_extension
+from runner.emulator import derive, media
 from runner.emulator.config import EmulatorConfig
 from runner.emulator.media import render_image, render_png_sequence, render_video
 from runner.emulator.sim import Task
@@ -23,23 +28,37 @@ class Renderer:
     render: Callable[[Task, EmulatorConfig], bytes]
 
 
+def _ratio(task: Task) -> str:
+    return str(task.body.get("ratio") or "1280:720")
+
+
+def _derived_frames(task: Task, config: EmulatorConfig) -> list[Image.Image] | None:
+    """The frames the task's inputs shape (``derive``), or None for the caption render."""
+    size = media.frame_size(_ratio(task), config.video_max_side)
+    fps, side = config.video_fps, config.video_max_side
+    return derive.video_frames(task, size, media.frame_count(task.seconds, fps), lambda: media.caption_frames(
+        task.prompt, _ratio(task), task.seconds, fps=fps, max_side=side, label=task.model))
+
+
 def _video(task: Task, config: EmulatorConfig) -> bytes:
-    video = render_video(task.prompt, str(task.body.get("ratio") or "1280:720"), task.seconds,
-                         fps=config.video_fps, max_side=config.video_max_side, label=task.model)
+    video = render_video(task.prompt, _ratio(task), task.seconds, fps=config.video_fps,
+                         max_side=config.video_max_side, label=task.model, frames=_derived_frames(task, config),
+                         audio=derive.has_audio(task))
     if task.pad_to > len(video):  # an mp4 may carry trailing free space; players ignore it
         video += _free_box(task.pad_to - len(video))
     return video
 
 
 def _frames_zip(task: Task, config: EmulatorConfig) -> bytes:
-    return render_png_sequence(task.prompt, str(task.body.get("ratio") or "1280:720"), task.seconds,
-                               fps=config.video_fps, max_side=config.video_max_side, label=task.model)
+    return render_png_sequence(task.prompt, _ratio(task), task.seconds, fps=config.video_fps,
+                               max_side=config.video_max_side, label=task.model, frames=_derived_frames(task, config))
 
 
 def _image(task: Task, config: EmulatorConfig) -> bytes:
     fmt = IMAGE_FORMATS[output_extension(task.endpoint, task.body)][1]
-    return render_image(task.prompt, str(task.body.get("ratio") or "1280:720"), max_side=config.video_max_side,
-                        label=task.model, fmt=fmt)
+    image = derive.still(task, media.frame_size(_ratio(task), config.video_max_side))
+    return render_image(task.prompt, _ratio(task), max_side=config.video_max_side, label=task.model, fmt=fmt,
+                        image=image)
 
 
 # An image task's file by its extension (outputFormat, else png): content type, Pillow format.

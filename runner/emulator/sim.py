@@ -55,6 +55,12 @@ class Task:
     """What answers report as the task's cost (``[[cost:VALUE]]``, hostile-API tests); None: the real one."""
     output: bytes | None = None  # rendered on the first download, then served as is
     reads: int = 0  # GET /v1/tasks/{id} so far
+    media: dict[str, bytes] = field(default_factory=dict, repr=False)
+    """The readable media inputs' bytes by body field (``derive.attach``), decoded at render."""
+    inputs: dict[str, str] = field(default_factory=dict)
+    """What became of each media input, by body field (``promptImage/0/uri``): ``upload``,
+    ``data URI``, or why the output falls back to the caption render (``not fetched: …``,
+    ``unreadable: …``). Tests read it to tell a derived output from a fallback."""
 
     @property
     def prompt(self) -> str:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from runner.catalog.models import catalog
-from runner.emulator import hostile, prices
+from runner.emulator import derive, hostile, prices
 from runner.emulator.hooks import HookEvent
 from runner.emulator.replies import error, invalid
 
@@ -66,6 +66,7 @@ class Tasks:
             self.emu.hooks.fire(HookEvent("create", endpoint, model, body))
             task = world.create(model, endpoint, body, now=self.emu.now(), seconds=seconds,
                                 estimated=quote.credits, final=final)
+            derive.attach(task, world.uploads)
             if "[[lost-response]]" in task.prompt:
                 return error(502, "Bad gateway (injected after the task was created).")
             estimate = quote.credits if task.cost_answer is None else task.cost_answer
