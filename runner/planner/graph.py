@@ -35,6 +35,7 @@ class Fingerprints:
         self.spec_dir = spec_dir
         self.hasher = hasher
         self.by_id = {s.id: s for s in shots}
+        self.seconds: dict[str, float | None] = {}  # upstream_seconds memo, per plan
         self.takes: dict[TakeKey, str] = {}
         self.canonical: dict[str, tuple[Mapping[str, Any], dict[str, str]]] = {}
         for sid in topological(self.by_id.values()):
@@ -56,24 +57,35 @@ class Fingerprints:
         return [self.takes[(shot.id, n)] for n in range(1, shot.takes + 1)]
 
 
-def upstream_seconds(shot: Shot, by_id: Mapping[str, Shot]) -> float | None:
+def upstream_seconds(shot: Shot, by_id: Mapping[str, Shot], memo: dict[str, float | None] | None = None) -> float | None:
     """The length of the clip ``shot`` bills by, when another shot makes it: that shot's
     requested duration, followed up a chain of clips that keep their input's length
-    (video-to-video of video-to-video...). None when no length is known before apply."""
+    (video-to-video of video-to-video...). None when no length is known before apply.
+    ``memo`` keeps each shot's answer, so a plan walks a chain of n clips once, not n times."""
     if not follows_input(shot.request.endpoint, shot.request.body):
         return None
-    seen: set[str] = set()
-    while shot.id not in seen:
-        seen.add(shot.id)
+    memo = {} if memo is None else memo
+    walked: list[str] = []
+    length: float | None = None
+    while True:
+        if shot.id in memo:
+            length = memo[shot.id]
+            break
+        if shot.id in walked:  # a cycle (validation refuses them; never loop)
+            break
+        walked.append(shot.id)
         endpoint = shot.request.endpoint
         if not follows_input(endpoint, shot.request.body):
             duration = shot.request.body.get("duration")
-            return float(duration) if isinstance(duration, int | float) and not isinstance(duration, bool) else None
+            length = float(duration) if isinstance(duration, int | float) and not isinstance(duration, bool) else None
+            break
         clip = next((u for u in shot.upstreams if is_input_clip(endpoint, u.pointer)), None)
         if clip is None or clip.shot not in by_id:
-            return None
+            break
         shot = by_id[clip.shot]
-    return None
+    for sid in walked:
+        memo[sid] = length
+    return length
 
 
 def split_operators(glob: str) -> tuple[bool, str, bool]:

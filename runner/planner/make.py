@@ -118,7 +118,7 @@ class _Planner:
 
     def cost(self, shot: Shot) -> Cost:
         return estimate(shot, self.spec.path.parent, self.models[shot.model], self.hasher, self.place, self.probed,
-                        upstream_seconds(shot, self.fps.by_id))
+                        upstream_seconds(shot, self.fps.by_id, self.fps.seconds))
 
     def take_actions(self, shot: Shot, take_fps: list[str], forced: bool,
                      prior_id: str | None) -> tuple[list[TakePlan], int | None, bool]:
