@@ -84,8 +84,9 @@ def test_the_install_step_fails_loudly_until_the_pin_is_set(tmp_path: Path) -> N
                                 ("runway-runner", False), ("runway-runner==0.1.0", True),
                                 ("runway-runner @ git+https://github.com/acme/runner@v0.1.0", True)):
                 script = step["run"].replace('pip install "$RUNNER_PACKAGE"', 'echo would install "$RUNNER_PACKAGE"')
-                done = subprocess.run(["bash", "-e", "-c", script], env={"RUNNER_PACKAGE": package, "PATH": "/usr/bin:/bin"},
-                                      capture_output=True, text=True, check=False, cwd=tmp_path)
+                env = {"RUNNER_PACKAGE": package, "PATH": "/usr/bin:/bin"}
+                done = subprocess.run(["bash", "-e", "-c", script], env=env, capture_output=True, text=True,
+                                      check=False, cwd=tmp_path)
                 assert (done.returncode == 0) is ok, (path, package, done.stdout)
                 if not ok:
                     assert "::error::" in done.stdout and "RUNNER_PACKAGE" in done.stdout
