@@ -13,14 +13,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from runner.api import ApplyResult, Emulator, Plan, apply, apply_async, plan
+    from runner.api import ApplyResult, Emulator, Plan, Usage, apply, apply_async, plan, usage
 
 __version__ = "0.1.0"
-__all__ = ["ApplyResult", "Emulator", "Plan", "__version__", "apply", "apply_async", "plan"]
+__all__ = ["ApplyResult", "Emulator", "Plan", "Usage", "__version__", "apply", "apply_async", "plan", "usage"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("ApplyResult", "Emulator", "Plan", "apply", "apply_async", "plan"):
+    if name in __all__ and name != "__version__":
         from runner import api
 
         return getattr(api, name)

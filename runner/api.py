@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -27,11 +28,12 @@ from runner.emulator import EmulatorConfig, running_emulator
 from runner.emulator.app import Emulator as EmulatorApp
 from runner.engine.outcome import ApplyResult, ApplyRun, Reporter, SilentReporter
 from runner.engine.run import ApplyRequest, run_apply
+from runner.engine.usage import Usage, reconcile
 from runner.planner import Plan, make_plan
 
 Target = Plan | str | os.PathLike[str]
 
-__all__ = ["ApplyResult", "Emulator", "Plan", "apply", "apply_async", "apply_run", "plan"]
+__all__ = ["ApplyResult", "Emulator", "Plan", "Usage", "apply", "apply_async", "apply_run", "plan", "usage"]
 
 
 def plan(spec: str | os.PathLike[str], *, store: str | None = None, select: tuple[str, ...] = (),
@@ -97,6 +99,21 @@ async def apply_async(target: Target, *, emulator: bool | str = False, paralleli
     its files and locks are blocking), so the caller's loop keeps serving."""
     return await asyncio.to_thread(apply, target, emulator=emulator, parallelism=parallelism, progress=progress,
                                    **options)
+
+
+def usage(*specs: str | os.PathLike[str], since: date | None = None, store: str | None = None,
+          emulator: str | None = None) -> Usage:
+    """What the state files of ``specs`` say was charged, per UTC day and model, next to the
+    account's usage (``POST /v1/organization/usage``) since ``since`` (default: 30 days).
+    ``Usage.ok`` is False when a model's totals differ; ``emulator``: a base URL of one."""
+    from runner.planner.make import place_for
+    from runner.spec import load_spec
+
+    books = []
+    for path in specs:
+        spec = load_spec(Path(path))
+        books.append((spec, place_for(spec, store).load_state()))
+    return reconcile(books, since=since, emulator_url=emulator)
 
 
 class Emulator:

@@ -241,10 +241,10 @@ def ask(question: str) -> bool:
 
 
 def _register() -> None:
-    from runner.cli import stored, tools
+    from runner.cli import money, stored, tools
 
     for command in (tools.models, tools.emulate, tools.report, tools.init, tools.schema, stored.pull, stored.push,
-                    stored.state):
+                    stored.state, money.usage):
         main.add_command(command)
 
 
