@@ -100,7 +100,7 @@ def report(spec: Path, out: Path | None, store: str | None) -> None:
     """Write a static HTML gallery of the campaign's outputs.
 
     One card per shot: status, model, mode, ratio, duration, prompt, credits planned and
-    charged, a link to the spec, and its takes side by side as playable videos with
+    charged (also printed per shot and in total), a link to the spec, and its takes side by side as playable videos with
     poster frames. The page needs no server; keep it where it can reach the outputs.
     It is written inside the project (the git top level, else the spec's folder).
 
@@ -109,10 +109,11 @@ def report(spec: Path, out: Path | None, store: str | None) -> None:
       runner report specs/demo.yaml -o report.html
       runner apply specs/demo.yaml --emulator --yes && runner report specs/demo.yaml
     """
-    from runner.cli.report import write_report
+    from runner.cli.report import credits_table, write_report
 
-    path, videos = write_report(spec, out, store=store)
-    click.echo(f"Wrote {path} ({videos} videos)")
+    path, views = write_report(spec, out, store=store)
+    click.echo(credits_table(views))
+    click.echo(f"Wrote {path} ({sum(1 for v in views for t in v.takes if t.video)} videos)")
 
 
 @click.command()
