@@ -63,6 +63,9 @@ def apply_run(target: Target, *, emulator: bool | str = False, parallelism: int 
         request.replace, request.max_credits = tuple(opts.get("replace", ())), opts.get("max_credits")
         request.allow_unpriced, request.expected = tuple(opts.get("allow_unpriced", ())), target
         request.store = request.store or (target.place.url if target.place is not None else None)
+        source = target.price_table.get("source", "built-in")
+        if request.prices is None and source != "built-in":  # the prices it was made with
+            request.prices = Path(source)
     else:
         request.target = Path(target)
     if parallelism is not None:

@@ -117,3 +117,17 @@ def test_api_errors_are_the_error_models_classes(write_spec) -> None:
     with pytest.raises(SpecErrors) as caught:
         runner.plan(spec)
     assert "spec.yaml:3:" in str(caught.value.problems[0]) and "duration" in str(caught.value.problems[0])
+
+
+def test_api_apply_uses_the_prices_the_plan_was_made_with(write_spec, tmp_path: Path) -> None:
+    spec = write_spec(SPEC)
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("gen4.5: {credits_per_second: 20}\n")
+    plan = runner.plan(spec, prices=prices)
+    assert plan.credits == 2 * 5 * 20 + 25
+    with runner.Emulator(config=FAST) as url:
+        prices.write_text("gen4.5: {credits_per_second: 30}\n")
+        with pytest.raises(StalePlanError, match="the prices changed"):
+            runner.apply(plan, emulator=url)
+        prices.write_text("gen4.5: {credits_per_second: 20}\n")
+        assert runner.apply(plan, emulator=url).ok

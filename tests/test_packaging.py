@@ -2,9 +2,10 @@
 venv and work there, with the schema, model files and templates inside the wheel; the
 workflows install a pinned runway-runner, never the bare name `runner` (someone else's).
 
-No network: the fresh venv reads the dependencies from this environment's site-packages
-(a .pth line naming it — not its .pth files, so this checkout's editable install stays
-out) and installs only the wheel, `--no-deps --no-index`.
+No network: the build uses this environment's hatchling (--no-isolation), and the fresh
+venv reads the dependencies from this environment's site-packages (a .pth line naming it —
+not its .pth files, so this checkout's editable install stays out) and installs only the
+wheel, `--no-deps --no-index`.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ WORKFLOWS = sorted((ROOT / "examples" / "github-actions").glob("*.yml"))
 
 def test_the_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
-    built = subprocess.run([sys.executable, "-m", "build", "-o", str(dist), str(ROOT)], capture_output=True,
-                           text=True, check=False, timeout=600)
+    # --no-isolation: hatchling comes from the test extra, so building needs no package index
+    built = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "-o", str(dist), str(ROOT)],
+                           capture_output=True, text=True, check=False, timeout=600)
     assert built.returncode == 0, built.stdout + built.stderr
     wheel = next(dist.glob("runway_runner-*.whl"))
     assert next(dist.glob("runway_runner-*.tar.gz"))
@@ -60,6 +62,7 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     assert run("schema").stdout.startswith("{")
     init = run("init", "camp", "--name", "spring", "--ci")
     assert init.returncode == 0, init.stderr
+    assert "set RUNNER_PACKAGE" in init.stdout
     assert "RUNNER_PACKAGE" in (work / "camp" / ".github" / "workflows" / "runner.yml").read_text()
     assert (work / "camp" / "assets" / "first-frame.png").read_bytes() == \
         (ROOT / "specs" / "assets" / "sneaker.png").read_bytes()

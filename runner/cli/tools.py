@@ -154,6 +154,9 @@ def init(folder: Path, name: str | None, model: str, ci: bool | None) -> None:
     for path in written:
         click.echo(f"created {path}")
     spec = folder / f"{name}.yaml"
+    if ci:
+        click.echo("In the workflow, set RUNNER_PACKAGE to the runner you trust (OWNER and TAG of "
+                   "runway-runner @ git+https://github.com/OWNER/runner@TAG); its install step fails until you do.")
     click.echo(f"Next: runner validate {spec} && runner plan {spec} && runner apply {spec} --emulator --yes")
 
 

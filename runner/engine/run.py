@@ -85,6 +85,7 @@ def _check_same(before: Plan, now: Plan) -> None:
         ("the spec changed", before.spec_sha256 == now.spec_sha256),
         ("the state changed (another apply ran?)", before.state_sha256 == now.state_sha256),
         ("an input changed", before.inputs == now.inputs),
+        ("the prices changed", before.price_table.get("sha256") == now.price_table.get("sha256")),
         ("the outputs or the cache changed", shape(before) == shape(now))) if not same]
     if changed:
         raise StalePlanError(f"the plan of {now.spec.display}", changed)
