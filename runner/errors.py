@@ -129,6 +129,18 @@ class StalePlanError(RunnerError):
         super().__init__(f"{path} is stale: " + "; ".join(self.changes) + ". Run `runner plan` again.")
 
 
+class UsageMismatch(RunnerError):
+    """The account's usage (``POST /v1/organization/usage``) and the state files disagree on
+    what was charged. ``differences``: (model, credits the states record, credits the account
+    shows) per model that differs over the window."""
+
+    def __init__(self, differences: list[tuple[str, int, int]], *, hint: str) -> None:
+        self.differences = list(differences)
+        parts = [f"{model}: the states record {mine}, the account shows {theirs} ({theirs - mine:+d})"
+                 for model, mine, theirs in self.differences]
+        super().__init__("credits charged differ from the account's usage: " + "; ".join(parts) + f". {hint}")
+
+
 class ApiError(RunnerError):
     """An API call failed.
 

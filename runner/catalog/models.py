@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -22,13 +23,22 @@ from runner.errors import CatalogError
 Mode = Literal["text", "image", "keyframes", "reference", "video", "performance"]
 MODES: tuple[str, ...] = get_args(Mode)
 
+def bundled(rel: str) -> Path:
+    """A data file or folder that ships with runner (``schema``, the workflow template, the
+    sample asset): inside the installed package (the wheel puts them under ``runner/``, see
+    pyproject.toml), else in the source checkout next to the package."""
+    packaged = resources.files("runner").joinpath(rel)
+    if packaged.is_file() or packaged.is_dir():
+        return Path(str(packaged))
+    return Path(str(resources.files("runner"))).parent / rel
+
+
 def schema_dir() -> Path:
-    """``schema/`` of the source tree, or the copy bundled into an installed wheel."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "schema", package.parent / "schema"):
-        if (candidate / "spec.schema.json").is_file():
-            return candidate
-    raise CatalogError(package, "cannot find the schema/ folder; reinstall runner")  # pragma: no cover
+    """``schema/`` bundled into the installed wheel, or the source tree's."""
+    folder = bundled("schema")
+    if not (folder / "spec.schema.json").is_file():  # pragma: no cover - a broken install
+        raise CatalogError(folder, "cannot find the schema/ folder; reinstall runner")
+    return folder
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ emulate, report, init, schema) live in ``cli.tools``.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from runner import __version__
 from runner.cli import views
 from runner.cli.boundary import boundary, color, stderr, warn
 from runner.cli.options import ALLOW_UNPRICED, EXCLUDE, FORMAT, MAX_CREDITS, PRICES, REPLACE, SELECT, STORE
-from runner.engine.outcome import ApplyResult, ApplyRun, Reporter
+from runner.engine.outcome import ApplyResult, ApplyRun
 from runner.errors import BudgetExceeded, SpecErrors
 from runner.planner.records import Plan
 from runner.spec import validate_specs
@@ -115,13 +114,12 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
       runner plan examples/storyboard.yaml --select 'keyart-tokyo+'
       RUNWAYML_API_SECRET=... runner plan specs/demo.yaml --check-account
     """
-    from runner.planner import make_plan
+    from runner import api
     from runner.planner.render import RENDERERS, render_text
-    from runner.planner.saved import plan_document
     from runner.store.files import atomic_write
 
-    result = make_plan(spec, select=select, exclude=exclude, replace=replace, max_credits=max_credits,
-                       prices=prices, allow_unpriced=allow_unpriced, store=store)
+    result = api.plan(spec, select=select, exclude=exclude, replace=replace, max_credits=max_credits,
+                      prices=prices, allow_unpriced=allow_unpriced, store=store)
     warn(result.spec.warnings)
     if check_account:
         from runner.engine.run import organization_notes
@@ -135,7 +133,7 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
     if out is not None:
         import json
 
-        atomic_write(out, json.dumps(plan_document(result), indent=2, ensure_ascii=False) + "\n",
+        atomic_write(out, json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
                      root=result.spec.root, what="-o/--out")
         stderr(f"Saved the plan to {out}; run `runner apply {out}` to carry it out.")
     if result.over_budget_by is not None:
@@ -204,24 +202,20 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
       runner plan specs/demo.yaml -o plan.json && runner apply plan.json --yes
       RUNWAYML_API_SECRET=... runner apply specs/demo.yaml --select 'hero-*'
     """
-    from runner.engine.run import ApplyRequest, run_apply
-
-    request = ApplyRequest(
-        target=target, emulator=emulator, yes=yes, parallelism=parallelism, poll_interval=poll_interval,
-        retries=retries, recreate_unknown=recreate_unknown, cancel_pending=cancel_pending, select=select,
-        exclude=exclude, replace=replace, max_credits=max_credits, prices=prices, max_output_mb=max_output_mb,
-        allow_unpriced=allow_unpriced,
-        task_timeout=task_timeout,
-        store=store, lock_timeout=lock_timeout,
-    )
+    from runner import api
     from runner.cli.progress import PlainReporter, RichReporter
     from runner.planner.render import render_text
 
     show = stderr if fmt == "json" else click.echo
-    reporter: contextlib.AbstractContextManager[Reporter]
-    reporter = RichReporter() if sys.stderr.isatty() else contextlib.nullcontext(PlainReporter())
-    outcome = run_apply(request, reporter=reporter, show_plan=lambda p: show(render_text(p, color=color())),
-                        confirm=ask if sys.stdin.isatty() else None)
+    # the live display starts after the confirmation (api enters a reporter that is a context manager)
+    reporter = RichReporter() if sys.stderr.isatty() else PlainReporter()
+    outcome = api.apply_run(
+        target, emulator=emulator, parallelism=parallelism, progress=reporter, yes=yes,
+        confirm=ask if sys.stdin.isatty() else None, show_plan=lambda p: show(render_text(p, color=color())),
+        poll_interval=poll_interval, retries=retries, recreate_unknown=recreate_unknown,
+        cancel_pending=cancel_pending, select=select, exclude=exclude, replace=replace, max_credits=max_credits,
+        prices=prices, max_output_mb=max_output_mb, allow_unpriced=allow_unpriced, task_timeout=task_timeout,
+        store=store, lock_timeout=lock_timeout)
     if outcome.declined:
         show("Cancelled; nothing was done.")
         return outcome
@@ -248,10 +242,10 @@ def ask(question: str) -> bool:
 
 
 def _register() -> None:
-    from runner.cli import stored, tools
+    from runner.cli import money, stored, tools
 
     for command in (tools.models, tools.emulate, tools.report, tools.init, tools.schema, stored.pull, stored.push,
-                    stored.state):
+                    stored.state, money.usage):
         main.add_command(command)
 
 

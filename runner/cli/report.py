@@ -175,9 +175,9 @@ def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_report(spec_path: Path, out: Path | None = None, *, store: str | None = None) -> tuple[Path, int]:
+def write_report(spec_path: Path, out: Path | None = None, *, store: str | None = None) -> tuple[Path, list[ShotView]]:
     """Write the gallery for ``spec_path`` to ``out`` (default ``report.html`` beside the
-    spec; inside the project); returns (path, number of videos)."""
+    spec; inside the project); returns the path and what each shot's card shows."""
     from runner.planner.make import place_for
     from runner.store.files import atomic_write
 
@@ -189,4 +189,18 @@ def write_report(spec_path: Path, out: Path | None = None, *, store: str | None 
     report_dir = dest.parent
     views = collect(spec, report_dir, place_for(spec, store).load_state())
     atomic_write(dest, render_html(spec, views, report_dir), root=spec.root, what="-o/--out")
-    return out, sum(1 for v in views for t in v.takes if t.video)
+    return out, views
+
+
+def credits_table(views: list[ShotView]) -> str:
+    """Credits planned (the price of the shot's takes now) and charged (what its takes in the
+    state cost) per shot and in total, for the terminal."""
+    width = max([len(v.shot.id) for v in views] + [5])
+    lines = [f"  {'shot':<{width}} {'planned':>8} {'charged':>8}"]
+    for v in views:
+        planned = "?" if v.planned is None else str(v.planned)
+        lines.append(f"  {v.shot.id:<{width}} {planned:>8} {v.charged:>8}")
+    unknown = " (some prices unknown)" if any(v.planned is None for v in views) else ""
+    lines.append(f"  {'total':<{width}} {sum(v.planned or 0 for v in views):>8} {sum(v.charged for v in views):>8}"
+                 + unknown)
+    return "\n".join(lines)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from runner.catalog.models import catalog, schema_dir
+from runner.catalog.models import bundled, catalog, schema_dir
 from runner.errors import RunnerError
 from runner.inputs.paths import confine
 
@@ -36,8 +36,8 @@ def init_campaign(folder: Path, *, name: str, model: str = "gen4.5", ci: bool = 
     if "text" not in catalog()[model].modes:
         raise RunnerError(f"{model} has no text mode; pick a default model with one (e.g. gen4.5)")
     spec = folder / f"{name}.yaml"
-    sample = Path(__file__).resolve().parents[2] / "specs" / "assets" / "sneaker.png"
-    workflow_src = Path(__file__).resolve().parents[2] / "examples" / "github-actions" / "runner.yml"
+    sample = bundled("specs/assets/sneaker.png")
+    workflow_src = bundled("examples/github-actions/runner.yml")
     plan = {spec: None, folder / "assets" / "first-frame.png": sample, folder / ".gitignore": None}
     if ci:
         plan[(repo_root or folder) / ".github" / "workflows" / "runner.yml"] = workflow_src

@@ -100,7 +100,7 @@ def report(spec: Path, out: Path | None, store: str | None) -> None:
     """Write a static HTML gallery of the campaign's outputs.
 
     One card per shot: status, model, mode, ratio, duration, prompt, credits planned and
-    charged, a link to the spec, and its takes side by side as playable videos with
+    charged (also printed per shot and in total), a link to the spec, and its takes side by side as playable videos with
     poster frames. The page needs no server; keep it where it can reach the outputs.
     It is written inside the project (the git top level, else the spec's folder).
 
@@ -109,10 +109,11 @@ def report(spec: Path, out: Path | None, store: str | None) -> None:
       runner report specs/demo.yaml -o report.html
       runner apply specs/demo.yaml --emulator --yes && runner report specs/demo.yaml
     """
-    from runner.cli.report import write_report
+    from runner.cli.report import credits_table, write_report
 
-    path, videos = write_report(spec, out, store=store)
-    click.echo(f"Wrote {path} ({videos} videos)")
+    path, views = write_report(spec, out, store=store)
+    click.echo(credits_table(views))
+    click.echo(f"Wrote {path} ({sum(1 for v in views for t in v.takes if t.video)} videos)")
 
 
 @click.command()
@@ -153,6 +154,9 @@ def init(folder: Path, name: str | None, model: str, ci: bool | None) -> None:
     for path in written:
         click.echo(f"created {path}")
     spec = folder / f"{name}.yaml"
+    if ci:
+        click.echo("In the workflow, set RUNNER_PACKAGE to the runner you trust (OWNER and TAG of "
+                   "runway-runner @ git+https://github.com/OWNER/runner@TAG); its install step fails until you do.")
     click.echo(f"Next: runner validate {spec} && runner plan {spec} && runner apply {spec} --emulator --yes")
 
 

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from runner.catalog.endpoints import ENDPOINTS
+from runner.emulator import usage
 from runner.emulator.config import EmulatorConfig
 from runner.emulator.files import Files
 from runner.emulator.hooks import Hooks
@@ -69,6 +70,9 @@ class Emulator:
 
     # --- /_emulator --------------------------------------------------------------------
 
+    async def usage(self, request: Request) -> Response:
+        return await usage.usage(self.world, request)
+
     async def stats(self, request: Request) -> Response:
         self.world.advance(self.now())
         return JSONResponse(self.world.stats())
@@ -96,6 +100,7 @@ class Emulator:
             Route("/v1/tasks/{task_id}", self.api("GET /v1/tasks", tasks.get_task), methods=["GET"]),
             Route("/v1/tasks/{task_id}", self.api("DELETE /v1/tasks", tasks.delete_task), methods=["DELETE"]),
             Route("/v1/organization", self.api("GET /v1/organization", tasks.organization), methods=["GET"]),
+            Route("/v1/organization/usage", self.api("POST /v1/organization/usage", self.usage), methods=["POST"]),
             Route("/v1/uploads", self.api("POST /v1/uploads", files.create_upload), methods=["POST"]),
             Route("/_emulator/upload/{token}", files.receive_upload, methods=["POST"]),
             Route("/_emulator/outputs/{task_id}/{name}", files.download, methods=["GET"]),

@@ -19,6 +19,7 @@ import ipaddress
 import math
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -195,6 +196,20 @@ class Client:
                  for m, t in org.tier.models.items()}
         used = {m: u.daily_generations for m, u in org.usage.models.items()}
         return Organization(org.credit_balance, tiers, used)
+
+    async def usage(self, start: date, before: date) -> dict[tuple[str, str], int]:
+        """Credits the account spent, (UTC day, model) -> amount, for start <= day < before
+        (``POST /v1/organization/usage``; at most 90 days a call)."""
+        try:
+            answer = await self._sdk.organization.retrieve_usage(start_date=start, before_date=before)
+        except (runwayml.RunwayMLError, ValueError) as e:
+            raise _translate(e, creating=False, what="POST /v1/organization/usage") from e
+        spent: dict[tuple[str, str], int] = {}
+        for day in answer.results:
+            for used in day.used_credits:
+                key = (day.date.isoformat(), str(used.model))
+                spent[key] = spent.get(key, 0) + int(used.amount)
+        return spent
 
     async def upload(self, path: Path) -> str:
         """Upload a local input (``POST /v1/uploads``, then the file to the storage URL the

@@ -69,6 +69,20 @@ class ApplyResult:
     def ok(self) -> bool:
         return all(o.status in ("done", "cached", "moved", "kept") for o in self.outcomes)
 
+    @property
+    def done(self) -> list[Outcome]:
+        """Takes that have their output now: generated, restored from the cache, moved or kept."""
+        return [o for o in self.outcomes if o.status in ("done", "cached", "moved", "kept")]
+
+    @property
+    def failed(self) -> list[Outcome]:
+        """Takes without an output: failed, of unknown outcome, or not started."""
+        return [o for o in self.outcomes if o.status not in ("done", "cached", "moved", "kept")]
+
+    @property
+    def credits_charged(self) -> int:
+        return self.charged_credits
+
 
 @dataclass
 class ApplyRun:

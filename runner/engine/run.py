@@ -20,7 +20,7 @@ from runner.engine.cancel import cancel_pending
 from runner.engine.client import Client, Connection, connection_from_env
 from runner.engine.loop import Engine
 from runner.engine.outcome import ApplyOptions, ApplyResult, ApplyRun, Reporter
-from runner.errors import BudgetExceeded, ConfirmationNeeded, Interrupted, RunnerError, SpecErrors
+from runner.errors import BudgetExceeded, ConfirmationNeeded, Interrupted, RunnerError, SpecErrors, StalePlanError
 from runner.planner import Plan, make_plan
 from runner.planner.budget import check_account
 from runner.planner.make import check_output_owner, place_for
@@ -55,6 +55,11 @@ class ApplyRequest:
     lock_timeout: float = 0.0
     allow_unpriced: tuple[str, ...] = ()
     task_timeout: float = 3600.0
+    emulator_url: str | None = None
+    """A running emulator to use instead of starting one (``runner.Emulator``)."""
+    expected: Plan | None = None
+    """A plan made earlier in this process (the Python API): planned again under the lock and
+    refused, like a stale saved plan, when anything it was made from changed since."""
 
 
 def _plan_for(request: ApplyRequest, place: Place, spec: Spec) -> Plan:
@@ -64,9 +69,26 @@ def _plan_for(request: ApplyRequest, place: Place, spec: Spec) -> Plan:
             raise RunnerError("a saved plan carries its own --select/--exclude/--replace/--max-credits/"
                               "--allow-unpriced; make a new plan to change them")
         return plan_from_file(request.target, prices=request.prices, place=place)
-    return make_plan(request.target, select=request.select, exclude=request.exclude, replace=request.replace,
+    plan = make_plan(request.target, select=request.select, exclude=request.exclude, replace=request.replace,
                      max_credits=request.max_credits, prices=request.prices, allow_unpriced=request.allow_unpriced,
                      place=place, spec=spec)
+    if request.expected is not None:
+        _check_same(request.expected, plan)
+    return plan
+
+
+def _check_same(before: Plan, now: Plan) -> None:
+    def shape(p: Plan) -> list[tuple[str, str, list[str]]]:
+        return [(s.id, s.action, [t.fingerprint for t in s.takes]) for s in p.shots]
+
+    changed = [what for what, same in (
+        ("the spec changed", before.spec_sha256 == now.spec_sha256),
+        ("the state changed (another apply ran?)", before.state_sha256 == now.state_sha256),
+        ("an input changed", before.inputs == now.inputs),
+        ("the prices changed", before.price_table.get("sha256") == now.price_table.get("sha256")),
+        ("the outputs or the cache changed", shape(before) == shape(now))) if not same]
+    if changed:
+        raise StalePlanError(f"the plan of {now.spec.display}", changed)
 
 
 def _place(request: ApplyRequest) -> tuple[Place, Spec]:
@@ -132,7 +154,7 @@ def _apply_locked(request: ApplyRequest, plan: Plan, guard: Callable[[], None], 
                            recreate_unknown=request.recreate_unknown,
                            max_output_bytes=int(request.max_output_mb * 2**20),
                            task_timeout=request.task_timeout)
-    with _connection(request.emulator) as connection, reporter as progress:
+    with _connection(request.emulator, request.emulator_url) as connection, reporter as progress:
         options.poll_interval = request.poll_interval or (EMULATOR_POLL if connection.loopback else REAL_POLL)
         engine = Engine(plan, Client(connection), options, progress, guard=guard)
         try:
@@ -174,7 +196,10 @@ async def _run_engine(engine: Engine, cancel: bool) -> ApplyResult:
 
 
 @contextlib.contextmanager
-def _connection(emulator: bool) -> Iterator[Connection]:
+def _connection(emulator: bool, url: str | None = None) -> Iterator[Connection]:
+    if url is not None:
+        yield connection_from_env(emulator_url=url)
+        return
     if not emulator:
         yield connection_from_env()
         return

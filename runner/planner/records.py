@@ -120,6 +120,22 @@ class Plan:
         return problems
 
     @property
+    def credits(self) -> int:
+        """What apply would spend (the total of the shots it creates; unknown prices not counted)."""
+        return self.total_credits
+
+    @property
+    def changes(self) -> tuple[ShotPlan, ...]:
+        """The shots apply would act on (everything but ``unchanged``)."""
+        return tuple(s for s in self.shots if s.action != "unchanged")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as JSON data: the document `runner plan --format json` prints and `-o` saves."""
+        from runner.planner.saved import plan_document  # saved builds on this module
+
+        return plan_document(self)
+
+    @property
     def usd(self) -> float:
         return round(self.total_credits * CREDIT_USD, 2)
 
