@@ -57,7 +57,8 @@ class Fingerprints:
         return [self.takes[(shot.id, n)] for n in range(1, shot.takes + 1)]
 
 
-def upstream_seconds(shot: Shot, by_id: Mapping[str, Shot], memo: dict[str, float | None] | None = None) -> float | None:
+def upstream_seconds(shot: Shot, by_id: Mapping[str, Shot],
+                     memo: dict[str, float | None] | None = None) -> float | None:
     """The length of the clip ``shot`` bills by, when another shot makes it: that shot's
     requested duration, followed up a chain of clips that keep their input's length
     (video-to-video of video-to-video...). None when no length is known before apply.
