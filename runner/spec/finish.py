@@ -100,7 +100,9 @@ class Finisher:
         """The mode the media fields imply, or the declared one when it agrees with them."""
         mode, conflict = infer_mode(shot.fields)
         if conflict:
-            self.problems.problem(shot.base, conflict, shot=shot.id)
+            message, field = conflict
+            at = shot.sources.get(field, shot.base) if field else shot.base
+            self.problems.problem(at, message, shot=shot.id, field=field or None, at_key=bool(field))
             return None
         declared = shot.fields.get("mode")
         if not declared:

@@ -1,0 +1,55 @@
+"""The integration guide's forms reach the API as the installed SDK documents them (issue 16)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runner.emulator import HookEvent
+
+POLL = ["--poll-interval", "0.02"]
+
+
+def test_guide_image_reference_form_arrives_as_promptimage_items_without_position(write_spec, run, api) -> None:
+    emu = api()
+    bodies: list[dict] = []
+    emu.on("create", lambda event: bodies.append(dict(event.body)) if isinstance(event, HookEvent) else None)
+    spec = write_spec("""
+        version: 1
+        name: t
+        shots:
+          - id: styled
+            model: seedance2
+            image: assets/day.png
+            references: [{image: assets/night.png}, {image: assets/hero.png}]
+            prompt: the cabin at dusk
+            duration: 4
+    """)
+    result = run(["apply", str(spec), "--yes", *POLL])
+    assert result.exit_code == 0, result.stderr
+    assert len(bodies) == 1
+    body = bodies[0]
+    images = body["promptImage"]
+    # The SDK's reference-image mode: a list of {uri} items, no position, image first; no `references` key.
+    assert [sorted(item) for item in images] == [["uri"], ["uri"], ["uri"]]
+    assert all(item["uri"].startswith("runway://") for item in images)
+    assert len({item["uri"] for item in images}) == 3
+    assert "references" not in body
+    assert {k: body[k] for k in ("model", "promptText", "duration")} == {
+        "model": "seedance2", "promptText": "the cabin at dusk", "duration": 4}
+    assert (Path(spec).parent / "outputs" / "t" / "styled" / "1.mp4").is_file()
+
+
+def test_keyframes_with_references_are_refused_at_the_references_line(write_spec, run) -> None:
+    spec = write_spec("""
+        version: 1
+        name: t
+        shots:
+          - id: a
+            model: seedance2
+            frames: {first: assets/day.png}
+            references:
+              - image: assets/night.png
+    """)
+    result = run(["validate", str(spec)])
+    assert result.exit_code == 1
+    assert "spec.yaml:7:5: shot a: references: references cannot be combined with frames" in result.stderr
