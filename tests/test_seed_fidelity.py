@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from runner.emulator import HookEvent
@@ -53,3 +54,32 @@ def test_keyframes_with_references_are_refused_at_the_references_line(write_spec
     result = run(["validate", str(spec)])
     assert result.exit_code == 1
     assert "spec.yaml:7:5: shot a: references: references cannot be combined with frames" in result.stderr
+
+
+def test_every_problem_of_every_stage_in_one_validate(write_spec, run) -> None:
+    spec = write_spec("""
+        version: 1
+        name: t
+        vars: {product: shoe}
+        shots:
+          - id: a
+            model: gen4.5
+            promt: "a {{ product }}"
+          - id: b
+            model: gen45
+            prompt: "a {{ prodct }}"
+          - id: c
+            model: gen4.5
+            prompt: "a {{ product }}"
+            ratio: '1280:720'
+            duration: 12
+    """)
+    result = run(["validate", str(spec), "--format", "json"])
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert [(p["line"], p["column"], p["shot"], p["field"]) for p in problems] == [
+        (7, 5, "a", "promt"), (9, 12, "b", "model"), (10, 13, "b", "prompt"), (15, 15, "c", "duration")]
+    assert "unknown field 'promt' (did you mean 'prompt'?)" in problems[0]["message"]
+    assert "unknown model 'gen45'" in problems[1]["message"]
+    assert "undefined variable 'prodct'" in problems[2]["message"]
+    assert "12 is above gen4.5 text mode's maximum of 10 seconds" in problems[3]["message"]

@@ -45,6 +45,10 @@ class Finisher:
 
     def finish(self, shot: RenderedShot) -> Shot | None:
         """The validated shot, or None when a problem was reported."""
+        if shot.failed:  # a template failed (reported): only the model, when it rendered, is checked
+            if "model" not in shot.failed:
+                self.model(shot)
+            return None
         found = self.model_and_mode(shot)
         if found is None:
             return None
