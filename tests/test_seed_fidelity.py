@@ -83,3 +83,24 @@ def test_every_problem_of_every_stage_in_one_validate(write_spec, run) -> None:
     assert "unknown model 'gen45'" in problems[1]["message"]
     assert "undefined variable 'prodct'" in problems[2]["message"]
     assert "12 is above gen4.5 text mode's maximum of 10 seconds" in problems[3]["message"]
+
+
+def test_seedance2_video_to_video_is_priced_by_the_requested_duration(write_spec, run) -> None:
+    spec = write_spec("""
+        version: 1
+        name: t
+        shots:
+          - id: six
+            model: seedance2
+            video: assets/clip.mp4
+            prompt: make it snow
+            duration: 6
+          - id: default
+            model: seedance2
+            video: assets/clip.mp4
+            prompt: make it rain
+    """)
+    result = run(["plan", str(spec), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    credits = {s["id"]: s["credits"] for s in json.loads(result.stdout)["shots"]}
+    assert credits == {"six": 6 * 36, "default": 5 * 36}  # clip.mp4 is 4 s: its length is not what is billed

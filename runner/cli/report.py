@@ -175,15 +175,21 @@ def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+def default_report_path(spec_path: Path) -> Path:
+    """``campaigns/spring.yaml`` -> ``campaigns/spring.report.html``."""
+    return spec_path.with_name(f"{spec_path.stem}.report.html")
+
+
 def write_report(spec_path: Path, out: Path | None = None, *, store: str | None = None) -> tuple[Path, int]:
-    """Write the gallery for ``spec_path`` to ``out`` (default ``report.html`` beside the
-    spec; inside the project); returns (path, number of videos)."""
+    """Write the gallery for ``spec_path`` to ``out`` (default ``<spec name>.report.html``
+    beside the spec, so two specs in one folder keep their own pages; inside the project);
+    returns (path, number of videos)."""
     from runner.planner.make import place_for
     from runner.store.files import atomic_write
 
     spec = load_spec(spec_path)
     if out is None:
-        out = spec.path.parent / "report.html"
+        out = default_report_path(spec.path)
     dest = confine(out, spec.root, what="-o/--out", hint="write the report inside the project, where it can "
                    "reach the videos")
     report_dir = dest.parent

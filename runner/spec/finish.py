@@ -6,7 +6,10 @@ has); the defaults that depend on the model (a scalar default or a ``defaults.pa
 applies only where the mode's request takes it); ``takes`` and ``params`` that would
 overwrite a shot field; then the compiled request, validated against the model's schema,
 and every media input it holds (``Request.inputs``, wherever it was set, ``params``
-included) checked offline: URL policy, confinement of local files to the project, content.
+included) checked offline: URL policy, confinement of local files to the project, content;
+then the model file's limits that JSON Schema cannot state (``inputlimits``: reference
+counts, combined clip lengths, UTF-16 prompt length, the input clip's length, size and
+resolution).
 A legacy model gives a warning naming its replacement.
 """
 
@@ -24,6 +27,7 @@ from runner.spec import schema_errors as words
 from runner.spec.bodycheck import body_problems
 from runner.spec.compile import BODY_TO_FIELD, SCALAR_FIELDS, check_declared_mode, compile_request, infer_mode
 from runner.spec.expand import RenderedShot
+from runner.spec.inputlimits import limit_problems
 from runner.spec.problems import Problems
 from runner.spec.records import Request, Shot, freeze
 from runner.spec.yamlload import Path_
@@ -60,6 +64,10 @@ class Finisher:
         before = len(self.problems.errors)
         self.validate_body(info, request, origins, shot)
         self.check_inputs(request, shot)
+        if len(self.problems.errors) > before:
+            return None
+        for p in limit_problems(info, request, origins, self.spec_dir):
+            self.problems.problem(self.field_path(p.field, shot), p.message, shot=shot.id, field=p.field)
         if len(self.problems.errors) > before:
             return None
         if info.status == "legacy":
