@@ -104,3 +104,84 @@ def test_seedance2_video_to_video_is_priced_by_the_requested_duration(write_spec
     assert result.exit_code == 0, result.stderr
     credits = {s["id"]: s["credits"] for s in json.loads(result.stdout)["shots"]}
     assert credits == {"six": 6 * 36, "default": 5 * 36}  # clip.mp4 is 4 s: its length is not what is billed
+
+
+def _one_text_shot(write_spec, prompt: str):
+    return write_spec(f"""
+        version: 1
+        name: t
+        shots:
+          - id: a
+            model: gen4.5
+            prompt: "{prompt}"
+            ratio: '1280:720'
+            duration: 4
+    """)
+
+
+def test_an_asset_failure_of_a_text_only_shot_does_not_blame_an_input_file(write_spec, run, api) -> None:
+    emu = api()
+    spec = _one_text_shot(write_spec, "x [[fail:ASSET.INVALID]]")
+    result = run(["apply", str(spec), "--yes", *POLL])
+    assert result.exit_code == 1
+    assert "ASSET.INVALID: the API reported an asset problem" in result.stdout
+    assert "fix the input file" not in result.stdout + result.stderr
+    plan = run(["plan", str(spec)])  # not blocked: there is no input to fix, so it is tried again
+    assert plan.exit_code == 0 and "take 1 failed last time: ASSET.INVALID" in plan.stdout
+    assert "  ~ a " in plan.stdout and "  ! a " not in plan.stdout
+    assert emu.stats["creates_total"] == 1
+
+
+def test_a_refused_shot_shows_its_code_and_reason_in_plan_and_report(write_spec, run, api) -> None:
+    api()
+    spec = _one_text_shot(write_spec, "bad [[fail:SAFETY.INPUT.TEXT]]")
+    assert run(["apply", str(spec), "--yes", *POLL]).exit_code == 1
+    plan = run(["plan", str(spec)])
+    assert "SAFETY.INPUT.TEXT last time" in plan.stdout
+    assert run(["report", str(spec)]).exit_code == 0
+    page = spec.with_name("spec.report.html").read_text()
+    assert "SAFETY.INPUT.TEXT: refused by content moderation" in page
+    assert "<span class=status-failed>failed</span>" in page and ">not generated<" not in page
+
+
+def test_a_create_the_api_refuses_is_remembered_with_its_reason(write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec("""
+        version: 1
+        name: t
+        shots:
+          - id: a
+            model: gen4_turbo
+            image: runway://gone/abc.png
+            prompt: x
+            ratio: '1280:720'
+            duration: 4
+    """)
+    result = run(["apply", str(spec), "--yes", *POLL])
+    assert result.exit_code == 1
+    said = result.stdout + result.stderr
+    assert said.lower().count("upload not found or expired") == 1
+    assert "uploading again" not in said and "expire after 24 h" in said
+    plan = run(["plan", str(spec)])
+    assert "take 1 failed last time: REJECTED:" in plan.stdout and "Upload not found or expired" in plan.stdout
+    assert run(["report", str(spec)]).exit_code == 0
+    page = spec.with_name("spec.report.html").read_text()
+    assert "<span class=status-failed>failed</span>" in page and "REJECTED" in page
+    assert ">partial<" not in page and "0 of 1 takes" not in page
+    assert emu.stats["creates_total"] == 0
+
+
+def test_legacy_model_warnings_are_in_the_markdown_plan(write_spec, run) -> None:
+    spec = write_spec("""
+        version: 1
+        name: t
+        shots:
+          - id: a
+            model: gen4_aleph
+            video: assets/clip.mp4
+            prompt: make it snow
+    """)
+    result = run(["plan", str(spec), "--format", "markdown"])
+    assert result.exit_code == 0, result.stderr
+    assert "spec.yaml:5:12: shot a: model: gen4_aleph is a legacy model; switch to aleph2  \n" in result.stdout
+    assert "⚠️ warning: " in result.stdout

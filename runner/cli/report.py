@@ -67,9 +67,10 @@ def poster_data_uri(video: Path, width: int = 320) -> str | None:
 def _status(shot: Shot, entry: ShotState | None) -> tuple[str, str]:
     if entry is None:
         return "not generated", "run `runner apply`"
-    if entry.failure:
+    if entry.failure:  # the code and the API's reason, as apply printed them
         first = next(iter(entry.failure.values()))
-        return "failed", str(first.get("reason") or first.get("code"))
+        code, reason = str(first.get("code")), str(first.get("reason") or "")
+        return "failed", reason if reason.startswith(code) else f"{code}: {reason}".rstrip(": ")
     have = {t.take for t in entry.takes}
     if entry.pending:
         return "pending", f"{len(entry.pending)} task(s) in the journal; run `runner apply` to finish them"
