@@ -185,3 +185,30 @@ def test_legacy_model_warnings_are_in_the_markdown_plan(write_spec, run) -> None
     assert result.exit_code == 0, result.stderr
     assert "spec.yaml:5:12: shot a: model: gen4_aleph is a legacy model; switch to aleph2  \n" in result.stdout
     assert "⚠️ warning: " in result.stdout
+
+
+def test_a_model_files_own_data_uri_and_url_limits_are_applied(tmp_path: Path) -> None:
+    """A model file may state a smaller data-URI size or URL length than the API-wide ones
+    the inputs layer applies; inputlimits reads them from the file."""
+    import base64
+    import dataclasses
+
+    from runner.catalog.models import catalog
+    from runner.spec.compile import compile_request
+    from runner.spec.inputlimits import limit_problems
+
+    info = catalog()["gen4_turbo"]
+    small = dataclasses.replace(info, limits={**info.limits, "fields": {}, "data_uri_bytes": 1024, "url_chars": 40})
+    png = (Path(__file__).parent.parent / "specs" / "assets" / "sneaker.png").read_bytes()
+    data = "data:image/png;base64," + base64.b64encode(png).decode()
+    fields = {"image": data, "prompt": "x", "ratio": "1280:720", "duration": 5}
+    request, origins = compile_request(small, "image", fields)
+    [problem] = limit_problems(small, request, origins, tmp_path)
+    assert problem.field == "image"
+    assert problem.message == (f"the data URI holds about {len(png) / 1024:.1f} KB; gen4_turbo image mode takes "
+                               "data URIs of at most 1.0 KB: use a local file (it is uploaded)")
+    assert list(limit_problems(info, request, origins, tmp_path)) == []  # 5 MB: fine
+    url = "https://example.com/" + "a" * 40 + ".png"
+    request, origins = compile_request(small, "image", {**fields, "image": url})
+    [problem] = limit_problems(small, request, origins, tmp_path)
+    assert problem.message == f"the URL is {len(url)} characters; gen4_turbo image mode takes at most 40"

@@ -9,6 +9,10 @@ at validate time against the compiled request and its local inputs.
 - ``references.{image,video,audio}``: reference counts of the integration guide.
 - the input clip of the mode (the video of video-to-video, act_two's performance):
   ``video_seconds_max``, ``video_bytes_max``, ``video_short_side_min``, ``performance_seconds``.
+- ``data_uri_bytes`` and ``url_chars`` against the model's own values (the inputs layer
+  applies the API-wide ones first). ``upload_bytes`` is ``inputs.assets``' check of local
+  files; ``*_url_bytes`` concern files the API fetches from a URL, which cannot be measured
+  offline.
 
 Local files are probed (PyAV reads the headers: length, size, resolution); remote inputs
 cannot be measured offline and are left to the API. Every message names the limit and the
@@ -65,7 +69,8 @@ def limit_problems(info: ModelInfo, request: Request, origins: Mapping[Pointer, 
 
     seen: set[str] = set()
     for problem in (*_field_limits(info, request, origins, subject, probe),
-                    *_input_clip_limits(info, request, subject, probe)):
+                    *_input_clip_limits(info, request, subject, probe),
+                    *_reference_limits(info, request, subject)):
         if problem.field not in seen:
             seen.add(problem.field)
             yield problem
@@ -154,3 +159,25 @@ def _input_clip_limits(info: ModelInfo, request: Request, subject: str, probe: P
         elif min_side is not None and facts.width and min(facts.width, facts.height) < min_side:
             yield LimitProblem(item.field, f"{name} is {facts.width}x{facts.height}; {subject} takes a clip of at "
                                f"least {min_side}p (its shorter side at least {min_side} pixels)")
+
+
+def _reference_limits(info: ModelInfo, request: Request, subject: str) -> Iterator[LimitProblem]:
+    """The model's own data-URI size (``data_uri_bytes``, per endpoint from the docstrings'
+    "up to 5MB", else the model-wide one) and URL length (``url_chars``). The inputs layer
+    already applies the API-wide 5 MB and 2048 characters; a model file may say less."""
+    fields = (info.limits.get("fields") or {}).get(request.endpoint, {})
+    max_data = (fields.get("*") or {}).get("data_uri_bytes", info.limits.get("data_uri_bytes"))
+    max_url = info.limits.get("url_chars")
+    for item in request.inputs:
+        if item.source == "data" and max_data is not None:
+            size = len(item.ref.partition(",")[2]) * 3 // 4  # base64: 4 characters hold 3 bytes
+            if size > max_data:
+                yield LimitProblem(item.field, f"the data URI holds about {_size(size)}; {subject} takes data URIs "
+                                   f"of at most {_size(max_data)}: use a local file (it is uploaded)")
+        elif item.source == "url" and max_url is not None and len(item.ref) > max_url:
+            yield LimitProblem(item.field, f"the URL is {len(item.ref):,} characters; {subject} takes at most "
+                               f"{max_url:,}")
+
+
+def _size(n: int) -> str:
+    return f"{n / MB:.1f} MB" if n >= MB else f"{n / 1024:.1f} KB"
