@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,12 @@ def limit_problems(info: ModelInfo, request: Request, origins: Mapping[Pointer, 
         if item.source != "local":
             return None
         if item.ref not in probed:
-            probed[item.ref] = probe_media(resolve_local(item.ref, spec_dir))
+            path = resolve_local(item.ref, spec_dir)
+            try:
+                st = path.stat()
+            except OSError:
+                return None  # reported by the input checks
+            probed[item.ref] = _probe(str(path), st.st_size, st.st_mtime_ns)
         return probed[item.ref]
 
     seen: set[str] = set()
@@ -74,6 +80,12 @@ def limit_problems(info: ModelInfo, request: Request, origins: Mapping[Pointer, 
         if problem.field not in seen:
             seen.add(problem.field)
             yield problem
+
+
+@lru_cache(maxsize=1024)
+def _probe(path: str, size: int, mtime_ns: int) -> MediaFacts | None:
+    """One probe per file version per process: the variants of a matrix shot share a clip."""
+    return probe_media(Path(path))
 
 
 def _origin(origins: Mapping[Pointer, str], key: str) -> str:
