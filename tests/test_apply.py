@@ -120,7 +120,7 @@ def test_internal_failures_are_retried_as_new_creates(write_spec, run, api, code
 
 def test_asset_failure_asks_to_fix_the_input(write_spec, run, api) -> None:
     api()
-    spec = write_spec(one_shot("x [[fail:ASSET.INVALID]]"))
+    spec = write_spec(one_shot("x [[fail:ASSET.INVALID]]", model="gen4_turbo", extra="    image: assets/sneaker.png\n"))
     result = apply(run, spec)
     assert result.exit_code == 1 and "fix the input file" in result.stdout
 

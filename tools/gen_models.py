@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -332,7 +333,7 @@ def model_file(name: str, bodies: dict[str, dict[str, Any]], *, status: str = "c
         "modes": {m: {"endpoint": ep} for m, ep in modes.items()},
         "request_defaults": over.get("defaults", {}),
         "pricing": pricing,
-        "limits": {**COMMON_LIMITS, **over.get("limits", {})},
+        "limits": limits_for(name, bodies, over),
     }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -342,6 +343,72 @@ def model_file(name: str, bodies: dict[str, dict[str, Any]], *, status: str = "c
         "x-runway": meta,
         "$defs": defs,
     }
+
+
+# --- limits the SDK states only in prose ------------------------------------------------
+# Read from the request types' docstrings (kept in each body's "description") by the
+# patterns below, per endpoint and body key; PROSE_FALLBACK adds what no pattern can read.
+# runner/spec/inputlimits.py enforces them at validate time.
+_COUNT = re.compile(r"\bup to (\d+)\b(?!\s*(?:MB|characters|seconds|,\d))", re.IGNORECASE)
+_TOTAL_SECONDS = re.compile(r"(?:must not exceed|together at most) (\d+) seconds", re.IGNORECASE)
+_CHARS = re.compile(r"\bup to ([\d,]+) characters", re.IGNORECASE)
+_DATA_URI_MB = re.compile(r"base64,\.\.\.`, up to (\d+)MB\)")
+PROSE_FALLBACK: dict[str, dict[str, dict[str, dict[str, int]]]] = {}
+
+
+def _is_list(prop: dict[str, Any]) -> bool:
+    return prop.get("type") == "array" or any(b.get("type") == "array" for b in prop.get("anyOf", []))
+
+
+def _data_uri_mb(body: dict[str, Any]) -> int | None:
+    """The data-URI size the docstrings state for this endpoint's media fields (the smallest)."""
+    found = [int(m) for m in _DATA_URI_MB.findall(json.dumps(body).replace("\\n", " "))]
+    return min(found) if found else None
+
+
+def prose_limits(name: str, bodies: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str, int]]]:
+    """Per endpoint and body key: ``max_items`` ("up to 9"), ``max_total_seconds`` (combined
+    duration "must not exceed 15 seconds") and ``max_utf16`` (prompt "up to 3500 characters",
+    which the API counts in UTF-16 code units), plus ``data_uri_bytes`` per endpoint."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for endpoint, body in sorted(bodies.items()):
+        found: dict[str, dict[str, int]] = {}
+        for key, prop in body.get("properties", {}).items():
+            text = " ".join(str(prop.get("description", "")).split())
+            rules: dict[str, int] = {}
+            if key == "promptText" and (m := _CHARS.search(text)):
+                rules["max_utf16"] = int(m.group(1).replace(",", ""))
+            if _is_list(prop) and (m := _COUNT.search(text)):
+                rules["max_items"] = int(m.group(1))
+            if _is_list(prop) and (m := _TOTAL_SECONDS.search(text)):
+                rules["max_total_seconds"] = int(m.group(1))
+            if rules:
+                found[key] = rules
+        mb = _data_uri_mb(body)
+        if mb is not None:
+            found["*"] = {"data_uri_bytes": mb * MB}
+        for key, rules in PROSE_FALLBACK.get(name, {}).get(endpoint, {}).items():
+            found[key] = {**found.get(key, {}), **rules}
+        if found:
+            out[endpoint] = found
+    return out
+
+
+# Input-clip limits of the integration guide that no docstring states: seedance2
+# video-to-video takes a clip of at most 15 s, 32 MB, and at least 720p.
+INPUT_CLIP_LIMITS: dict[str, dict[str, int]] = {
+    "seedance2": {"video_bytes_max": 32 * MB, "video_short_side_min": 720},
+}
+
+
+def limits_for(name: str, bodies: dict[str, dict[str, Any]], over: dict[str, Any]) -> dict[str, Any]:
+    """A model file's ``x-runway.limits``: the common ones, the overlay's, the guide's input-clip
+    limits and the SDK's prose limits per endpoint (``fields``)."""
+    limits: dict[str, Any] = {**COMMON_LIMITS, **over.get("limits", {}), **INPUT_CLIP_LIMITS.get(name, {})}
+    fields = prose_limits(name, bodies)
+    if fields:
+        limits["fields"] = fields
+    return limits
 
 
 def _legacy(bodies: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:

@@ -67,9 +67,10 @@ def poster_data_uri(video: Path, width: int = 320) -> str | None:
 def _status(shot: Shot, entry: ShotState | None) -> tuple[str, str]:
     if entry is None:
         return "not generated", "run `runner apply`"
-    if entry.failure:
+    if entry.failure:  # the code and the API's reason, as apply printed them
         first = next(iter(entry.failure.values()))
-        return "failed", str(first.get("reason") or first.get("code"))
+        code, reason = str(first.get("code")), str(first.get("reason") or "")
+        return "failed", reason if reason.startswith(code) else f"{code}: {reason}".rstrip(": ")
     have = {t.take for t in entry.takes}
     if entry.pending:
         return "pending", f"{len(entry.pending)} task(s) in the journal; run `runner apply` to finish them"
@@ -175,15 +176,21 @@ def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+def default_report_path(spec_path: Path) -> Path:
+    """``campaigns/spring.yaml`` -> ``campaigns/spring.report.html``."""
+    return spec_path.with_name(f"{spec_path.stem}.report.html")
+
+
 def write_report(spec_path: Path, out: Path | None = None, *, store: str | None = None) -> tuple[Path, list[ShotView]]:
-    """Write the gallery for ``spec_path`` to ``out`` (default ``report.html`` beside the
-    spec; inside the project); returns the path and what each shot's card shows."""
+    """Write the gallery for ``spec_path`` to ``out`` (default ``<spec name>.report.html``
+    beside the spec, so two specs in one folder keep their own pages; inside the project);
+    returns the path and what each shot's card shows."""
     from runner.planner.make import place_for
     from runner.store.files import atomic_write
 
     spec = load_spec(spec_path)
     if out is None:
-        out = spec.path.parent / "report.html"
+        out = default_report_path(spec.path)
     dest = confine(out, spec.root, what="-o/--out", hint="write the report inside the project, where it can "
                    "reach the videos")
     report_dir = dest.parent

@@ -92,7 +92,8 @@ def emulate(host: str, port: int, time_scale: float | None, config_file: Path | 
 @click.command()
 @click.argument("spec", type=click.Path(path_type=Path))
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write the page, inside the project (default: report.html beside the spec; videos "
+              help="Where to write the page, inside the project (default: <spec name>.report.html beside the spec; "
+                   "videos "
                    "are linked by relative path).")
 @STORE
 @boundary

@@ -140,12 +140,15 @@ class Creates:
         ctx.spend.release(sp.model, cost)
         ctx.journal.drop_intent(sp.id, intent)
         await ctx.journal.flush()
-        if e.status == 400 and reupload and e.mentions_upload():
-            assert sp.shot is not None
-            await self.uploads.forget(sp.shot)  # an expired or foreign upload: upload again, once
+        if e.status == 400 and reupload and e.mentions_upload() and sp.shot is not None \
+                and any(i.source == "local" for i in sp.shot.request.inputs):
+            await self.uploads.forget(sp.shot)  # an expired or foreign upload of a local file: upload again, once
             ctx.reporter.note(f"{sp.id} take {tp.take}: an upload was not accepted; uploading again")
             raise _Again
         if e.rate_limited:
             ctx.stop_reason = f"not started: the API said 429 ({e})"
             return Outcome(sp.id, tp.take, "not_started", ctx.stop_reason, creates=made)
-        return Outcome(sp.id, tp.take, "failed", issues_text(e, sp), creates=made, code="REJECTED")
+        reason = issues_text(e, sp)
+        ctx.journal.remember_refusal(sp, tp, code="REJECTED", reason=reason, task_id=None)  # for plan and report
+        await ctx.journal.flush()
+        return Outcome(sp.id, tp.take, "failed", reason, creates=made, code="REJECTED")

@@ -100,6 +100,8 @@ class Journal:
         """A take's file is in place and verified: record it (and drop its journal entry)."""
         st = self.entry(sp)
         st.takes = [t for t in st.takes if t.take != tp.take]
+        if st.failure and tp.fingerprint in st.failure:  # a retry that worked: the failure is history
+            st.failure = {fp: f for fp, f in st.failure.items() if fp != tp.fingerprint} or None
         st.takes.append(Take(take=tp.take, fingerprint=tp.fingerprint, output=tp.output, sha256=meta["sha256"],
                              bytes=meta["bytes"], credits=meta.get("credits"), task_id=meta.get("task_id"),
                              finished=meta.get("finished") or now(), source=source))
@@ -164,8 +166,9 @@ class Journal:
             st.pending = [p for p in st.pending if p.task_id != task_id]
             self._changed(shot_id)
 
-    def remember_refusal(self, sp: ShotPlan, tp: TakePlan, *, code: str, reason: str, task_id: str) -> None:
-        """A SAFETY/ASSET refusal, so that the next apply does not pay for the same refusal again."""
+    def remember_refusal(self, sp: ShotPlan, tp: TakePlan, *, code: str, reason: str, task_id: str | None) -> None:
+        """A failed take (a failed task, or a create the API refused: no task id), for plan and
+        report to show; a SAFETY/ASSET refusal also keeps the next apply from paying for it again."""
         st = self.entry(sp)
         # Cut to the state schema's limits: an API's words must never make the state file unreadable.
         st.failure = {**(st.failure or {}), tp.fingerprint: {"take": tp.take, "code": code[:200],

@@ -98,11 +98,16 @@ class ApplyRun:
         return display_path(self.plan.spec.output_dir)
 
 
-def failure_text(code: str, failure: str | None) -> str:
+def failure_text(code: str, failure: str | None, *, has_inputs: bool = True) -> str:
+    """What a failed task's code means for the user; ``has_inputs``: the shot sends media
+    (an ASSET failure of a text-only shot is not about a file the user can fix)."""
     if code.startswith("SAFETY"):
         return f"{code}: refused by content moderation ({failure or 'no detail'}); change the prompt or inputs"
-    if code.startswith("ASSET"):
+    if code.startswith("ASSET") and has_inputs:
         return f"{code}: an input was rejected ({failure or 'no detail'}); fix the input file"
+    if code.startswith("ASSET"):
+        return (f"{code}: the API reported an asset problem ({failure or 'no detail'}) on a shot with no input "
+                "files; apply again to retry, and report it to Runway if it persists")
     return f"{code}: {failure or 'the task failed'}"
 
 
@@ -111,4 +116,9 @@ def issues_text(e: ApiError, sp: ShotPlan) -> str:
         return str(e)
     where = f"{sp.location}: " if sp.location else ""
     parts = [f"{'.'.join(map(str, i.get('path', [])))}: {i.get('message')}" for i in e.issues]
-    return f"{where}the API rejected the request: " + "; ".join(parts)
+    hint = ""
+    if e.mentions_upload() and sp.shot is not None and any(i.source == "runway" for i in sp.shot.request.inputs):
+        # A runway:// URI written in the spec: runner has no file to upload again.
+        hint = ("; a runway:// URI in the spec names an upload that the API no longer has (uploads expire after "
+                "24 h): point the field at the local file instead (runner uploads it), or upload it again")
+    return f"{where}the API rejected the request: " + "; ".join(parts) + hint

@@ -28,7 +28,6 @@ from runner.store.state import Pending
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 STAYS = ("it stays in the journal: run apply again to finish it (it is paid for, or may still be charged, so it is "
          "never created again)")
-PERMANENT_PREFIXES = ("SAFETY", "ASSET")
 
 
 class Tasks:
@@ -79,9 +78,10 @@ class Tasks:
             return Outcome(sp.id, tp.take, "done", output=tp.output, credits=status.credits, creates=creates)
         journal.drop_task(sp.id, task_id)
         code = status.failure_code or ("CANCELLED" if status.status == "CANCELLED" else "UNKNOWN")
-        reason = failure_text(code, status.failure)
-        if code.startswith(PERMANENT_PREFIXES):
-            journal.remember_refusal(sp, tp, code=code, reason=reason, task_id=task_id)
+        reason = failure_text(code, status.failure, has_inputs=bool(sp.shot.request.inputs))
+        # Every failure is remembered, so that plan and report can say what happened; only the
+        # permanent ones (plan.blocks_retry) keep the next apply from paying for it again.
+        journal.remember_refusal(sp, tp, code=code, reason=reason, task_id=task_id)
         await journal.flush()
         return Outcome(sp.id, tp.take, "failed", reason, credits=0, creates=creates, code=code)
 

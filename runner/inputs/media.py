@@ -8,6 +8,7 @@ output depends on the endpoint's output kind (``catalog.endpoints``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -32,6 +33,35 @@ def probe_seconds(source: Path | BinaryIO) -> float | None:
     except (OSError, ValueError, av.error.FFmpegError):
         return None
     return None
+
+
+@dataclass(frozen=True)
+class MediaFacts:
+    """What a local input clip is, as the API's input limits need it: length in seconds, size
+    in bytes and the picture's width and height (0 for audio). ``seconds`` is None when the
+    container does not say."""
+
+    seconds: float | None
+    bytes: int
+    width: int = 0
+    height: int = 0
+
+
+def probe_media(path: Path) -> MediaFacts | None:
+    """Length, size and resolution of a local video or audio file (PyAV reads only the
+    headers), or None if it cannot be read as media."""
+    import av
+
+    try:
+        size = path.stat().st_size
+        with av.open(str(path), mode="r") as container:
+            width = height = 0
+            if container.streams.video:
+                ctx = container.streams.video[0].codec_context
+                width, height = int(ctx.width or 0), int(ctx.height or 0)
+        return MediaFacts(probe_seconds(path), size, width, height)
+    except (OSError, ValueError, av.error.FFmpegError):
+        return None
 
 
 def verify_output(path: Path, kind: OutputKind, *, content_type: str = "", suffix: str = "") -> str | None:

@@ -29,6 +29,7 @@ from runner.errors import Location, Problem, RunnerError, SpecErrors
 from runner.inputs.assets import resolve_local
 from runner.inputs.paths import display_path, is_inside, relative_to, resolved_text
 from runner.planner.budget import cap_problem
+from runner.planner.failures import blocks_retry, last_failures
 from runner.planner.fingerprint import changed_fields
 from runner.planner.graph import Fingerprints, select_ids, selected_removed, upstream_seconds
 from runner.planner.records import Plan, ShotPlan, Symbol, TakeAction, TakePlan
@@ -148,7 +149,7 @@ class _Planner:
                     total = None if total is None else total + maybe
                 continue
             refused = (prior.failure or {}).get(fp) if prior else None
-            if refused and not forced:
+            if refused and not forced and blocks_retry(str(refused["code"]), shot):
                 why = f"{refused['code']} last time; change the request or use --replace"
                 takes.append(TakePlan(n, fp, "blocked", out, 0, refused.get("task_id"), blocked=why))
                 continue
@@ -346,6 +347,9 @@ def _missing_takes(case: _Case) -> list[str]:
     missing = [t.take for t in case.takes if t.action == "create"]
     lost = [n for n in missing if n <= had]
     reasons = []
+    failed = last_failures(case.prior, case.takes)
+    if failed:
+        return failed
     if had == 0:  # the entry has no take at all (refused, failed, or lost and gone from Runway too)
         return ["no output on record (take " + ", ".join(map(str, missing)) + ")"]
     if len(lost) < len(missing):

@@ -93,6 +93,12 @@ def render_markdown(plan: Plan) -> str:
     cost = (f"Cost of this change: **+{plan.total_credits} credits (${plan.usd:.2f})**; "
             f"spent on this campaign so far: {plan.spent_credits} credits.")
     out += [cost, ""]
+    # The PR comment is where reviewers look: warnings (a legacy model and its replacement)
+    # belong there, not only on the CI log's stderr.
+    for w in plan.spec.warnings:
+        out.append(f"⚠️ warning: {_md_escape(str(w))}  ")
+    if plan.spec.warnings:
+        out.append("")
     changes = [s for s in plan.shots if s.action != "unchanged"]
     if changes:
         out += ["| | shot | model | mode | credits | why |", "|---|---|---|---|---:|---|"]

@@ -14,7 +14,7 @@ from typing import Any
 
 from runner.errors import Location, OutsideProject, Problem, SpecError, SpecErrors
 from runner.inputs.paths import confine, display_path, project_root, resolved_text
-from runner.spec.checks import budget_problems, collapse, schema_problems, secret_problems
+from runner.spec.checks import budget_problems, collapse, located_schema_problems, secret_problems
 from runner.spec.expand import Expander
 from runner.spec.finish import Finisher
 from runner.spec.graph import graph_problems
@@ -26,8 +26,16 @@ from runner.spec.yamlload import Document, load_yaml
 MAX_SHOTS = 100_000  # variants per spec file, after matrix expansion
 
 
-def build_shots(doc: Document, spec_path: Path, root: Path) -> tuple[list[Shot], Problems]:
-    """The shots of a schema-valid document, and the problems and warnings found on the way."""
+def _shots_buildable(doc: Document, skip: set[int]) -> bool:
+    """Whether the entries outside ``skip`` can be built: the shots are a list of mappings."""
+    shots = doc.data.get("shots")
+    return isinstance(shots, list) and all(isinstance(raw, dict) for i, raw in enumerate(shots) if i not in skip)
+
+
+def build_shots(doc: Document, spec_path: Path, root: Path,
+                skip: frozenset[int] = frozenset()) -> tuple[list[Shot], Problems]:
+    """The shots of a document whose entries outside ``skip`` are schema-valid, and the problems
+    and warnings found on the way (entries in ``skip`` failed the schema: they are not built)."""
     data = doc.data
     problems = Problems(doc)
     defaults: dict[str, Any] = dict(data.get("defaults") or {})
@@ -37,13 +45,15 @@ def build_shots(doc: Document, spec_path: Path, root: Path) -> tuple[list[Shot],
     shots: list[Shot] = []
     # Counted before anything is built; a shot over its own cap is reported by the expander.
     counts = [count(raw.get("matrix") or {}, raw.get("include") or [], raw.get("exclude") or [])
-              for raw in data["shots"]]
+              for i, raw in enumerate(data["shots"]) if i not in skip]
     total = sum(n for n in counts if n <= MAX_VARIANTS)
     if total > MAX_SHOTS:
         problems.problem(("shots",), f"the shots expand to {total:,} variants; the limit is {MAX_SHOTS:,} per spec: "
                          "split the campaign into several spec files", field="shots", at_key=True)
         return [], problems
     for index, raw in enumerate(data["shots"]):
+        if index in skip:
+            continue
         for rendered in expander.expand(index, raw):
             shot = finisher.finish(rendered)
             if shot is not None:
@@ -65,13 +75,17 @@ def load_spec(path: Path) -> Spec:
     secrets = secret_problems(doc)
     if secrets:
         raise SpecErrors(secrets)
-    problems = schema_problems(doc) + budget_problems(doc)
-    if problems:
-        raise SpecErrors(problems)
+    located = located_schema_problems(doc)
+    early = [p for _, p in located] + budget_problems(doc)
+    # A schema problem inside one shot entry skips that entry only; the other shots still go
+    # through every later stage, so one run reports every problem (one outside the shots stops here).
+    skip = {i for i, _ in located if i is not None}
+    if any(i is None for i, _ in located) or not _shots_buildable(doc, skip):
+        raise SpecErrors(early)
     root = project_root(path)
-    shots, found = build_shots(doc, path, root)
-    if found.errors:
-        raise SpecErrors(collapse(found.errors))
+    shots, found = build_shots(doc, path, root, skip=frozenset(skip))
+    if early or found.errors:
+        raise SpecErrors(early + collapse(found.errors))
     data = doc.data
     output_dir, where, key = _output_dir(doc, path.resolve().parent, root)
     return Spec(

@@ -34,13 +34,21 @@ def _spec_validator() -> jsonschema.protocols.Validator:
 
 
 def schema_problems(doc: Document) -> list[Problem]:
-    problems: list[Problem] = []
+    return [p for _, p in located_schema_problems(doc)]
+
+
+def located_schema_problems(doc: Document) -> list[tuple[int | None, Problem]]:
+    """Every schema problem with the index of the shot entry it is in (None: outside ``shots[i]``),
+    so that the other shots can still go through the later stages."""
+    problems: list[tuple[int | None, Problem]] = []
     for error in _spec_validator().iter_errors(doc.data):
         path = tuple(error.absolute_path)
         shot, field_path = _shot_of(doc, path)
+        index = path[1] if len(path) >= 2 and path[0] == "shots" and isinstance(path[1], int) else None
 
-        def add(where: Location, message: str, fpath: Path_ = field_path, shot: str | None = shot) -> None:
-            problems.append(Problem(where, message, shot=shot, field=dotted(fpath) or None))
+        def add(where: Location, message: str, fpath: Path_ = field_path, shot: str | None = shot,
+                index: int | None = index) -> None:
+            problems.append((index, Problem(where, message, shot=shot, field=dotted(fpath) or None)))
 
         if error.validator == "additionalProperties":
             allowed = list(words.schema_of(error).get("properties", {}))

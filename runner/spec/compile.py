@@ -43,8 +43,8 @@ BODY_TO_FIELD = {
 }
 
 
-def infer_mode(fields: Mapping[str, Any]) -> tuple[str, str | None]:
-    """The mode the fields imply, and a conflict message when they contradict each other."""
+def infer_mode(fields: Mapping[str, Any]) -> tuple[str, tuple[str, str] | None]:
+    """The mode the fields imply, and (message, field to point at) when they contradict each other."""
     has = {f for f in MEDIA_FIELDS if fields.get(f) not in (None, {}, [])}
     return _implied_mode(has, fields), _conflict(has)
 
@@ -63,17 +63,19 @@ def _implied_mode(has: set[str], fields: Mapping[str, Any]) -> str:
     return "text"
 
 
-def _conflict(has: set[str]) -> str | None:
-    """Why the media fields present cannot go together in one request, or None."""
+def _conflict(has: set[str]) -> tuple[str, str] | None:
+    """Why the media fields present cannot go together in one request (and the field to point
+    at), or None. ``image`` + ``references`` is the guide's "image reference" mode: allowed."""
     if "image" in has and "frames" in has:
-        return "use either image or frames, not both (image is the same as frames.first)"
-    if "references" in has and has & {"image", "frames"}:
-        return "references cannot be combined with image or frames: keyframes and reference images are exclusive"
+        return "use either image or frames, not both (image is the same as frames.first)", ""
+    if "references" in has and "frames" in has:
+        return ("references cannot be combined with frames: keyframes (frames.first/last) and reference images "
+                "are exclusive; use image: plus references for reference mode, or drop references"), "references"
     if has & {"character", "performance"} and has - {"character", "performance"}:
         others = ", ".join(sorted(has - {"character", "performance"}))
-        return f"performance mode (character + performance) takes no {others}; remove it"
+        return f"performance mode (character + performance) takes no {others}; remove it", ""
     if "video" in has and has & {"image", "frames"}:
-        return "video mode takes no image or frames; remove them or drop video"
+        return "video mode takes no image or frames; remove them or drop video", ""
     return None
 
 
@@ -115,13 +117,16 @@ class _Compiler:
         self.origins[pointer] = spec_field
         return ref
 
-    def item_shape(self, key: str) -> dict[str, Any]:
+    def item_schema(self, key: str) -> dict[str, Any]:
         items = self.props.get(key, {}).get("items", {})
         if "anyOf" in self.props.get(key, {}):
             for branch in self.props[key]["anyOf"]:
                 if branch.get("type") == "array":
                     items = branch.get("items", {})
-        return dict(items.get("properties", {}))
+        return dict(items)
+
+    def item_shape(self, key: str) -> dict[str, Any]:
+        return dict(self.item_schema(key).get("properties", {}))
 
     def typed(self, key: str, kind: str, uri: str) -> dict[str, Any]:
         return {"type": kind, "uri": uri} if "type" in self.item_shape(key) else {"uri": uri}
@@ -157,6 +162,34 @@ class _Compiler:
         if isinstance(ref, str):  # named by the field it came from: image, or frames.first
             self.body["promptImage"] = self.media(("promptImage",), ref, spec_field)
         self.origins.setdefault(("promptImage",), "frames" if f.get("frames") else "image")
+        if f.get("references"):
+            self.image_references()
+
+    def image_references(self) -> None:
+        """``image`` + ``references`` (the guide's "image reference" form). Where the endpoint has
+        no ``references`` key but takes ``promptImage`` items without a position (seedance2), the
+        SDK's form is one list of reference images: the image first, then the image references.
+        Video and audio references keep their own keys."""
+        self.references()
+        if "references" in self.props or "references" not in self.body or not self.takes_unpositioned_images():
+            return  # the endpoint takes references as they are (or refuses them: the schema says so)
+        refs = self.body.pop("references")
+        self.origins.pop(("references",), None)
+        first = self.body.get("promptImage")
+        items: list[dict[str, str]] = []
+        if isinstance(first, str):
+            items.append({"uri": first})
+            self.origins[("promptImage", 0, "uri")] = self.origins.pop(("promptImage",), "image")
+        for n, ref in enumerate(refs):
+            items.append({"uri": ref["uri"]})
+            self.origins[("promptImage", len(items) - 1, "uri")] = self.origins.pop(("references", n, "uri"))
+        self.body["promptImage"] = items
+        self.origins[("promptImage",)] = "references"
+
+    def takes_unpositioned_images(self) -> bool:
+        """Whether ``promptImage`` may be a list of ``{uri}`` items (reference images)."""
+        items = self.item_schema("promptImage")
+        return "uri" in items.get("properties", {}) and "position" not in items.get("required", [])
 
     def keyframes(self) -> None:
         frames = self.fields.get("frames") or {}

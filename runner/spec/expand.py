@@ -41,6 +41,7 @@ class RenderedShot:
     sources: dict[str, Path_]  # shot field -> where in the YAML it was written
     ctx: dict[str, Any]
     param_sources: dict[str, Path_] = field(default_factory=dict)  # params taken from defaults.params
+    failed: frozenset[str] = frozenset()  # fields whose templates failed (reported): the shot is not built
 
     @property
     def base(self) -> Path_:
@@ -60,7 +61,8 @@ class Expander:
                              field=f"vars.{name}")
 
     def expand(self, index: int, raw: dict[str, Any]) -> Iterator[RenderedShot]:
-        """The variants of entry ``index`` whose id and fields rendered cleanly."""
+        """The variants of entry ``index`` whose id rendered cleanly (``failed`` names the fields
+        whose templates did not)."""
         base: Path_ = ("shots", index)
         rules = raw.get("matrix") or {}, raw.get("include") or [], raw.get("exclude") or []
         variants = matrix_mod.count(*rules)
@@ -96,12 +98,15 @@ class Expander:
         if shot_id is None:
             return None
         fields: dict[str, Any] = {"id": shot_id}
-        all_ok = True
+        failed: set[str] = set()
         for key, value in merged.items():
             if key != "id":
                 fields[key], ok = self.problems.rendered(value, ctx, sources[key], shot_id)
-                all_ok = all_ok and ok
-        return RenderedShot(index, shot_id, variant, combo, fields, sources, ctx) if all_ok else None
+                if not ok:
+                    failed.add(key)
+        # A shot with a failed template is still handed on (marked), so that checks that do not
+        # depend on the failed fields (is the model known?) report in the same run.
+        return RenderedShot(index, shot_id, variant, combo, fields, sources, ctx, failed=frozenset(failed))
 
     def with_common_defaults(self, base: Path_, own: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Path_]]:
         """The entry's fields plus the defaults every shot takes, and where each was written."""

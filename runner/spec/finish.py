@@ -6,7 +6,10 @@ has); the defaults that depend on the model (a scalar default or a ``defaults.pa
 applies only where the mode's request takes it); ``takes`` and ``params`` that would
 overwrite a shot field; then the compiled request, validated against the model's schema,
 and every media input it holds (``Request.inputs``, wherever it was set, ``params``
-included) checked offline: URL policy, confinement of local files to the project, content.
+included) checked offline: URL policy, confinement of local files to the project, content;
+then the model file's limits that JSON Schema cannot state (``inputlimits``: reference
+counts, combined clip lengths, UTF-16 prompt length, the input clip's length, size and
+resolution).
 A legacy model gives a warning naming its replacement.
 """
 
@@ -32,6 +35,7 @@ from runner.spec.compile import (
     infer_mode,
 )
 from runner.spec.expand import RenderedShot
+from runner.spec.inputlimits import limit_problems
 from runner.spec.problems import Problems
 from runner.spec.records import Request, Shot, Upstream, freeze
 from runner.spec.yamlload import Path_
@@ -53,6 +57,10 @@ class Finisher:
 
     def finish(self, shot: RenderedShot) -> Shot | None:
         """The validated shot, or None when a problem was reported."""
+        if shot.failed:  # a template failed (reported): only the model, when it rendered, is checked
+            if "model" not in shot.failed:
+                self.model(shot)
+            return None
         markers, bad_takes = graph.lift(shot.fields)
         for spec_field, why in bad_takes:
             self.problems.problem(self.field_path(spec_field, shot), why, shot=shot.id, field=spec_field)
@@ -75,6 +83,10 @@ class Finisher:
         if not stray:  # the schema would only repeat it: the marker is no value that field takes
             self.validate_body(info, request, origins, shot)
         self.check_inputs(request, shot)
+        if len(self.problems.errors) > before:
+            return None
+        for p in limit_problems(info, request, origins, self.spec_dir):
+            self.problems.problem(self.field_path(p.field, shot), p.message, shot=shot.id, field=p.field)
         if len(self.problems.errors) > before:
             return None
         if info.status == "legacy":
@@ -119,7 +131,9 @@ class Finisher:
         """The mode the media fields imply, or the declared one when it agrees with them."""
         mode, conflict = infer_mode(shot.fields)
         if conflict:
-            self.problems.problem(shot.base, conflict, shot=shot.id)
+            message, field = conflict
+            at = shot.sources.get(field, shot.base) if field else shot.base
+            self.problems.problem(at, message, shot=shot.id, field=field or None, at_key=bool(field))
             return None
         declared = shot.fields.get("mode")
         if not declared:

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 from runner.inputs.paths import confine
@@ -39,11 +40,13 @@ class TempFile:
         os.close(fd)
         self.path = Path(name)
 
-    def commit(self, *, mode: int = 0o644) -> None:
+    def commit(self, *, mode: int | None = None) -> None:
+        """Put the file in place, readable as the user's umask says (mkstemp makes it 0600,
+        which would hide reports, plans and outputs from the user's group); ``mode`` overrides."""
         try:
             with self.path.open("rb+") as f:
                 os.fsync(f.fileno())
-            os.chmod(self.path, mode)
+            os.chmod(self.path, default_mode() if mode is None else mode)
             os.replace(self.path, self.dest)
         except BaseException:
             self.discard()
@@ -52,6 +55,23 @@ class TempFile:
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+_umask_lock = threading.Lock()
+
+
+def default_mode() -> int:
+    """The mode ``open()`` would give a new file now: 0666 minus the process umask. Linux
+    shows the umask in /proc; elsewhere ``os.umask`` can only be read by setting it, and the
+    lock keeps that moment to one thread of ours."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            mask = next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        with _umask_lock:
+            mask = os.umask(0o022)
+            os.umask(mask)
+    return 0o666 & ~mask
 
 
 def fsync_folder(folder: Path) -> None:

@@ -67,7 +67,7 @@ class ShotState:
     takes: list[Take] = field(default_factory=list)
     pending: list[Pending] = field(default_factory=list)
     failure: dict[str, Any] | None = None
-    """take fingerprint -> {take, code, reason, at, task_id} of SAFETY/ASSET refusals."""
+    """take fingerprint -> {take, code, reason, at, task_id} of failed takes (``planner.failures``)."""
 
     def take(self, n: int) -> Take | None:
         return next((t for t in self.takes if t.take == n), None)
