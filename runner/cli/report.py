@@ -1,8 +1,8 @@
 """A static HTML gallery of a campaign: one card per shot, its takes side by side.
 
-The page links to the videos and images in the output folder by relative path (page +
-files; a video shows as ``<video>``, an image as ``<img>``), and embeds each video take's
-poster frame as a small JPEG data URI, so it opens anywhere the
+The page links to the videos, images and sounds in the output folder by relative path (page
++ files; a video shows as ``<video>``, an image as ``<img>``, audio as ``<audio controls>``),
+and embeds each video take's poster frame as a small JPEG data URI, so it opens anywhere the
 outputs are, with no server. Everything shown from the spec or the API is escaped, and a
 Content-Security-Policy forbids scripts: prompts are untrusted text.
 """
@@ -122,8 +122,23 @@ def _image_element(take: TakeView) -> str:
     return f"<a href=\"{e(take.video or '')}\"><img src=\"{e(take.video or '')}\" alt=\"take {take.take}\"></a>"
 
 
+def _audio_element(take: TakeView) -> str:
+    e = html.escape
+    return f"<audio controls preload=metadata src=\"{e(take.video or '')}\"></audio>"
+
+
 # How a take is shown, by the output kind of its endpoint (catalog.endpoints).
-_ELEMENTS: dict[OutputKind, Callable[[TakeView], str]] = {"video": _video_element, "image": _image_element}
+_ELEMENTS: dict[OutputKind, Callable[[TakeView], str]] = {
+    "video": _video_element, "image": _image_element, "audio": _audio_element}
+# Plural of each kind in the "(N videos, M images, K audio)" count.
+_PLURALS: dict[OutputKind, str] = {"video": "videos", "image": "images", "audio": "audio"}
+
+
+def count_text(counts: dict[OutputKind, int]) -> str:
+    """``3 videos, 2 images, 1 audio``: the kinds present, in that order (``0 videos`` when none).
+    Always the plural form, so that scripts can match the words whatever the numbers."""
+    parts = [f"{counts[k]} {_PLURALS[k]}" for k in _PLURALS if counts.get(k)]
+    return ", ".join(parts) or "0 videos"
 
 
 def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
@@ -175,9 +190,10 @@ def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_report(spec_path: Path, out: Path | None = None, *, store: str | None = None) -> tuple[Path, int]:
+def write_report(spec_path: Path, out: Path | None = None, *,
+                 store: str | None = None) -> tuple[Path, dict[OutputKind, int]]:
     """Write the gallery for ``spec_path`` to ``out`` (default ``report.html`` beside the
-    spec; inside the project); returns (path, number of videos)."""
+    spec; inside the project); returns (path, number of files shown by kind)."""
     from runner.planner.make import place_for
     from runner.store.files import atomic_write
 
@@ -189,4 +205,7 @@ def write_report(spec_path: Path, out: Path | None = None, *, store: str | None 
     report_dir = dest.parent
     views = collect(spec, report_dir, place_for(spec, store).load_state())
     atomic_write(dest, render_html(spec, views, report_dir), root=spec.root, what="-o/--out")
-    return out, sum(1 for v in views for t in v.takes if t.video)
+    counts: dict[OutputKind, int] = {}
+    for v in views:
+        counts[v.kind] = counts.get(v.kind, 0) + sum(1 for t in v.takes if t.video)
+    return out, counts

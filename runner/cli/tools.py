@@ -109,10 +109,10 @@ def report(spec: Path, out: Path | None, store: str | None) -> None:
       runner report specs/demo.yaml -o report.html
       runner apply specs/demo.yaml --emulator --yes && runner report specs/demo.yaml
     """
-    from runner.cli.report import write_report
+    from runner.cli.report import count_text, write_report
 
-    path, videos = write_report(spec, out, store=store)
-    click.echo(f"Wrote {path} ({videos} videos)")
+    path, counts = write_report(spec, out, store=store)
+    click.echo(f"Wrote {path} ({count_text(counts)})")
 
 
 @click.command()

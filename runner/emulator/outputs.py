@@ -3,7 +3,8 @@
 The endpoint registry (``runner.catalog.endpoints``, ``ENDPOINTS[name].output``) says
 whether an endpoint produces video, image or audio; ``RENDERERS`` maps that kind to the
 function that makes such a file and the content type it is served with. Only the kinds
-some endpoint produces have a renderer: an image or audio endpoint adds one line here.
+some endpoint produces have a renderer. Audio is a tone (``emulator.audio``) of the task's
+length; an upscaled image is a still at ``scaleFactor`` times the emulator's frame size.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from runner.catalog.endpoints import ENDPOINTS, OutputKind, output_extension
+from runner.emulator.audio import CONTENT_TYPES, render_audio
 from runner.emulator.config import EmulatorConfig
 from runner.emulator.media import render_image, render_png_sequence, render_video
 from runner.emulator.sim import Task
@@ -42,12 +44,36 @@ def _image(task: Task, config: EmulatorConfig) -> bytes:
                         label=task.model, fmt=fmt)
 
 
+def _upscaled(task: Task, config: EmulatorConfig) -> bytes:
+    """An image_upscale output: a still ``scaleFactor`` (default 2) times the emulator's own frame
+    size, since the emulator does not look at the input's pixels here."""
+    fmt = IMAGE_FORMATS[output_extension(task.endpoint, task.body)][1]
+    factor = task.body.get("scaleFactor")
+    factor = factor if isinstance(factor, int) else 2
+    side = min(config.video_max_side * factor, UPSCALE_SIDE_MAX)
+    return render_image(task.prompt or task.model, "16:9", max_side=side, label=task.model, fmt=fmt)
+
+
+# Upscaled stills stay well inside what verify_output accepts (16,384 a side) and quick to draw.
+UPSCALE_SIDE_MAX = 4096
+# Speech runs at about 15 characters a second: the emulator's spoken line lasts that long.
+SPEECH_CHARS_PER_SECOND = 15
+
+
+def _audio(task: Task, config: EmulatorConfig) -> bytes:
+    seconds = task.seconds
+    if task.endpoint == "text_to_speech":  # billed per character: the length follows the text
+        seconds = max(1.0, len(task.prompt) / SPEECH_CHARS_PER_SECOND)
+    return render_audio(task.prompt or task.model, seconds, output_extension(task.endpoint, task.body))
+
+
 # An image task's file by its extension (outputFormat, else png): content type, Pillow format.
 IMAGE_FORMATS = {"png": ("image/png", "PNG"), "jpg": ("image/jpeg", "JPEG"), "webp": ("image/webp", "WEBP")}
 
 RENDERERS: dict[OutputKind, Renderer] = {
     "video": Renderer("video/mp4", _video),
     "image": Renderer("image/png", _image),
+    "audio": Renderer("audio/mpeg", _audio),
 }
 # Image-sequence output formats (``outputFormat: png_sequence`` and the HDR sequences) come
 # as a zip of frames, whatever the endpoint's kind; the emulator draws PNG frames for all of them.
@@ -64,7 +90,9 @@ def renderer(task: Task) -> Renderer:
     if ext == "zip":
         return SEQUENCE
     if kind_of(task) == "image":
-        return Renderer(IMAGE_FORMATS[ext][0], _image)
+        return Renderer(IMAGE_FORMATS[ext][0], _upscaled if task.endpoint == "image_upscale" else _image)
+    if kind_of(task) == "audio":
+        return Renderer(CONTENT_TYPES.get(ext, "audio/mpeg"), _audio)
     return RENDERERS[kind_of(task)]
 
 
