@@ -207,3 +207,53 @@ def test_models_lists_each_kind_with_its_endpoint_and_price_unit(run) -> None:
     assert doc["magnific_precision_upscaler_v2"]["modes"][0]["price_unit"] == "image"
     table = run(["models"]).stdout
     assert "text_to_speech (per character)" in table and "image_upscale (per image)" in table
+
+
+def test_media_inputs_of_every_new_endpoint_get_the_url_policy_before_anything_is_sent(write_spec, run, api) -> None:
+    emu = api()
+    spec = write_spec("""
+        version: 1
+        name: media
+        shots:
+          - id: cloned
+            model: seed_audio
+            prompt: "hello"
+            voice: {audio: "https://169.254.169.254/latest/voice.mp3"}
+          - id: dub
+            model: eleven_voice_dubbing
+            audio: "https://10.0.0.7/line.mp3"
+            params: {targetLang: es}
+          - id: rain
+            model: seed_audio
+            prompt: "rain"
+            references: [{audio: "http://example.com/rain.mp3"}]
+        """)
+    result = run(["apply", str(spec), "--yes", "--poll-interval", "0.02"])
+    assert result.exit_code == 1
+    assert "spec.yaml:7:20: shot cloned: voice.audio: IP address 169.254.169.254" in result.stderr
+    assert "spec.yaml:10:12: shot dub: audio: IP address 10.0.0.7" in result.stderr
+    assert "spec.yaml:15:26: shot rain: references[0].audio: http URLs are not allowed" in result.stderr
+    assert emu.stats["creates_total"] == 0 and emu.stats["requests"] == {}
+
+
+def _video_only(tmp_path: Path) -> bytes:
+    from runner.emulator.media import render_video
+
+    return render_video("silent", "1280:720", 1, fps=4, max_side=64)
+
+
+BAD_AUDIO = [
+    pytest.param(lambda _: b"<html>Access denied</html>", "", "not readable audio", id="an-error-page"),
+    pytest.param(lambda _: render_audio("x", 2, "mp3")[:300], "", "", id="truncated-mp3"),
+    pytest.param(_video_only, "", "has no audio stream", id="a-video-without-sound"),
+    pytest.param(lambda _: render_audio("x", 1, "wav"), "text/html", "unexpected content type 'text/html'",
+                 id="html-type"),
+]
+
+
+@pytest.mark.parametrize(("data", "ctype", "why"), BAD_AUDIO)
+def test_an_audio_output_that_is_not_plausible_audio_is_refused(data, ctype: str, why: str, tmp_path: Path) -> None:
+    path = tmp_path / "download"
+    path.write_bytes(data(tmp_path))
+    problem = verify_output(path, "audio", content_type=ctype, suffix=".mp3")
+    assert problem is not None and why in problem
