@@ -148,6 +148,9 @@ BAD = [
     pytest.param("model: ruby\n  prompt: make it pop",
                  "5:10: shot x: model: ruby has no text mode; it supports: video; add video: (the file to work on)",
                  id="hdr-without-video"),
+    pytest.param("model: gen4.5\n  prompt: a fox\n  voice: Maya",
+                 "5:10: shot x: model: gen4.5 has no speech mode; it supports: text, image; voice is for speech models",
+                 id="voice-on-a-video-model"),
 ]
 
 

@@ -76,7 +76,9 @@ class Finisher:
                 hint = "; add references: [{image: ...}] (it needs at least one reference image)"
             elif mode == "text" and "speech" in info.modes:
                 hint = "; add voice: (a preset such as Maya) to make speech"
-            elif mode in ("text", "speech") and set(info.modes) & {"image", "video", "audio"}:
+            elif mode == "speech":
+                hint = "; voice is for speech models (runner models: kind audio): remove it or change model"
+            elif mode == "text" and set(info.modes) & {"image", "video", "audio"}:
                 inputs = [m for m in ("image", "video", "audio") if m in info.modes]
                 hint = f"; add {' or '.join(f'{m}: (the file to work on)' for m in inputs)}"
             self.problems.problem(shot.sources["model"],
