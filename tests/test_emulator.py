@@ -124,6 +124,28 @@ SAMPLES = {
         model="act_two", character={"type": "image", "uri": c.uploads.create_ephemeral(file=ASSETS / "hero.png").uri},
         reference={"type": "video", "uri": c.uploads.create_ephemeral(file=ASSETS / "actor.mp4").uri}),
     "text_to_image": lambda c: c.text_to_image.create(model="gen4_image", prompt_text="kind", ratio="1080:1440"),
+    "image_upscale": lambda c: c.image_upscale.create(
+        model="magnific_precision_upscaler_v2", image_uri=c.uploads.create_ephemeral(file=ASSETS / "day.png").uri,
+        scale_factor=4),
+    "video_upscale": lambda c: c.video_upscale.create(
+        model="enhance_frame_rate", video_uri=c.uploads.create_ephemeral(file=ASSETS / "clip.mp4").uri,
+        target_framerate="60"),
+    "video_to_hdr": lambda c: c.video_to_hdr.create(
+        model="ruby", video_uri=c.uploads.create_ephemeral(file=ASSETS / "clip.mp4").uri),
+    "sound_effect": lambda c: c.sound_effect.create(model="eleven_text_to_sound_v2", prompt_text="kind", duration=1.5),
+    "text_to_speech": lambda c: c.text_to_speech.create(
+        model="eleven_v3", prompt_text="kind", voice={"type": "runway-preset", "preset_id": "Maya"}),
+    "video_to_audio": lambda c: c.video_to_audio.create(
+        model="mirelo_sfx_2_0", video_uri=c.uploads.create_ephemeral(file=ASSETS / "clip.mp4").uri, duration=2),
+    "speech_to_speech": lambda c: c.speech_to_speech.create(
+        model="eleven_multilingual_sts_v2",
+        media={"type": "audio", "uri": c.uploads.create_ephemeral(file=ASSETS / "line.mp3").uri},
+        voice={"type": "runway-preset", "preset_id": "Rachel"}),
+    "voice_dubbing": lambda c: c.voice_dubbing.create(
+        model="eleven_voice_dubbing", audio_uri=c.uploads.create_ephemeral(file=ASSETS / "line.mp3").uri,
+        target_lang="es"),
+    "voice_isolation": lambda c: c.voice_isolation.create(
+        model="eleven_voice_isolation", audio_uri=c.uploads.create_ephemeral(file=ASSETS / "line.mp3").uri),
 }
 CONTENT_TYPES = {"video": "video/mp4", "image": "image/png", "audio": "audio/mpeg"}
 
@@ -140,11 +162,19 @@ def test_each_endpoint_serves_the_kind_of_file_it_makes(emulator, endpoint: str)
     if kind == "video":
         seconds, *_ = probe(response.content)
         assert seconds > 0
-    if kind == "image":  # a real PNG of the requested ratio (3:4)
+    if kind == "audio":  # a real sound: an audio stream with a length
+        with av.open(io.BytesIO(response.content)) as container:
+            assert container.streams.audio and float(container.duration) > 0
+    if endpoint == "text_to_image":  # a real PNG of the requested ratio (3:4)
         from PIL import Image
 
         with Image.open(io.BytesIO(response.content)) as img:
             assert img.format == "PNG" and abs(img.width / img.height - 3 / 4) < 0.02
+    if endpoint == "image_upscale":  # scaleFactor times the emulator's frame
+        from PIL import Image
+
+        with Image.open(io.BytesIO(response.content)) as img:
+            assert img.format == "PNG" and max(img.size) == 4 * emulator.emulator.config.video_max_side
 
 
 def test_bad_body_gets_the_api_400_shape(emulator) -> None:

@@ -101,6 +101,9 @@ SHOTS: list[dict[str, Any]] = [
          ratio="1920:1080"),
     shot("gen4-image-turbo", "gen4_image_turbo", references=[{"image": "assets/day.png"}], prompt="p",
          ratio="720:720", seed=3),
+    # HDR (video_to_hdr): 20 credits per second of the input clip, every profile alike (SDK docstring).
+    shot("ruby-hdr10", "ruby", video="assets/clip.mp4"),
+    shot("ruby-exr-odd-length", "ruby", video="assets/odd.mp4", output_format="hdr_exr_sequence"),
 ]
 
 

@@ -25,13 +25,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from media_models import MEDIA_MODES, MEDIA_OVERLAY, ONE_FILE_PER_TAKE, PRICE_UNITS, SDK_DOC, media_modes
 from sdk_schemas import sdk_bodies, sdk_version
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "schema" / "models"
 
 GUIDE = "Runway API integration guide (seed prices)"
-SDK_DOC = "runwayml SDK request-type docstrings"
 MB = 1024 * 1024
 
 # Surcharges in credits per second by outputFormat, as the SDK documents them on
@@ -221,6 +221,8 @@ IMAGE_OVERLAY: dict[str, dict[str, Any]] = {
 }
 OVERLAY.update(IMAGE_OVERLAY)
 
+OVERLAY.update(MEDIA_OVERLAY)
+
 
 # The SDK states the tag rule only in prose: "3-16 characters, start with a letter, and use
 # only letters, digits, and underscores".
@@ -287,6 +289,7 @@ def modes_for(bodies: dict[str, dict[str, Any]]) -> dict[str, str]:
         modes["video"] = "video_to_video"
     if "character_performance" in bodies:
         modes["performance"] = "character_performance"
+    modes.update(media_modes(bodies))
     tti = bodies.get("text_to_image")
     if tti:
         # An image from a prompt (text), or from a prompt plus reference images (reference);
@@ -308,16 +311,19 @@ def model_file(name: str, bodies: dict[str, dict[str, Any]], *, status: str = "c
         extra = list(rules.get("all", [])) + list(rules.get(mode, []))
         if endpoint == "text_to_image":
             extra += _image_rules(bodies)
+        if "numVariants" in bodies[endpoint]["properties"]:
+            extra.append(ONE_FILE_PER_TAKE)
         defs[mode] = {"allOf": [{"$ref": f"#/$defs/{endpoint}"}, *extra]}
     formats: list[str] = []
-    for body in bodies.values():
+    for endpoint, body in bodies.items():
+        if endpoint in MEDIA_MODES:  # ruby bills every HDR profile alike; audio formats cost nothing extra
+            continue
         fmt = body["properties"].get("outputFormat", {})
         formats += [f for f in fmt.get("enum", []) if f not in formats]
-    unit = "image" if "text_to_image" in bodies else "second"
-    pricing: dict[str, Any] = {
-        f"credits_per_{unit}": over["price"],
-        "source": over["source"] or "unknown: not in the integration guide; set it in a price file",
-    }
+    units = sorted({PRICE_UNITS.get(ep, "second") for ep in modes.values()},
+                   key=["second", "image", "character"].index)
+    pricing: dict[str, Any] = {f"credits_per_{unit}": over["price"] for unit in units}
+    pricing["source"] = over["source"] or "unknown: not in the integration guide; set it in a price file"
     if "price_no_audio" in over:
         pricing["credits_per_second_no_audio"] = over["price_no_audio"]
     pricing.update(over.get("price_extra", {}))

@@ -1,7 +1,8 @@
-"""Generate the small images and clips that specs/demo.yaml and examples/ use.
+"""Generate the small images, clips and sounds that specs/demo.yaml and examples/ use.
 
 Run once; the outputs are checked in (specs/assets/). Deterministic: same bytes each run
-for the PNGs; the MP4s are tiny H.264 clips of moving colour fields.
+for the PNGs; the MP4s are tiny H.264 clips of moving colour fields; line.mp3 is a 2-second
+tone standing in for a spoken line (the voice examples dub, clean and re-voice it).
 """
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ def main() -> None:
     gradient("hero.png", (360, 640), (200, 170, 150), (90, 70, 60), "hero")
     clip("clip.mp4", (1280, 720), 4)
     clip("actor.mp4", (640, 360), 4)
+    line("line.mp3", 2.0)
+
+
+def line(name: str, seconds: float) -> None:
+    from runner.emulator.audio import render_audio
+
+    (ASSETS / name).write_bytes(render_audio("a spoken line", seconds, "mp3"))
 
 
 if __name__ == "__main__":

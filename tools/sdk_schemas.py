@@ -20,7 +20,9 @@ from typing import Any, NotRequired, Required, get_args, get_origin
 
 from typing_extensions import is_typeddict
 
-ENDPOINTS = ("text_to_video", "image_to_video", "video_to_video", "character_performance", "text_to_image")
+ENDPOINTS = ("text_to_video", "image_to_video", "video_to_video", "character_performance", "text_to_image",
+             "image_upscale", "video_upscale", "video_to_hdr", "sound_effect", "text_to_speech", "video_to_audio",
+             "speech_to_speech", "voice_dubbing", "voice_isolation")
 
 _RANGE = re.compile(
     r"(?:integer|number|value)?\s*(?:from|between)\s+(\d+)\s+(?:to|and)\s+(\d+)", re.IGNORECASE

@@ -10,7 +10,8 @@ what the body may hold; this registry says, once per endpoint, what the body *me
   model's default), else the input clip named by ``duration_input`` (``input_label`` is
   its name in messages); ``input`` always follows that clip.
   ``none``: the endpoint makes something without a length (an image).
-- ``price_unit``: what a model's price is per: a ``second`` of output, or an ``image``.
+- ``price_unit``: what a model's price is per: a ``second`` of output, an ``image``, or a
+  ``character`` of the prompt (speech from text).
 - ``output``: the kind of file the task produces (video / image / audio); it picks the
   file extension, how a download is verified, the report's element and what the emulator
   serves.
@@ -28,7 +29,7 @@ from typing import Any, Literal
 MediaKind = Literal["image", "video", "audio"]
 OutputKind = Literal["video", "image", "audio"]
 DurationSource = Literal["request", "input", "none"]
-PriceUnit = Literal["second", "image"]
+PriceUnit = Literal["second", "image", "character"]
 Pointer = tuple[str | int, ...]
 
 WILDCARD = "*"
@@ -84,14 +85,41 @@ ENDPOINTS: dict[str, EndpointInfo] = {
     "text_to_image": EndpointInfo(
         "text_to_image", "image", _slots(("referenceImages/*/uri", "image"), ("maskUri", "image")),
         duration="none", price_unit="image"),
+    # Upscales, HDR, dubbing, isolation and voice changes make as long an output as their input.
+    "image_upscale": EndpointInfo(
+        "image_upscale", "image", _slots(("imageUri", "image")), duration="none", price_unit="image"),
+    "video_upscale": EndpointInfo(
+        "video_upscale", "video", _slots(("videoUri", "video")),
+        duration="input", duration_input=("videoUri",), input_label="video"),
+    "video_to_hdr": EndpointInfo(
+        "video_to_hdr", "video", _slots(("videoUri", "video")),
+        duration="input", duration_input=("videoUri",), input_label="video"),
+    # Audio endpoints. A take is one file: numVariants above 1 is refused (model files).
+    "sound_effect": EndpointInfo(
+        "sound_effect", "audio", _slots(("referenceAudios/*", "audio")), duration="request"),
+    "text_to_speech": EndpointInfo(
+        "text_to_speech", "audio", _slots(("voice/audioUri", "audio")), duration="none", price_unit="character"),
+    "video_to_audio": EndpointInfo(
+        "video_to_audio", "audio", _slots(("videoUri", "video")), duration="request"),
+    "speech_to_speech": EndpointInfo(
+        "speech_to_speech", "audio", _slots(("media/uri", None)),
+        duration="input", duration_input=("media/uri",), input_label="speech"),
+    "voice_dubbing": EndpointInfo(
+        "voice_dubbing", "audio", _slots(("audioUri", "audio")),
+        duration="input", duration_input=("audioUri",), input_label="audio"),
+    "voice_isolation": EndpointInfo(
+        "voice_isolation", "audio", _slots(("audioUri", "audio")),
+        duration="input", duration_input=("audioUri",), input_label="audio"),
 }
 
-# Output file extension by the request's outputFormat; otherwise by output kind.
-FORMAT_EXTENSIONS = {"mp4": "mp4", "prores": "mov", "mov": "mov", "png_sequence": "zip",
+# Output file extension by the request's outputFormat (or an audio endpoint's format);
+# otherwise by output kind.
+FORMAT_EXTENSIONS = {"mp4": "mp4", "hdr10": "mp4", "hlg": "mp4", "prores": "mov", "mov": "mov", "png_sequence": "zip",
                      "hdr_pq_12bit_master": "mov", "hdr_prores": "mov", "hdr_png_sequence": "zip",
                      "hdr_exr_sequence": "zip", "hdr_exr_acescg_sequence_1_3": "zip",
                      "hdr_exr_acescg_sequence_2_0": "zip",
-                     "png": "png", "jpeg": "jpg", "webp": "webp"}
+                     "png": "png", "jpeg": "jpg", "webp": "webp",
+                     "mp3": "mp3", "wav": "wav", "flac": "flac", "ogg_opus": "ogg"}
 KIND_EXTENSIONS: dict[OutputKind, str] = {"video": "mp4", "image": "png", "audio": "mp3"}
 
 
@@ -101,8 +129,9 @@ def endpoint(name: str) -> EndpointInfo:
 
 
 def output_extension(endpoint_name: str, body: Mapping[str, Any]) -> str:
-    """File extension of this request's output: by ``outputFormat`` when set, else by kind."""
-    fmt = body.get("outputFormat")
+    """File extension of this request's output: by ``outputFormat`` (``format`` on mirelo's
+    audio endpoints) when set, else by kind."""
+    fmt = body.get("outputFormat", body.get("format"))
     if isinstance(fmt, str) and fmt in FORMAT_EXTENSIONS:
         return FORMAT_EXTENSIONS[fmt]
     return KIND_EXTENSIONS[ENDPOINTS[endpoint_name].output]

@@ -20,7 +20,7 @@ import jsonschema
 
 from runner.errors import CatalogError
 
-Mode = Literal["text", "image", "keyframes", "reference", "video", "performance"]
+Mode = Literal["text", "image", "keyframes", "reference", "video", "performance", "audio", "speech"]
 MODES: tuple[str, ...] = get_args(Mode)
 
 def bundled(rel: str) -> Path:

@@ -15,6 +15,10 @@ Rules, in order:
 - images (endpoints whose ``price_unit`` is ``image``): one unit per generation (a take is one
   image) at ``credits_per_image``, or the ``by_resolution`` tier that ``ratio_resolution``
   names for the request's ratio (image models sell sizes by a list, not by pixel count).
+- characters (``text_to_speech``): the length of ``promptText`` in UTF-16 code units (as the
+  SDK measures prompts) at ``credits_per_character``.
+- A model that serves endpoints of two units (seed_audio: sound per second, speech per
+  character) has one rate per unit; the endpoint of the request picks which.
 1 credit = $0.01.
 """
 
@@ -102,9 +106,17 @@ def one_image(info: ModelInfo, endpoint: str, body: Mapping[str, Any],
     return 1.0, False
 
 
+def prompt_characters(info: ModelInfo, endpoint: str, body: Mapping[str, Any],
+                      input_seconds: float | None) -> tuple[float | None, bool]:
+    """Speech from text bills the prompt's characters, counted as UTF-16 code units."""
+    text = body.get("promptText")
+    return (float(len(text.encode("utf-16-le")) // 2) if isinstance(text, str) else None), False
+
+
 _UNITS: dict[PriceUnit, Callable[[ModelInfo, str, Mapping[str, Any], float | None], tuple[float | None, bool]]] = {
     "second": generation_seconds,
     "image": one_image,
+    "character": prompt_characters,
 }
 
 
@@ -134,7 +146,10 @@ def cost_of(info: ModelInfo, body: Mapping[str, Any], *, endpoint: str | None = 
     if rate is None:
         return Cost(None, seconds, None, upper, f"no known price for {info.name}; set one in a price file")
     if seconds is None:
-        return Cost(None, None, rate, upper, f"length of the {ENDPOINTS[endpoint].input_label} input is unknown")
+        label = ENDPOINTS[endpoint].input_label
+        why = (f"length of the {label} input is unknown" if label
+               else "the model picks the output's length: set duration to price it")
+        return Cost(None, None, rate, upper, why)
     fmt = body.get("outputFormat")
     surcharge = pricing.get("output_format_surcharge") or {}
     if fmt and fmt in surcharge.get("per_second", {}):

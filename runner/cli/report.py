@@ -1,8 +1,8 @@
 """A static HTML gallery of a campaign: one card per shot, its takes side by side.
 
-The page links to the videos and images in the output folder by relative path (page +
-files; a video shows as ``<video>``, an image as ``<img>``), and embeds each video take's
-poster frame as a small JPEG data URI, so it opens anywhere the
+The page links to the videos, images and sounds in the output folder by relative path (page
++ files; a video shows as ``<video>``, an image as ``<img>``, audio as ``<audio controls>``),
+and embeds each video take's poster frame as a small JPEG data URI, so it opens anywhere the
 outputs are, with no server. Everything shown from the spec or the API is escaped, and a
 Content-Security-Policy forbids scripts: prompts are untrusted text.
 """
@@ -123,8 +123,23 @@ def _image_element(take: TakeView) -> str:
     return f"<a href=\"{e(take.video or '')}\"><img src=\"{e(take.video or '')}\" alt=\"take {take.take}\"></a>"
 
 
+def _audio_element(take: TakeView) -> str:
+    e = html.escape
+    return f"<audio controls preload=metadata src=\"{e(take.video or '')}\"></audio>"
+
+
 # How a take is shown, by the output kind of its endpoint (catalog.endpoints).
-_ELEMENTS: dict[OutputKind, Callable[[TakeView], str]] = {"video": _video_element, "image": _image_element}
+_ELEMENTS: dict[OutputKind, Callable[[TakeView], str]] = {
+    "video": _video_element, "image": _image_element, "audio": _audio_element}
+# Plural of each kind in the "(N videos, M images, K audio)" count.
+_PLURALS: dict[OutputKind, str] = {"video": "videos", "image": "images", "audio": "audio"}
+
+
+def count_text(counts: dict[OutputKind, int]) -> str:
+    """``3 videos, 2 images, 1 audio``: the kinds present, in that order (``0 videos`` when none).
+    Always the plural form, so that scripts can match the words whatever the numbers."""
+    parts = [f"{counts[k]} {_PLURALS[k]}" for k in _PLURALS if counts.get(k)]
+    return ", ".join(parts) or "0 videos"
 
 
 def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
@@ -211,3 +226,11 @@ def credits_table(views: list[ShotView]) -> str:
     lines.append(f"  {'total':<{width}} {sum(v.planned or 0 for v in views):>8} {sum(v.charged for v in views):>8}"
                  + unknown)
     return "\n".join(lines)
+
+
+def counts_by_kind(views: list[ShotView]) -> dict[OutputKind, int]:
+    """How many files of each kind (video, image, audio) the page shows."""
+    counts: dict[OutputKind, int] = {}
+    for v in views:
+        counts[v.kind] = counts.get(v.kind, 0) + sum(1 for t in v.takes if t.video)
+    return counts

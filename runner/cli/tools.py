@@ -110,11 +110,11 @@ def report(spec: Path, out: Path | None, store: str | None) -> None:
       runner report specs/demo.yaml -o report.html
       runner apply specs/demo.yaml --emulator --yes && runner report specs/demo.yaml
     """
-    from runner.cli.report import credits_table, write_report
+    from runner.cli.report import count_text, counts_by_kind, credits_table, write_report
 
     path, views = write_report(spec, out, store=store)
     click.echo(credits_table(views))
-    click.echo(f"Wrote {path} ({sum(1 for v in views for t in v.takes if t.video)} videos)")
+    click.echo(f"Wrote {path} ({count_text(counts_by_kind(views))})")
 
 
 @click.command()

@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from runner.catalog.endpoints import ENDPOINTS
+from runner.catalog.endpoints import ENDPOINTS, PriceUnit
 from runner.catalog.models import ModelInfo
 from runner.errors import Problem
 from runner.inputs.paths import display_path
@@ -54,10 +54,18 @@ def validate_text(specs: list[Spec]) -> str:
     return "\n".join(lines)
 
 
-def _unit(info: ModelInfo) -> str:
-    """What the model's price is per: ``s`` (a second of output) or ``image``."""
-    units = {ENDPOINTS[ep].price_unit for ep in info.modes.values()}
-    return "image" if units == {"image"} else "s"
+# How a price unit is written after a figure: 12 (per second), 8/image, 0.3/char.
+_UNIT_SUFFIX: dict[PriceUnit, str] = {"second": "", "image": "/image", "character": "/char"}
+
+
+def _units(info: ModelInfo) -> list[PriceUnit]:
+    """What the model's prices are per, one unit per kind of endpoint it serves (seed_audio:
+    seconds of sound and characters of speech)."""
+    units: list[PriceUnit] = []
+    for ep in info.modes.values():
+        if ENDPOINTS[ep].price_unit not in units:
+            units.append(ENDPOINTS[ep].price_unit)
+    return units or ["second"]
 
 
 def _kind(info: ModelInfo) -> str:
@@ -67,16 +75,20 @@ def _kind(info: ModelInfo) -> str:
 
 def _price_text(info: ModelInfo) -> str:
     p = info.pricing
-    base = p.get("credits_per_image" if _unit(info) == "image" else "credits_per_second")
-    if base is None:
-        return "?"
-    text = str(base)
-    if p.get("credits_per_second_no_audio") is not None:
-        text += f" ({p['credits_per_second_no_audio']} no audio)"
-    tiers = p.get("by_resolution")
-    if tiers:
-        text = " / ".join(f"{v}@{k}" for k, v in tiers.items())
-    return text + ("/image" if _unit(info) == "image" else "")
+    parts = []
+    for unit in _units(info):
+        base = p.get(f"credits_per_{unit}")
+        if base is None:
+            parts.append("?" + _UNIT_SUFFIX[unit])
+            continue
+        text = str(base)
+        if p.get("credits_per_second_no_audio") is not None:
+            text += f" ({p['credits_per_second_no_audio']} no audio)"
+        tiers = p.get("by_resolution")
+        if tiers:
+            text = " / ".join(f"{v}@{k}" for k, v in tiers.items())
+        parts.append(text + _UNIT_SUFFIX[unit])
+    return "?" if all(x.startswith("?") for x in parts) else "; ".join(parts)
 
 
 def _duration_text(info: ModelInfo, endpoint: str) -> str:
@@ -104,7 +116,7 @@ def _range_text(prop: dict[str, Any]) -> str:
         return f"{prop['minimum']}-{prop['maximum']}"
     if "anyOf" in prop:
         return " or ".join(_range_text(b) for b in prop["anyOf"])
-    return "any" if prop.get("type") == "integer" else ""
+    return "any" if prop.get("type") in ("integer", "number") else ""
 
 
 def _ratios(info: ModelInfo, endpoint: str) -> list[str]:
@@ -117,8 +129,9 @@ def models_data(models: list[ModelInfo]) -> list[dict[str, Any]]:
     for info in models:
         modes = []
         for mode, endpoint in info.modes.items():
-            modes.append({"mode": mode, "endpoint": endpoint, "ratios": _ratios(info, endpoint),
-                          "duration": _duration_text(info, endpoint)})
+            ep = ENDPOINTS[endpoint]
+            modes.append({"mode": mode, "endpoint": endpoint, "output": ep.output, "price_unit": ep.price_unit,
+                          "ratios": _ratios(info, endpoint), "duration": _duration_text(info, endpoint)})
         out.append({
             "model": info.name,
             "status": info.status,
@@ -129,6 +142,17 @@ def models_data(models: list[ModelInfo]) -> list[dict[str, Any]]:
             "limits": info.limits,
         })
     return out
+
+
+def kinds_legend(models: list[ModelInfo]) -> str:
+    """Each kind of output with the endpoints that make it and what their prices are per."""
+    used = {ep for info in models for ep in info.modes.values()}
+    lines = []
+    for kind in ("video", "image", "audio"):
+        eps = [f"{name} (per {ep.price_unit})" for name, ep in ENDPOINTS.items() if ep.output == kind and name in used]
+        if eps:
+            lines.append(f"{kind}: {', '.join(eps)}")
+    return "Endpoints by kind — " + "; ".join(lines)
 
 
 def models_json(models: list[ModelInfo]) -> str:
@@ -142,13 +166,13 @@ def models_table(models: list[ModelInfo], *, detail: bool, color: bool, width: i
     if detail:
         for item, info in zip(data, models, strict=True):
             status = item["status"] + (f" (use {item['replacement']} instead)" if item["replacement"] else "")
-            unit = "credits/image" if _unit(info) == "image" else "credits/s"
-            console.print(f"[bold]{item['model']}[/bold]  {status}  makes {item['kind']}  {unit}: {_price_text(info)}")
+            console.print(f"[bold]{item['model']}[/bold]  {status}  makes {item['kind']}  credits: {_price_text(info)}")
             table = Table(show_lines=True)
-            for col in ("mode", "endpoint", "ratios", "duration (s)"):
+            for col in ("mode", "endpoint", "makes", "priced per", "ratios", "duration (s)"):
                 table.add_column(col, overflow="fold")
             for mode in item["modes"]:
-                table.add_row(mode["mode"], mode["endpoint"], ", ".join(mode["ratios"]) or "-", mode["duration"])
+                table.add_row(mode["mode"], mode["endpoint"], mode["output"], mode["price_unit"],
+                              ", ".join(mode["ratios"]) or "-", mode["duration"])
             console.print(table)
             console.print(f"price source: {info.pricing.get('source')}")
             surcharge = info.pricing.get("output_format_surcharge")
@@ -159,15 +183,18 @@ def models_table(models: list[ModelInfo], *, detail: bool, color: bool, width: i
     table = Table()
     table.add_column("model", no_wrap=True)  # the id people copy into a spec: never cut short
     for col in ("kind", "status", "modes", "ratios", "duration (s)", "credits"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col == "status")  # "legacy → aleph2" names a model to copy
     for item, info in zip(data, models, strict=True):
         status = item["status"] + (f" → {item['replacement']}" if item["replacement"] else "")
         ratios = sorted({r for m in item["modes"] for r in m["ratios"]})
         durations = sorted({m["duration"] for m in item["modes"]})
         table.add_row(item["model"], item["kind"], status, ", ".join(m["mode"] for m in item["modes"]),
-                      str(len(ratios)) if ratios != ["any"] else "any", "; ".join(durations), _price_text(info))
+                      {0: "-", 1: ratios[0] if ratios == ["any"] else "1"}.get(len(ratios), str(len(ratios))),
+                      "; ".join(durations), _price_text(info))
     console.print(table)
-    console.print("Prices are credits per second of video, or per image (/image) (1 credit = $0.01); "
+    console.print(kinds_legend(models))
+    console.print("Prices are credits per second of output, per image (/image) or per character of the "
+                  "prompt (/char) (1 credit = $0.01); "
                   "'?' = unknown, set it in a price file. "
                   "`runner models MODEL` shows every ratio.")
     return buf.getvalue().rstrip("\n")

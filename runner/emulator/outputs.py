@@ -6,6 +6,8 @@ function that makes such a file and the content type it is served with. Only the
 some endpoint produces have a renderer: an image or audio endpoint adds one line here.
 What a file shows follows the request's inputs where the emulator can read them
 (``derive``: a video starts on its image, an image shows its reference), else the prompt.
+Audio is a tone (``emulator.audio``) of the task's
+length; an upscaled image is a still at ``scaleFactor`` times the emulator's frame size.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from PIL import Image
 
 from runner.catalog.endpoints import ENDPOINTS, OutputKind, output_extension
 from runner.emulator import derive, media
+from runner.emulator.audio import CONTENT_TYPES, render_audio
 from runner.emulator.config import EmulatorConfig
 from runner.emulator.media import render_image, render_png_sequence, render_video
 from runner.emulator.sim import Task
@@ -61,12 +64,42 @@ def _image(task: Task, config: EmulatorConfig) -> bytes:
                         image=image)
 
 
+def _upscaled(task: Task, config: EmulatorConfig) -> bytes:
+    """An image_upscale output: its input image (``derive``) ``scaleFactor`` (default 2) times
+    larger, so a test sees which image was upscaled; a caption still at that factor of the
+    emulator's frame size when the input is not readable here (an https URL)."""
+    fmt = IMAGE_FORMATS[output_extension(task.endpoint, task.body)][1]
+    factor = task.body.get("scaleFactor")
+    factor = factor if isinstance(factor, int) and not isinstance(factor, bool) and factor > 0 else 2
+    source = derive.input_image(task)
+    if source is None:
+        side = min(config.video_max_side * factor, UPSCALE_SIDE_MAX)
+        return render_image(task.prompt or task.model, "16:9", max_side=side, label=task.model, fmt=fmt)
+    shrink = min(1.0, UPSCALE_SIDE_MAX / (max(source.size) * factor))
+    size = (max(1, round(source.width * factor * shrink)), max(1, round(source.height * factor * shrink)))
+    return render_image(task.prompt, None, fmt=fmt, image=source.convert("RGB").resize(size, Image.Resampling.BICUBIC))
+
+
+# Upscaled stills stay well inside what verify_output accepts (16,384 a side) and quick to draw.
+UPSCALE_SIDE_MAX = 4096
+# Speech runs at about 15 characters a second: the emulator's spoken line lasts that long.
+SPEECH_CHARS_PER_SECOND = 15
+
+
+def _audio(task: Task, config: EmulatorConfig) -> bytes:
+    seconds = task.seconds
+    if task.endpoint == "text_to_speech":  # billed per character: the length follows the text
+        seconds = max(1.0, len(task.prompt) / SPEECH_CHARS_PER_SECOND)
+    return render_audio(task.prompt or task.model, seconds, output_extension(task.endpoint, task.body))
+
+
 # An image task's file by its extension (outputFormat, else png): content type, Pillow format.
 IMAGE_FORMATS = {"png": ("image/png", "PNG"), "jpg": ("image/jpeg", "JPEG"), "webp": ("image/webp", "WEBP")}
 
 RENDERERS: dict[OutputKind, Renderer] = {
     "video": Renderer("video/mp4", _video),
     "image": Renderer("image/png", _image),
+    "audio": Renderer("audio/mpeg", _audio),
 }
 # Image-sequence output formats (``outputFormat: png_sequence`` and the HDR sequences) come
 # as a zip of frames, whatever the endpoint's kind; the emulator draws PNG frames for all of them.
@@ -83,7 +116,9 @@ def renderer(task: Task) -> Renderer:
     if ext == "zip":
         return SEQUENCE
     if kind_of(task) == "image":
-        return Renderer(IMAGE_FORMATS[ext][0], _image)
+        return Renderer(IMAGE_FORMATS[ext][0], _upscaled if task.endpoint == "image_upscale" else _image)
+    if kind_of(task) == "audio":
+        return Renderer(CONTENT_TYPES.get(ext, "audio/mpeg"), _audio)
     return RENDERERS[kind_of(task)]
 
 

@@ -20,6 +20,8 @@ Sources of the figures (copied here as literal numbers, not read at run time):
 - images (text_to_image): Runway's pricing page as inference.sh's Runway apps give it
   (2026-08-04): gen4_image 5 credits per 720p image, 8 per 1080p image (the API reference
   lists which ratios are 720p); gen4_image_turbo 2 credits per image.
+- ruby (video_to_hdr): its SDK docstring, "20 credits per second of output" (40 above 4
+  megapixels of source, which the emulator, measuring only lengths, does not bill).
 
 Billing rules:
 - Billed seconds: the request's ``duration``; without one, the model's default duration;
@@ -41,9 +43,15 @@ Billing rules:
 - Image endpoints bill one image per task (``outputCount`` above 1 is refused by the
   runner before it sends): the rate is then credits per image; the size tier is looked up
   in the model's list of ratios (``ratio_tiers``; a ratio not listed is billed at the base rate).
-- Models with no known price (the kling family, wan3_prime, or a model file newer than
-  this table) are billed a flat ``DEFAULT_RATE`` credits per second (or per image): on the emulator they
-  cost something, so a runner that planned them as free shows charged > planned.
+- Upscales, HDR, voice changes, dubbing and isolation bill the length of their input clip
+  (``CLIP_FIELDS``), like character_performance; sound effects and video-to-audio their
+  ``duration`` (a number of seconds, not always whole); image_upscale one image.
+- Speech from text (text_to_speech) bills per character of ``promptText``, counted in UTF-16
+  code units; no model of it has a known price, so it costs ``DEFAULT_CHARACTER_RATE``.
+- Models with no known price (the kling family, wan3_prime, the audio and upscale models, or
+  a model file newer than this table) are billed a flat ``DEFAULT_RATE`` credits per second (or
+  per image): on the emulator they cost something, so a runner that planned them as free
+  shows charged > planned.
 """
 
 from __future__ import annotations
@@ -55,6 +63,8 @@ from typing import Any
 
 DEFAULT_RATE = 10.0
 """Credits per second for a model this table has no price for."""
+DEFAULT_CHARACTER_RATE = 0.1
+"""Credits per character of speech for a model this table has no price for."""
 DEFAULT_SECONDS = 5
 """Billed seconds when neither the request, the model nor a measurable clip gives a length
 (the SDK documents 5 s as the default of several models)."""
@@ -72,9 +82,19 @@ SIZE_TIERS = ((450_000, "480p"), (1_500_000, "720p"), (4_000_000, "1080p"), (mat
 CLIP_FIELDS: dict[str, tuple[str, ...]] = {
     "video_to_video": ("videoUri", "promptVideo"),
     "character_performance": ("reference",),
+    "video_upscale": ("videoUri",),
+    "video_to_hdr": ("videoUri",),
+    "speech_to_speech": ("media",),
+    "voice_dubbing": ("audioUri",),
+    "voice_isolation": ("audioUri",),
 }
+# Endpoints whose output is as long as their input clip, whatever the request says.
+FOLLOWS_CLIP = ("character_performance", "video_upscale", "video_to_hdr", "speech_to_speech", "voice_dubbing",
+                "voice_isolation")
 # Endpoints that bill per image made, not per second.
-IMAGE_ENDPOINTS = ("text_to_image",)
+IMAGE_ENDPOINTS = ("text_to_image", "image_upscale")
+# Endpoints that bill per character of the prompt.
+CHARACTER_ENDPOINTS = ("text_to_speech",)
 
 
 @dataclass(frozen=True)
@@ -127,6 +147,8 @@ PRICES: dict[str, Price] = {
     "gen4_image": Price(8, tiers={"720p": 5}, ratio_tiers=dict.fromkeys(
         ("1280:720", "720:1280", "720:720", "960:720", "720:960", "1680:720"), "720p")),
     "gen4_image_turbo": Price(2),
+    # HDR: the SDK docstring's figure, credits per second of output.
+    "ruby": Price(20),
     # No known price: billed at DEFAULT_RATE.
     **{name: Price(None) for name in (
         "kling2.5_turbo_pro", "kling3.0_4k", "kling3.0_pro", "kling3.0_standard", "klingO3_4k", "klingO3_pro",
@@ -175,10 +197,10 @@ def tier_of(price: Price, body: Mapping[str, Any]) -> str | None:
     return tier if tier in price.tiers else None
 
 
-def rate_of(price: Price, body: Mapping[str, Any]) -> float:
+def rate_of(price: Price, body: Mapping[str, Any], endpoint: str = "") -> float:
     """Credits per second for ``body`` before any outputFormat surcharge."""
     if price.rate is None:
-        return DEFAULT_RATE
+        return DEFAULT_CHARACTER_RATE if endpoint in CHARACTER_ENDPOINTS else DEFAULT_RATE
     tier = tier_of(price, body)
     if tier is not None:
         return price.tiers[tier]
@@ -201,12 +223,15 @@ def billed_seconds(price: Price, endpoint: str, body: Mapping[str, Any],
     clip = clip_seconds if clip_seconds else float(DEFAULT_SECONDS)
     if endpoint in IMAGE_ENDPOINTS:
         return 1.0, False  # one image; the "seconds" of a per-image price
-    if endpoint == "character_performance":
+    if endpoint in CHARACTER_ENDPOINTS:
+        text = str(body.get("promptText") or "")
+        return float(len(text.encode("utf-16-le")) // 2), False
+    if endpoint in FOLLOWS_CLIP:
         return clip, False
     duration = body.get("duration")
     if duration == "auto":
         return float(price.auto_seconds or DEFAULT_SECONDS), True
-    if isinstance(duration, int) and not isinstance(duration, bool):
+    if isinstance(duration, int | float) and not isinstance(duration, bool):
         return float(duration), False
     if price.default_seconds is not None:
         return float(price.default_seconds), False
@@ -215,9 +240,9 @@ def billed_seconds(price: Price, endpoint: str, body: Mapping[str, Any],
     return float(DEFAULT_SECONDS), False
 
 
-def credits_for(price: Price, body: Mapping[str, Any], seconds: float) -> int:
+def credits_for(price: Price, body: Mapping[str, Any], seconds: float, endpoint: str = "") -> int:
     """Whole credits for ``seconds`` of ``body``'s output."""
-    total = (rate_of(price, body) + surcharge(price, body)) * seconds
+    total = (rate_of(price, body, endpoint) + surcharge(price, body)) * seconds
     refs = body.get("references")
     if price.per_reference_image and isinstance(refs, list):
         total += price.per_reference_image * len(refs)
@@ -230,7 +255,7 @@ def quote(model: str, endpoint: str, body: Mapping[str, Any], clip_seconds: floa
     the input clip named by ``CLIP_FIELDS`` when the emulator could measure it."""
     price = PRICES.get(model, Price(None))
     seconds, auto = billed_seconds(price, endpoint, body, clip_seconds)
-    return Quote(credits_for(price, body, seconds), seconds, auto)
+    return Quote(credits_for(price, body, seconds, endpoint), seconds, auto)
 
 
 def settle(model: str, body: Mapping[str, Any], seconds: int) -> int:

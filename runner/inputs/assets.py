@@ -93,7 +93,7 @@ def _check_data_uri(ref: str, kind: str) -> str | None:
     if len(content) > DATA_URI_BYTES:
         return f"data URI is over the API's {DATA_URI_BYTES // 2**20} MB limit; use a local file (it is uploaded)"
     if not sniff_bytes(content[:16], kind):
-        article = "an" if kind == "image" else "a"
+        article = "an" if kind in ("image", "audio") else "a"
         return f"data URI does not hold {article} {kind} file (judged by its content, not its declared type)"
     return None
 
@@ -123,7 +123,7 @@ def _check_local(ref: str, kind: str, spec_dir: Path, root: Path) -> str | None:
         return f"{ref!r} is {st.st_size:,} bytes; uploads are limited to {UPLOAD_BYTES // 2**20} MB"
     try:
         if not sniff(resolved, kind):
-            article = "an" if kind == "image" else "a"
+            article = "an" if kind in ("image", "audio") else "a"
             return f"{ref!r} is not {article} {kind} file (judged by its content, not its name)"
     except OSError as e:
         return f"cannot read {ref!r}: {e.strerror}"

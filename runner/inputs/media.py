@@ -1,7 +1,7 @@
 """Media files as runner sees them: how long a clip is, and whether a downloaded output is
 what its endpoint produces.
 
-Outputs are untrusted files: only PyAV and Pillow ever open them. What counts as a valid
+Outputs are untrusted files: only PyAV and Pillow ever open them (audio: PyAV). What counts as a valid
 output depends on the endpoint's output kind (``catalog.endpoints``).
 """
 
@@ -186,4 +186,34 @@ def _verify_image(path: Path, ctype: str, suffix: str) -> str | None:
     return None
 
 
-_VERIFIERS: dict[OutputKind, Callable[[Path, str, str], str | None]] = {"video": _verify_video, "image": _verify_image}
+# A generated sound: longer than this (an empty or one-packet file is a failure in disguise),
+# shorter than the longest clip an audio endpoint takes in (a dubbed film reel).
+AUDIO_SECONDS_MIN = 0.05
+AUDIO_SECONDS_MAX = 4 * 3600
+
+
+def _verify_audio(path: Path, ctype: str, suffix: str) -> str | None:
+    """A sound PyAV can decode, with an audio stream of plausible length. The container is not
+    held to the extension: without a requested format the extension (.mp3) is runner's guess,
+    and refusing a paid, playable sound over it would help nobody."""
+    import av
+
+    if ctype and not ctype.startswith(("audio/", "application/octet-stream", "binary/octet-stream",
+                                       "application/ogg")):
+        return f"unexpected content type {ctype!r} for generated audio"
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                return "the output has no audio stream"
+            next(container.decode(audio=0))
+    except (OSError, ValueError, StopIteration, av.error.FFmpegError):
+        return "the output is not readable audio"
+    seconds = probe_seconds(path)
+    if seconds is None or not AUDIO_SECONDS_MIN <= seconds <= AUDIO_SECONDS_MAX:
+        return (f"the output audio lasts {seconds if seconds is not None else 'an unknown time'} s; generated "
+                f"audio lasts {AUDIO_SECONDS_MIN} s to {AUDIO_SECONDS_MAX // 3600} hours")
+    return None
+
+
+_VERIFIERS: dict[OutputKind, Callable[[Path, str, str], str | None]] = {
+    "video": _verify_video, "image": _verify_image, "audio": _verify_audio}

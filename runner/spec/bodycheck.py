@@ -36,7 +36,13 @@ def body_problems(info: ModelInfo, request: Request, origins: Mapping[Pointer, s
     """The problems of ``request`` against ``info``'s schema for its mode; ``origins`` maps body
     paths to the spec fields they were compiled from."""
     subject = f"{info.name} {request.mode} mode"
+    voice_said = False
     for error in info.errors(request.mode, request.body):
+        if error.absolute_path and error.absolute_path[0] == "voice" and "voice" in info.properties(request.endpoint):
+            if not voice_said:  # a preset where a clip is wanted fails three ways: say it once
+                voice_said = True
+                yield _invalid(origins, error, subject) if error.validator == "enum" else _voice(info, request, subject)
+            continue
         if error.validator == "required":
             yield _missing(info, request, error, subject)
         elif error.validator == "additionalProperties":
@@ -66,6 +72,17 @@ def _unknown(info: ModelInfo, request: Request, origins: Mapping[Pointer, str], 
         else:
             message = f"{subject} does not take {spec_field}; remove it"
         yield BodyProblem(spec_field, message, at_key=True)
+
+
+def _voice(info: ModelInfo, request: Request, subject: str) -> BodyProblem:
+    """A voice of the wrong form: name the form this model takes."""
+    shape = info.properties(request.endpoint)["voice"]
+    presets = shape.get("properties", {}).get("presetId", {}).get("enum")
+    if presets:
+        wanted = f"a preset name: {words.choices_text(list(presets))}"
+    else:
+        wanted = "a reference clip: voice: {audio: <file>}"
+    return BodyProblem("voice", f"{subject} takes {wanted}")
 
 
 # Request keys that hold the video and audio items of a shot's ``references``.

@@ -19,6 +19,9 @@ from runner.spec.records import Input, Request, freeze
 
 # Shot fields that carry media, and fields whose presence decides the mode.
 MEDIA_FIELDS = ("image", "frames", "references", "video", "character", "performance")
+# Also deciding the mode, but never defaults for every shot: ``audio`` is an input only when it
+# is a path or URL (``audio: false`` turns a video's sound off), and ``voice`` makes speech.
+INPUT_FIELDS = (*MEDIA_FIELDS, "audio", "voice")
 # Plain shot field -> request body key.
 SCALAR_FIELDS = {
     "prompt": "promptText",
@@ -40,13 +43,25 @@ BODY_TO_FIELD = {
     "promptVideo": "video",
     "character": "character",
     "reference": "performance",
+    "imageUri": "image",
+    "audioUri": "audio",
+    "referenceAudios": "references",
+    "voice": "voice",
 }
 
 
 def infer_mode(fields: Mapping[str, Any]) -> tuple[str, tuple[str, str] | None]:
     """The mode the fields imply, and (message, field to point at) when they contradict each other."""
-    has = {f for f in MEDIA_FIELDS if fields.get(f) not in (None, {}, [])}
+    has = present_inputs(fields)
     return _implied_mode(has, fields), _conflict(has)
+
+
+def present_inputs(fields: Mapping[str, Any]) -> set[str]:
+    """The mode-deciding fields a shot sets (``audio`` only as a file, not as on/off)."""
+    has = {f for f in INPUT_FIELDS if fields.get(f) not in (None, {}, [])}
+    if not isinstance(fields.get("audio"), str):
+        has.discard("audio")
+    return has
 
 
 def _implied_mode(has: set[str], fields: Mapping[str, Any]) -> str:
@@ -54,12 +69,16 @@ def _implied_mode(has: set[str], fields: Mapping[str, Any]) -> str:
         return "performance"
     if "video" in has:
         return "video"
+    if "audio" in has:
+        return "audio"
     if "frames" in has:
         return "keyframes" if "last" in fields["frames"] else "image"
     if "image" in has:
         return "image"
     if "references" in has:
         return "reference"
+    if "voice" in has:
+        return "speech"
     return "text"
 
 
@@ -76,6 +95,12 @@ def _conflict(has: set[str]) -> tuple[str, str] | None:
         return f"performance mode (character + performance) takes no {others}; remove it", ""
     if "video" in has and has & {"image", "frames"}:
         return "video mode takes no image or frames; remove them or drop video", ""
+    if "audio" in has and has & {"video", "image", "frames", "references"}:
+        others = ", ".join(sorted(has & {"video", "image", "frames", "references"}))
+        return f"an audio input (audio mode) takes no {others}; remove it or drop audio", "audio"
+    if "voice" in has and has & {"image", "frames", "references", "character", "performance"}:
+        return ("voice goes with a prompt (speech) or with an audio or video input (speech to speech); "
+                "remove it"), "voice"
     return None
 
 
@@ -85,14 +110,18 @@ def check_declared_mode(declared: str, inferred: str, fields: Mapping[str, Any])
         return None
     if declared == "keyframes" and fields.get("frames"):
         return None  # frames.first alone is a valid keyframes request on most models
-    present = [f for f in MEDIA_FIELDS if fields.get(f) not in (None, {}, [])]
+    if declared == "speech" and inferred == "text":
+        return None  # speech from a prompt in the model's default voice (seed_audio)
+    present = [f for f in INPUT_FIELDS if f in present_inputs(fields)]
     needs = {
-        "text": "no image, frames, references, video, character or performance",
+        "text": "no image, frames, references, video, character, performance, audio file or voice",
         "image": "image (or frames.first)",
         "keyframes": "frames.first and/or frames.last",
         "reference": "references",
         "video": "video",
         "performance": "character and performance",
+        "audio": "audio (an audio file to work on)",
+        "speech": "a prompt, and voice or none",
     }[declared]
     have = ", ".join(present) if present else "no media fields"
     return (
@@ -136,14 +165,19 @@ class _Compiler:
         # Image endpoints (text_to_image) spell their image references referenceImages.
         own = "references" in self.props or "referenceImages" not in self.props
         images = "references" if own else "referenceImages"
-        groups: dict[str, list[Any]] = {images: [], "referenceVideos": [], "referenceAudio": []}
-        key_for = {"image": images, "video": "referenceVideos", "audio": "referenceAudio"}
+        # seed_audio's sound_effect takes its reference clips as plain URIs (referenceAudios).
+        audios = "referenceAudios" if "referenceAudios" in self.props else "referenceAudio"
+        groups: dict[str, list[Any]] = {images: [], "referenceVideos": [], audios: []}
+        key_for = {"image": images, "video": "referenceVideos", "audio": audios}
         for i, item in enumerate(refs):
             kinds = [k for k in key_for if isinstance(item, dict) and k in item]
             if len(kinds) != 1 or not isinstance(item[kinds[0]], str):
                 continue  # the spec schema has reported it
             kind, key = kinds[0], key_for[kinds[0]]
             n = len(groups[key])
+            if key == "referenceAudios":
+                groups[key].append(self.media((key, n), item[kind], f"references[{i}].{kind}"))
+                continue
             entry = self.typed(key, kind, self.media((key, n, "uri"), item[kind], f"references[{i}].{kind}"))
             if "tag" in item:  # the model's schema says whether its references take a tag
                 entry["tag"] = item["tag"]
@@ -156,6 +190,10 @@ class _Compiler:
 
     def image(self) -> None:
         f = self.fields
+        if "imageUri" in self.props:  # an image to work on (image_upscale), not a first frame
+            if isinstance(f.get("image"), str):
+                self.body["imageUri"] = self.media(("imageUri",), f["image"], "image")
+            return
         frames = f.get("frames") or {}
         ref = f.get("image") or frames.get("first")
         spec_field = "image" if f.get("image") else "frames.first"
@@ -204,10 +242,37 @@ class _Compiler:
         self.origins[("promptImage",)] = "frames" if self.fields.get("frames") else "image"
 
     def video(self) -> None:
+        if "media" in self.props:  # speech_to_speech: {type, uri}
+            self.typed_media("video")
+            return
         key = "promptVideo" if "promptVideo" in self.props else "videoUri"
         if isinstance(self.fields.get("video"), str):
             self.body[key] = self.media((key,), self.fields["video"], "video")
         self.references()
+
+    def audio(self) -> None:
+        if "media" in self.props:
+            self.typed_media("audio")
+        elif isinstance(self.fields.get("audio"), str):
+            self.body["audioUri"] = self.media(("audioUri",), self.fields["audio"], "audio")
+
+    def typed_media(self, kind: str) -> None:
+        if isinstance(self.fields.get(kind), str):
+            self.body["media"] = {"type": kind, "uri": self.media(("media", "uri"), self.fields[kind], kind)}
+        self.origins[("media",)] = kind
+
+    def voice(self) -> None:
+        """``voice: Maya`` is a preset; ``voice: {audio: ...}`` a reference clip (seed_audio).
+        Set on a request that takes no voice, it still goes in, for the schema to refuse by name."""
+        voice = self.fields.get("voice")
+        if isinstance(voice, str):
+            self.body["voice"] = {"type": "runway-preset", "presetId": voice}
+        elif isinstance(voice, Mapping) and isinstance(voice.get("audio"), str):
+            uri = self.media(("voice", "audioUri"), voice["audio"], "voice.audio")
+            self.body["voice"] = {"type": "reference-audio", "audioUri": uri}
+        else:
+            return
+        self.origins[("voice",)] = "voice"
 
     def performance(self) -> None:
         character = self.fields.get("character") or {}
@@ -223,10 +288,13 @@ class _Compiler:
     def compile(self) -> tuple[dict[str, Any], dict[Pointer, str]]:
         """Media fields of the mode first, then the plain fields, then ``params`` as given."""
         media = {"image": self.image, "keyframes": self.keyframes, "reference": self.references,
-                 "video": self.video, "performance": self.performance}.get(self.mode)
+                 "video": self.video, "performance": self.performance, "audio": self.audio}.get(self.mode)
         if media is not None:
             media()
+        self.voice()
         for spec_field, key in SCALAR_FIELDS.items():
+            if spec_field == "audio" and isinstance(self.fields.get("audio"), str):
+                continue  # an audio file, placed by audio()
             if self.fields.get(spec_field) is not None:
                 self.body[key] = self.fields[spec_field]
                 self.origins[(key,)] = spec_field

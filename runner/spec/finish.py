@@ -105,6 +105,13 @@ class Finisher:
                 hint = "; add image: (a first frame)"
             elif mode == "text" and "reference" in info.modes:
                 hint = "; add references: [{image: ...}] (it needs at least one reference image)"
+            elif mode == "text" and "speech" in info.modes:
+                hint = "; add voice: (a preset such as Maya) to make speech"
+            elif mode == "speech":
+                hint = "; voice is for speech models (runner models: kind audio): remove it or change model"
+            elif mode == "text" and set(info.modes) & {"image", "video", "audio"}:
+                inputs = [m for m in ("image", "video", "audio") if m in info.modes]
+                hint = f"; add {' or '.join(f'{m}: (the file to work on)' for m in inputs)}"
             self.problems.problem(shot.sources["model"],
                                   f"{info.name} has no {mode} mode; it supports: {', '.join(info.modes)}{hint}",
                                   shot=shot.id, field="model")

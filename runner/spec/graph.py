@@ -23,7 +23,7 @@ from typing import Any
 
 from runner.catalog.endpoints import ENDPOINTS, Pointer
 from runner.errors import Location, Problem
-from runner.spec.compile import MEDIA_FIELDS
+from runner.spec.compile import INPUT_FIELDS
 from runner.spec.records import Request, Shot, Upstream
 from runner.spec.schema_errors import did_you_mean
 
@@ -60,7 +60,7 @@ def lift(fields: dict[str, Any]) -> tuple[set[str], list[tuple[str, str]]]:
             return [walk(v, f"{field}[{i}]") for i, v in enumerate(node)]
         return node
 
-    for key in (*MEDIA_FIELDS, "params"):
+    for key in (*INPUT_FIELDS, "params"):
         if key in fields:
             fields[key] = walk(fields[key], key)
     return markers, bad

@@ -1,0 +1,54 @@
+"""Small, real audio files for emulated audio tasks: a tone of the requested length.
+
+The pitch comes from the prompt (so takes of different shots sound different), the length
+from the task (its ``duration``, or the input clip it follows), the container from the
+request's ``outputFormat`` / ``format`` (MP3 by default): a test can check both with PyAV.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+from array import array
+from fractions import Fraction
+from typing import cast
+
+import av
+from av.audio.stream import AudioStream
+
+# Extension -> (PyAV container, codec, sample rate). Opus only runs at 48 kHz.
+CODECS = {"mp3": ("mp3", "libmp3lame", 44_100), "wav": ("wav", "pcm_s16le", 44_100),
+          "flac": ("flac", "flac", 44_100), "ogg": ("ogg", "libopus", 48_000)}
+CONTENT_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg"}
+CHUNK = 1024
+
+
+def tone_hz(prompt: str) -> float:
+    """A pitch between 220 and 880 Hz of the prompt's own."""
+    return 220.0 + hashlib.sha256(prompt.encode("utf-8")).digest()[0] / 255 * 660.0
+
+
+def render_audio(prompt: str, seconds: float, ext: str = "mp3") -> bytes:
+    """A mono tone of ``seconds`` (at least a tenth of a second) in the container of ``ext``."""
+    container, codec, rate = CODECS.get(ext, CODECS["mp3"])
+    total = max(int(rate * max(seconds, 0.1)), CHUNK)
+    hz = tone_hz(prompt)
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=container) as out:
+        stream = cast(AudioStream, out.add_stream(codec, rate=rate))
+        stream.layout = "mono"
+        stream.time_base = Fraction(1, rate)
+        step = 2 * math.pi * hz / rate
+        for start in range(0, total, CHUNK):
+            n = min(CHUNK, total - start)
+            # 16-bit samples; the codec context converts them to what its encoder takes.
+            samples = array("h", (int(9830 * math.sin(step * i)) for i in range(start, start + n)))
+            frame = av.AudioFrame(format="s16", layout="mono", samples=n)
+            frame.planes[0].update(samples.tobytes())
+            frame.sample_rate, frame.pts = rate, start
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buf.getvalue()
