@@ -59,11 +59,12 @@ def budget_line(plan: Plan) -> str | None:
 def render_text(plan: Plan, *, color: bool = False) -> str:
     lines = [f"Plan for {plan.spec.display} ({plan.spec.name})", ""]
     width = max((len(s.id) for s in plan.shots), default=10)
+    what_width = max([22] + [len(f"{s.model} {s.mode}") for s in plan.shots])  # long model names stay in column
     for s in sorted(plan.shots, key=lambda s: (_ORDER[s.symbol], s.id)):
         what = f"{s.model} {s.mode}"
         detail = "; ".join(s.reasons)
         cost = _credits(s)
-        line = f"  {s.symbol} {s.id:<{width}}  {what:<22} {cost:<18} {detail}".rstrip()
+        line = f"  {s.symbol} {s.id:<{width}}  {what:<{what_width}} {cost:<18} {detail}".rstrip()
         if color:
             line = f"{_COLORS[s.symbol]}{line}{_RESET}"
         lines.append(line)
