@@ -292,8 +292,8 @@ def test_a_media_field_in_params_takes_a_shots_output_too(write_spec, run, api, 
 def test_each_video_starts_on_the_pixels_of_its_own_key_art(write_spec, run, api, tmp_path: Path) -> None:
     """The wiring end to end: the emulator's video shows the image it was given as its first
     frame, so the right key art went to the right video (not just some upload)."""
-    import av
-    from PIL import Image, ImageChops, ImageStat
+    from PIL import Image
+    from pixels import APART, SAME, first_frame, mad
 
     api()
     spec = write_spec("""
@@ -316,17 +316,9 @@ def test_each_video_starts_on_the_pixels_of_its_own_key_art(write_spec, run, api
     assert run(["apply", str(spec), "--yes", *POLL]).exit_code == 0
     out = tmp_path / "outputs" / "cities"
 
-    def first_frame(path: Path) -> Image.Image:
-        with av.open(str(path)) as container:
-            return next(container.decode(video=0)).to_image().convert("RGB")
-
-    def mad(a: Image.Image, b: Image.Image) -> float:
-        diff = ImageChops.difference(a, b.convert("RGB").resize(a.size))
-        return sum(ImageStat.Stat(diff).mean) / 3
-
     for city, other in (("tokyo", "lima"), ("lima", "tokyo")):
         frame = first_frame(out / f"motion-{city}" / "1.mp4")
         own = Image.open(out / f"keyart-{city}" / "1.png")
         theirs = Image.open(out / f"keyart-{other}" / "1.png")
-        assert mad(frame, own) < 8, city
-        assert mad(frame, theirs) > 40, city  # the other city's key art is another picture
+        assert mad(frame, own) < SAME, city
+        assert mad(frame, theirs) > APART, city  # the other city's key art is another picture
