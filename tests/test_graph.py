@@ -322,3 +322,31 @@ def test_each_video_starts_on_the_pixels_of_its_own_key_art(write_spec, run, api
         theirs = Image.open(out / f"keyart-{other}" / "1.png")
         assert mad(frame, own) < SAME, city
         assert mad(frame, theirs) > APART, city  # the other city's key art is another picture
+
+
+def test_dependents_keep_the_models_concurrency_limit(write_spec, run, api) -> None:
+    """A fan-out (one key art feeding four videos) does not start more gen4.5 tasks at once
+    than the account's tier allows: dependents take the same per-model slots as any shot."""
+    emu = api(max_concurrent=1)
+    spec = write_spec("""
+        version: 1
+        name: fan
+        shots:
+          - id: keyart
+            model: gen4_image
+            prompt: "key art"
+            ratio: "1920:1080"
+          - id: "motion-{{ n }}"
+            model: gen4.5
+            image: {from: keyart}
+            prompt: "motion {{ n }}"
+            ratio: "1280:720"
+            duration: 2
+            matrix: {n: [1, 2, 3, 4]}
+        """)
+    result = run(["apply", str(spec), "--yes", "--parallelism", "8", *POLL])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    videos = sorted((t for t in emu.emulator.world.tasks.values() if t.model == "gen4.5"), key=lambda t: t.created)
+    assert len(videos) == 4
+    for before, after in zip(videos, videos[1:], strict=False):
+        assert before.end is not None and after.created >= before.end  # one at a time, never overlapping
