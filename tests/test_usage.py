@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import runwayml
 
-TODAY = datetime.now(UTC).date()
+
+def today() -> date:
+    """The UTC day, read when a test has made its tasks (a suite may run across midnight)."""
+    return datetime.now(UTC).date()
 
 SPEC = """\
 version: 1
@@ -47,17 +50,18 @@ def test_usage_endpoint_takes_the_sdks_call_shapes(emulator) -> None:
     assert empty.models == [] and empty.results == []
     task = client.text_to_video.create(model="gen4.5", prompt_text="a shoe", ratio="1280:720", duration=5)
     finish(client, task.id)
-    usage = client.organization.retrieve_usage(before_date=TODAY + timedelta(days=1), start_date=TODAY)
+    day = today()  # the day the emulator booked the task on
+    usage = client.organization.retrieve_usage(before_date=day + timedelta(days=1), start_date=day)
     assert usage.models == ["gen4.5"]
     assert [(r.date, [(u.model, u.amount) for u in r.used_credits]) for r in usage.results] == \
-        [(TODAY, [("gen4.5", 60)])]
-    raw = client.organization.with_raw_response.retrieve_usage(start_date=TODAY.isoformat())
+        [(day, [("gen4.5", 60)])]
+    raw = client.organization.with_raw_response.retrieve_usage(start_date=day.isoformat())
     assert raw.http_request.headers.get("X-Stainless-Lang") == "python"
     assert raw.parse().results[0].used_credits[0].amount == 60
-    with client.organization.with_streaming_response.retrieve_usage(start_date=TODAY) as streamed:
+    with client.organization.with_streaming_response.retrieve_usage(start_date=day) as streamed:
         assert streamed.parse().models == ["gen4.5"]
     assert client.organization.retrieve_usage().results == []  # by default: the 30 days before today
-    before = client.organization.retrieve_usage(start_date=TODAY - timedelta(days=10), before_date=TODAY)
+    before = client.organization.retrieve_usage(start_date=day - timedelta(days=10), before_date=day)
     assert before.results == []  # today is not included when beforeDate is today
 
 
@@ -77,9 +81,10 @@ def test_runner_usage_agrees_after_apply_then_finds_a_planted_charge(api, run, w
     emu = api()
     spec = write_spec(SPEC)
     assert run(["apply", str(spec), "--yes"]).exit_code == 0
+    day = today()
     agreed = run(["usage", str(spec)])
     assert agreed.exit_code == 0, agreed.stderr
-    assert f"  {TODAY.isoformat()}  gen4.5" in agreed.stdout and "agree" in agreed.stdout
+    assert f"  {day.isoformat()}  gen4.5" in agreed.stdout and "agree" in agreed.stdout
     assert "Total: states 145, account 145 credits" in agreed.stdout
 
     client = sdk(emu.base_url)  # a charge on the same key that no state records
@@ -88,10 +93,10 @@ def test_runner_usage_agrees_after_apply_then_finds_a_planted_charge(api, run, w
     assert found.exit_code == 1
     assert "gen4.5: the states record 120, the account shows 168 (+48)" in found.stderr
     assert "another spec or tool on this API key" in found.stderr
-    assert f"{TODAY.isoformat()}  gen4.5" in found.stdout and "+48" in found.stdout
+    assert f"{day.isoformat()}  gen4.5" in found.stdout and "+48" in found.stdout
     assert "gen4_turbo" in found.stdout and "+" not in found.stdout.split("gen4_turbo")[1].splitlines()[0]
 
-    as_json = run(["usage", str(spec), "--format", "json", "--since", (TODAY - timedelta(days=3)).isoformat()])
+    as_json = run(["usage", str(spec), "--format", "json", "--since", (day - timedelta(days=3)).isoformat()])
     doc = json.loads(as_json.stdout)
     assert as_json.exit_code == 1 and doc["ok"] is False
     assert doc["differences"] == [{"model": "gen4.5", "state": 120, "account": 168, "difference": 48}]
@@ -106,7 +111,7 @@ def test_runner_usage_without_specs_shows_the_account(api, run) -> None:
 
 
 @pytest.mark.parametrize(("since", "says"), [("yesterday", "is not a date"),
-                                             ((TODAY + timedelta(days=9)).isoformat(), "in the future")])
+                                             ((today() + timedelta(days=9)).isoformat(), "in the future")])
 def test_runner_usage_bad_since_is_an_error(api, run, since, says) -> None:
     api()
     result = run(["usage", "--since", since])
