@@ -160,3 +160,17 @@ def test_the_readme_test_command_is_what_ci_runs() -> None:
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
     assert shown == ci
     assert "ruff check" in ci and "mypy --strict runner" in ci and "lint-imports" in ci
+
+
+@pytest.mark.parametrize("args", [
+    ["plan", "spec.yaml", "--max-credits", "abc"],          # a bad option value
+    ["plan", "spec.yaml", "--detailed-exitcode", "--nope"],  # an unknown option
+    ["plna", "spec.yaml"],                                   # an unknown command
+    ["state", "unlock"],                                     # a missing argument, in a sub-group
+    ["apply", "spec.yaml", "--task-timeout", "nan"],
+])
+def test_usage_errors_exit_1_never_2_which_means_changes(args: list[str], write_spec, run, tmp_path) -> None:
+    write_spec("version: 1\nname: u\nshots:\n  - {id: a, model: gen4.5, prompt: x, ratio: '1280:720'}\n")
+    result = run(args, cwd=tmp_path)
+    assert result.exit_code == 1, result.stderr
+    assert "Error:" in result.stderr and "Try '" in result.stderr
