@@ -24,6 +24,12 @@ from runner.planner.records import Plan
 from runner.spec import validate_specs
 
 
+class UsageFailure(click.UsageError):
+    """A usage error with runner's exit code for errors."""
+
+    exit_code = 1
+
+
 class RunnerGroup(click.Group):
     """click exits 2 on a usage error (an unknown option, ``--max-credits abc``); runner's 2
     means "plan has changes" (``--detailed-exitcode``), so a typo in CI must not read as one.
@@ -33,16 +39,18 @@ class RunnerGroup(click.Group):
                      **extra: Any) -> click.Context:
         try:
             return super().make_context(info_name, args, parent, **extra)
-        except click.UsageError as e:
-            e.exit_code = 1
+        except UsageFailure:
             raise
+        except click.UsageError as e:
+            raise UsageFailure(e.format_message(), e.ctx) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except click.UsageError as e:
-            e.exit_code = 1
+        except UsageFailure:
             raise
+        except click.UsageError as e:
+            raise UsageFailure(e.format_message(), e.ctx) from None
 
 
 @click.group(cls=RunnerGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
