@@ -350,3 +350,23 @@ def test_dependents_keep_the_models_concurrency_limit(write_spec, run, api) -> N
     assert len(videos) == 4
     for before, after in zip(videos, videos[1:], strict=False):
         assert before.end is not None and after.created >= before.end  # one at a time, never overlapping
+
+
+def test_replacing_an_upstream_regenerates_what_was_made_from_it(write_spec, run, api, tmp_path: Path) -> None:
+    """--replace keyart makes a new key art (same request, new file): motion, made from the old
+    file, is out of date and regenerates with it ("input keyart is replaced"); other stays."""
+    from PIL import Image
+    from pixels import SAME, first_frame, mad
+
+    emu = api()
+    spec = write_spec(SPEC)
+    assert run(["apply", str(spec), "--yes", *POLL]).exit_code == 0
+    plan = json.loads(run(["plan", str(spec), "--replace", "keyart", "--format", "json"]).stdout)
+    changed = {s["id"]: s["reasons"] for s in plan["shots"] if s["symbol"] == "~"}
+    assert changed == {"keyart": ["--replace"], "motion": ["input keyart is replaced (--replace)"]}
+    assert plan["summary"]["credits"] == 8 + 60
+    assert run(["apply", str(spec), "--yes", "--replace", "keyart", *POLL]).exit_code == 0
+    assert emu.stats["creates_total"] == 3 + 2
+    out = tmp_path / "outputs" / "story"
+    assert mad(first_frame(out / "motion" / "1.mp4"), Image.open(out / "keyart" / "1.png")) < SAME
+    assert run(["plan", str(spec), "--detailed-exitcode"]).exit_code == 0  # nothing left to do

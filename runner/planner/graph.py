@@ -89,6 +89,19 @@ def upstream_seconds(shot: Shot, by_id: Mapping[str, Shot],
     return length
 
 
+def replaced_downstream(by_id: Mapping[str, Shot], replace: Iterable[str]) -> dict[str, str]:
+    """Every shot downstream of a ``--replace``d one -> the input through which the new output
+    reaches it. A replaced shot keeps its fingerprint but gets a new file, so what was made from
+    the old file is out of date: Terraform replaces what depends on a value known after apply."""
+    replaced = set(replace)
+    reached: dict[str, str] = {}
+    for sid in topological(by_id.values()):
+        for u in by_id[sid].upstreams:
+            if sid not in replaced and sid not in reached and (u.shot in replaced or u.shot in reached):
+                reached[sid] = u.shot
+    return reached
+
+
 def split_operators(glob: str) -> tuple[bool, str, bool]:
     """``+motion+`` -> (with dependencies, ``motion``, with dependents)."""
     up = glob.startswith("+")

@@ -31,7 +31,7 @@ from runner.inputs.paths import display_path, is_inside, relative_to, resolved_t
 from runner.planner.budget import cap_problem
 from runner.planner.failures import blocks_retry, last_failures
 from runner.planner.fingerprint import changed_fields
-from runner.planner.graph import Fingerprints, select_ids, selected_removed, upstream_seconds
+from runner.planner.graph import Fingerprints, replaced_downstream, select_ids, selected_removed, upstream_seconds
 from runner.planner.records import Plan, ShotPlan, Symbol, TakeAction, TakePlan
 from runner.spec import Request, Shot, Spec, load_spec
 from runner.store import cache as cache_mod
@@ -83,6 +83,7 @@ class _Planner:
         self.probed: dict[str, float | None] = {}
         self.models = models
         self.replace = set(replace)
+        self.replaced_inputs: dict[str, str] = {}  # shot -> the replaced input it is downstream of
         self.hasher = cache_mod.Hasher()
         self.inputs: dict[str, str] = {}
         self.base = str(spec.path.parent)
@@ -173,11 +174,13 @@ class _Planner:
         canonical, hashes = self.fps.canonical[shot.id]
         self.inputs.update(hashes)
         shot_fp = self.fps.shot(shot)
-        forced = shot.id in self.replace
+        via = self.replaced_inputs.get(shot.id)
+        forced = shot.id in self.replace or via is not None
         prior_id = moved_from or (shot.id if shot.id in self.state.shots else None)
         takes, credits, upper = self.take_actions(shot, self.fps.of_takes(shot), forced, prior_id)
         prior = self.state.shots.get(prior_id) if prior_id else None
-        case = _Case(shot, takes, prior, forced, moved_from)
+        case = _Case(shot, takes, prior, forced, moved_from,
+                     f"input {via} is replaced (--replace)" if via else "--replace")
         symbol, action, reasons = _verdict(case, shot_fp, canonical)
         reasons += _notes(case)
         return ShotPlan(
@@ -191,6 +194,7 @@ class _Planner:
         spec_ids = {s.id for s in self.spec.shots}
         orphans = {sid: st for sid, st in self.state.shots.items() if sid not in spec_ids}
         self.fps = Fingerprints(self.spec.shots, self.spec.path.parent, self.hasher)
+        self.replaced_inputs = replaced_downstream(self.fps.by_id, self.replace)
         by_fp: dict[str, str] = {}
         for sid, st in sorted(orphans.items()):
             by_fp.setdefault(st.fingerprint, sid)
@@ -294,6 +298,7 @@ class _Case:
     prior: ShotState | None
     forced: bool
     moved_from: str | None
+    forced_why: str = "--replace"
 
     @property
     def actions(self) -> set[str]:
@@ -304,7 +309,7 @@ def _verdict(case: _Case, shot_fp: str, canonical: Mapping[str, Any]) -> tuple[S
     """The shot's symbol, action and main reason, from its take actions."""
     actions, prior = case.actions, case.prior
     if case.forced:
-        return ("~", "regenerate", ["--replace"]) if prior else ("+", "create", ["--replace"])
+        return ("~", "regenerate", [case.forced_why]) if prior else ("+", "create", [case.forced_why])
     if case.moved_from and actions <= {"keep", "move", "restore", "refetch", "resume"}:
         return ">", "move", [f"moved from {case.moved_from}"]
     if prior is None and "create" in actions:
