@@ -170,11 +170,11 @@ def test_each_endpoint_serves_the_kind_of_file_it_makes(emulator, endpoint: str)
 
         with Image.open(io.BytesIO(response.content)) as img:
             assert img.format == "PNG" and abs(img.width / img.height - 3 / 4) < 0.02
-    if endpoint == "image_upscale":  # scaleFactor times the emulator's frame
+    if endpoint == "image_upscale":  # the uploaded image, scaleFactor (4) times larger
         from PIL import Image
 
-        with Image.open(io.BytesIO(response.content)) as img:
-            assert img.format == "PNG" and max(img.size) == 4 * emulator.emulator.config.video_max_side
+        with Image.open(io.BytesIO(response.content)) as img, Image.open(ASSETS / "day.png") as source:
+            assert img.format == "PNG" and img.size == (source.width * 4, source.height * 4)
 
 
 def test_bad_body_gets_the_api_400_shape(emulator) -> None:
