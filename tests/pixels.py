@@ -9,7 +9,6 @@ import av
 from PIL import Image, ImageChops, ImageStat
 
 SAME = 8.0  # mean absolute difference per channel (0-255) of a frame and the image it shows
-APART = 40.0  # ... and of two pictures that are not the same
 
 
 def first_frame(path: Path) -> Image.Image:
