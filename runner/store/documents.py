@@ -25,8 +25,10 @@ import jsonschema
 from runner.catalog.models import schema_dir
 from runner.store.fastcheck import Check, compile_schema
 
-TASK_ID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-TASK_ID = re.compile(TASK_ID_PATTERN.rstrip("$"))
+# As in the schemas: ``(?!\n)`` because Python's ``$`` also matches before a final newline
+# (jsonschema searches with ``re``); ECMA-262's ``$`` does not, so the pattern means the same there.
+TASK_ID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?!\\n)$"
+TASK_ID = re.compile(TASK_ID_PATTERN)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _SHOWN = 60
 
