@@ -2,7 +2,7 @@
 response) could carry and the exact refusal a user would read, or None when it may be sent.
 
 DNS is outside: every call passes a resolver (a table of names), so no test touches the
-network. tests/security/test_attacks.py runs the same policy end to end through the CLI;
+network. tests/security/test_input_attacks.py runs the same policy end to end through the CLI;
 ``tools/mutation urlpolicy`` measures how many changes to the policy these tests notice.
 """
 
