@@ -264,3 +264,19 @@ def test_an_audio_output_that_is_not_plausible_audio_is_refused(data, ctype: str
     path.write_bytes(data(tmp_path))
     problem = verify_output(path, "audio", content_type=ctype, suffix=".mp3")
     assert problem is not None and why in problem
+
+
+def test_a_sound_whose_length_the_model_picks_is_priced_at_its_longest(write_spec, run, tmp_path: Path) -> None:
+    """eleven_text_to_sound_v2 without duration makes 0.5-30 s: with a price, the plan counts
+    30 s as an upper bound, so a budget cap holds whatever length the model picks."""
+    spec = write_spec("version: 1\nname: s\nbudget: {max_credits: 100}\nshots:\n"
+                      "  - {id: bed, model: eleven_text_to_sound_v2, prompt: 'a warm pad'}\n")
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("eleven_text_to_sound_v2: {credits_per_second: 2}\n")
+    plan = run(["plan", str(spec), "--prices", str(prices), "--format", "json"])
+    assert plan.exit_code == 0, plan.stderr
+    (shot,) = json.loads(plan.stdout)["shots"]
+    assert shot["credits"] == 60 and shot["upper_bound"] is True
+    prices.write_text("eleven_text_to_sound_v2: {credits_per_second: 4}\n")  # 120 > the cap of 100
+    over = run(["plan", str(spec), "--prices", str(prices)])
+    assert over.exit_code == 1 and "Over budget" in over.stdout + over.stderr

@@ -29,7 +29,9 @@ MEDIA_OVERLAY: dict[str, dict[str, Any]] = {
              "price_extra": {"over_4mp_source_credits_per_second": 40}},
     "seed_audio": {"price": None, "source": None, "defaults": {},
                    "rules": {"reference": [THREE_REFERENCE_AUDIOS], "text": [THREE_REFERENCE_AUDIOS]}},
-    "eleven_text_to_sound_v2": {"price": None, "source": None, "defaults": {}, "rules": {"all": [SOUND_SECONDS]}},
+    "eleven_text_to_sound_v2": {"price": None, "source": None, "defaults": {}, "rules": {"all": [SOUND_SECONDS]},
+                                # without duration the model picks 0.5-30 s: a plan prices the most
+                                "price_extra": {"unset_duration_billed_seconds": 30}},
 }
 
 # Spec mode -> endpoint for the endpoints beyond video and images. One model may serve two

@@ -21,7 +21,7 @@ import yaml
 from runner.errors import FileError, Location, Problem, SpecErrors
 
 RATES = ("credits_per_second", "credits_per_second_no_audio", "credits_per_image", "credits_per_character",
-         "auto_duration_billed_seconds")
+         "auto_duration_billed_seconds", "unset_duration_billed_seconds")
 EXTRAS = ("per_reference_image", "minimum_credits")
 SURCHARGE_TABLES = ("per_second", "over_4mp_per_second")
 

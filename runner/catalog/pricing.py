@@ -6,7 +6,8 @@ Rules, in order:
 - seconds: where the endpoint registry says the length comes from (``catalog.endpoints``):
   the request's ``duration`` (``auto`` is billed at the model's
   ``auto_duration_billed_seconds``, an upper bound refunded after; a missing duration takes
-  the model's ``request_defaults``), else the probed length of the input clip.
+  the model's ``request_defaults``), else the probed length of the input clip, else (a model
+  that picks the length itself) ``unset_duration_billed_seconds``, its longest: an upper bound.
 - rate per second: ``credits_per_second``, or ``credits_per_second_no_audio`` when the
   request turns audio off, or the ``by_resolution`` tier of the request's ``resolution``
   field or of its ratio's pixel count; plus the ``outputFormat`` surcharge (the larger
@@ -95,6 +96,8 @@ def generation_seconds(info: ModelInfo, endpoint: str, body: Mapping[str, Any],
         return float(duration), False
     if duration is None and input_seconds is not None:  # e.g. video-to-video: the output follows the input
         return input_seconds, False
+    if duration is None and (most := info.pricing.get("unset_duration_billed_seconds")) is not None:
+        return float(most), True  # the model picks the length, at most this long: priced at the most
     return None, False
 
 
