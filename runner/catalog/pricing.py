@@ -109,11 +109,17 @@ def one_image(info: ModelInfo, endpoint: str, body: Mapping[str, Any],
     return 1.0, False
 
 
+def utf16_units(text: str) -> int:
+    """Length as the API counts it (UTF-16 code units): a character outside the Basic
+    Multilingual Plane, such as most emoji, counts twice; Python's ``len`` counts it once."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def prompt_characters(info: ModelInfo, endpoint: str, body: Mapping[str, Any],
                       input_seconds: float | None) -> tuple[float | None, bool]:
     """Speech from text bills the prompt's characters, counted as UTF-16 code units."""
     text = body.get("promptText")
-    return (float(len(text.encode("utf-16-le")) // 2) if isinstance(text, str) else None), False
+    return (float(utf16_units(text)) if isinstance(text, str) else None), False
 
 
 _UNITS: dict[PriceUnit, Callable[[ModelInfo, str, Mapping[str, Any], float | None], tuple[float | None, bool]]] = {

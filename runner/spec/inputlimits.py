@@ -29,6 +29,7 @@ from typing import Any
 
 from runner.catalog.endpoints import Pointer, is_input_clip
 from runner.catalog.models import ModelInfo
+from runner.catalog.pricing import utf16_units
 from runner.inputs.assets import resolve_local
 from runner.inputs.media import MediaFacts, probe_media
 from runner.spec.records import Input, Request
@@ -48,11 +49,6 @@ class LimitProblem:
 
 
 Probe = Callable[[Input], MediaFacts | None]
-
-
-def utf16_units(text: str) -> int:
-    """Length as the API counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def limit_problems(info: ModelInfo, request: Request, origins: Mapping[Pointer, str],
