@@ -17,6 +17,8 @@ from runner.catalog.endpoints import OutputKind
 if TYPE_CHECKING:
     import zipfile
 
+    import av
+
 
 def probe_seconds(source: Path | BinaryIO) -> float | None:
     """Length of a video or audio file (a path or an open binary file) in seconds (PyAV),
@@ -25,13 +27,18 @@ def probe_seconds(source: Path | BinaryIO) -> float | None:
 
     try:
         with av.open(str(source) if isinstance(source, Path) else source, mode="r") as container:
-            if container.duration is not None:
-                return float(container.duration) / 1_000_000
-            stream = next(iter(container.streams.video or container.streams.audio), None)
-            if stream is not None and stream.duration is not None and stream.time_base is not None:
-                return float(stream.duration * stream.time_base)
+            return _seconds(container)
     except (OSError, ValueError, av.error.FFmpegError):
         return None
+
+
+def _seconds(container: av.container.InputContainer) -> float | None:
+    """Length of an open container: its own duration, else its first video (or audio) stream's."""
+    if container.duration is not None:
+        return float(container.duration) / 1_000_000
+    stream = next(iter(container.streams.video or container.streams.audio), None)
+    if stream is not None and stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
     return None
 
 
@@ -59,7 +66,7 @@ def probe_media(path: Path) -> MediaFacts | None:
             if container.streams.video:
                 ctx = container.streams.video[0].codec_context
                 width, height = int(ctx.width or 0), int(ctx.height or 0)
-        return MediaFacts(probe_seconds(path), size, width, height)
+            return MediaFacts(_seconds(container), size, width, height)
     except (OSError, ValueError, av.error.FFmpegError):
         return None
 
@@ -206,9 +213,9 @@ def _verify_audio(path: Path, ctype: str, suffix: str) -> str | None:
             if not container.streams.audio:
                 return "the output has no audio stream"
             next(container.decode(audio=0))
+            seconds = _seconds(container)
     except (OSError, ValueError, StopIteration, av.error.FFmpegError):
         return "the output is not readable audio"
-    seconds = probe_seconds(path)
     if seconds is None or not AUDIO_SECONDS_MIN <= seconds <= AUDIO_SECONDS_MAX:
         return (f"the output audio lasts {seconds if seconds is not None else 'an unknown time'} s; generated "
                 f"audio lasts {AUDIO_SECONDS_MIN} s to {AUDIO_SECONDS_MAX // 3600} hours")
