@@ -177,18 +177,28 @@ def _walk(node: Any, pattern: tuple[str, ...], at: Pointer) -> Iterator[tuple[Po
         yield from _walk(node[head], rest, (*at, head))
 
 
-def _sibling_kind(body: Mapping[str, Any], pointer: Pointer) -> MediaKind | None:
+def parent_item(body: Mapping[str, Any], pointer: Pointer) -> Mapping[str, Any]:
+    """The object holding the value at ``pointer`` (e.g. the ``{uri, position}`` item of a
+    ``promptImage/1/uri``); empty when that is not an object."""
     parent: Any = body
     for key in pointer[:-1]:
         parent = parent[key]
-    kind = parent.get("type") if isinstance(parent, Mapping) else None
+    return parent if isinstance(parent, Mapping) else {}
+
+
+def _sibling_kind(body: Mapping[str, Any], pointer: Pointer) -> MediaKind | None:
+    kind = parent_item(body, pointer).get("type")
     return kind if kind in ("image", "video", "audio") else None
+
+
+def pointer_shape(pointer: Pointer) -> str:
+    """A body path as the registry spells its slots: ``promptImage/*/uri`` for ``promptImage/1/uri``."""
+    return "/".join(WILDCARD if isinstance(k, int) else str(k) for k in pointer)
 
 
 def is_input_clip(endpoint_name: str, pointer: Pointer) -> bool:
     """Whether the media at ``pointer`` is the clip whose length the billed duration may follow."""
-    shape = "/".join(WILDCARD if isinstance(k, int) else str(k) for k in pointer)
-    return shape in ENDPOINTS[endpoint_name].duration_input
+    return pointer_shape(pointer) in ENDPOINTS[endpoint_name].duration_input
 
 
 def follows_input(endpoint_name: str, body: Mapping[str, Any]) -> bool:

@@ -31,7 +31,7 @@ from typing import Any
 import av
 from PIL import Image, ImageDraw, ImageOps
 
-from runner.catalog.endpoints import ENDPOINTS, MediaRef, media_refs
+from runner.catalog.endpoints import ENDPOINTS, MediaRef, media_refs, parent_item, pointer_shape
 from runner.emulator.sim import Task
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024
@@ -207,7 +207,7 @@ def _looks(task: Task, size: tuple[int, int], count: int) -> _Looks:
     looks = _Looks()
     body = task.body
     for ref in media_refs(task.endpoint, body):
-        name, shape = field_name(ref.pointer), _shape(ref.pointer)
+        name, shape = field_name(ref.pointer), pointer_shape(ref.pointer)
         if ref.kind == "video" and shape in ("videoUri", "promptVideo", "character/uri") and looks.clip is None:
             clip = _decode(task, name, lambda d: _clip(d, size, count))
             if clip is not None:
@@ -221,28 +221,16 @@ def _looks(task: Task, size: tuple[int, int], count: int) -> _Looks:
             continue
         if shape == "keyframes/*/uri":
             looks.keys.append((ref, img))
-        elif shape == "promptImage/*/uri" and _item(body, ref.pointer).get("position") == "last":
+        elif shape == "promptImage/*/uri" and parent_item(body, ref.pointer).get("position") == "last":
             looks.last = img
         else:
             looks.first = img
     return looks
 
 
-def _shape(pointer: tuple[str | int, ...]) -> str:
-    return "/".join("*" if isinstance(p, int) else str(p) for p in pointer)
-
-
-def _item(body: Mapping[str, Any], pointer: tuple[str | int, ...]) -> Mapping[str, Any]:
-    """The object holding the ``uri`` at ``pointer`` (a ``promptImage`` or ``keyframes`` item)."""
-    node: Any = body
-    for key in pointer[:-1]:
-        node = node[key]
-    return node if isinstance(node, Mapping) else {}
-
-
 def _key_index(task: Task, ref: MediaRef, clip_seconds: float | None, count: int) -> int:
     """The output frame a keyframe lands on: its ``at`` fraction, or its ``seconds`` into the input clip."""
-    item = _item(task.body, ref.pointer)
+    item = parent_item(task.body, ref.pointer)
     at, seconds = item.get("at"), item.get("seconds")
     if isinstance(at, int | float):
         fraction = float(at)
