@@ -16,6 +16,7 @@ from typing import cast
 
 import av
 from av.audio.stream import AudioStream
+from av.container import OutputContainer
 
 # Extension -> (PyAV container, codec, sample rate). Opus only runs at 48 kHz.
 CODECS = {"mp3": ("mp3", "libmp3lame", 44_100), "wav": ("wav", "pcm_s16le", 44_100),
@@ -32,23 +33,33 @@ def tone_hz(prompt: str) -> float:
 def render_audio(prompt: str, seconds: float, ext: str = "mp3") -> bytes:
     """A mono tone of ``seconds`` (at least a tenth of a second) in the container of ``ext``."""
     container, codec, rate = CODECS.get(ext, CODECS["mp3"])
-    total = max(int(rate * max(seconds, 0.1)), CHUNK)
-    hz = tone_hz(prompt)
     buf = io.BytesIO()
     with av.open(buf, "w", format=container) as out:
-        stream = cast(AudioStream, out.add_stream(codec, rate=rate))
-        stream.layout = "mono"
-        stream.time_base = Fraction(1, rate)
-        step = 2 * math.pi * hz / rate
-        for start in range(0, total, CHUNK):
-            n = min(CHUNK, total - start)
-            # 16-bit samples; the codec context converts them to what its encoder takes.
-            samples = array("h", (int(9830 * math.sin(step * i)) for i in range(start, start + n)))
-            frame = av.AudioFrame(format="s16", layout="mono", samples=n)
-            frame.planes[0].update(samples.tobytes())
-            frame.sample_rate, frame.pts = rate, start
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+        stream = tone_stream(out, codec, rate)
+        mux_tone(out, stream, max(int(rate * max(seconds, 0.1)), CHUNK), tone_hz(prompt))
     return buf.getvalue()
+
+
+def tone_stream(out: OutputContainer, codec: str, rate: int) -> AudioStream:
+    """A mono audio stream of ``codec`` in ``out``, for ``mux_tone`` (a video's sound track too)."""
+    stream = cast(AudioStream, out.add_stream(codec, rate=rate))
+    stream.layout = "mono"
+    stream.time_base = Fraction(1, rate)
+    return stream
+
+
+def mux_tone(out: OutputContainer, stream: AudioStream, samples: int, hz: float) -> None:
+    """Encode ``samples`` of a sine at ``hz`` into ``stream`` and mux them into ``out``."""
+    rate = stream.rate
+    step = 2 * math.pi * hz / rate
+    for start in range(0, samples, CHUNK):
+        n = min(CHUNK, samples - start)
+        # 16-bit samples; the codec context converts them to what its encoder takes.
+        pcm = array("h", (int(9830 * math.sin(step * i)) for i in range(start, start + n)))
+        frame = av.AudioFrame(format="s16", layout="mono", samples=n)
+        frame.planes[0].update(pcm.tobytes())
+        frame.sample_rate, frame.pts = rate, start
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode(None):
+        out.mux(packet)

@@ -11,10 +11,8 @@ and a video may carry an audio track: a tone as long as the video.
 
 from __future__ import annotations
 
-import array
 import hashlib
 import io
-import math
 import textwrap
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -23,6 +21,7 @@ from fractions import Fraction
 import av
 from PIL import Image, ImageDraw, ImageFont
 
+from runner.emulator.audio import mux_tone, tone_hz, tone_stream
 from runner.inputs.media import probe_seconds
 
 
@@ -86,7 +85,7 @@ def render_video(prompt: str, ratio: str | None, seconds: float, *, fps: int = 8
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.time_base = Fraction(1, fps)
         stream.options = {"preset": "ultrafast", "crf": "30"}
-        sound = _audio_stream(out) if audio else None  # every stream exists before the first packet
+        sound = tone_stream(out, "aac", AUDIO_RATE) if audio else None  # every stream exists before the first packet
         count = 0
         for count, img in enumerate(frames, 1):
             frame = av.VideoFrame.from_image(img)  # type: ignore[no-untyped-call]
@@ -96,35 +95,11 @@ def render_video(prompt: str, ratio: str | None, seconds: float, *, fps: int = 8
         for packet in stream.encode():
             out.mux(packet)
         if sound is not None:
-            _tone(out, sound, count / fps, prompt)
+            mux_tone(out, sound, round(count / fps * AUDIO_RATE), tone_hz(prompt))
     return buf.getvalue()
 
 
-AUDIO_RATE = 16_000
-_AUDIO_CHUNK = 1024  # samples per frame, AAC's own frame size
-
-
-def _audio_stream(out: av.container.OutputContainer) -> av.AudioStream:
-    stream = out.add_stream("aac", rate=AUDIO_RATE)
-    stream.layout = "mono"
-    return stream
-
-
-def _tone(out: av.container.OutputContainer, stream: av.AudioStream, seconds: float, prompt: str) -> None:
-    """Mux a mono AAC sine tone of ``seconds`` into ``out``; its pitch is the prompt's own."""
-    pitch = 220 + hashlib.sha256(prompt.encode("utf-8")).digest()[3] % 440
-    total = round(seconds * AUDIO_RATE)
-    step = 2 * math.pi * pitch / AUDIO_RATE
-    for start in range(0, total, _AUDIO_CHUNK):
-        size = min(_AUDIO_CHUNK, total - start)
-        samples = array.array("f", (0.2 * math.sin(step * (start + j)) for j in range(size)))
-        frame = av.AudioFrame(format="fltp", layout="mono", samples=size)
-        frame.planes[0].update(samples.tobytes())
-        frame.sample_rate, frame.pts, frame.time_base = AUDIO_RATE, start, Fraction(1, AUDIO_RATE)
-        for packet in stream.encode(frame):
-            out.mux(packet)
-    for packet in stream.encode(None):
-        out.mux(packet)
+AUDIO_RATE = 16_000  # a video's sound track (AAC)
 
 
 def render_png_sequence(prompt: str, ratio: str | None, seconds: float, *, fps: int = 8, max_side: int = 320,
