@@ -20,10 +20,7 @@ task or the server. ``Task.inputs`` records, per media field, what became of it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
-import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +30,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 from runner.catalog.endpoints import ENDPOINTS, MediaRef, media_refs, parent_item, pointer_shape
 from runner.emulator.sim import Task
+from runner.inputs.assets import data_uri_content
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 """Largest upload the emulator keeps to derive outputs from (larger ones are still accepted)."""
@@ -89,16 +87,14 @@ def _data_uri(ref: str) -> tuple[bytes | None, str]:
     header, sep, payload = ref[5:].partition(",")
     if not sep:
         return None, "unreadable: a data URI without a comma; caption render"
-    if header.lower().endswith(";base64"):
-        if len(payload) > MAX_DATA_URI_BYTES * 4 // 3 + 4:  # judged before decoding
-            return None, f"unreadable: a data URI over {MAX_DATA_URI_BYTES // 2**20} MB; caption render"
-        try:
-            return base64.b64decode(payload, validate=True), READ_DATA
-        except (binascii.Error, ValueError):
-            return None, "unreadable: a data URI whose base64 is broken; caption render"
-    if len(payload) > MAX_DATA_URI_BYTES * 3:  # %XX triples at most
+    # judged before decoding: base64 holds 3 bytes in 4 characters, %XX one in 3 at most
+    longest = MAX_DATA_URI_BYTES * 4 // 3 + 4 if header.lower().endswith(";base64") else MAX_DATA_URI_BYTES * 3
+    if len(payload) > longest:
         return None, f"unreadable: a data URI over {MAX_DATA_URI_BYTES // 2**20} MB; caption render"
-    return urllib.parse.unquote_to_bytes(payload), READ_DATA
+    try:
+        return data_uri_content(header, payload), READ_DATA
+    except ValueError:
+        return None, "unreadable: a data URI whose base64 is broken; caption render"
 
 
 # --- at render: decode (bounded) and build -----------------------------------------------

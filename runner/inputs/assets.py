@@ -9,7 +9,6 @@ policy (private addresses, DNS) is applied when a URL is about to be sent.
 from __future__ import annotations
 
 import base64
-import binascii
 import errno
 import stat
 import urllib.parse
@@ -73,6 +72,15 @@ def check_input(ref: str, kind: str, spec_dir: Path, root: Path, *, allowed_host
     return _check_local(ref, kind, spec_dir, root)
 
 
+def data_uri_content(header: str, payload: str) -> bytes:
+    """The bytes a data URI holds (``header`` is what comes before its comma): base64 when
+    the header says ``;base64``, else percent-decoded. ValueError for broken base64.
+    Callers bound ``payload``'s length first."""
+    if header.lower().endswith(";base64"):
+        return base64.b64decode(payload, validate=True)  # binascii.Error is a ValueError
+    return urllib.parse.unquote_to_bytes(payload)
+
+
 def _check_data_uri(ref: str, kind: str) -> str | None:
     """A data URI: the declared type, the size (before decoding anything), then the content's
     magic bytes, as for a local file."""
@@ -83,13 +91,10 @@ def _check_data_uri(ref: str, kind: str) -> str | None:
     header, comma, payload = ref.partition(",")
     if not comma:
         return "data URI has no ',' before its data (data:<type>;base64,<data>)"
-    if header.lower().endswith(";base64"):
-        try:
-            content = base64.b64decode(payload, validate=True)
-        except (binascii.Error, ValueError):
-            return "data URI is declared ;base64 but its data is not valid base64"
-    else:
-        content = urllib.parse.unquote_to_bytes(payload)
+    try:
+        content = data_uri_content(header, payload)
+    except ValueError:
+        return "data URI is declared ;base64 but its data is not valid base64"
     if len(content) > DATA_URI_BYTES:
         return f"data URI is over the API's {DATA_URI_BYTES // 2**20} MB limit; use a local file (it is uploaded)"
     if not sniff_bytes(content[:16], kind):
