@@ -38,7 +38,8 @@ class Fingerprints:
         self.seconds: dict[str, float | None] = {}  # upstream_seconds memo, per plan
         self.takes: dict[TakeKey, str] = {}
         self.canonical: dict[str, tuple[Mapping[str, Any], dict[str, str]]] = {}
-        for sid in topological(self.by_id.values()):
+        self.order = topological(self.by_id.values())  # upstreams first
+        for sid in self.order:
             self._add(self.by_id[sid])
 
     def _add(self, shot: Shot) -> None:
@@ -89,13 +90,14 @@ def upstream_seconds(shot: Shot, by_id: Mapping[str, Shot],
     return length
 
 
-def replaced_downstream(by_id: Mapping[str, Shot], replace: Iterable[str]) -> dict[str, str]:
+def replaced_downstream(by_id: Mapping[str, Shot], order: Iterable[str], replace: Iterable[str]) -> dict[str, str]:
     """Every shot downstream of a ``--replace``d one -> the input through which the new output
     reaches it. A replaced shot keeps its fingerprint but gets a new file, so what was made from
-    the old file is out of date: Terraform replaces what depends on a value known after apply."""
+    the old file is out of date: Terraform replaces what depends on a value known after apply.
+    ``order`` is the shots' topological order (``Fingerprints.order``)."""
     replaced = set(replace)
     reached: dict[str, str] = {}
-    for sid in topological(by_id.values()):
+    for sid in order:
         for u in by_id[sid].upstreams:
             if sid not in replaced and sid not in reached and (u.shot in replaced or u.shot in reached):
                 reached[sid] = u.shot

@@ -194,7 +194,7 @@ class _Planner:
         spec_ids = {s.id for s in self.spec.shots}
         orphans = {sid: st for sid, st in self.state.shots.items() if sid not in spec_ids}
         self.fps = Fingerprints(self.spec.shots, self.spec.path.parent, self.hasher)
-        self.replaced_inputs = replaced_downstream(self.fps.by_id, self.replace)
+        self.replaced_inputs = replaced_downstream(self.fps.by_id, self.fps.order, self.replace)
         by_fp: dict[str, str] = {}
         for sid, st in sorted(orphans.items()):
             by_fp.setdefault(st.fingerprint, sid)
