@@ -30,13 +30,14 @@ def tone_hz(prompt: str) -> float:
     return 220.0 + hashlib.sha256(prompt.encode("utf-8")).digest()[0] / 255 * 660.0
 
 
-def render_audio(prompt: str, seconds: float, ext: str = "mp3") -> bytes:
-    """A mono tone of ``seconds`` (at least a tenth of a second) in the container of ``ext``."""
+def render_audio(prompt: str, seconds: float, ext: str = "mp3", look: str = "") -> bytes:
+    """A mono tone of ``seconds`` (at least a tenth of a second) in the container of ``ext``;
+    ``look`` (take and seed, ``sim.Task.look``) moves the pitch, so takes sound different."""
     container, codec, rate = CODECS.get(ext, CODECS["mp3"])
     buf = io.BytesIO()
     with av.open(buf, "w", format=container) as out:
         stream = tone_stream(out, codec, rate)
-        mux_tone(out, stream, max(int(rate * max(seconds, 0.1)), CHUNK), tone_hz(prompt))
+        mux_tone(out, stream, max(int(rate * max(seconds, 0.1)), CHUNK), tone_hz(prompt + look))
     return buf.getvalue()
 
 

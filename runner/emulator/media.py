@@ -11,12 +11,14 @@ and a video may carry an audio track: a tone as long as the video.
 
 from __future__ import annotations
 
+import colorsys
 import hashlib
 import io
 import textwrap
 import zipfile
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
+from typing import NamedTuple
 
 import av
 from PIL import Image, ImageDraw, ImageFont
@@ -49,12 +51,43 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default()
 
 
-def caption_frames(prompt: str, ratio: str | None, seconds: float, *, fps: int, max_side: int,
-                   label: str) -> Iterator[Image.Image]:
-    """The frames of an output: ``prompt`` and ``label`` on a colour of the prompt's own."""
-    width, height = frame_size(ratio, max_side)
+class Look(NamedTuple):
+    """What makes one generation of a request look like itself (``sim.Task.look``): which
+    create of that body it is (0: the first; the take it stands for) and its seed."""
+
+    variant: int = 0
+    seed: int | None = None
+
+    @property
+    def text(self) -> str:
+        """``take 2 seed 7``; empty for the first create of an unseeded body."""
+        if self.variant == 0 and self.seed is None:
+            return ""
+        return f"take {self.variant + 1}" + (f" seed {self.seed}" if self.seed is not None else "")
+
+
+FIRST = Look()
+_SPREAD = 0.381966  # the golden angle as a fraction of the hue circle: successive takes lie far apart
+
+
+def look_color(prompt: str, look: Look = FIRST) -> tuple[int, int, int]:
+    """A colour of the prompt's own, turned round the hue circle by the take and the seed, so
+    that takes (and seeds) of one request differ at a glance."""
     digest = hashlib.sha256(prompt.encode("utf-8")).digest()
-    base = (digest[0] // 2 + 40, digest[1] // 2 + 40, digest[2] // 2 + 40)
+    hue = digest[0] / 256 + look.variant * _SPREAD + (look.seed or 0) * _SPREAD * _SPREAD
+    saturation = 0.45 + digest[1] / 255 * 0.3
+    r, g, b = colorsys.hsv_to_rgb(hue % 1.0, saturation, 0.62)
+    return round(r * 255), round(g * 255), round(b * 255)
+
+
+def caption_frames(prompt: str, ratio: str | None, seconds: float, *, fps: int, max_side: int,
+                   label: str, look: Look = FIRST) -> Iterator[Image.Image]:
+    """The frames of an output: ``prompt`` and ``label`` on a colour of the prompt's own, and of
+    its ``look`` (another take or seed of one request shows another colour and says which)."""
+    width, height = frame_size(ratio, max_side)
+    if look.text:
+        label = f"{label} · {look.text}"
+    base = look_color(prompt, look)
     accent = (255 - base[0] // 2, 255 - base[1] // 2, 200)
     font = _font(max(10, height // 12))
     lines = textwrap.wrap(prompt or "(no prompt)", width=max(12, width // max(6, height // 20)))[:6]
@@ -73,12 +106,13 @@ def caption_frames(prompt: str, ratio: str | None, seconds: float, *, fps: int, 
 
 
 def render_video(prompt: str, ratio: str | None, seconds: float, *, fps: int = 8, max_side: int = 320,
-                 label: str = "", frames: Iterable[Image.Image] | None = None, audio: bool = False) -> bytes:
+                 label: str = "", frames: Iterable[Image.Image] | None = None, audio: bool = False,
+                 look: Look = FIRST) -> bytes:
     """An H.264 MP4 of ``seconds`` length showing ``prompt`` and ``label`` (or ``frames``, each
     of the ratio's frame size), with an AAC tone of the video's length when ``audio``."""
     width, height = frame_size(ratio, max_side)
     if frames is None:
-        frames = caption_frames(prompt, ratio, seconds, fps=fps, max_side=max_side, label=label)
+        frames = caption_frames(prompt, ratio, seconds, fps=fps, max_side=max_side, label=label, look=look)
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as out:
         stream = out.add_stream("libx264", rate=fps)
@@ -95,7 +129,7 @@ def render_video(prompt: str, ratio: str | None, seconds: float, *, fps: int = 8
         for packet in stream.encode():
             out.mux(packet)
         if sound is not None:
-            mux_tone(out, sound, round(count / fps * AUDIO_RATE), tone_hz(prompt))
+            mux_tone(out, sound, round(count / fps * AUDIO_RATE), tone_hz(prompt + look.text))
     return buf.getvalue()
 
 
@@ -103,10 +137,10 @@ AUDIO_RATE = 16_000  # a video's sound track (AAC)
 
 
 def render_png_sequence(prompt: str, ratio: str | None, seconds: float, *, fps: int = 8, max_side: int = 320,
-                        label: str = "", frames: Iterable[Image.Image] | None = None) -> bytes:
+                        label: str = "", frames: Iterable[Image.Image] | None = None, look: Look = FIRST) -> bytes:
     """A zip of PNG frames named like the API's sequences (``frame.0001.png``, …)."""
     if frames is None:
-        frames = caption_frames(prompt, ratio, seconds, fps=fps, max_side=max_side, label=label)
+        frames = caption_frames(prompt, ratio, seconds, fps=fps, max_side=max_side, label=label, look=look)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
         for i, img in enumerate(frames, 1):
@@ -117,14 +151,34 @@ def render_png_sequence(prompt: str, ratio: str | None, seconds: float, *, fps: 
 
 
 def render_image(prompt: str, ratio: str | None, *, max_side: int = 320, label: str = "",
-                 fmt: str = "PNG", image: Image.Image | None = None) -> bytes:
+                 fmt: str = "PNG", image: Image.Image | None = None, look: Look = FIRST) -> bytes:
     """One still of the requested ratio (a 16:9 frame when the ratio is not ``W:H``), as PNG,
     JPEG or WebP (Pillow format names): ``image`` when given, else the caption render."""
     img = image if image is not None else next(caption_frames(prompt, ratio, 0, fps=1, max_side=max_side,
-                                                                label=label))
+                                                                label=label, look=look))
     buf = io.BytesIO()
     img.save(buf, format=fmt)
     return buf.getvalue()
+
+
+def vary(frames: list[Image.Image], prompt: str, look: Look) -> list[Image.Image]:
+    """Frames shaped by inputs (``derive``), made to look like one take among several: every
+    frame but the first and the last (which show the inputs, so tests can check the wiring)
+    is tinted a quarter of the way to the look's colour. Unchanged when ``look`` is empty."""
+    if not look.text or len(frames) < 3:
+        return frames
+    tint = Image.new("RGB", frames[0].size, look_color(prompt, look))
+    return [frames[0], *(Image.blend(f.convert("RGB"), tint, 0.25) for f in frames[1:-1]), frames[-1]]
+
+
+def mark(img: Image.Image, prompt: str, look: Look) -> Image.Image:
+    """A still shaped by an input (``derive``), marked as one take among several: a band of the
+    look's colour along its top edge (an eighth of its height). Unchanged when ``look`` is empty."""
+    if not look.text:
+        return img
+    out = img.convert("RGB").copy()
+    ImageDraw.Draw(out).rectangle([0, 0, out.width, max(2, out.height // 8)], fill=look_color(prompt, look))
+    return out
 
 
 def media_seconds(data: bytes) -> float | None:

@@ -8,6 +8,12 @@ What a file shows follows the request's inputs where the emulator can read them
 (``derive``: a video starts on its image, an image shows its reference), else the prompt.
 Audio is a tone (``emulator.audio``) of the task's
 length; an upscaled image is a still at ``scaleFactor`` times the emulator's frame size.
+
+Takes differ as generations do: the n-th create of one request body (and its ``seed``) has a
+``Look`` of its own (``sim.Task.look``): another colour for a caption render, a tint after the
+first frame of a video shaped by inputs, a band on a still shaped by one, another pitch for a
+sound. The first create of an unseeded body renders exactly as before. Upscales are the same
+picture whatever the take, as an upscaler's are.
 """
 
 from __future__ import annotations
@@ -39,14 +45,15 @@ def _derived_frames(task: Task, config: EmulatorConfig) -> list[Image.Image] | N
     """The frames the task's inputs shape (``derive``), or None for the caption render."""
     size = media.frame_size(_ratio(task), config.video_max_side)
     fps, side = config.video_fps, config.video_max_side
-    return derive.video_frames(task, size, media.frame_count(task.seconds, fps), lambda: media.caption_frames(
-        task.prompt, _ratio(task), task.seconds, fps=fps, max_side=side, label=task.model))
+    frames = derive.video_frames(task, size, media.frame_count(task.seconds, fps), lambda: media.caption_frames(
+        task.prompt, _ratio(task), task.seconds, fps=fps, max_side=side, label=task.model, look=task.look))
+    return None if frames is None else media.vary(frames, task.prompt, task.look)
 
 
 def _video(task: Task, config: EmulatorConfig) -> bytes:
     video = render_video(task.prompt, _ratio(task), task.seconds, fps=config.video_fps,
                          max_side=config.video_max_side, label=task.model, frames=_derived_frames(task, config),
-                         audio=derive.has_audio(task))
+                         audio=derive.has_audio(task), look=task.look)
     if task.pad_to > len(video):  # an mp4 may carry trailing free space; players ignore it
         video += _free_box(task.pad_to - len(video))
     return video
@@ -54,14 +61,15 @@ def _video(task: Task, config: EmulatorConfig) -> bytes:
 
 def _frames_zip(task: Task, config: EmulatorConfig) -> bytes:
     return render_png_sequence(task.prompt, _ratio(task), task.seconds, fps=config.video_fps,
-                               max_side=config.video_max_side, label=task.model, frames=_derived_frames(task, config))
+                               max_side=config.video_max_side, label=task.model, frames=_derived_frames(task, config),
+                               look=task.look)
 
 
 def _image(task: Task, config: EmulatorConfig) -> bytes:
     fmt = IMAGE_FORMATS[output_extension(task.endpoint, task.body)][1]
     image = derive.still(task, media.frame_size(_ratio(task), config.video_max_side))
     return render_image(task.prompt, _ratio(task), max_side=config.video_max_side, label=task.model, fmt=fmt,
-                        image=image)
+                        image=None if image is None else media.mark(image, task.prompt, task.look), look=task.look)
 
 
 def _upscaled(task: Task, config: EmulatorConfig) -> bytes:
@@ -90,7 +98,7 @@ def _audio(task: Task, config: EmulatorConfig) -> bytes:
     seconds = task.seconds
     if task.endpoint == "text_to_speech":  # billed per character: the length follows the text
         seconds = max(1.0, len(task.prompt) / SPEECH_CHARS_PER_SECOND)
-    return render_audio(task.prompt or task.model, seconds, output_extension(task.endpoint, task.body))
+    return render_audio(task.prompt or task.model, seconds, output_extension(task.endpoint, task.body), task.look.text)
 
 
 # An image task's file by its extension (outputFormat, else png): content type, Pillow format.

@@ -23,6 +23,7 @@ from typing import Any
 
 from runner.emulator import hostile
 from runner.emulator.config import EmulatorConfig
+from runner.emulator.media import Look
 
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 
@@ -53,6 +54,8 @@ class Task:
     pad_to: int = 0
     cost_answer: Any = None
     """What answers report as the task's cost (``[[cost:VALUE]]``, hostile-API tests); None: the real one."""
+    variant: int = 0
+    """How many creates of this very body came before it (0 for the first): the take it stands for."""
     output: bytes | None = None  # rendered on the first download, then served as is
     reads: int = 0  # GET /v1/tasks/{id} so far
     media: dict[str, bytes] = field(default_factory=dict, repr=False)
@@ -65,6 +68,17 @@ class Task:
     @property
     def prompt(self) -> str:
         return str(self.body.get("promptText") or "")
+
+    @property
+    def seed(self) -> int | None:
+        seed = self.body.get("seed")
+        return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+    @property
+    def look(self) -> Look:
+        """Its take (the n-th create of one body) and seed: Runway gives each generation a seed
+        of its own, so takes differ; the first create of an unseeded body renders as it always did."""
+        return Look(self.variant, self.seed)
 
     def hostile(self, kind: str) -> list[str]:
         """Names of the task's ``[[kind:NAME]]`` hostile markers, in a stable order."""
@@ -96,6 +110,7 @@ class World:
         self.requests: Counter[str] = Counter()
         self.creates: Counter[str] = Counter()
         self.creates_by_model: Counter[str] = Counter()
+        self.repeats: Counter[str] = Counter()  # creates so far per request body (Task.variant)
         self.uploads: dict[str, dict[str, Any]] = {}
         self.downloads = 0
         self.download_bytes = 0
@@ -126,6 +141,9 @@ class World:
             estimated=estimated,
             final=final,
         )
+        same = hashlib.sha256(json.dumps([endpoint, body], sort_keys=True, default=str).encode()).hexdigest()
+        task.variant = self.repeats[same]
+        self.repeats[same] += 1
         prompt = task.prompt
         if "[[fail:" in prompt:
             task.failure_code = prompt.split("[[fail:", 1)[1].split("]]", 1)[0]
