@@ -120,6 +120,20 @@ class StateError(FileError):
     """The state file cannot be read, is corrupt, or was written by a newer runner."""
 
 
+class PicksError(FileError):
+    """The picks file (``<spec>.picks.yaml``) cannot be read or is not one runner wrote."""
+
+
+class PicksChanged(RunnerError):
+    """The picks file changed on disk since it was read (another review, an editor, a git
+    checkout): a write based on the old file is refused, never merged over the new one."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        super().__init__(f"{path} changed on disk since it was read; nothing was written. Read it again "
+                         "(`runner picks`, or reload the review page) and pick again")
+
+
 class StalePlanError(RunnerError):
     """A saved plan no longer matches the spec, state, inputs or prices it was made from."""
 

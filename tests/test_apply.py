@@ -212,7 +212,7 @@ def test_json_summary_when_there_is_nothing_to_do(write_spec, run, api) -> None:
     result = run(["apply", str(spec), "--yes", *POLL, "--format", "json"])
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)  # stdout holds the JSON document and nothing else
-    assert doc == {"ok": True, "counts": {}, "outcomes": {}, "creates": 0, "notes": [],
+    assert doc == {"ok": True, "counts": {}, "outcomes": {}, "creates": 0, "notes": [], "waiting": [],
                    "credits": {"planned": 0, "charged": 0, "possibly_charged": 0}}
     assert emu.stats["creates_total"] == 1
 

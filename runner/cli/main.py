@@ -253,9 +253,14 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
         import json
 
         # Nothing to do is still a summary (zero counts): scripts always get one JSON document.
-        click.echo(json.dumps(views.apply_summary_data(outcome.result or ApplyResult()), indent=2))
-    elif outcome.result is not None:
+        click.echo(json.dumps(views.apply_summary_data(outcome.result or ApplyResult(), outcome.plan), indent=2))
+        return outcome
+    if outcome.result is not None:
         click.echo(views.apply_summary_text(outcome.result, outcome.output_dir))
+    waiting = views.waiting_lines(outcome.plan)
+    if waiting:  # not a failure: apply exits 0, and says what it left for a pick
+        click.echo("\n".join([*waiting, f"Pick with `runner review {outcome.plan.spec.display}` or `runner pick`, "
+                               "then apply again."]))
     return outcome
 
 
@@ -272,10 +277,10 @@ def ask(question: str) -> bool:
 
 
 def _register() -> None:
-    from runner.cli import money, stored, tools
+    from runner.cli import deliver, money, stored, tools
 
     for command in (tools.models, tools.emulate, tools.report, tools.init, tools.schema, stored.pull, stored.push,
-                    stored.state, money.usage):
+                    stored.state, money.usage, deliver.pick, deliver.picks):
         main.add_command(command)
 
 

@@ -200,7 +200,13 @@ def models_table(models: list[ModelInfo], *, detail: bool, color: bool, width: i
     return buf.getvalue().rstrip("\n")
 
 
-def apply_summary_data(result: Any) -> dict[str, Any]:
+def waiting_lines(plan: Any) -> list[str]:
+    """One line per shot the apply made nothing of because it waits for a pick."""
+    return [f"  waiting: {s.id}: {s.reasons[0] if s.reasons else 'waits for a pick'}; nothing was made"
+            for s in plan.waiting]
+
+
+def apply_summary_data(result: Any, plan: Any = None) -> dict[str, Any]:
     """The JSON summary of an apply (``runner apply --format json``)."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for o in result.outcomes:
@@ -216,6 +222,8 @@ def apply_summary_data(result: Any) -> dict[str, Any]:
                     "possibly_charged": result.possibly_charged},
         "creates": result.creates,
         "notes": result.notes,
+        "waiting": [{"shot": s.id, "reason": s.reasons[0] if s.reasons else None}
+                    for s in (plan.waiting if plan is not None else ())],
     }
 
 

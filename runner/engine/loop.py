@@ -74,7 +74,8 @@ class Engine:
         self.graph.settle_the_rest(self.graph.tracked)
         self.result.outcomes += await asyncio.gather(*jobs)
         for sp in self.plan.shots:
-            self.journal.finish_shot_if_complete(sp)
+            if sp.action != "wait":  # a shot waiting for a pick keeps the baseline of what it was made from
+                self.journal.finish_shot_if_complete(sp)
         await self.journal.flush()
         return self.result
 

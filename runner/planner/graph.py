@@ -7,6 +7,12 @@ whole branch regenerates, and shows ``input keyart changes``), and a change that
 makes every fingerprint match the cache again (the whole branch is restored for free).
 Shots are fingerprinted in topological order, upstreams first.
 
+``{from: X, take: picked}`` reads X's take from the picks file (``planner.picks``): once X's
+takes are fingerprinted, the pick is checked against them (a pick of a take generated again
+since is stale), and the shot is fingerprinted with the picked take, as if the spec named it:
+a new pick changes the dependent's fingerprint, so it regenerates. Without a pick that holds,
+the shot *waits* (``Fingerprints.waiting``), and so does everything downstream of it.
+
 Selection: ``--select`` globs match ids and tags as before; ``motion+`` also selects every
 shot downstream of a match (its dependents, transitively) and ``+motion`` every shot it
 depends on (dbt's graph operators); ``+motion+`` both. ``--exclude`` applies after.
@@ -16,11 +22,13 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from runner.catalog.endpoints import follows_input, is_input_clip
 from runner.planner.fingerprint import canonical_request, fingerprint, fingerprints
+from runner.planner.picks import PickBook
 from runner.spec import Shot
 from runner.spec.graph import topological
 from runner.store import cache as cache_mod
@@ -31,10 +39,14 @@ TakeKey = tuple[str, int]
 class Fingerprints:
     """Canonical requests and take fingerprints of every shot of a spec, upstreams first."""
 
-    def __init__(self, shots: Iterable[Shot], spec_dir: Path, hasher: cache_mod.Hasher) -> None:
+    def __init__(self, shots: Iterable[Shot], spec_dir: Path, hasher: cache_mod.Hasher,
+                 picks: PickBook | None = None) -> None:
         self.spec_dir = spec_dir
         self.hasher = hasher
+        self.picks = picks
         self.by_id = {s.id: s for s in shots}
+        self.waiting: dict[str, str] = {}
+        """Shots that wait for a pick (theirs or an upstream's) -> why, in plan words."""
         self.seconds: dict[str, float | None] = {}  # upstream_seconds memo, per plan
         self.takes: dict[TakeKey, str] = {}
         self.canonical: dict[str, tuple[Mapping[str, Any], dict[str, str]]] = {}
@@ -43,12 +55,39 @@ class Fingerprints:
             self._add(self.by_id[sid])
 
     def _add(self, shot: Shot) -> None:
+        if shot.upstreams:
+            shot = self.by_id[shot.id] = self._resolve(shot)
         canonical, hashes = canonical_request(shot, self.spec_dir, self.hasher, self.takes)
         self.canonical[shot.id] = (canonical, hashes)
         numbers = list(range(1, shot.takes + 1))
         for n, fp in zip(numbers, fingerprints(shot.model, shot.request.endpoint, canonical, list(numbers)),
                          strict=True):
             self.takes[(shot.id, n)] = fp
+
+    def _resolve(self, shot: Shot) -> Shot:
+        """``shot`` with each ``take: picked`` upstream at its picked take; a shot with an input
+        that waits (no pick that holds, or an upstream that waits) is noted in ``waiting``."""
+        ups = []
+        for u in shot.upstreams:
+            if u.shot in self.waiting:
+                self.waiting.setdefault(shot.id, f"waits for {u.shot}, which {self.waiting[u.shot]}")
+            if not u.picked or u.take:
+                ups.append(u)
+                continue
+            source = self.by_id.get(u.shot)
+            count = source.takes if source is not None else 0
+
+            def current(n: int, up: str = u.shot, count: int = count) -> str | None:
+                return self.takes.get((up, n)) if 1 <= n <= count else None
+
+            take, why = (self.picks.choose(u.shot, current) if self.picks is not None
+                         else (None, f"waits for a pick of {u.shot} (runner review)"))
+            if take is None:
+                self.waiting.setdefault(shot.id, why)
+                ups.append(u)
+            else:
+                ups.append(replace(u, take=take))
+        return replace(shot, upstreams=tuple(ups))
 
     def shot(self, shot: Shot) -> str:
         """The shot's own fingerprint (no take)."""

@@ -7,7 +7,9 @@ Pure: reads the spec, its inputs, the state and the cache; sends nothing. Symbol
 - ``=`` unchanged, or restorable from the cache without an API call ("cached");
 - ``>`` moved: a new id whose request equals a removed id's (files and state move, no cost);
 - ``-`` removed from the spec (its files stay on disk);
-- ``!`` blocked: the same request was refused (SAFETY/ASSET) before; not paid for again.
+- ``!`` blocked: the same request was refused (SAFETY/ASSET) before; not paid for again;
+- ``…`` waits: it takes ``{from: X, take: picked}`` and X has no pick that holds (or an
+  upstream waits): nothing is made or paid for until someone picks (`runner review`).
 
 A take whose create was journaled but not finished ("pending") is resumed by apply and
 costs nothing more. What makes two generations the same is in ``planner.fingerprint``.
@@ -15,6 +17,7 @@ costs nothing more. What makes two generations the same is in ``planner.fingerpr
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from collections.abc import Mapping
@@ -30,8 +33,9 @@ from runner.inputs.assets import resolve_local
 from runner.inputs.paths import display_path, is_inside, relative_to, resolved_text
 from runner.planner.budget import cap_problem
 from runner.planner.failures import blocks_retry, last_failures
-from runner.planner.fingerprint import changed_fields
+from runner.planner.fingerprint import UPSTREAM, changed_fields
 from runner.planner.graph import Fingerprints, replaced_downstream, select_ids, selected_removed, upstream_seconds
+from runner.planner.picks import PickBook, Picks, load_picks, picks_path, stale_reason
 from runner.planner.records import Plan, ShotPlan, Symbol, TakeAction, TakePlan
 from runner.spec import Request, Shot, Spec, load_spec
 from runner.store import cache as cache_mod
@@ -76,9 +80,10 @@ def estimate(shot: Shot, spec_dir: Path, info: ModelInfo, hasher: cache_mod.Hash
 
 class _Planner:
     def __init__(self, spec: Spec, state: State, models: dict[str, ModelInfo], replace: tuple[str, ...],
-                 place: Place | None = None) -> None:
+                 place: Place | None = None, picks: Picks | None = None) -> None:
         self.spec = spec
         self.state = state
+        self.picks = picks if picks is not None else Picks(picks_path(spec.path))
         self.place = place
         self.probed: dict[str, float | None] = {}
         self.models = models
@@ -171,18 +176,23 @@ class _Planner:
         return takes, total, cost.upper_bound
 
     def plan_shot(self, shot: Shot, moved_from: str | None) -> ShotPlan:
+        shot = self.fps.by_id[shot.id]  # with its picked upstreams' takes
         canonical, hashes = self.fps.canonical[shot.id]
         self.inputs.update(hashes)
         shot_fp = self.fps.shot(shot)
+        if shot.id in self.fps.waiting:
+            return ShotPlan(id=shot.id, symbol="…", action="wait", reasons=(self.fps.waiting[shot.id],),
+                            model=shot.model, mode=shot.mode, fingerprint=shot_fp, credits=0,
+                            location=shot.location, tags=shot.tags, shot=shot, canonical=canonical)
         via = self.replaced_inputs.get(shot.id)
         forced = shot.id in self.replace or via is not None
         prior_id = moved_from or (shot.id if shot.id in self.state.shots else None)
         takes, credits, upper = self.take_actions(shot, self.fps.of_takes(shot), forced, prior_id)
         prior = self.state.shots.get(prior_id) if prior_id else None
         case = _Case(shot, takes, prior, forced, moved_from,
-                     f"input {via} is replaced (--replace)" if via else "--replace")
+                     f"input {via} is replaced (--replace)" if via else "--replace", self.pick_moves(shot, prior))
         symbol, action, reasons = _verdict(case, shot_fp, canonical)
-        reasons += _notes(case)
+        reasons += _notes(case) + self.pick_notes(shot, takes)
         return ShotPlan(
             id=shot.id, symbol=symbol, action=action, reasons=tuple(r for r in reasons if r),
             model=shot.model, mode=shot.mode, fingerprint=shot_fp, takes=tuple(takes),
@@ -190,10 +200,44 @@ class _Planner:
             location=shot.location, tags=shot.tags, shot=shot, canonical=canonical,
         )
 
+    def pick_moves(self, shot: Shot, prior: ShotState | None) -> dict[str, tuple[int, int]]:
+        """Picked inputs whose pick moved to another take of the same upstream since ``shot`` was
+        made: upstream id -> (take it was made from, take picked now)."""
+        moves: dict[str, tuple[int, int]] = {}
+        for u in shot.upstreams:
+            if not u.picked or not u.take or prior is None:
+                continue
+            node: Any = prior.request
+            for part in u.pointer:
+                node = node.get(part) if isinstance(node, dict) else (
+                    node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else None)
+            if not isinstance(node, str) or not node.startswith(UPSTREAM):
+                continue
+            old = node[len(UPSTREAM):]
+            count = self.fps.by_id[u.shot].takes if u.shot in self.fps.by_id else 0
+            before = next((n for n in range(1, count + 1) if self.fps.takes.get((u.shot, n)) == old), None)
+            if before is not None and before != u.take:
+                moves[u.shot] = (before, u.take)
+        return moves
+
+    def pick_notes(self, shot: Shot, takes: list[TakePlan]) -> list[str]:
+        """What becomes of this shot's own pick: stale already, or made stale by this plan."""
+        pick = self.picks.get(shot.id)
+        if pick is None or pick.take is None:
+            return []
+        n = pick.take
+        why = stale_reason(shot.id, pick, self.state.shots.get(shot.id),
+                           lambda k: self.fps.takes.get((shot.id, k)) if k <= shot.takes else None)
+        if why is not None:
+            return [f"its pick (take {n}) is stale: {why}; pick again (runner review)"]
+        if any(t.take == n and t.action == "create" for t in takes):
+            return [f"its pick (take {n}) becomes stale: take {n} is generated again"]
+        return []
+
     def plan(self, select: tuple[str, ...], exclude: tuple[str, ...]) -> list[ShotPlan]:
         spec_ids = {s.id for s in self.spec.shots}
         orphans = {sid: st for sid, st in self.state.shots.items() if sid not in spec_ids}
-        self.fps = Fingerprints(self.spec.shots, self.spec.path.parent, self.hasher)
+        self.fps = Fingerprints(self.spec.shots, self.spec.path.parent, self.hasher, PickBook(self.picks, self.state))
         self.replaced_inputs = replaced_downstream(self.fps.by_id, self.fps.order, self.replace)
         by_fp: dict[str, str] = {}
         for sid, st in sorted(orphans.items()):
@@ -208,7 +252,8 @@ class _Planner:
             if candidate and candidate not in move_of.values():
                 move_of[shot.id] = candidate
         chosen = select_ids(self.spec.shots, select, exclude)
-        out = [self.plan_shot(shot, move_of.get(shot.id)) for shot in self.spec.shots if shot.id in chosen]
+        # Graph order (upstreams first, roots in spec order): a plan reads from the key art down.
+        out = [self.plan_shot(self.fps.by_id[sid], move_of.get(sid)) for sid in self.fps.order if sid in chosen]
         for sid, st in sorted(orphans.items()):
             if sid in move_of.values() or not selected_removed(sid, select, exclude):
                 continue
@@ -249,7 +294,8 @@ def make_plan(
     if strange:
         raise RunnerError(f"--allow-unpriced: unknown model {', '.join(map(repr, strange))}; "
                           "`runner models` lists them")
-    planner = _Planner(spec, state, models, replace, place)
+    picks = load_picks(picks_path(spec.path), root=spec.root)
+    planner = _Planner(spec, state, models, replace, place, picks)
     shots = planner.plan(select, exclude)
     if planner.escapes:
         raise SpecErrors(sorted(set(planner.escapes)))
@@ -266,7 +312,7 @@ def make_plan(
         max_credits=max_credits if max_credits is not None else spec.max_credits,
         price_table=table, inputs=dict(sorted(planner.inputs.items())),
         spec_sha256=file_sha256(spec.path) or "", state_sha256=place.digest(state), spent_credits=spent,
-        place=place, probed=dict(planner.probed),
+        place=place, probed=dict(planner.probed), picks=picks,
         options={"select": list(select), "exclude": list(exclude), "replace": list(replace),
                  "max_credits": max_credits, "allow_unpriced": sorted(set(allow_unpriced))},
     )
@@ -299,6 +345,8 @@ class _Case:
     forced: bool
     moved_from: str | None
     forced_why: str = "--replace"
+    pick_moves: Mapping[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
+    """Picked inputs now at another take of their upstream: id -> (take before, take now)."""
 
     @property
     def actions(self) -> set[str]:
@@ -317,7 +365,7 @@ def _verdict(case: _Case, shot_fp: str, canonical: Mapping[str, Any]) -> tuple[S
     if prior is not None and prior.fingerprint != shot_fp:
         changed = changed_fields(prior.request, canonical, case.shot)
         if "create" in actions:
-            return "~", "regenerate", [_changed_text(changed)]
+            return "~", "regenerate", [_changed_text(changed, case.pick_moves)]
         return "=", "cached", ["restored from cache (" + (", ".join(changed) or "request") + " changed back)"]
     if "create" in actions:
         return "~", "regenerate", _missing_takes(case)
@@ -338,11 +386,16 @@ def _verdict(case: _Case, shot_fp: str, canonical: Mapping[str, Any]) -> tuple[S
                            else ""]
 
 
-def _changed_text(changed: list[str]) -> str:
-    """``prompt, ratio changed; input keyart changes``: an upstream's change is its own clause."""
+def _changed_text(changed: list[str], pick_moves: Mapping[str, tuple[int, int]] | None = None) -> str:
+    """``prompt, ratio changed; input keyart changes``: an upstream's change is its own clause,
+    and a new pick of it says so: ``input keyart's pick changes (2 → 3)``."""
     fields = [c for c in changed if not c.startswith("input ")]
     parts = [", ".join(fields) + " changed"] if fields else []
-    parts += [f"{c} changes" for c in changed if c.startswith("input ")]
+    for c in changed:
+        if not c.startswith("input "):
+            continue
+        move = (pick_moves or {}).get(c.removeprefix("input "))
+        parts.append(f"{c}'s pick changes ({move[0]} → {move[1]})" if move else f"{c} changes")
     return "; ".join(parts) or "request changed"
 
 

@@ -2,7 +2,8 @@
 
 Symbols of a shot: ``+`` create, ``~`` regenerate, ``=`` unchanged or restored from the
 cache, ``>`` moved, ``-`` removed (files kept), ``!`` blocked (a remembered SAFETY/ASSET
-refusal). Take actions: ``create`` (paid), ``keep``, ``move`` (a renamed shot's file),
+refusal), ``…`` waits for a pick (``{from: X, take: picked}``: no takes, no cost).
+Take actions: ``create`` (paid), ``keep``, ``move`` (a renamed shot's file),
 ``restore`` (from the cache or the store, free), ``refetch`` (a recorded take whose file is
 nowhere any more, read again from its task while Runway keeps it: free), ``resume`` (a
 journaled task, already paid, or an intent of unknown outcome), ``blocked``.
@@ -19,13 +20,14 @@ from runner.catalog.models import catalog
 from runner.catalog.pricing import CREDIT_USD
 from runner.errors import Location, Problem
 from runner.planner.budget import over_budget_by
+from runner.planner.picks import Picks
 from runner.spec import Shot, Spec
 from runner.store.place import Place
 from runner.store.state import State
 
 PLAN_FORMAT = 1
 
-Symbol = Literal["+", "~", "=", ">", "-", "!"]
+Symbol = Literal["+", "~", "=", ">", "-", "!", "…"]
 TakeAction = Literal["create", "keep", "move", "restore", "refetch", "resume", "blocked"]
 
 
@@ -83,9 +85,16 @@ class Plan:
     spent_credits: int
     options: dict[str, Any] = field(default_factory=dict)
     place: Place | None = None
+    """Where the state came from and goes back to (None: the local default, for hand-made plans)."""
     probed: dict[str, float | None] = field(default_factory=dict)
     """Input lengths this plan probed itself (content sha256 -> seconds), for apply to share."""
-    """Where the state came from and goes back to (None: the local default, for hand-made plans)."""
+    picks: Picks | None = None
+    """The picks file the plan read (``{from: X, take: picked}``), None for hand-made plans."""
+
+    @property
+    def waiting(self) -> tuple[ShotPlan, ...]:
+        """Shots that wait for a pick: apply makes nothing of them (and says so)."""
+        return tuple(s for s in self.shots if s.action == "wait")
 
     def count(self, action: str) -> int:
         return sum(1 for s in self.shots if s.action == action)

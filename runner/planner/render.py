@@ -9,9 +9,9 @@ from runner.planner.budget import AccountCheck
 from runner.planner.records import Plan, ShotPlan
 from runner.planner.saved import plan_document
 
-_COLORS = {"+": "\x1b[32m", "~": "\x1b[33m", "=": "\x1b[2m", ">": "\x1b[36m", "-": "\x1b[31m", "!": "\x1b[1;31m"}
+_COLORS = {"+": "\x1b[32m", "~": "\x1b[33m", "=": "\x1b[2m", ">": "\x1b[36m", "-": "\x1b[31m", "!": "\x1b[1;31m",
+           "…": "\x1b[35m"}
 _RESET = "\x1b[0m"
-_ORDER = {"!": 0, "+": 1, "~": 2, ">": 3, "-": 4, "=": 5}
 
 
 def _credits(s: ShotPlan) -> str:
@@ -29,7 +29,7 @@ def summary_line(plan: Plan) -> str:
         return "No changes. Every shot is up to date."
     parts = []
     for action, word in (("create", "to create"), ("regenerate", "to regenerate"), ("resume", "resuming"),
-                         ("move", "moved"), ("blocked", "blocked"),
+                         ("move", "moved"), ("blocked", "blocked"), ("wait", "waiting for a pick"),
                          ("cached", "from cache"), ("unchanged", "unchanged"), ("remove", "removed")):
         n = plan.count(action)
         if n or action in ("create", "unchanged"):
@@ -60,7 +60,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     lines = [f"Plan for {plan.spec.display} ({plan.spec.name})", ""]
     width = max((len(s.id) for s in plan.shots), default=10)
     what_width = max([22] + [len(f"{s.model} {s.mode}") for s in plan.shots])  # long model names stay in column
-    for s in sorted(plan.shots, key=lambda s: (_ORDER[s.symbol], s.id)):
+    for s in plan.shots:  # in graph order: upstreams first (the planner's order)
         what = f"{s.model} {s.mode}"
         detail = "; ".join(s.reasons)
         cost = _credits(s)
@@ -103,7 +103,7 @@ def render_markdown(plan: Plan) -> str:
     changes = [s for s in plan.shots if s.action != "unchanged"]
     if changes:
         out += ["| | shot | model | mode | credits | why |", "|---|---|---|---|---:|---|"]
-        for s in sorted(changes, key=lambda s: (_ORDER[s.symbol], s.id)):
+        for s in changes:
             cost = "?" if s.credits is None else (f"≤{s.credits}" if s.upper_bound else str(s.credits))
             out.append(f"| `{s.symbol}` | `{s.id}` | {s.model} | {s.mode} | {cost} | "
                        f"{_md_escape('; '.join(s.reasons))} |")

@@ -30,7 +30,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             "reasons": list(s.reasons), "credits": s.credits, "upper_bound": s.upper_bound,
             "moved_from": s.moved_from, "fingerprint": s.fingerprint,
             "location": str(s.location) if s.location else None, "tags": list(s.tags),
-            "inputs_from": [{"shot": u.shot, "take": u.take, "field": u.field}
+            "inputs_from": [{"shot": u.shot, "take": u.take or "picked", "field": u.field}
                             for u in (s.shot.upstreams if s.shot else ())],
             "takes": [{"take": t.take, "action": t.action, "credits": t.credits, "output": t.output,
                        "fingerprint": t.fingerprint, "task_id": t.task_id} for t in s.takes],
@@ -49,7 +49,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             "create": plan.count("create"), "regenerate": plan.count("regenerate"),
             "unchanged": plan.count("unchanged"), "cached": plan.count("cached"),
             "moved": plan.count("move"), "removed": plan.count("remove"), "resume": plan.count("resume"),
-            "blocked": plan.count("blocked"),
+            "blocked": plan.count("blocked"), "waiting": plan.count("wait"),
             "generations": sum(s.creates for s in plan.shots),
             "credits": plan.total_credits, "usd": plan.usd, "upper_bound": plan.upper_bound,
             "unknown_cost": list(plan.unknown_cost), "spent_credits": plan.spent_credits,

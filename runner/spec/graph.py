@@ -1,4 +1,6 @@
-"""Shots that feed shots: ``{from: ID}`` / ``{from: ID, take: N}`` in media fields.
+"""Shots that feed shots: ``{from: ID}`` / ``{from: ID, take: N}`` / ``{from: ID, take: picked}``
+in media fields (``picked``: the take chosen with `runner pick` or `runner review`, which the
+planner looks up in the picks file; here it is an ``Upstream`` with ``picked`` and take 0).
 
 A rendered shot's ``{from: ...}`` mappings (in its media fields and in ``params``) are
 *lifted* before it is compiled: each becomes a marker string ``from:<id>#<take>``, so that
@@ -29,6 +31,7 @@ from runner.spec.schema_errors import did_you_mean
 
 MARK = "from:"
 MAX_TAKE = 20
+PICKED = "picked"
 
 
 def _marker(value: Any) -> str | None:
@@ -50,8 +53,9 @@ def lift(fields: dict[str, Any]) -> tuple[set[str], list[tuple[str, str]]]:
         mark = _marker(node)
         if mark is not None:
             take = node.get("take", 1)
-            if not isinstance(take, int) or isinstance(take, bool) or not 1 <= take <= MAX_TAKE:
-                bad.append((f"{field}.take", f"take must be a whole number from 1 to {MAX_TAKE}, not {take!r}"))
+            if take != PICKED and (not isinstance(take, int) or isinstance(take, bool) or not 1 <= take <= MAX_TAKE):
+                bad.append((f"{field}.take", f"take must be a whole number from 1 to {MAX_TAKE} or picked, "
+                                             f"not {take!r}"))
             markers.add(mark)
             return mark
         if isinstance(node, Mapping):
@@ -67,9 +71,9 @@ def lift(fields: dict[str, Any]) -> tuple[set[str], list[tuple[str, str]]]:
 
 
 def parse(mark: str) -> tuple[str, int]:
-    """The upstream id and take of a marker."""
+    """The upstream id and take of a marker (0 for ``picked``: the planner resolves it)."""
     shot, _, take = mark[len(MARK):].rpartition("#")
-    return shot, int(take)
+    return shot, 0 if take == PICKED else int(take)
 
 
 def link(request: Request, markers: set[str],
@@ -83,7 +87,8 @@ def link(request: Request, markers: set[str],
     for item in request.inputs:
         if item.ref in markers:
             shot, take = parse(item.ref)
-            upstreams.append(Upstream(shot, take, item.pointer, item.field, item.kind, where(item.field)))
+            upstreams.append(Upstream(shot, take, item.pointer, item.field, item.kind, where(item.field),
+                                      picked=take == 0))
             item = replace(item, source="shot")
         inputs.append(item)
     placed = {u.pointer for u in upstreams}
@@ -129,7 +134,7 @@ def _fit(up: Upstream, source: Shot) -> str | None:
     if made != up.kind:
         return (f"{up.shot} makes {'an' if made == 'image' else 'a'} {made} ({source.model}), but {up.field} takes "
                 f"{'an' if up.kind == 'image' else 'a'} {up.kind}: take it from a shot that makes {up.kind}s")
-    if up.take > source.takes:
+    if not up.picked and up.take > source.takes:
         return (f"take {up.take} of {up.shot}: {up.shot} has {source.takes} take{'s' if source.takes > 1 else ''}; "
                 f"choose take 1{f' to {source.takes}' if source.takes > 1 else ''} or raise its takes")
     return None

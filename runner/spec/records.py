@@ -87,7 +87,9 @@ class Input:
 
 @dataclass(frozen=True)
 class Upstream:
-    """A media input that is another shot's output: ``{from: shot, take: N}`` at ``field``."""
+    """A media input that is another shot's output: ``{from: shot, take: N}`` at ``field``.
+    ``picked``: ``take: picked``, the take chosen in the picks file; ``take`` is 0 until the
+    planner resolves it to the picked take (``planner.picks``)."""
 
     shot: str
     take: int
@@ -95,6 +97,7 @@ class Upstream:
     field: str
     kind: MediaKind
     location: Location
+    picked: bool = False
 
 
 @dataclass(frozen=True)

@@ -132,16 +132,22 @@ def _best_of(error: jsonschema.ValidationError) -> str:
 
 def first_problem(name: str, doc: Any) -> tuple[str, str, int] | None:
     """(JSON path, what is wrong, how many problems) of ``doc`` against ``schema/<name>``, or None."""
+    found = first_problem_at(name, doc)
+    return None if found is None else (json_path(found[0]), found[1], found[2])
+
+
+def first_problem_at(name: str, doc: Any) -> tuple[list[str | int], str, int] | None:
+    """``first_problem`` with the path as its parts (for a YAML file, whose positions are by parts)."""
     if _fast(name)(doc):
         return None
     errors = sorted(_validator(name).iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
     if not errors:  # pragma: no cover - the two validators disagree: a bug, but still refuse the file
-        return "$", f"does not match schema/{name}", 1
+        return [], f"does not match schema/{name}", 1
     error = errors[0]
     path: list[str | int] = list(error.absolute_path)
     if "propertyNames" in error.schema_path:  # the instance is the key itself
         path.append(str(error.instance))
-    return json_path(path), _what(error), len(errors)
+    return path, _what(error), len(errors)
 
 
 def more(count: int) -> str:

@@ -1,0 +1,109 @@
+"""The review and delivery commands: pick, picks, review, export (over ``runner.review``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from runner.cli.boundary import boundary, stderr
+from runner.cli.options import STORE
+from runner.errors import RunnerError
+
+
+@click.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.argument("shot")
+@click.argument("take", type=click.IntRange(min=1), required=False)
+@click.option("--note", help="A note on the pick (one line), kept in the picks file.")
+@click.option("--reject", "rejects", multiple=True, type=click.IntRange(min=1), metavar="TAKE",
+              help="Rule this take out (repeatable); a rejected pick is no longer picked.")
+@click.option("--clear", is_flag=True, help="Forget the shot's pick, rejects and note.")
+@STORE
+@boundary
+def pick(spec: Path, shot: str, take: int | None, note: str | None, rejects: tuple[int, ...], clear: bool,
+         store: str | None) -> None:
+    """Pick TAKE of SHOT: record it in <spec>.picks.yaml (commit that file).
+
+    The pick is bound to the take's fingerprint and file (sha256): when the shot is
+    generated again, the pick is stale and `{from: SHOT, take: picked}` waits for a
+    new one. Only a take the spec still asks for can be picked (apply first). Picking
+    spends nothing; the next `runner plan` shows what builds on it.
+
+    \b
+    Examples:
+      runner pick specs/launch.yaml keyart 2 --note "warmest light"
+      runner pick specs/launch.yaml keyart --reject 1 --reject 3
+      runner pick specs/launch.yaml keyart --clear
+    """
+    from runner.planner import make_plan
+    from runner.review.picking import Picker
+
+    if clear and (take is not None or rejects or note is not None):
+        raise RunnerError("--clear forgets everything said of the shot; give it alone")
+    if take is None and not rejects and note is None and not clear:
+        raise RunnerError(f"say what to record: runner pick {spec} {shot} TAKE, --reject TAKE, --note TEXT or "
+                          "--clear (`runner picks` lists the picks)")
+    if take is not None and take in rejects:
+        raise RunnerError(f"take {take} cannot be picked and rejected at once")
+    picker = Picker(make_plan(spec, store=store))
+    expected = picker.picks.sha256
+    if clear:
+        picker.clear(shot, expected=expected)
+        click.echo(f"Cleared {shot} in {picker.path.name}")
+        return
+    if rejects:
+        picker.reject(shot, list(rejects), expected=expected)
+        expected = picker.picks.sha256
+        click.echo(f"Rejected {shot} take {', '.join(map(str, rejects))} in {picker.path.name}")
+    if take is not None:
+        picks = picker.pick(shot, take, note=note, expected=expected)
+        chosen = picks.get(shot)
+        assert chosen is not None and chosen.sha256 is not None
+        click.echo(f"Picked {shot} take {take} (file sha256 {chosen.sha256[:12]}) in {picker.path.name}")
+        stderr(f"`runner plan {spec}` shows what builds on it; commit {picker.path.name} to share the pick.")
+    elif note is not None:
+        picker.note(shot, note, expected=expected)
+        click.echo(f"Noted {shot} in {picker.path.name}")
+
+
+@click.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one object per shot on stdout.")
+@STORE
+@boundary
+def picks(spec: Path, fmt: str, store: str | None) -> None:
+    """List the picks of SPEC: each shot's picked take, whether the pick still holds, rejects, notes.
+
+    A pick is stale when its take was generated again since (the spec changed, or
+    --replace); shots of several takes without a pick are listed as unpicked.
+
+    \b
+    Examples:
+      runner picks specs/launch.yaml
+      runner picks specs/launch.yaml --format json | jq '.[] | select(.status != "picked")'
+    """
+    from runner.planner import make_plan
+    from runner.review.picking import pick_rows
+
+    rows = pick_rows(make_plan(spec, store=store))
+    if fmt == "json":
+        click.echo(json.dumps([r.to_json() for r in rows], indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("No picks, and no shot with several takes to pick from.")
+        return
+    width = max(len(r.shot) for r in rows)
+    for r in rows:
+        p = r.pick
+        what = f"take {p.take}" if p and p.take else "-"
+        parts = [f"{r.status}" + (f" ({r.why})" if r.why else "")]
+        if r.rejected:
+            parts.append("rejected " + ", ".join(map(str, r.rejected)))
+        if p and p.note:
+            parts.append(f"note: {p.note}")
+        if p and p.by:
+            parts.append(f"by {p.by} at {p.at}")
+        click.echo(f"  {r.shot:<{width}}  {what:<8} " + " · ".join(parts))
