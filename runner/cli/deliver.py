@@ -107,3 +107,34 @@ def picks(spec: Path, fmt: str, store: str | None) -> None:
         if p and p.by:
             parts.append(f"by {p.by} at {p.at}")
         click.echo(f"  {r.shot:<{width}}  {what:<8} " + " · ".join(parts))
+
+
+@click.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("--to", "folder", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The delivery folder: new, empty, or an earlier export to refresh.")
+@click.option("--all-takes", is_flag=True,
+              help="Also export every take of shots with several takes, as <shot>/<take>.<ext>.")
+@STORE
+@boundary
+def export(spec: Path, folder: Path, all_takes: bool, store: str | None) -> None:
+    """Copy the picked take of each shot to DIR as <shot id>.<ext>, with a manifest.json.
+
+    A shot of one take delivers that take; a shot of several takes its pick (see
+    `runner pick`, `runner review`); an unpicked one is listed and left out, unless
+    --all-takes. manifest.json lists each file: shot, take, sha256, model, prompt, seed,
+    task id, credits, who picked it and when, and the spec's git revision. Files are
+    checked against the state's sha256; missing ones come from the store (--store),
+    never from the API.
+
+    \b
+    Examples:
+      runner export specs/launch.yaml --to delivery/
+      runner export specs/launch.yaml --to delivery/ --all-takes --store s3://bucket/team
+    """
+    from runner.planner import make_plan
+    from runner.review.export import export as run_export
+    from runner.review.export import summary
+
+    result = run_export(make_plan(spec, store=store), folder, all_takes=all_takes)
+    click.echo(summary(result))

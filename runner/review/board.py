@@ -1,0 +1,195 @@
+"""What a review shows: one card per shot, its takes, and where each stands — from a plan.
+
+The page, the static report and the export read these records; none of them re-derives a
+status. A shot's status compares its takes in the state with what the spec asks for now
+(the plan's take fingerprints):
+
+- ``done``: every take the spec asks for is recorded and made from the request it asks for;
+- ``out of date``: takes exist but were made from another request (a prompt edited and not
+  applied yet): never "done", and the prompt and settings shown are the ones the files were
+  made from, beside the spec's;
+- ``partial`` (some takes), ``pending`` (tasks in the journal), ``failed`` (the last try of
+  a take failed), ``waiting`` (``take: picked`` of a shot without a pick), ``not generated``.
+
+Each take carries what a reviewer weighs: credits planned (the price of one take now) and
+charged (the state's record), the seed and prompt it was made with, its task id, whether it
+is picked, rejected or the pick is stale; each shot its spec line and its groups (the matrix
+values of its variant, its tags) for the grid's rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.catalog.endpoints import ENDPOINTS, OutputKind
+from runner.catalog.models import catalog
+from runner.inputs.paths import is_inside
+from runner.planner import Plan, ShotPlan, estimate
+from runner.planner.graph import upstream_seconds
+from runner.planner.picks import Pick, Picks, picks_path, rejected, stale_reason
+from runner.spec import Shot
+from runner.store import cache as cache_mod
+from runner.store.state import ShotState, Take
+
+Status = str  # done, out of date, partial, pending, failed, waiting, not generated
+
+# The request fields a reviewer compares between the files and the spec, by body key.
+SETTINGS = ("ratio", "duration", "seed", "model")
+
+
+@dataclass(frozen=True)
+class TakeCard:
+    take: int
+    output: str
+    """The take's file, relative to the spec's folder (as the state records it)."""
+    path: Path | None
+    """The file on this machine, resolved inside the project; None when it is not here."""
+    sha256: str
+    bytes: int
+    charged: int | None
+    task_id: str | None
+    finished: str
+    current: bool
+    """Made from the request the spec asks for now."""
+    picked: bool = False
+    rejected: bool = False
+    seed: int | None = None
+    prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class ShotCard:
+    plan: ShotPlan
+    shot: Shot
+    status: Status
+    reason: str
+    kind: OutputKind
+    takes: tuple[TakeCard, ...]
+    planned: int | None
+    """Credits of one take at today's prices (None: unknown price)."""
+    pick: Pick | None = None
+    pick_status: str = "unpicked"  # picked, stale, unpicked
+    pick_why: str = ""
+    made_from: Mapping[str, Any] | None = None
+    """The request the recorded takes were made from (the state's), when it differs from the spec's."""
+    groups: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.shot.id
+
+    @property
+    def charged(self) -> int:
+        return sum(t.charged or 0 for t in self.takes)
+
+    @property
+    def prompt(self) -> str | None:
+        value = self.shot.request.body.get("promptText")
+        return None if value is None else str(value)
+
+    @property
+    def prompt_made(self) -> str | None:
+        """The prompt the files were made from, when it is not the spec's."""
+        if self.made_from is None:
+            return None
+        value = self.made_from.get("promptText")
+        return None if value is None or value == self.prompt else str(value)
+
+    def settings(self) -> list[tuple[str, Any, Any]]:
+        """(field, spec's value, files' value) of the compared settings; the files' value is
+        the spec's when nothing differs."""
+        body = self.shot.request.body
+        made = self.made_from if self.made_from is not None else body
+        out = []
+        for key in SETTINGS:
+            now, then = body.get(key), made.get(key)
+            if now is not None or then is not None:
+                out.append((key, now, then))
+        return out
+
+    @property
+    def picked_take(self) -> TakeCard | None:
+        return next((t for t in self.takes if t.picked), None)
+
+
+def _status(sp: ShotPlan, shot: Shot, entry: ShotState | None, current: set[int]) -> tuple[Status, str]:
+    if sp.action == "wait":
+        return "waiting", sp.reasons[0] if sp.reasons else "waits for a pick"
+    if entry is None:
+        return "not generated", "run `runner apply`"
+    if entry.pending:
+        return "pending", f"{len(entry.pending)} task(s) in the journal; run `runner apply` to finish them"
+    wanted = set(range(1, shot.takes + 1))
+    if wanted <= current:
+        return "done", ""
+    if entry.takes and not current & wanted:
+        return "out of date", "; ".join(sp.reasons) or "made from another request; run `runner apply`"
+    if entry.failure:  # the code and the API's reason, as apply printed them
+        first = next(iter(entry.failure.values()))
+        code, reason = str(first.get("code")), str(first.get("reason") or "")
+        return "failed", reason if reason.startswith(code) else f"{code}: {reason}".rstrip(": ")
+    if not entry.takes:
+        return "not generated", "run `runner apply`"
+    return "partial", f"{len(current & wanted)} of {shot.takes} takes"
+
+
+def _take_card(spec_dir: Path, root: Path, t: Take, current: bool, picked: bool, rejects: set[int],
+               request: Mapping[str, Any]) -> TakeCard:
+    path = spec_dir / t.output
+    # load_state refused paths out of the project; a symlink made since is not followed out either
+    here = path.resolve() if is_inside(path, root) and path.is_file() else None
+    seed = request.get("seed")
+    prompt = request.get("promptText")
+    return TakeCard(t.take, t.output, here, t.sha256, t.bytes, t.credits, t.task_id, t.finished, current,
+                    picked=picked, rejected=t.take in rejects,
+                    seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+                    prompt=None if prompt is None else str(prompt))
+
+
+def groups_of(shot: Shot) -> dict[str, str]:
+    """The grid's row keys of a shot: its spec entry, each matrix value, its tags."""
+    out = {"entry": f"shots[{shot.index}]"}
+    for key, value in shot.matrix.items():
+        out[f"matrix.{key}"] = str(value)
+    out["tag"] = ", ".join(shot.tags) or "(no tag)"
+    return out
+
+
+def build_board(plan: Plan, picks: Picks | None = None) -> list[ShotCard]:
+    """One card per shot of ``plan`` (its graph order), against ``picks`` (default: the plan's)."""
+    spec = plan.spec
+    picks = picks if picks is not None else (plan.picks or Picks(picks_path(spec.path)))
+    hasher = cache_mod.Hasher()
+    models = catalog()
+    by_id = {s.id: s for s in spec.shots}
+    lengths: dict[str, float | None] = {}
+    cards = []
+    for sp in plan.shots:
+        shot = sp.shot
+        if shot is None:
+            continue
+        entry = plan.state.shots.get(sp.id)
+        planned_fps = {t.take: t.fingerprint for t in sp.takes}
+        current = {t.take for t in (entry.takes if entry else []) if planned_fps.get(t.take) == t.fingerprint}
+        status, reason = _status(sp, shot, entry, current)
+        pick = picks.get(sp.id)
+        pick_status, why = "unpicked", ""
+        if pick is not None and pick.take is not None:
+            why = stale_reason(sp.id, pick, entry, planned_fps.get) or ""
+            pick_status = "stale" if why else "picked"
+        rejects = rejected(pick, plan.state, sp.id)
+        request = entry.request if entry else {}
+        takes = tuple(
+            _take_card(spec.path.parent, spec.root, t, t.take in current,
+                       pick_status == "picked" and pick is not None and pick.take == t.take, rejects, request)
+            for t in sorted(entry.takes if entry else [], key=lambda t: t.take))
+        cost = estimate(shot, spec.path.parent, models[shot.model], hasher,
+                        upstream=upstream_seconds(shot, by_id, lengths)) if shot.model in models else None
+        made_from = request if entry is not None and status == "out of date" else None
+        cards.append(ShotCard(sp, shot, status, reason, ENDPOINTS[shot.request.endpoint].output, takes,
+                              None if cost is None else cost.credits, pick, pick_status, why, made_from,
+                              groups_of(shot)))
+    return cards
