@@ -138,3 +138,38 @@ def export(spec: Path, folder: Path, all_takes: bool, store: str | None) -> None
 
     result = run_export(make_plan(spec, store=store), folder, all_takes=all_takes)
     click.echo(summary(result))
+
+
+@click.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("--port", default=8091, show_default=True, type=click.IntRange(0, 65535), help="0 = any free port.")
+@click.option("--no-open", is_flag=True, help="Do not open a browser; print the address only.")
+@STORE
+@boundary
+def review(spec: Path, port: int, no_open: bool, store: str | None) -> None:
+    """Review the takes of SPEC in the browser and pick the winners.
+
+    A local web page on 127.0.0.1 (only): a grid of shots × takes grouped by matrix
+    values and tags, with posters, a lightbox, side-by-side comparison with
+    synchronized playback, filters (unpicked, picked, rejected, failed, out of date,
+    changed since the last review, model, tag) and the keyboard (arrows, 1-9 pick,
+    x reject, n note, c compare, ? help). It writes only <spec>.picks.yaml and never
+    spends credits: for more takes it shows the command to run, with its cost. The
+    address holds a token for this session. Stop with Ctrl-C.
+
+    \b
+    Examples:
+      runner review specs/launch.yaml
+      runner review specs/launch.yaml --no-open --port 0
+    """
+    from runner.review.serve import serve
+
+    def ready(url: str) -> None:
+        click.echo(f"Review of {spec} on {url}", nl=True)
+        click.echo("Picks go to the picks file beside the spec; Ctrl-C to stop.")
+        if not no_open:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    serve(spec, port=port, store=store, on_ready=ready)

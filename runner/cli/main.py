@@ -280,7 +280,8 @@ def _register() -> None:
     from runner.cli import deliver, money, stored, tools
 
     for command in (tools.models, tools.emulate, tools.report, tools.init, tools.schema, stored.pull, stored.push,
-                    stored.state, money.usage, deliver.pick, deliver.picks, deliver.export):
+                    stored.state, money.usage, deliver.pick, deliver.picks, deliver.export,
+                    deliver.review):
         main.add_command(command)
 
 

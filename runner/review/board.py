@@ -150,16 +150,19 @@ def _take_card(spec_dir: Path, root: Path, t: Take, current: bool, picked: bool,
 
 
 def groups_of(shot: Shot) -> dict[str, str]:
-    """The grid's row keys of a shot: its spec entry, each matrix value, its tags."""
-    out = {"entry": f"shots[{shot.index}]"}
+    """The grid's row keys of a shot: its spec entry (the variants of one matrix entry share a
+    row group; shots without a matrix none), each matrix value, its tags."""
+    where = f"{Path(shot.location.path).name}:{shot.location.line}"
+    out = {"entry": f"{where} · matrix of {', '.join(shot.matrix)}" if shot.matrix else ""}
     for key, value in shot.matrix.items():
         out[f"matrix.{key}"] = str(value)
     out["tag"] = ", ".join(shot.tags) or "(no tag)"
     return out
 
 
-def build_board(plan: Plan, picks: Picks | None = None) -> list[ShotCard]:
-    """One card per shot of ``plan`` (its graph order), against ``picks`` (default: the plan's)."""
+def build_board(plan: Plan, picks: Picks | None = None, *, only: set[str] | None = None) -> list[ShotCard]:
+    """One card per shot of ``plan`` (its graph order), against ``picks`` (default: the plan's);
+    ``only``: just the cards of these shots."""
     spec = plan.spec
     picks = picks if picks is not None else (plan.picks or Picks(picks_path(spec.path)))
     hasher = cache_mod.Hasher()
@@ -169,7 +172,7 @@ def build_board(plan: Plan, picks: Picks | None = None) -> list[ShotCard]:
     cards = []
     for sp in plan.shots:
         shot = sp.shot
-        if shot is None:
+        if shot is None or (only is not None and sp.id not in only):
             continue
         entry = plan.state.shots.get(sp.id)
         planned_fps = {t.take: t.fingerprint for t in sp.takes}

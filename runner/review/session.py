@@ -1,0 +1,100 @@
+"""One review session: the spec it shows, its token, and the plan it reads (kept until a file changes).
+
+The plan is made again when the spec, the state (file and journal), or the picks file change
+on disk, so a page opened after an apply in another terminal shows the new takes; with a
+store, each page load reads the state again. Media are looked up in that plan's state only:
+a URL names a shot id and a take number, never a path, and the file served is the one the
+state lists for that take, once it is checked to lie inside the project and its output folder
+(symlinks followed), outside any ``.git`` folder, and to be a regular file.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.inputs.paths import ID_PATTERN, is_inside
+from runner.planner import Plan, make_plan
+from runner.planner.picks import Picks, load_picks, picks_path
+from runner.review.board import ShotCard, build_board
+from runner.review.picking import Picker
+from runner.review.posters import Posters
+from runner.store.state import state_path
+from runner.store.steps import journal_path
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+@dataclass(frozen=True)
+class Served:
+    """A file a URL may serve: the take's, as the state lists it."""
+
+    path: Path
+    sha256: str
+    kind: str
+
+
+class Session:
+    def __init__(self, spec_path: Path, *, store: str | None = None, token: str | None = None) -> None:
+        self.spec_path = spec_path
+        self.store = store
+        self.token = token or secrets.token_urlsafe(32)
+        self.posters = Posters()
+        self._lock = threading.Lock()
+        self._plan: Plan | None = None
+        self._cards: list[ShotCard] = []
+        self._seen: tuple[object, ...] | None = None
+
+    def _files(self) -> tuple[object, ...]:
+        state = state_path(self.spec_path)
+        return (_identity(self.spec_path), _identity(state), _identity(journal_path(state)),
+                _identity(picks_path(self.spec_path)))
+
+    def plan(self, *, fresh: bool = False) -> tuple[Plan, list[ShotCard]]:
+        """The plan and board, made again when a file they come from changed (or ``fresh``)."""
+        with self._lock:
+            seen = self._files()
+            if fresh or self._plan is None or seen != self._seen or (self.store and fresh):
+                plan = make_plan(self.spec_path, store=self.store)
+                self._plan, self._cards, self._seen = plan, build_board(plan), seen
+            return self._plan, self._cards
+
+    def page_plan(self) -> tuple[Plan, list[ShotCard]]:
+        """For a page load: with a store the state may have changed elsewhere, so read it again."""
+        return self.plan(fresh=bool(self.store))
+
+    def picks(self) -> Picks:
+        plan, _ = self.plan()
+        return load_picks(picks_path(plan.spec.path), root=plan.spec.root)
+
+    def picker(self) -> Picker:
+        plan, _ = self.plan()
+        return Picker(plan)
+
+    def served(self, shot_id: str, take: int) -> Served | None:
+        """The file of ``take`` of ``shot_id`` when the state lists one that may be served."""
+        if not ID_PATTERN.fullmatch(shot_id) or not 1 <= take <= 1000:
+            return None
+        plan, cards = self.plan()
+        entry = plan.state.shots.get(shot_id)
+        done = entry.take(take) if entry else None
+        if done is None:
+            return None
+        path = plan.spec.path.parent / done.output
+        if not is_inside(path, plan.spec.root):
+            return None
+        resolved = path.resolve()
+        # Until one check of "the derived output path" exists: inside the output folder, never in .git.
+        inside_git = ".git" in resolved.relative_to(plan.spec.root.resolve()).parts
+        if inside_git or not is_inside(resolved, plan.spec.output_dir) or not resolved.is_file():
+            return None
+        card = next((c for c in cards if c.id == shot_id), None)
+        return Served(resolved, done.sha256, card.kind if card else "video")
