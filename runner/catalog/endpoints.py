@@ -205,3 +205,8 @@ def follows_input(endpoint_name: str, body: Mapping[str, Any]) -> bool:
     """Whether this request's billed length is (or may be) the input clip's."""
     ep = ENDPOINTS[endpoint_name]
     return bool(ep.duration_input) and (ep.duration == "input" or "duration" not in body)
+
+
+TAKE_HEADER = "X-Runner-Take"
+"""The header with which runner tells an emulator on loopback (never the real API) which take
+of its shot a create is, so that the emulator's takes look different take by take."""

@@ -55,7 +55,8 @@ class Task:
     cost_answer: Any = None
     """What answers report as the task's cost (``[[cost:VALUE]]``, hostile-API tests); None: the real one."""
     variant: int = 0
-    """How many creates of this very body came before it (0 for the first): the take it stands for."""
+    """The take it stands for, from 0: the take runner names (``TAKE_HEADER``), else how many
+    creates of this very body came before it."""
     output: bytes | None = None  # rendered on the first download, then served as is
     reads: int = 0  # GET /v1/tasks/{id} so far
     media: dict[str, bytes] = field(default_factory=dict, repr=False)
@@ -126,7 +127,9 @@ class World:
     # --- tasks -------------------------------------------------------------------------
 
     def create(self, model: str, endpoint: str, body: dict[str, Any], *, now: float, seconds: float,
-               estimated: int, final: int) -> Task:
+               estimated: int, final: int, take: int | None = None) -> Task:
+        """A new task; ``take``: which take of its shot runner says it is (else the n-th create of
+        this body stands for take n), which its output's ``Look`` follows."""
         cfg = self.config
         task = Task(
             id=_uuid(),
@@ -142,7 +145,7 @@ class World:
             final=final,
         )
         same = hashlib.sha256(json.dumps([endpoint, body], sort_keys=True, default=str).encode()).hexdigest()
-        task.variant = self.repeats[same]
+        task.variant = take - 1 if take is not None else self.repeats[same]
         self.repeats[same] += 1
         prompt = task.prompt
         if "[[fail:" in prompt:

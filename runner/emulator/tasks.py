@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from runner.catalog.endpoints import TAKE_HEADER
 from runner.catalog.models import catalog
 from runner.emulator import derive, hostile, prices
 from runner.emulator.hooks import HookEvent
@@ -32,6 +33,12 @@ _ISSUE_CODES = {
     "maximum": "too_big",
     "maxLength": "too_big",
 }
+
+
+def _take(request: Request) -> int | None:
+    """The take runner says a create is (``TAKE_HEADER``), else None."""
+    raw = request.headers.get(TAKE_HEADER, "")
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 1000 else None
 
 
 class Tasks:
@@ -65,7 +72,7 @@ class Tasks:
                 return error(429, f"Not enough credits: {quote.credits} needed, {world.balance} available.")
             self.emu.hooks.fire(HookEvent("create", endpoint, model, body))
             task = world.create(model, endpoint, body, now=self.emu.now(), seconds=seconds,
-                                estimated=quote.credits, final=final)
+                                estimated=quote.credits, final=final, take=_take(request))
             derive.attach(task, world.uploads)
             if "[[lost-response]]" in task.prompt:
                 return error(502, "Bad gateway (injected after the task was created).")

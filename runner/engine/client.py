@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 import runwayml
 
-from runner.catalog.endpoints import ENDPOINTS
+from runner.catalog.endpoints import ENDPOINTS, TAKE_HEADER
 from runner.errors import ApiError, DownloadError, RunnerError
 from runner.inputs.urlpolicy import check_url
 from runner.store.documents import is_task_id, shown
@@ -242,15 +242,18 @@ class Client:
                            status=response.status_code)
         return uri
 
-    async def create(self, endpoint: str, body: dict[str, Any]) -> Created:
-        """POST a generation to ``endpoint`` once (never retried).
+    async def create(self, endpoint: str, body: dict[str, Any], *, take: int | None = None) -> Created:
+        """POST a generation to ``endpoint`` once (never retried). ``take``: which take of its shot
+        it is, told to an emulator on loopback only (its takes look different, take by take).
 
         Only the task id is checked here, and it is checked first: once it is known to be a
         task id, the caller journals it before ``Created.problem`` (anything else wrong with
         the answer) is looked at, so a paid task is never lost because another field was bad.
         """
         try:
-            response = await self._creates.post(f"/v1/{ENDPOINTS[endpoint].name}", body=body, cast_to=httpx.Response)
+            headers = {TAKE_HEADER: str(take)} if take is not None and self.connection.loopback else {}
+            response = await self._creates.post(f"/v1/{ENDPOINTS[endpoint].name}", body=body, cast_to=httpx.Response,
+                                                options={"headers": headers})
             doc = response.json()
         except runwayml.RunwayMLError as e:
             raise _translate(e, creating=True) from e

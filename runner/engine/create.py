@@ -79,7 +79,7 @@ class Creates:
         body, intent = prepared
         ctx.reporter.update(sp.id, tp.take, "CREATING")
         try:
-            created = await ctx.client.create(sp.shot.request.endpoint, body)
+            created = await ctx.client.create(sp.shot.request.endpoint, body, take=tp.take)
         except ApiError as e:
             return await self._not_created(sp, tp, intent, e, made, reupload=reupload)
         made += 1

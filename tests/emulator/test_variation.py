@@ -93,3 +93,36 @@ def test_a_seed_and_a_take_give_the_same_picture_again(write_spec, run, api, tmp
     pictures = {k: Image.open(io.BytesIO(v)) for k, v in made.items()}
     assert mad(pictures["one"], pictures["two"]) > APART
     assert mad(pictures["one"], pictures["none"]) > APART
+
+
+def test_each_take_looks_like_itself_whatever_order_its_creates_come_in(write_spec, run, api, tmp_path) -> None:
+    made = []
+    for name in ("a", "b"):
+        api(max_concurrent=3)  # a fresh emulator: the creates of the three takes race each other
+        spec = write_spec("version: 1\nname: NAME\nshots:\n  - id: keyart\n    model: gen4_image\n"
+                          "    prompt: key art\n    ratio: '1920:1080'\n    takes: 3\n".replace("NAME", name),
+                          name=f"{name}.yaml")
+        assert run(["apply", str(spec), "--yes", *POLL, "--parallelism", "3"]).exit_code == 0
+        made.append([_sha(tmp_path / "outputs" / name / "keyart" / f"{n}.png") for n in (1, 2, 3)])
+    assert made[0] == made[1]  # take n is the same picture on any emulator: runner names the take
+
+
+def test_only_an_emulator_on_loopback_is_told_the_take(emulator) -> None:
+    import asyncio
+
+    from runner.engine.client import Client, Connection
+
+    body = {"model": "gen4_image", "promptText": "key art", "ratio": "1920:1080"}
+
+    async def create(loopback: bool, take: int) -> str:
+        client = Client(Connection(emulator.base_url, "key", loopback=loopback))
+        try:
+            return (await client.create("text_to_image", dict(body), take=take)).task_id
+        finally:
+            await client.close()
+
+    told = asyncio.run(create(True, 3))
+    untold = asyncio.run(create(False, 3))  # as to the real API: no header
+    tasks = emulator.emulator.world.tasks
+    assert tasks[told].variant == 2
+    assert tasks[untold].variant == 1  # the second create of this body, nothing more known

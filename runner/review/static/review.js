@@ -222,8 +222,10 @@
     rows[rows.indexOf(old)] = fresh;
     details.shots[shot] = info;
     if (marked && !doc.contains(marked)) marked = null;
-    cursor = null;
-    if (take) setCursor(fresh.querySelector(`.take[data-take="${take}"]`) || fresh.querySelector(".take"), false);
+    if (take) {
+      cursor = null;
+      setCursor(fresh.querySelector(`.take[data-take="${take}"]`) || fresh.querySelector(".take"), false);
+    }
     refilter();
   }
 
