@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM, FLAGS, REQUIRED
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or \
-    next((p for p in ("/usr/bin/chromium", "/usr/lib/chromium/chromium") if Path(p).is_file()), None)
-# .ci/run sets this: there the browser test must run, never skip
-REQUIRED = os.environ.get("RUNNER_TEST_REQUIRE_CHROMIUM") == "1"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 
 
 
@@ -67,3 +60,116 @@ def test_report_in_headless_chromium(demo: Path, run, api, tmp_path: Path) -> No
     assert len(videos) == 10  # nine shots, the turntable with two takes
     assert all(v["ready"] >= 1 and v["error"] is None and v["duration"] > 0 and v["poster"] for v in videos)
     assert (tmp_path / "report.png").stat().st_size > 50_000
+
+
+STORY = """
+version: 1
+name: story
+shots:
+  - id: motion
+    model: gen4.5
+    image: {from: keyart, take: picked}
+    prompt: slow push in
+    ratio: "1280:720"
+    duration: 2
+  - id: keyart
+    model: gen4_image
+    prompt: key art of a cabin
+    ratio: "1920:1080"
+    takes: 2
+"""
+
+
+def _sections(page: str) -> list[tuple[str, str]]:
+    import re
+
+    return re.findall(r'<section class=shot id="([^"]+)">\n<h2>[^<]+ <span class=status-[a-z-]+>([^<]+)</span>', page)
+
+
+def test_a_prompt_edited_and_not_applied_is_out_of_date_never_done(write_spec, run, api, tmp_path: Path) -> None:
+    api()
+    spec = write_spec(STORY)
+    assert run(["apply", str(spec), "--yes", "--poll-interval", "0.02"]).exit_code == 0
+    assert run(["pick", str(spec), "keyart", "2"]).exit_code == 0
+    assert run(["apply", str(spec), "--yes", "--poll-interval", "0.02"]).exit_code == 0
+    assert run(["report", str(spec)]).exit_code == 0
+    page = spec.with_name("spec.report.html").read_text()
+    assert _sections(page) == [("keyart", "done"), ("motion", "done")]  # graph order: upstream first
+    assert "<span class=picked>picked take 2</span>" in page and "take 2 · <span class=picked>picked ★</span>" in page
+    spec.write_text(spec.read_text().replace("key art of a cabin", "rainy key art of a cabin"))
+    assert run(["report", str(spec)]).exit_code == 0
+    page = spec.with_name("spec.report.html").read_text()
+    # the whole chain is out of date, and says what its files were made from
+    assert _sections(page) == [("keyart", "out of date"), ("motion", "out of date")]
+    assert "<div class=prompt>rainy key art of a cabin</div>" in page
+    assert "<div class=made>files made from: key art of a cabin</div>" in page
+    assert "pick of take 2 is stale (keyart changed since take 2 was picked)" in page
+    assert "waits for a pick of keyart (runner review): the pick of take 2 is stale" in page
+    assert "0 of 2 shots done, 2 out of date" in page
+    spec.write_text(spec.read_text().replace('ratio: "1280:720"', 'ratio: "720:1280"'))
+    assert run(["report", str(spec)]).exit_code == 0
+    page = spec.with_name("spec.report.html").read_text()
+    assert "ratio: spec &quot;720:1280&quot;, files &quot;1280:720&quot;" in page
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_a_large_campaign_gets_the_review_grid_as_a_static_page(write_spec, run, api, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    api()
+    cities = ", ".join(f"c{n:02d}" for n in range(30))
+    spec = write_spec(f"""
+        version: 1
+        name: big
+        shots:
+          - id: "still-{{{{ city }}}}"
+            model: gen4_image
+            prompt: "key art of {{{{ city }}}}"
+            ratio: "1920:1080"
+            matrix: {{city: [{cities}]}}
+          - id: "clip-{{{{ city }}}}"
+            model: gen4.5
+            prompt: "{{{{ city }}}} at dawn"
+            ratio: "1280:720"
+            duration: 2
+            tags: [clip]
+            matrix: {{city: [c00, c01]}}
+            takes: 2
+        """)
+    assert run(["apply", str(spec), "--yes", "--poll-interval", "0.02", "--select", "still-c0*",
+                "--select", "clip-*"]).exit_code == 0
+    result = run(["report", str(spec), "-o", str(tmp_path / "site" / "report.html")])
+    assert result.exit_code == 0, result.stderr
+    page = (tmp_path / "site" / "report.html").read_text()
+    assert 'data-mode="static"' in page and page.count('class="row ') == 32  # 32 shots: the grid, not cards
+    import html
+
+    assert "script-src 'sha256-" in html.unescape(page) and "unsafe-inline" not in page
+    assert '<meta name="runner-token"' not in page  # no token, no writes
+    posters = sorted((tmp_path / "site").glob("report.posters/*.jpg"))
+    assert len(posters) == 4  # one per video take's file; the images are their own posters
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        tab = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        tab.on("pageerror", lambda e: problems.append(str(e)))
+        tab.goto((tmp_path / "site" / "report.html").as_uri())
+        tab.wait_for_selector("html[data-ready='1']")  # the inline script ran: its hash is allowed
+        tab.select_option("#tag", "clip")
+        assert tab.inner_text("#shown") == "2 shown"
+        tab.select_option("#tag", "")
+        tab.click("label.chip:has-text('unpicked')")
+        assert tab.evaluate("[...document.querySelectorAll('.row:not(.hidden)')].map(r => r.dataset.shot)") == \
+            ["clip-c00", "clip-c01"]
+        tab.click("#shot-clip-c00 .take[data-take='1']")
+        tab.keyboard.press("1")
+        assert "read-only" in tab.inner_text("#toast")
+        tab.keyboard.press("Enter")
+        tab.wait_for_selector("#lightbox[open] video")
+        ready = tab.evaluate("new Promise(r => { const v = document.querySelector('#lightbox video'); "
+                             "v.readyState >= 1 ? r(v.duration) : v.addEventListener('loadedmetadata', "
+                             "() => r(v.duration)); })")
+        browser.close()
+    assert problems == [] and ready > 0
+    assert not spec.with_name("spec.picks.yaml").exists()

@@ -1,10 +1,17 @@
-"""A static HTML gallery of a campaign: one card per shot, its takes side by side.
+"""A static HTML page of a campaign: cards for a small one, the review grid for a large one.
 
-The page links to the videos, images and sounds in the output folder by relative path (page
-+ files; a video shows as ``<video>``, an image as ``<img>``, audio as ``<audio controls>``),
-and embeds each video take's poster frame as a small JPEG data URI, so it opens anywhere the
-outputs are, with no server. Everything shown from the spec or the API is escaped, and a
-Content-Security-Policy forbids scripts: prompts are untrusted text.
+Both read the review's records (``runner.review.board``): a shot's status compares its takes
+with what the spec asks for now, so a shot whose files were made from another request is
+"out of date", never "done", and shows the prompt and settings its files were made from
+beside the spec's; picks are shown on their takes; shots come in graph order.
+
+Cards (the default up to ``GRID_FROM`` shots): one per shot, its takes side by side, linked
+by relative path (a video as ``<video>``, an image as ``<img>``, audio as ``<audio controls>``),
+each video's poster frame embedded as a small JPEG data URI, and no script at all. The grid
+(``--layout grid``, the default from ``GRID_FROM`` shots): the review page's grid, groups and
+filters as one static file, its script and style inline and allowed by hash in its CSP, the
+posters written once per file content beside the page. It opens anywhere the outputs are, with
+no server. Everything shown from the spec or the API is escaped: prompts are untrusted text.
 """
 
 from __future__ import annotations
@@ -12,18 +19,20 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from runner.catalog.endpoints import ENDPOINTS, OutputKind
-from runner.catalog.models import catalog
-from runner.inputs.paths import confine, is_inside
-from runner.planner import estimate
+from runner.catalog.endpoints import OutputKind
+from runner.inputs.paths import confine
+from runner.review.board import ShotCard, build_board
 from runner.spec import Shot, Spec, load_spec
-from runner.store.cache import Hasher
-from runner.store.state import ShotState, State, load_state, state_path
+
+GRID_FROM = 30
+"""From this many shots the report is the review's grid, with filters (cards do not scale)."""
 
 
 @dataclass(frozen=True)
@@ -32,20 +41,39 @@ class TakeView:
     video: str | None  # path relative to the report
     poster: str | None  # data URI
     credits: int | None
+    picked: bool = False
+    rejected: bool = False
+    current: bool = True
 
 
 @dataclass(frozen=True)
 class ShotView:
-    shot: Shot
-    status: str
-    reason: str
-    planned: int | None
-    charged: int
+    card: ShotCard
     takes: tuple[TakeView, ...]
 
     @property
+    def shot(self) -> Shot:
+        return self.card.shot
+
+    @property
+    def status(self) -> str:
+        return self.card.status
+
+    @property
+    def reason(self) -> str:
+        return self.card.reason
+
+    @property
+    def planned(self) -> int | None:
+        return None if self.card.planned is None else self.card.planned * self.shot.takes
+
+    @property
+    def charged(self) -> int:
+        return sum(t.credits or 0 for t in self.takes)
+
+    @property
     def kind(self) -> OutputKind:
-        return ENDPOINTS[self.shot.request.endpoint].output
+        return self.card.kind
 
 
 def poster_data_uri(video: Path, width: int = 320) -> str | None:
@@ -64,39 +92,16 @@ def poster_data_uri(video: Path, width: int = 320) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _status(shot: Shot, entry: ShotState | None) -> tuple[str, str]:
-    if entry is None:
-        return "not generated", "run `runner apply`"
-    if entry.failure:  # the code and the API's reason, as apply printed them
-        first = next(iter(entry.failure.values()))
-        code, reason = str(first.get("code")), str(first.get("reason") or "")
-        return "failed", reason if reason.startswith(code) else f"{code}: {reason}".rstrip(": ")
-    have = {t.take for t in entry.takes}
-    if entry.pending:
-        return "pending", f"{len(entry.pending)} task(s) in the journal; run `runner apply` to finish them"
-    if all(n in have for n in range(1, shot.takes + 1)):
-        return "done", ""
-    return "partial", f"{len(have)} of {shot.takes} takes"
-
-
-def collect(spec: Spec, report_dir: Path, state: State | None = None) -> list[ShotView]:
-    state = state if state is not None else load_state(state_path(spec.path))
-    hasher = Hasher()
+def collect(cards: list[ShotCard], report_dir: Path) -> list[ShotView]:
+    """What each card of the page shows, from the review's records."""
     views = []
-    for shot in spec.shots:
-        entry = state.shots.get(shot.id)
-        status, reason = _status(shot, entry)
+    for card in cards:
         takes = []
-        for t in sorted(entry.takes if entry else [], key=lambda t: t.take):
-            path = spec.path.parent / t.output
-            # load_state refused paths out of the project; a symlink made since is not followed out either
-            exists = is_inside(path, spec.root) and path.is_file()
-            rel = os.path.relpath(path, report_dir) if exists else None
-            poster = poster_data_uri(path) if exists and ENDPOINTS[shot.request.endpoint].output == "video" else None
-            takes.append(TakeView(t.take, rel, poster, t.credits))
-        cost = estimate(shot, spec.path.parent, catalog()[shot.model], hasher)
-        planned = None if cost.credits is None else cost.credits * shot.takes
-        views.append(ShotView(shot, status, reason, planned, sum(t.credits or 0 for t in takes), tuple(takes)))
+        for t in card.takes:
+            rel = os.path.relpath(t.path, report_dir) if t.path is not None else None
+            poster = poster_data_uri(t.path) if t.path is not None and card.kind == "video" else None
+            takes.append(TakeView(t.take, rel, poster, t.charged, t.picked, t.rejected, t.current))
+        views.append(ShotView(card, tuple(takes)))
     return views
 
 
@@ -108,7 +113,10 @@ h1{font-size:20px} .summary{color:#aaa;margin-bottom:16px}
 .prompt{margin:8px 0;white-space:pre-wrap} .takes{display:flex;gap:12px;flex-wrap:wrap}
 .take{width:320px} video,img{width:320px;max-height:320px;object-fit:contain;background:#000;border-radius:4px}
 .status-done{color:#7c7} .status-failed{color:#f77} .status-pending,.status-partial{color:#fc6}
-.status-not-generated{color:#999} a{color:#8bf}
+.status-not-generated{color:#999} .status-out-of-date,.status-waiting{color:#fc6} a{color:#8bf}
+.made{margin:4px 0;color:#fc6;white-space:pre-wrap} .picked{color:#7c7;font-weight:600} .rejected{color:#f77}
+.take.is-rejected video,.take.is-rejected img{opacity:.5}
+.take.is-picked video,.take.is-picked img{outline:3px solid #5c5}
 """
 
 
@@ -142,51 +150,94 @@ def count_text(counts: dict[OutputKind, int]) -> str:
     return ", ".join(parts) or "0 videos"
 
 
+def _take_label(t: TakeView) -> str:
+    parts = [f"take {t.take}"]
+    if t.picked:
+        parts.append("<span class=picked>picked ★</span>")
+    if t.rejected:
+        parts.append("<span class=rejected>rejected</span>")
+    if not t.current:
+        parts.append("made from another request")
+    parts.append(f"{t.credits if t.credits is not None else '?'} credits")
+    return " · ".join(parts)
+
+
+def _settings_text(v: ShotView) -> str:
+    """The settings that differ between the spec and the files (of an out-of-date shot)."""
+    e = html.escape
+    return "; ".join(f"{e(k)}: spec {e(json.dumps(now))}, files {e(json.dumps(then))}"
+                     for k, now, then in v.card.settings() if now != then)
+
+
+def _pick_meta(card: ShotCard) -> list[str]:
+    if card.pick is None or card.pick_status == "unpicked":
+        return []
+    if card.pick_status == "picked":
+        return [f"<span class=picked>picked take {card.pick.take}</span>"]
+    return [f"pick of take {card.pick.take} is stale ({html.escape(card.pick_why)})"]
+
+
+def _card(v: ShotView, spec_rel: str) -> list[str]:
+    e = html.escape
+    shot, body = v.shot, v.shot.request.body
+    status_class = "status-" + v.status.replace(" ", "-")
+    loc = shot.location
+    out = [f"<section class=shot id=\"{e(shot.id)}\">",
+           f"<h2>{e(shot.id)} <span class={status_class}>{e(v.status)}</span></h2>"]
+    meta = [f"{e(shot.model)}", f"{e(shot.mode)} mode"]
+    if body.get("ratio"):
+        meta.append(f"ratio {e(str(body['ratio']))}")
+    if body.get("duration") is not None:
+        meta.append(f"{e(str(body['duration']))} s")
+    meta.append(f"{shot.takes} take{'s' if shot.takes > 1 else ''}")
+    meta.append(f"credits planned {'?' if v.planned is None else v.planned}, charged {v.charged}")
+    card = v.card
+    meta += _pick_meta(card)
+    meta.append(f"<a href=\"{e(spec_rel)}\">{e(os.path.basename(loc.path))}:{loc.line}</a>")
+    out.append(f"<div class=meta>{' · '.join(meta)}</div>")
+    if body.get("promptText"):
+        out.append(f"<div class=prompt>{e(str(body['promptText']))}</div>")
+    if card.prompt_made is not None:
+        out.append(f"<div class=made>files made from: {e(card.prompt_made)}</div>")
+    settings = _settings_text(v)
+    if settings:
+        out.append(f"<div class=made>{settings}</div>")
+    if card.pick is not None and card.pick.note:
+        out.append(f"<div class=meta>note: {e(card.pick.note)}</div>")
+    if v.reason:
+        out.append(f"<div class=meta>{e(v.reason)}</div>")
+    if v.takes:
+        out.append("<div class=takes>")
+        for t in v.takes:
+            cls = "take" + (" is-picked" if t.picked else "") + (" is-rejected" if t.rejected else "")
+            if t.video:
+                out.append(f"<div class=\"{cls}\">{_ELEMENTS[v.kind](t)}<div class=meta>{_take_label(t)}</div></div>")
+            else:
+                out.append(f"<div class=\"{cls}\"><div class=meta>take {t.take}: file missing</div></div>")
+        out.append("</div>")
+    out.append("</section>")
+    return out
+
+
 def render_html(spec: Spec, views: list[ShotView], report_dir: Path) -> str:
     e = html.escape
     spec_rel = os.path.relpath(spec.path, report_dir)
     planned = sum(v.planned or 0 for v in views)
     charged = sum(v.charged for v in views)
     done = sum(1 for v in views if v.status == "done")
+    stale = sum(1 for v in views if v.status == "out of date")
     out = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         ("<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; img-src data: 'self' file:; "
          "media-src 'self' file:; style-src 'unsafe-inline'\">"),
         f"<title>{e(spec.name)} — runner report</title><style>{_CSS}</style></head><body>",
         f"<h1>{e(spec.name)}</h1>",
-        (f"<div class=summary>{done} of {len(views)} shots done · credits planned {planned}, charged {charged} "
+        (f"<div class=summary>{done} of {len(views)} shots done" + (f", {stale} out of date" if stale else "")
+         + f" · credits planned {planned}, charged {charged} "
          f"(${charged * 0.01:.2f}) · spec <a href=\"{e(spec_rel)}\">{e(spec.display)}</a></div>"),
     ]
     for v in views:
-        shot, body = v.shot, v.shot.request.body
-        status_class = "status-" + v.status.replace(" ", "-")
-        loc = shot.location
-        out.append(f"<section class=shot id=\"{e(shot.id)}\">")
-        out.append(f"<h2>{e(shot.id)} <span class={status_class}>{e(v.status)}</span></h2>")
-        meta = [f"{e(shot.model)}", f"{e(shot.mode)} mode"]
-        if body.get("ratio"):
-            meta.append(f"ratio {e(str(body['ratio']))}")
-        if body.get("duration") is not None:
-            meta.append(f"{e(str(body['duration']))} s")
-        meta.append(f"{shot.takes} take{'s' if shot.takes > 1 else ''}")
-        meta.append(f"credits planned {'?' if v.planned is None else v.planned}, charged {v.charged}")
-        meta.append(f"<a href=\"{e(spec_rel)}\">{e(os.path.basename(loc.path))}:{loc.line}</a>")
-        out.append(f"<div class=meta>{' · '.join(meta)}</div>")
-        if body.get("promptText"):
-            out.append(f"<div class=prompt>{e(str(body['promptText']))}</div>")
-        if v.reason:
-            out.append(f"<div class=meta>{e(v.reason)}</div>")
-        if v.takes:
-            out.append("<div class=takes>")
-            for t in v.takes:
-                if t.video:
-                    out.append(f"<div class=take>{_ELEMENTS[v.kind](t)}"
-                               f"<div class=meta>take {t.take} · {t.credits if t.credits is not None else '?'} credits"
-                               "</div></div>")
-                else:
-                    out.append(f"<div class=take><div class=meta>take {t.take}: file missing</div></div>")
-            out.append("</div>")
-        out.append("</section>")
+        out += _card(v, spec_rel)
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
@@ -196,11 +247,15 @@ def default_report_path(spec_path: Path) -> Path:
     return spec_path.with_name(f"{spec_path.stem}.report.html")
 
 
-def write_report(spec_path: Path, out: Path | None = None, *, store: str | None = None) -> tuple[Path, list[ShotView]]:
-    """Write the gallery for ``spec_path`` to ``out`` (default ``<spec name>.report.html``
-    beside the spec, so two specs in one folder keep their own pages; inside the project);
-    returns the path and what each shot's card shows."""
-    from runner.planner.make import place_for
+Layout = Literal["auto", "cards", "grid"]
+
+
+def write_report(spec_path: Path, out: Path | None = None, *, store: str | None = None,
+                 layout: Layout = "auto") -> tuple[Path, list[ShotView]]:
+    """Write the page for ``spec_path`` to ``out`` (default ``<spec name>.report.html`` beside the
+    spec, so two specs in one folder keep their own pages; inside the project); returns the path
+    and what each shot shows. ``layout``: cards, the review's grid, or by the campaign's size."""
+    from runner.planner.make import make_plan
     from runner.store.files import atomic_write
 
     spec = load_spec(spec_path)
@@ -209,8 +264,19 @@ def write_report(spec_path: Path, out: Path | None = None, *, store: str | None 
     dest = confine(out, spec.root, what="-o/--out", hint="write the report inside the project, where it can "
                    "reach the videos")
     report_dir = dest.parent
-    views = collect(spec, report_dir, place_for(spec, store).load_state())
-    atomic_write(dest, render_html(spec, views, report_dir), root=spec.root, what="-o/--out")
+    plan = make_plan(spec.path, store=store, spec=spec)
+    cards = build_board(plan)
+    grid = layout == "grid" or (layout == "auto" and len(cards) >= GRID_FROM)
+    if grid:
+        from runner.cli.report_grid import render_grid
+
+        page = render_grid(plan, cards, dest)
+        views = [ShotView(c, tuple(TakeView(t.take, None, None, t.charged, t.picked, t.rejected, t.current)
+                                   for t in c.takes)) for c in cards]
+    else:
+        views = collect(cards, report_dir)
+        page = render_html(spec, views, report_dir)
+    atomic_write(dest, page, root=spec.root, what="-o/--out")
     return out, views
 
 
@@ -232,5 +298,6 @@ def counts_by_kind(views: list[ShotView]) -> dict[OutputKind, int]:
     """How many files of each kind (video, image, audio) the page shows."""
     counts: dict[OutputKind, int] = {}
     for v in views:
-        counts[v.kind] = counts.get(v.kind, 0) + sum(1 for t in v.takes if t.video)
+        counts[v.kind] = counts.get(v.kind, 0) + sum(1 for t, c in zip(v.takes, v.card.takes, strict=True)
+                                                     if t.video or c.path is not None)
     return counts

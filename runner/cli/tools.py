@@ -95,24 +95,31 @@ def emulate(host: str, port: int, time_scale: float | None, config_file: Path | 
               help="Where to write the page, inside the project (default: <spec name>.report.html beside the spec; "
                    "videos "
                    "are linked by relative path).")
+@click.option("--layout", type=click.Choice(["auto", "cards", "grid"]), default="auto", show_default=True,
+              help="cards: one card per shot; grid: the review's grid with filters (auto: grid from 30 shots).")
 @STORE
 @boundary
-def report(spec: Path, out: Path | None, store: str | None) -> None:
-    """Write a static HTML gallery of the campaign's outputs.
+def report(spec: Path, out: Path | None, layout: str, store: str | None) -> None:
+    """Write a static HTML page of the campaign's outputs.
 
-    One card per shot: status, model, mode, ratio, duration, prompt, credits planned and
-    charged (also printed per shot and in total), a link to the spec, and its takes side by side as playable videos with
-    poster frames. The page needs no server; keep it where it can reach the outputs.
-    It is written inside the project (the git top level, else the spec's folder).
+    Shots in graph order, each with its status (a shot whose files were made from
+    another request is "out of date", with the prompt they were made from beside the
+    spec's), model, mode, ratio, duration, prompt, credits planned and charged (also
+    printed per shot and in total), its picks, a link to the spec, and its takes as
+    playable media with poster frames. A large campaign gets the review's grid and
+    filters (`runner review`) as a static page. The page needs no server; keep it where
+    it can reach the outputs. It is written inside the project (the git top level, else
+    the spec's folder).
 
     \b
     Examples:
       runner report specs/demo.yaml -o report.html
       runner apply specs/demo.yaml --emulator --yes && runner report specs/demo.yaml
+      runner report specs/launch.yaml --layout grid
     """
     from runner.cli.report import count_text, counts_by_kind, credits_table, write_report
 
-    path, views = write_report(spec, out, store=store)
+    path, views = write_report(spec, out, store=store, layout=layout)  # type: ignore[arg-type]
     click.echo(credits_table(views))
     click.echo(f"Wrote {path} ({count_text(counts_by_kind(views))})")
 

@@ -24,7 +24,6 @@ import html
 import json
 import mimetypes
 from collections.abc import Awaitable, Callable, MutableMapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -247,8 +246,3 @@ def create_app(session: Session) -> Starlette:
         Middleware(SecurityHeaders),
         Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost"]),
     ])
-
-
-def static_file(name: str) -> str:
-    """The text of a file of ``static/`` (the static report inlines them)."""
-    return (Path(HERE) / "static" / name).read_text(encoding="utf-8")

@@ -116,8 +116,9 @@ class ShotCard:
 
 
 def _status(sp: ShotPlan, shot: Shot, entry: ShotState | None, current: set[int]) -> tuple[Status, str]:
-    if sp.action == "wait":
-        return "waiting", sp.reasons[0] if sp.reasons else "waits for a pick"
+    if sp.action == "wait":  # takes made from an earlier pick are out of date until the next one
+        why = sp.reasons[0] if sp.reasons else "waits for a pick"
+        return ("out of date" if entry is not None and entry.takes else "waiting"), why
     if entry is None:
         return "not generated", "run `runner apply`"
     if entry.pending:

@@ -102,7 +102,7 @@ def _deliverable(card: ShotCard, all_takes: bool) -> tuple[list[TakeCard], list[
     """(takes as ``<shot>.<ext>``, takes as ``<shot>/<take>.<ext>``, why the shot is left out)."""
     current = [t for t in card.takes if t.current]
     extra = current if all_takes and card.shot.takes > 1 else []
-    if card.status == "waiting":
+    if card.plan.action == "wait":
         return [], [], card.reason
     if card.shot.takes == 1:
         one = next((t for t in current if t.take == 1), None)

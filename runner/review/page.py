@@ -42,6 +42,11 @@ class Links:
     spec: Callable[[int], str]
 
 
+def static_file(name: str) -> str:
+    """The text of a file of ``static/`` (the static report inlines them)."""
+    return (HERE / "static" / name).read_text(encoding="utf-8")
+
+
 def templates() -> Environment:
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
