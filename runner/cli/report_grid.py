@@ -17,7 +17,7 @@ from pathlib import Path
 from runner.planner import Plan
 from runner.planner.picks import picks_path
 from runner.review.board import ShotCard, TakeCard
-from runner.review.page import Links, arrange, context, static_file, templates
+from runner.review.page import Links, arrange, context, paginate, static_file, templates
 from runner.review.posters import make_poster
 from runner.store.files import atomic_write
 
@@ -59,5 +59,6 @@ def render_grid(plan: Plan, cards: list[ShotCard], dest: Path) -> str:
     csp = (f"default-src 'none'; script-src {_hash(js)}; style-src {_hash(css)}; img-src 'self' file:; "
            "media-src 'self' file:; base-uri 'none'; form-action 'none'")
     return templates().get_template("review.html").render(
-        **ctx, groups=arrange(ctx["rows"]), group="entry", show="all", model="", tag="", q="", token=None,
+        **ctx, groups=paginate(arrange(ctx["rows"]), 1)[0], page=1, pages=1, query="",
+        group="entry", show="all", model="", tag="", q="", token=None,
         notice=None, spec_href=spec_rel, picks_name=picks_path(spec.path).name, css=css, js=js, csp=csp)

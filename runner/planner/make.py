@@ -128,7 +128,7 @@ class _Planner:
                         upstream_seconds(shot, self.fps.by_id, self.fps.seconds))
 
     def take_actions(self, shot: Shot, take_fps: list[str], forced: bool,
-                     prior_id: str | None) -> tuple[list[TakePlan], int | None, bool]:
+                     prior_id: str | None) -> tuple[list[TakePlan], int | None, Cost]:
         prior = self.state.shots.get(prior_id) if prior_id else None
         cost = self.cost(shot)
         takes: list[TakePlan] = []
@@ -173,7 +173,7 @@ class _Planner:
                 continue
             takes.append(TakePlan(n, fp, "create", out, cost.credits))
             total = None if total is None or cost.credits is None else total + cost.credits
-        return takes, total, cost.upper_bound
+        return takes, total, cost
 
     def plan_shot(self, shot: Shot, moved_from: str | None) -> ShotPlan:
         shot = self.fps.by_id[shot.id]  # with its picked upstreams' takes
@@ -183,11 +183,13 @@ class _Planner:
         if shot.id in self.fps.waiting:
             return ShotPlan(id=shot.id, symbol="…", action="wait", reasons=(self.fps.waiting[shot.id],),
                             model=shot.model, mode=shot.mode, fingerprint=shot_fp, credits=0,
-                            location=shot.location, tags=shot.tags, shot=shot, canonical=canonical)
+                            location=shot.location, tags=shot.tags, shot=shot, canonical=canonical,
+                            take_credits=self.cost(shot).credits)
         via = self.replaced_inputs.get(shot.id)
         forced = shot.id in self.replace or via is not None
         prior_id = moved_from or (shot.id if shot.id in self.state.shots else None)
-        takes, credits, upper = self.take_actions(shot, self.fps.of_takes(shot), forced, prior_id)
+        takes, credits, cost = self.take_actions(shot, self.fps.of_takes(shot), forced, prior_id)
+        upper = cost.upper_bound
         prior = self.state.shots.get(prior_id) if prior_id else None
         case = _Case(shot, takes, prior, forced, moved_from,
                      f"input {via} is replaced (--replace)" if via else "--replace", self.pick_moves(shot, prior))
@@ -197,7 +199,7 @@ class _Planner:
             id=shot.id, symbol=symbol, action=action, reasons=tuple(r for r in reasons if r),
             model=shot.model, mode=shot.mode, fingerprint=shot_fp, takes=tuple(takes),
             credits=credits, upper_bound=upper and credits not in (None, 0), moved_from=moved_from,
-            location=shot.location, tags=shot.tags, shot=shot, canonical=canonical,
+            location=shot.location, tags=shot.tags, shot=shot, canonical=canonical, take_credits=cost.credits,
         )
 
     def pick_moves(self, shot: Shot, prior: ShotState | None) -> dict[str, tuple[int, int]]:
@@ -274,10 +276,12 @@ def make_plan(
     store: str | None = None,
     place: Place | None = None,
     spec: Spec | None = None,
+    state: State | None = None,
 ) -> Plan:
     """Load the spec and its state and compute the plan (sends nothing to the API; with a store,
-    reads the state from it and looks up outputs this machine lacks). ``place`` and ``spec``,
-    when the caller has them already (apply takes the lock of the place before planning)."""
+    reads the state from it and looks up outputs this machine lacks). ``place``, ``spec`` and
+    ``state``, when the caller has them already (apply takes the lock of the place before
+    planning; a review plans again when only the picks changed)."""
     why = cap_problem(max_credits)
     if why:
         raise RunnerError(f"--max-credits: {why}; give a finite number of credits (at least 0), or leave the "
@@ -288,7 +292,7 @@ def make_plan(
     if unknown:
         raise RunnerError(f"--replace: no shot with id {', '.join(map(repr, unknown))} in {spec.display}")
     place = place or place_for(spec, store)
-    state = place.load_state()
+    state = state if state is not None else place.load_state()
     models, table = load_prices(prices)
     strange = sorted(set(allow_unpriced) - set(models))
     if strange:

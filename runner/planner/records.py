@@ -62,6 +62,8 @@ class ShotPlan:
     shot: Shot | None = field(default=None, compare=False, repr=False)
     canonical: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     input_seconds: float | None = field(default=None, compare=False, repr=False)
+    take_credits: int | None = field(default=None, compare=False, repr=False)
+    """Credits of one generation of this shot at today's prices (None: unknown price)."""
 
     @property
     def creates(self) -> int:

@@ -39,7 +39,7 @@ from starlette.staticfiles import StaticFiles
 from runner.errors import PicksChanged, RunnerError
 from runner.planner.picks import picks_path
 from runner.review.board import ShotCard, TakeCard, build_board
-from runner.review.page import HERE, Links, arrange, context, details, last_review, row, templates
+from runner.review.page import HERE, Links, arrange, context, details, last_review, paginate, row, templates
 from runner.review.session import Served, Session
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; "
@@ -128,9 +128,14 @@ class Review:
         ctx = context(plan, cards, picks, self.links, mode="live")
         choice = {k: q.get(k, d) for k, d in (("group", "entry"), ("show", "all"), ("model", ""), ("tag", ""),
                                                  ("q", ""))}
+        page = int(q["page"]) if q.get("page", "").isdigit() else 1
+        groups, pages = paginate(arrange(ctx["rows"], **choice), page)
+        query = urlencode({k: v for k, v in choice.items() if v})
+        ctx["details"] = {"spec": plan.spec.display, "shots": {}}  # fetched one shot at a time (/details/<shot>)
         html = self.env.get_template("review.html").render(
-            **ctx, **choice, groups=arrange(ctx["rows"], **choice), token=self.session.token,
-            notice=NOTICES.get(q.get("notice", "")), spec_href="/spec", picks_name=picks_path(plan.spec.path).name)
+            **ctx, **choice, groups=groups, page=page, pages=pages, query=f"{query}&" if query else "",
+            token=self.session.token, notice=NOTICES.get(q.get("notice", "")), spec_href="/spec",
+            picks_name=picks_path(plan.spec.path).name)
         return HTMLResponse(html, headers={"cache-control": "no-store"})
 
     async def spec_source(self, request: Request) -> Response:
@@ -138,6 +143,15 @@ class Review:
         lines = plan.spec.path.read_text(encoding="utf-8", errors="replace").splitlines()
         html = self.env.get_template("spec.html").render(spec=plan.spec, lines=lines)
         return HTMLResponse(html, headers={"cache-control": "no-store"})
+
+    async def shot_details(self, request: Request) -> Response:
+        """What the page shows of one shot when a take of it is selected."""
+        shot = str(request.path_params["shot"])
+        plan, cards = await run_in_threadpool(self.session.plan)
+        card = next((c for c in cards if c.id == shot), None)
+        if card is None:
+            return JSONResponse({"error": f"no shot {shot!r}"}, status_code=404)
+        return JSONResponse(details(card, plan.spec.display), headers={"cache-control": "no-store"})
 
     def _served(self, request: Request) -> Served | None:
         return self.session.served(str(request.path_params["shot"]), int(request.path_params["take"]))
@@ -195,13 +209,12 @@ class Review:
 
     def _rows(self, shot: str) -> list[dict[str, Any]]:
         """The rows a write changed: the shot's, and its dependents' (which may wait no more)."""
-        plan, _ = self.session.plan(fresh=True)
+        plan = self.session.current()  # the picks file changed: planned again (dependents may wait no more)
         picks = plan.picks
         assert picks is not None
         affected = {shot} | {s.id for s in plan.spec.shots if any(u.shot == shot for u in s.upstreams)}
         since = last_review(picks)
-        template = self.env.get_template("_row.html")
-        return [{"shot": c.id, "row": template.render(r=row(c, self.links, plan.spec.display, since)),
+        return [{"shot": c.id, "row": row(c, self.links, plan.spec.display, since),
                  "details": details(c, plan.spec.display)} for c in build_board(plan, picks, only=affected)]
 
 
@@ -236,6 +249,7 @@ def create_app(session: Session) -> Starlette:
     routes = [
         Route("/", review.guarded(review.page)),
         Route("/spec", review.guarded(review.spec_source)),
+        Route("/details/{shot}", review.guarded(review.shot_details)),
         Route("/media/{shot}/{take:int}", review.guarded(review.media)),
         Route("/poster/{shot}/{take:int}", review.guarded(review.poster)),
         Route("/api/{action}", review.write, methods=["POST"]),

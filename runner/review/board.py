@@ -25,13 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from runner.catalog.endpoints import ENDPOINTS, OutputKind
-from runner.catalog.models import catalog
 from runner.inputs.paths import is_inside
-from runner.planner import Plan, ShotPlan, estimate
-from runner.planner.graph import upstream_seconds
+from runner.planner import Plan, ShotPlan
 from runner.planner.picks import Pick, Picks, picks_path, rejected, stale_reason
 from runner.spec import Shot
-from runner.store import cache as cache_mod
 from runner.store.state import ShotState, Take
 
 Status = str  # done, out of date, partial, pending, failed, waiting, not generated
@@ -166,10 +163,6 @@ def build_board(plan: Plan, picks: Picks | None = None, *, only: set[str] | None
     ``only``: just the cards of these shots."""
     spec = plan.spec
     picks = picks if picks is not None else (plan.picks or Picks(picks_path(spec.path)))
-    hasher = cache_mod.Hasher()
-    models = catalog()
-    by_id = {s.id: s for s in spec.shots}
-    lengths: dict[str, float | None] = {}
     cards = []
     for sp in plan.shots:
         shot = sp.shot
@@ -190,10 +183,9 @@ def build_board(plan: Plan, picks: Picks | None = None, *, only: set[str] | None
             _take_card(spec.path.parent, spec.root, t, t.take in current,
                        pick_status == "picked" and pick is not None and pick.take == t.take, rejects, request)
             for t in sorted(entry.takes if entry else [], key=lambda t: t.take))
-        cost = estimate(shot, spec.path.parent, models[shot.model], hasher,
-                        upstream=upstream_seconds(shot, by_id, lengths)) if shot.model in models else None
+        planned = sp.take_credits
         made_from = request if entry is not None and status == "out of date" else None
         cards.append(ShotCard(sp, shot, status, reason, ENDPOINTS[shot.request.endpoint].output, takes,
-                              None if cost is None else cost.credits, pick, pick_status, why, made_from,
+                              planned, pick, pick_status, why, made_from,
                               groups_of(shot)))
     return cards

@@ -161,3 +161,22 @@ def arrange(rows: list[dict[str, Any]], *, group: str = "entry", show: str = "al
     for r in chosen:
         groups.setdefault("" if group == "none" else r["groups"].get(group, ""), []).append(r)
     return list(groups.items())
+
+
+PAGE = 100
+"""Rows the server draws itself (for a browser without script); the script draws the rest."""
+
+
+def paginate(groups: list[tuple[str, list[dict[str, Any]]]], page: int,
+             size: int = PAGE) -> tuple[list[tuple[str, list[dict[str, Any]]]], int]:
+    """The groups of rows of page ``page`` (from 1), and how many pages there are."""
+    total = sum(len(members) for _, members in groups)
+    pages = max(1, -(-total // size))
+    start, end = (min(max(page, 1), pages) - 1) * size, min(max(page, 1), pages) * size
+    out, at = [], 0
+    for name, members in groups:
+        part = members[max(0, start - at):max(0, end - at)]
+        if part:
+            out.append((name, part))
+        at += len(members)
+    return out, pages

@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.catalog.endpoints import ENDPOINTS
 from runner.inputs.paths import ID_PATTERN, is_inside
 from runner.planner import Plan, make_plan
 from runner.planner.picks import Picks, load_picks, picks_path
@@ -58,32 +59,47 @@ class Session:
         return (_identity(self.spec_path), _identity(state), _identity(journal_path(state)),
                 _identity(picks_path(self.spec_path)))
 
-    def plan(self, *, fresh: bool = False) -> tuple[Plan, list[ShotCard]]:
-        """The plan and board, made again when a file they come from changed (or ``fresh``)."""
+    def current(self, *, fresh: bool = False) -> Plan:
+        """The plan, made again when a file it comes from changed (or ``fresh``). When only the
+        picks file changed (a pick), the loaded spec and state are planned again as they are:
+        a pick costs a plan, not a new reading of the whole campaign."""
         with self._lock:
             seen = self._files()
-            if fresh or self._plan is None or seen != self._seen or (self.store and fresh):
-                plan = make_plan(self.spec_path, store=self.store)
-                self._plan, self._cards, self._seen = plan, build_board(plan), seen
-            return self._plan, self._cards
+            old = self._plan
+            if fresh or old is None or seen != self._seen:
+                reuse = old is not None and self._seen is not None and seen[:3] == self._seen[:3] and not self.store
+                if reuse and old is not None:
+                    plan = make_plan(self.spec_path, spec=old.spec, place=old.place, state=old.state)
+                else:
+                    plan = make_plan(self.spec_path, store=self.store)
+                self._plan, self._cards, self._seen = plan, [], seen
+            assert self._plan is not None
+            return self._plan
+
+    def plan(self, *, fresh: bool = False) -> tuple[Plan, list[ShotCard]]:
+        """The plan and its board (built once per plan)."""
+        plan = self.current(fresh=fresh)
+        with self._lock:
+            if self._plan is plan and not self._cards:
+                self._cards = build_board(plan)
+            return plan, self._cards if self._plan is plan else build_board(plan)
 
     def page_plan(self) -> tuple[Plan, list[ShotCard]]:
         """For a page load: with a store the state may have changed elsewhere, so read it again."""
         return self.plan(fresh=bool(self.store))
 
     def picks(self) -> Picks:
-        plan, _ = self.plan()
+        plan = self.current()
         return load_picks(picks_path(plan.spec.path), root=plan.spec.root)
 
     def picker(self) -> Picker:
-        plan, _ = self.plan()
-        return Picker(plan)
+        return Picker(self.current())
 
     def served(self, shot_id: str, take: int) -> Served | None:
         """The file of ``take`` of ``shot_id`` when the state lists one that may be served."""
         if not ID_PATTERN.fullmatch(shot_id) or not 1 <= take <= 1000:
             return None
-        plan, cards = self.plan()
+        plan = self.current()
         entry = plan.state.shots.get(shot_id)
         done = entry.take(take) if entry else None
         if done is None:
@@ -96,5 +112,5 @@ class Session:
         inside_git = ".git" in resolved.relative_to(plan.spec.root.resolve()).parts
         if inside_git or not is_inside(resolved, plan.spec.output_dir) or not resolved.is_file():
             return None
-        card = next((c for c in cards if c.id == shot_id), None)
-        return Served(resolved, done.sha256, card.kind if card else "video")
+        shot = next((s for s in plan.spec.shots if s.id == shot_id), None)
+        return Served(resolved, done.sha256, ENDPOINTS[shot.request.endpoint].output if shot else "video")

@@ -18,7 +18,7 @@ one media field of one shot, so checking it is linear in the spec's size.
 
 from __future__ import annotations
 
-from collections import deque
+import heapq
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -168,22 +168,23 @@ def _cycles(by_id: Mapping[str, Shot]) -> list[Problem]:
 
 
 def topological(shots: Iterable[Shot]) -> list[str]:
-    """Shot ids with every upstream before its dependents (roots in spec order); shots in a
-    cycle are left out. Upstream ids that are not shots are ignored."""
+    """Shot ids in spec order, except that every upstream comes before its dependents (of the
+    shots ready, the first in the spec goes next: a dependent follows its upstream as soon as
+    it can); shots in a cycle are left out. Upstream ids that are not shots are ignored."""
     items = list(shots)
-    ids = {s.id for s in items}
-    waiting = {s.id: len({u.shot for u in s.upstreams if u.shot in ids}) for s in items}
+    position = {s.id: n for n, s in enumerate(items)}
+    waiting = {s.id: len({u.shot for u in s.upstreams if u.shot in position}) for s in items}
     dependents: dict[str, list[str]] = {}
     for s in items:
-        for up in {u.shot for u in s.upstreams if u.shot in ids}:
+        for up in {u.shot for u in s.upstreams if u.shot in position}:
             dependents.setdefault(up, []).append(s.id)
-    ready = deque(s.id for s in items if waiting[s.id] == 0)
+    ready = [position[s.id] for s in items if waiting[s.id] == 0]  # already a heap: ascending
     order: list[str] = []
     while ready:
-        sid = ready.popleft()
+        sid = items[heapq.heappop(ready)].id
         order.append(sid)
         for d in dependents.get(sid, ()):
             waiting[d] -= 1
             if waiting[d] == 0:
-                ready.append(d)
+                heapq.heappush(ready, position[d])
     return order

@@ -31,7 +31,7 @@ def _picks(spec: Path) -> dict | None:
 def test_every_page_and_file_needs_the_sessions_token(campaign: Path, client_for) -> None:
     session = Session(campaign)
     client = client_for(create_app(session))
-    for url in ("/", "/spec", "/media/keyart/1", "/poster/keyart/1", f"/?token={'x' * 43}"):
+    for url in ("/", "/spec", "/details/keyart", "/media/keyart/1", "/poster/keyart/1", f"/?token={'x' * 43}"):
         response = client.get(url)
         assert response.status_code == 403, url
         assert "holds this session's token" in response.text
@@ -76,8 +76,8 @@ def test_a_write_without_the_token_changes_nothing(campaign: Path, client_for) -
     assert answer["message"] == "Picked keyart take 2"
     rows = {r["shot"]: r for r in answer["rows"]}
     assert set(rows) == {"keyart", "motion"}  # the dependent waits no more
-    assert 'class="badge picked">picked 2<' in rows["keyart"]["row"]
-    assert "waits for a pick" not in rows["motion"]["row"]
+    assert rows["keyart"]["row"]["pick"] == "picked" and rows["keyart"]["row"]["pick_take"] == 2
+    assert rows["motion"]["row"]["status"] == "not generated" and "waits" not in rows["motion"]["row"]["reason"]
     assert 'class="badge picked">picked 2<' in client.get("/").text  # a reload shows it
 
 
@@ -159,9 +159,9 @@ def test_the_page_filters_and_groups_without_a_script(campaign: Path, client_for
     assert re.findall(r'<section class="group" data-group="([^"]*)">', grouped) == ["", "Tokyo", "Lima"]
     page = client.get("/").text
     assert "waits for a pick of keyart (runner review)" in page
-    details = json.loads(re.search(r'<script type="application/json" id="details">(.*?)</script>', page,
-                                   re.S).group(1))
-    keyart = details["shots"]["keyart"]
+    data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.S).group(1))
+    assert [r["id"] for r in data["rows"]] == ["keyart", "motion", "clip-tokyo", "clip-lima"]  # all, for the script
+    keyart = client.get("/details/keyart").json()  # fetched when a take of it is selected
     assert keyart["more"] == {"edit": f"set takes: 4 at {campaign}:4", "command": f"runner apply {campaign} --select "
                               "keyart", "cost": "8 credits ($0.08)"}
     assert keyart["takes"]["1"]["charged"] == 8 and keyart["takes"]["1"]["planned"] == 8

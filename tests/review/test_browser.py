@@ -188,6 +188,7 @@ def test_review_in_chromium_picks_with_the_keyboard(campaign: Path, run, tmp_pat
             page.wait_for_selector("html[data-ready='1']")
             _until(page, "[...document.images].every(i => i.complete && i.naturalWidth > 0)")
             page.click("#shot-keyart .take[data-take='2']")
+            page.wait_for_selector("#detail h3")  # its details come from the server
             page.screenshot(path=str(tmp_path / "review-grid.png"))
             browser.close()
     finally:

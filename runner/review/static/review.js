@@ -1,6 +1,8 @@
-// runner review: filters, grouping, keyboard, lightbox, compare and picks on the server-rendered grid.
-// Progressive: the page is whole without this script (rows, links, the filter form). Every write
-// goes to /api/* with the session's token in a header; the server answers with the row, rendered.
+// runner review: a virtualized grid of shots × takes, with filters, groups, keys, lightbox, compare, picks.
+// Progressive: without this script the server's first rows, the filter form and its pages work. With
+// it, the rows come from the page's JSON and only those near the viewport are in the DOM, so a grid
+// of thousands of shots opens at once; posters load lazily as rows appear. Every write goes to /api/*
+// with the session's token in a header, and the server answers with the rows it changed.
 // Untrusted text (prompts, notes) is only ever set with textContent, never parsed as HTML.
 (() => {
   "use strict";
@@ -9,21 +11,30 @@
   const meta = (name) => (doc.querySelector(`meta[name="${name}"]`) || {}).content || "";
   const token = meta("runner-token");
   let picksSha = meta("runner-picks");
-  const details = JSON.parse(doc.getElementById("details").textContent);
+  const data = JSON.parse(doc.getElementById("data").textContent);
+  const rows = data.rows;
+  const details = data.details.shots;
+  const where = new Map(rows.map((r, i) => [r.id, i]));
   const grid = doc.getElementById("grid");
   const panel = doc.getElementById("detail");
   const toolbar = doc.querySelector(".toolbar");
-  let rows = [...grid.querySelectorAll(".row")];
-  let cursor = null; // the take button the keys act on
-  let marked = null; // the first take of a comparison
-  let grouped = new FormData(toolbar).get("group") || "entry";
+  const ROW = 132; // px, as .row in review.css
+  const HEADER = 34; // px, a group's heading
+  const MARGIN = 800; // px of rows kept in the DOM above and below the viewport
+
+  let view = []; // [{group, top, height} | {row, top, height}] in order
+  let shown = []; // the rows of the view, in order (keys move over these)
+  const drawn = new Map(); // key -> element in the DOM
+  let cursor = null; // {shot, take}: what the keys act on
+  let marked = null; // {shot, take}: the first take of a comparison
 
   const el = (tag, props = {}, ...children) => {
     const node = doc.createElement(tag);
     for (const [k, v] of Object.entries(props)) {
+      if (v == null || v === false) continue;
       if (k === "class") node.className = v;
       else if (k === "text") node.textContent = v;
-      else node.setAttribute(k, v);
+      else node.setAttribute(k, v === true ? "" : v);
     }
     for (const c of children) if (c != null) node.append(c);
     return node;
@@ -38,7 +49,41 @@
     toastTimer = setTimeout(() => { t.hidden = true; }, 3500);
   }
 
-  // --- filters and groups -----------------------------------------------------------
+  // --- a row, as the server's _row.html draws it ----------------------------------------
+
+  function rowElement(r) {
+    const attrs = { class: `row s-${r.status_class} p-${r.pick}`, id: `shot-${r.id}`, "data-shot": r.id,
+      "data-status": r.status, "data-pick": r.pick, "data-model": r.model, "data-tags": r.tags.join(" "),
+      "data-kind": r.kind, "data-rejected": r.rejected, "data-failed": r.failed, "data-changed": r.changed,
+      "data-outdated": r.outdated };
+    const badges = [el("span", { class: `badge s-${r.status_class}`, text: r.status })];
+    if (r.pick === "picked") badges.push(" ", el("span", { class: "badge picked", text: `picked ${r.pick_take}` }));
+    else if (r.pick === "stale") badges.push(" ", el("span", { class: "badge stale", title: r.pick_why, text: "pick stale" }));
+    const head = el("div", { class: "head" },
+      el("div", { class: "id" }, el("a", { href: r.spec_link, title: r.location, text: r.id }), " ", ...badges),
+      el("div", { class: "meta", text: `${r.model} ${r.mode}${r.tags.length ? " · " + r.tags.join(", ") : ""}` }),
+      el("div", { class: "prompt", title: r.prompt, text: r.prompt }),
+      r.prompt_made ? el("div", { class: "made", title: r.prompt_made, text: `files made from: ${r.prompt_made}` }) : null,
+      r.reason && r.status !== "done" ? el("div", { class: "reason", text: r.reason }) : null,
+      r.note ? el("div", { class: "note", text: `“${r.note}”` }) : null);
+    const takes = el("div", { class: "takes" });
+    for (const t of r.takes) {
+      const cls = ["take", t.picked && "picked", t.rejected && "rejected", !t.current && "old"].filter(Boolean).join(" ");
+      let face;
+      if (t.missing) face = el("span", { class: "missing", text: "file missing" });
+      else if (t.poster) face = el("img", { loading: "lazy", decoding: "async", width: "192", height: "108", src: t.poster, alt: "" });
+      else if (r.kind === "audio") face = el("span", { class: "sound", text: "♪" });
+      else face = el("span", { class: "missing", text: "no poster" });
+      takes.append(el("button", { type: "button", class: cls, "data-take": String(t.n), "data-src": t.src,
+        "aria-label": `${r.id} take ${t.n}` }, face, el("span", { class: "label", text: t.label })));
+    }
+    if (!r.takes.length) takes.append(el("span", { class: "empty", text: r.status !== "waiting" ? "no takes yet" : r.reason }));
+    const node = el("div", attrs, head, takes);
+    for (const [k, v] of Object.entries(r.groups)) node.setAttribute(`data-g-${k.replace(/\./g, "-")}`, v);
+    return node;
+  }
+
+  // --- filters, groups, and the window of rows in the DOM ----------------------------------
 
   function choice() {
     const f = new FormData(toolbar);
@@ -48,113 +93,163 @@
 
   const SHOW = {
     all: () => true,
-    unpicked: (d) => d.pick === "unpicked" || d.pick === "stale",
-    picked: (d) => d.pick === "picked",
-    rejected: (d) => "rejected" in d,
-    failed: (d) => "failed" in d,
-    outdated: (d) => "outdated" in d,
-    changed: (d) => "changed" in d,
+    unpicked: (r) => r.pick === "unpicked" || r.pick === "stale",
+    picked: (r) => r.pick === "picked",
+    rejected: (r) => r.rejected,
+    failed: (r) => r.failed,
+    outdated: (r) => r.outdated,
+    changed: (r) => r.changed,
   };
 
-  function matches(row, c) {
-    const d = row.dataset;
-    return (SHOW[c.show] || SHOW.all)(d) && (!c.model || d.model === c.model) &&
-      (!c.tag || d.tags.split(" ").includes(c.tag)) && (!c.q || d.shot.includes(c.q));
-  }
-
-  function groupName(row, key) {
-    if (key === "none") return "";
-    return row.getAttribute("data-g-" + key.replace(/\./g, "-")) || "";
-  }
-
-  function regroup(key) {
-    if (key === grouped) return;
-    grouped = key;
-    const sections = new Map();
-    for (const r of rows) {
-      const name = groupName(r, key);
-      if (!sections.has(name)) sections.set(name, []);
-      sections.get(name).push(r);
-    }
-    const fresh = [];
-    for (const [name, members] of sections) {
-      const s = el("section", { class: "group", "data-group": name }, name ? el("h2", { text: name }) : null);
-      s.append(...members);
-      fresh.push(s);
-    }
-    grid.replaceChildren(...fresh);
-  }
-
-  function refilter() {
+  function relayout() {
     const c = choice();
-    regroup(c.group);
-    let shown = 0;
+    const keep = SHOW[c.show] || SHOW.all;
+    const groups = new Map();
     for (const r of rows) {
-      const ok = matches(r, c);
-      r.classList.toggle("hidden", !ok);
-      if (ok) shown += 1;
+      if (!keep(r) || (c.model && r.model !== c.model) || (c.tag && !r.tags.includes(c.tag)) || (c.q && !r.id.includes(c.q))) continue;
+      const name = c.group === "none" ? "" : (r.groups[c.group] || "");
+      if (!groups.has(name)) groups.set(name, []);
+      groups.get(name).push(r);
     }
-    for (const g of grid.querySelectorAll(".group")) g.hidden = !g.querySelector(".row:not(.hidden)");
-    doc.getElementById("shown").textContent = `${shown} shown`;
+    view = [];
+    shown = [];
+    let top = 0;
+    for (const [name, members] of groups) {
+      const height = name ? HEADER : 0;
+      view.push({ group: name, top, height });
+      top += height;
+      for (const r of members) {
+        view.push({ row: r, top, height: ROW });
+        shown.push(r);
+        top += ROW;
+      }
+    }
+    grid.style.height = `${top}px`;
+    for (const node of drawn.values()) node.remove();
+    drawn.clear();
+    draw();
+    doc.getElementById("shown").textContent = `${shown.length} shown`;
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(c)) {
       if (v && !(k === "show" && v === "all") && !(k === "group" && v === "entry")) params.set(k, v);
     }
     try { history.replaceState(null, "", params.size ? `?${params}` : location.pathname); } catch (e) { /* file: */ }
-    if (cursor && cursor.closest(".row").classList.contains("hidden")) setCursor(null);
+    if (cursor && !shown.some((r) => r.id === cursor.shot)) cursor = null;
   }
 
-  toolbar.addEventListener("change", refilter);
-  toolbar.addEventListener("input", (e) => { if (e.target.id === "q") refilter(); });
-  toolbar.addEventListener("submit", (e) => { e.preventDefault(); refilter(); });
+  function gridTop() { return grid.getBoundingClientRect().top + window.scrollY; }
 
-  // --- the cursor and the details panel --------------------------------------------------
+  function first(y) { // the first item of the view whose bottom is below y
+    let lo = 0, hi = view.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (view[mid].top + view[mid].height < y) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
 
-  const visible = () => rows.filter((r) => !r.classList.contains("hidden"));
+  function draw() {
+    const offset = window.scrollY - gridTop();
+    const from = offset - MARGIN, to = offset + window.innerHeight + MARGIN;
+    const wanted = new Set();
+    for (let i = first(Math.max(0, from)); i < view.length && view[i].top < to; i++) {
+      const item = view[i];
+      const key = item.row ? `r:${item.row.id}` : `g:${item.group}`;
+      wanted.add(key);
+      if (drawn.has(key)) continue;
+      const node = item.row ? rowElement(item.row)
+        : el("div", { class: "group", "data-group": item.group }, item.group ? el("h2", { text: item.group }) : null);
+      node.classList.add("placed");
+      node.style.top = `${item.top}px`;
+      node.style.height = `${item.height}px`;
+      drawn.set(key, node);
+      grid.append(node);
+      if (item.row) mark(item.row.id);
+    }
+    for (const [key, node] of drawn) {
+      if (!wanted.has(key)) { node.remove(); drawn.delete(key); }
+    }
+  }
 
-  function setCursor(button, scroll = true) {
-    if (cursor) cursor.classList.remove("cursor");
-    cursor = button;
-    if (!button) { return; }
-    button.classList.add("cursor");
-    button.focus({ preventScroll: true });
-    if (scroll) button.scrollIntoView({ block: "nearest", inline: "nearest" });
-    showDetail(button);
+  function button(shot, take) {
+    const node = drawn.get(`r:${shot}`);
+    return node ? node.querySelector(`.take[data-take="${take}"]`) : null;
+  }
+
+  function mark(shot) { // the cursor's and the comparison's classes on a freshly drawn row
+    if (cursor && cursor.shot === shot) { const b = button(shot, cursor.take); if (b) b.classList.add("cursor"); }
+    if (marked && marked.shot === shot) { const b = button(shot, marked.take); if (b) b.classList.add("marked"); }
+  }
+
+  let pending = false;
+  window.addEventListener("scroll", () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; draw(); });
+  }, { passive: true });
+  window.addEventListener("resize", () => draw());
+  toolbar.addEventListener("change", relayout);
+  toolbar.addEventListener("input", (e) => { if (e.target.id === "q") relayout(); });
+  toolbar.addEventListener("submit", (e) => { e.preventDefault(); relayout(); });
+
+  // --- the cursor and the details panel --------------------------------------------------------
+
+  function reveal(shot) { // scroll the row into view, and draw it
+    const item = view.find((v) => v.row && v.row.id === shot);
+    if (!item) return;
+    const top = gridTop() + item.top;
+    const bar = toolbar.getBoundingClientRect().height;
+    if (top < window.scrollY + bar) window.scrollTo(0, top - bar - 8);
+    else if (top + ROW > window.scrollY + window.innerHeight) window.scrollTo(0, top + ROW - window.innerHeight + 8);
+    draw();
+  }
+
+  function setCursor(shot, take) {
+    const old = cursor && button(cursor.shot, cursor.take);
+    if (old) old.classList.remove("cursor");
+    cursor = shot ? { shot, take } : null;
+    if (!cursor) return;
+    reveal(shot);
+    const b = button(shot, take);
+    if (b) { b.classList.add("cursor"); b.focus({ preventScroll: true }); }
+    showDetail();
   }
 
   function move(dRow, dCol) {
-    const shown = visible();
     if (!cursor) {
-      const first = shown.map((r) => r.querySelector(".take")).find(Boolean);
-      if (first) setCursor(first);
+      const r = shown.find((x) => x.takes.length);
+      if (r) setCursor(r.id, r.takes[0].n);
       return;
     }
-    const row = cursor.closest(".row");
-    const takes = [...row.querySelectorAll(".take")];
-    const col = takes.indexOf(cursor);
+    const i = shown.findIndex((r) => r.id === cursor.shot);
+    const takes = shown[i].takes;
+    const col = takes.findIndex((t) => t.n === cursor.take);
     if (dCol) {
       const next = takes[col + dCol];
-      if (next) setCursor(next);
+      if (next) setCursor(cursor.shot, next.n);
       return;
     }
-    for (let i = shown.indexOf(row) + dRow; i >= 0 && i < shown.length; i += dRow) {
-      const cells = shown[i].querySelectorAll(".take");
-      if (cells.length) { setCursor(cells[Math.min(col, cells.length - 1)]); return; }
+    for (let j = i + dRow; j >= 0 && j < shown.length; j += dRow) {
+      const t = shown[j].takes;
+      if (t.length) { setCursor(shown[j].id, t[Math.min(col, t.length - 1)].n); return; }
     }
-  }
-
-  function where(button) {
-    const row = button.closest(".row");
-    const shot = row.dataset.shot;
-    const take = button.dataset.take;
-    return { row, shot, take: Number(take), info: details.shots[shot], takeInfo: details.shots[shot].takes[take] };
   }
 
   const credits = (n) => (n == null ? "?" : `${n}`);
 
-  function showDetail(button) {
-    const { row, shot, take, info, takeInfo } = where(button);
-    const t = takeInfo || {};
+  async function showDetail() {
+    const { shot, take } = cursor;
+    if (!details[shot]) { // the live page asks for a shot's details when one of its takes is selected
+      try {
+        const res = await fetch(`/details/${encodeURIComponent(shot)}`);
+        if (!res.ok) return;
+        details[shot] = await res.json();
+      } catch (e) { return; }
+      if (!cursor || cursor.shot !== shot) return;
+    }
+    const info = details[shot];
+    const r = rows[where.get(shot)];
+    const t = info.takes[String(take)] || {};
     const dl = el("dl");
     const add = (k, v) => { dl.append(el("dt", { text: k }), el("dd", { text: v })); };
     add("status", info.status + (info.reason && info.status !== "done" ? ` — ${info.reason}` : ""));
@@ -172,19 +267,18 @@
     for (const [key, now, then] of info.settings) {
       if (JSON.stringify(now) !== JSON.stringify(then)) add(key, `spec ${JSON.stringify(now)}, files ${JSON.stringify(then)}`);
     }
-    const link = el("a", { href: row.querySelector(".id a").getAttribute("href"), text: info.location });
     const parts = [el("h3", { text: `${shot} · take ${take}` }), dl,
       el("div", { class: "dim", text: "prompt the file was made from" }), el("pre", { text: t.prompt || info.prompt || "" })];
     if (info.prompt_made) parts.push(el("div", { class: "dim", text: "the spec asks now" }), el("pre", { text: info.prompt || "" }));
-    parts.push(el("p", {}, "spec: ", link));
+    parts.push(el("p", {}, "spec: ", el("a", { href: r.spec_link, text: info.location })));
     if (live) {
       const act = el("div", { class: "actions" });
-      const button_ = (text, fn) => { const b = el("button", { type: "button", text }); b.addEventListener("click", fn); act.append(b); };
-      button_(`pick ${take} (${take <= 9 ? take : "-"})`, () => pick(take));
-      button_("reject (x)", reject);
-      button_("note (n)", note);
-      button_("compare (c)", compare);
-      button_("clear", clear);
+      const add_ = (text, fn) => { const b = el("button", { type: "button", text }); b.addEventListener("click", fn); act.append(b); };
+      add_(`pick ${take} (${take <= 9 ? take : "-"})`, () => pick(take));
+      add_("reject (x)", reject);
+      add_("note (n)", note);
+      add_("compare (c)", compare);
+      add_("clear", clear);
       parts.push(act);
     }
     const more = info.more;
@@ -193,7 +287,7 @@
     panel.replaceChildren(...parts);
   }
 
-  // --- writes: picks only, with the token ------------------------------------------------
+  // --- writes: picks only, with the token --------------------------------------------------------
 
   async function write(path, body) {
     if (!live) { toast("A static report is read-only: pick with runner review"); return; }
@@ -202,46 +296,37 @@
       res = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json", "X-Runner-Token": token },
         body: JSON.stringify({ ...body, expected: picksSha || null }) });
     } catch (e) { toast("runner review is not running any more"); return; }
-    let data = {};
-    try { data = await res.json(); } catch (e) { /* an error page */ }
+    let answer = {};
+    try { answer = await res.json(); } catch (e) { /* an error page */ }
     if (res.status === 409) { location.assign(location.pathname + "?notice=picks-changed"); return; }
-    if (!res.ok) { toast(data.error || `error ${res.status}`); return; }
-    picksSha = data.picks_sha256 || "";
-    for (const r of data.rows) replaceRow(r.shot, r.row, r.details);
-    toast(data.message);
-  }
-
-  function replaceRow(shot, html, info) {
-    const old = doc.getElementById(`shot-${shot}`);
-    if (!old) return;
-    const tpl = doc.createElement("template");
-    tpl.innerHTML = html.trim(); // rendered and escaped by the server's templates
-    const fresh = tpl.content.firstElementChild;
-    const take = cursor && cursor.closest(".row") === old ? cursor.dataset.take : null;
-    old.replaceWith(fresh);
-    rows[rows.indexOf(old)] = fresh;
-    details.shots[shot] = info;
-    if (marked && !doc.contains(marked)) marked = null;
-    if (take) {
-      cursor = null;
-      setCursor(fresh.querySelector(`.take[data-take="${take}"]`) || fresh.querySelector(".take"), false);
+    if (!res.ok) { toast(answer.error || `error ${res.status}`); return; }
+    picksSha = answer.picks_sha256 || "";
+    for (const { shot, row, details: info } of answer.rows) {
+      if (!where.has(shot)) continue;
+      rows[where.get(shot)] = row;
+      details[shot] = info;
     }
-    refilter();
+    const keep = cursor;
+    relayout();
+    if (keep && shown.some((r) => r.id === keep.shot)) setCursor(keep.shot, keep.take);
+    toast(answer.message);
   }
 
   function here() {
     if (!cursor) { toast("select a take first (arrows or a click)"); return null; }
-    return where(cursor);
+    return { ...cursor, info: details[cursor.shot] || { takes: {}, status: "", pick: null } };
   }
 
   function pick(n) {
     const w = here();
     if (!w) return;
-    if (!w.info.takes[String(n)]) { toast(`${w.shot} has no take ${n}`); return; }
+    if (!rows[where.get(w.shot)].takes.some((t) => t.n === n)) { toast(`${w.shot} has no take ${n}`); return; }
     write("/api/pick", { shot: w.shot, take: n });
   }
   function reject() { const w = here(); if (w) write("/api/reject", { shot: w.shot, take: w.take }); }
   function clear() { const w = here(); if (w) write("/api/clear", { shot: w.shot }); }
+
+  function refocus() { if (cursor) { const b = button(cursor.shot, cursor.take); if (b) b.focus({ preventScroll: true }); } }
 
   function note() {
     const w = here();
@@ -254,7 +339,7 @@
     dialog.returnValue = "";
     dialog.onclose = () => {
       if (dialog.returnValue === "save") write("/api/note", { shot: w.shot, note: input.value });
-      if (cursor) cursor.focus({ preventScroll: true });
+      refocus();
     };
     dialog.showModal();
     input.focus();
@@ -263,37 +348,34 @@
     if (e.key === "Enter") { e.preventDefault(); doc.getElementById("note").close("save"); }
   });
 
-  // --- viewing: lightbox and compare -------------------------------------------------------
+  // --- viewing: lightbox and compare -----------------------------------------------------------------
 
-  function media(button, { controls = true, muted = false } = {}) {
-    const kind = button.closest(".row").dataset.kind;
-    const src = button.dataset.src;
-    if (!src) return el("p", { class: "dim", text: "the file is not on this machine" });
-    if (kind === "image") return el("img", { src, alt: "" });
-    const node = el(kind === "audio" ? "audio" : "video", { src, preload: "auto" });
+  function media(at, { controls = true, muted = false } = {}) {
+    const r = rows[where.get(at.shot)];
+    const t = r.takes.find((x) => x.n === at.take) || {};
+    if (!t.src) return el("p", { class: "dim", text: "the file is not on this machine" });
+    if (r.kind === "image") return el("img", { src: t.src, alt: "" });
+    const node = el(r.kind === "audio" ? "audio" : "video", { src: t.src, preload: "auto" });
     node.controls = controls;
     node.muted = muted;
     node.loop = true;
-    const poster = button.querySelector("img");
-    if (poster && kind === "video") node.poster = poster.src;
+    if (t.poster && r.kind === "video") node.poster = t.poster;
     return node;
   }
 
-  function caption(button) {
-    const { shot, take, info } = where(button);
-    return `${shot} · take ${take} · ${info.status}`;
-  }
+  const caption = (at) => `${at.shot} · take ${at.take} · ${rows[where.get(at.shot)].status}`;
 
   function stopAll(dialog) {
     for (const m of dialog.querySelectorAll("video, audio")) { m.pause(); m.removeAttribute("src"); m.load(); }
   }
 
-  function openViewer(button) {
+  function openViewer() {
+    if (!cursor) return;
     const dialog = doc.getElementById("lightbox");
-    const m = media(button);
+    const m = media(cursor);
     dialog.querySelector(".media").replaceChildren(m);
-    dialog.querySelector(".caption").textContent = caption(button);
-    dialog.onclose = () => { stopAll(dialog); if (cursor) cursor.focus({ preventScroll: true }); };
+    dialog.querySelector(".caption").textContent = caption(cursor);
+    dialog.onclose = () => { stopAll(dialog); refocus(); };
     dialog.showModal();
     if (m.play) m.play().catch(() => {});
   }
@@ -317,7 +399,7 @@
     dialog.querySelector(".side.b").replaceChildren(right, el("div", { class: "caption", text: caption(b) }));
     dialog.querySelector(":scope > .caption").textContent = "The left one leads; the right one follows it.";
     if (left.play && right.play) follow(left, right);
-    dialog.onclose = () => { stopAll(dialog); if (cursor) cursor.focus({ preventScroll: true }); };
+    dialog.onclose = () => { stopAll(dialog); refocus(); };
     dialog.showModal();
     if (left.play) left.play().catch(() => {});
   }
@@ -326,32 +408,35 @@
     const w = here();
     if (!w) return;
     if (!marked) {
-      marked = cursor;
-      marked.classList.add("marked");
+      marked = { ...cursor };
+      const b = button(marked.shot, marked.take);
+      if (b) b.classList.add("marked");
       toast(`marked ${w.shot} take ${w.take}; press c on another take to compare`);
       return;
     }
-    const first = marked;
-    first.classList.remove("marked");
+    const a = marked;
+    const b = button(a.shot, a.take);
+    if (b) b.classList.remove("marked");
     marked = null;
-    if (first !== cursor) openCompare(first, cursor);
+    if (a.shot !== cursor.shot || a.take !== cursor.take) openCompare(a, { ...cursor });
   }
 
-  // --- input ---------------------------------------------------------------------------------
+  // --- input ---------------------------------------------------------------------------------------------
 
   grid.addEventListener("click", (e) => {
-    const button = e.target.closest(".take");
-    if (!button) return;
-    if (button === cursor) openViewer(button);
-    else setCursor(button, false);
+    const b = e.target.closest(".take");
+    if (!b) return;
+    const shot = b.closest(".row").dataset.shot;
+    const take = Number(b.dataset.take);
+    if (cursor && cursor.shot === shot && cursor.take === take) openViewer();
+    else setCursor(shot, take);
   });
 
   doc.getElementById("help-button").addEventListener("click", () => doc.getElementById("help").showModal());
 
   const KEYS = {
     ArrowRight: () => move(0, 1), ArrowLeft: () => move(0, -1), ArrowDown: () => move(1, 0), ArrowUp: () => move(-1, 0),
-    x: reject, n: note, c: compare, "?": () => doc.getElementById("help").showModal(),
-    Enter: () => { if (cursor) openViewer(cursor); },
+    x: reject, n: note, c: compare, "?": () => doc.getElementById("help").showModal(), Enter: openViewer,
   };
 
   doc.addEventListener("keydown", (e) => {
@@ -363,6 +448,10 @@
     fn();
   });
 
-  refilter();
+  grid.replaceChildren(); // the server's first rows: this script draws them all from here
+  grid.classList.add("virtual");
+  for (const pages of doc.querySelectorAll(".pages")) pages.hidden = true;
+  relayout();
   doc.documentElement.dataset.ready = "1";
+  if (window.performance && performance.mark) performance.mark("runner-ready"); // bench/review_scale.py reads it
 })();
