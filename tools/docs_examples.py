@@ -77,10 +77,13 @@ def _options(document: Document, start: int) -> dict[str, Any]:
     match = SETUP.search(document.text[max(0, start - 4000):start])
     if match is None:
         return {}
-    options = yaml.safe_load(match["options"]) or {}
-    unknown = set(options) - {"project", "setup", "emulator"}
-    if not isinstance(options, dict) or unknown:
-        raise ValueError(f"{document.path}: the console comment above {start} has unknown keys {sorted(unknown)}")
+    where = f"{document.path}:{document.text.count(chr(10), 0, start) + 1}"
+    try:
+        options = yaml.safe_load(match["options"]) or {}
+    except yaml.YAMLError as e:
+        raise ValueError(f"{where}: the console comment above this block is not YAML (use `setup: |`): {e}") from e
+    if not isinstance(options, dict) or set(options) - {"project", "setup", "emulator"}:
+        raise ValueError(f"{where}: the console comment takes project, setup and emulator, not {options!r}")
     return options
 
 
