@@ -110,6 +110,13 @@ def test_the_models_page_names_every_model_file_and_its_price() -> None:
     assert "### gen4.5\n\nMakes video; current; credits: **12**." in models
 
 
+def test_the_emulator_page_names_every_endpoint_it_serves() -> None:
+    from runner.catalog.endpoints import ENDPOINTS
+
+    page = (ROOT / "docs" / "emulator.md").read_text()
+    assert [ep for ep in ENDPOINTS if f"`{ep}`" not in page] == []
+
+
 def test_the_site_builds_with_mkdocs_strict(tmp_path: Path) -> None:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
