@@ -237,16 +237,19 @@
 
   const credits = (n) => (n == null ? "?" : `${n}`);
 
+  async function load(shot) { // the live page asks for a shot's details when one of its takes is selected
+    if (details[shot]) return true;
+    try {
+      const res = await fetch(`/details/${encodeURIComponent(shot)}`);
+      if (!res.ok) return false;
+      details[shot] = await res.json();
+    } catch (e) { return false; }
+    return true;
+  }
+
   async function showDetail() {
     const { shot, take } = cursor;
-    if (!details[shot]) { // the live page asks for a shot's details when one of its takes is selected
-      try {
-        const res = await fetch(`/details/${encodeURIComponent(shot)}`);
-        if (!res.ok) return;
-        details[shot] = await res.json();
-      } catch (e) { return; }
-      if (!cursor || cursor.shot !== shot) return;
-    }
+    if (!(await load(shot)) || !cursor || cursor.shot !== shot) return;
     const info = details[shot];
     const r = rows[where.get(shot)];
     const t = info.takes[String(take)] || {};
@@ -328,10 +331,12 @@
 
   function refocus() { if (cursor) { const b = button(cursor.shot, cursor.take); if (b) b.focus({ preventScroll: true }); } }
 
-  function note() {
-    const w = here();
-    if (!w) return;
+  async function note() {
+    if (!cursor) { here(); return; }
     if (!live) { toast("A static report is read-only: pick with runner review"); return; }
+    // the note shown is the one the file holds: never an empty field that would save over it
+    if (!(await load(cursor.shot))) { toast("cannot read the shot's note from runner review; try again"); return; }
+    const w = here();
     const dialog = doc.getElementById("note");
     dialog.querySelector(".shot").textContent = w.shot;
     const input = doc.getElementById("note-text");
