@@ -123,7 +123,7 @@ class _Planner:
                         upstream_seconds(shot, self.fps.by_id, self.fps.seconds))
 
     def take_actions(self, shot: Shot, take_fps: list[str], forced: bool,
-                     prior_id: str | None) -> tuple[list[TakePlan], int | None, bool]:
+                     prior_id: str | None) -> tuple[list[TakePlan], int | None, Cost]:
         prior = self.state.shots.get(prior_id) if prior_id else None
         cost = self.cost(shot)
         takes: list[TakePlan] = []
@@ -168,7 +168,7 @@ class _Planner:
                 continue
             takes.append(TakePlan(n, fp, "create", out, cost.credits))
             total = None if total is None or cost.credits is None else total + cost.credits
-        return takes, total, cost.upper_bound
+        return takes, total, cost
 
     def plan_shot(self, shot: Shot, moved_from: str | None) -> ShotPlan:
         canonical, hashes = self.fps.canonical[shot.id]
@@ -177,7 +177,7 @@ class _Planner:
         via = self.replaced_inputs.get(shot.id)
         forced = shot.id in self.replace or via is not None
         prior_id = moved_from or (shot.id if shot.id in self.state.shots else None)
-        takes, credits, upper = self.take_actions(shot, self.fps.of_takes(shot), forced, prior_id)
+        takes, credits, cost = self.take_actions(shot, self.fps.of_takes(shot), forced, prior_id)
         prior = self.state.shots.get(prior_id) if prior_id else None
         case = _Case(shot, takes, prior, forced, moved_from,
                      f"input {via} is replaced (--replace)" if via else "--replace")
@@ -186,8 +186,8 @@ class _Planner:
         return ShotPlan(
             id=shot.id, symbol=symbol, action=action, reasons=tuple(r for r in reasons if r),
             model=shot.model, mode=shot.mode, fingerprint=shot_fp, takes=tuple(takes),
-            credits=credits, upper_bound=upper and credits not in (None, 0), moved_from=moved_from,
-            location=shot.location, tags=shot.tags, shot=shot, canonical=canonical,
+            credits=credits, upper_bound=cost.upper_bound and credits not in (None, 0), moved_from=moved_from,
+            location=shot.location, tags=shot.tags, shot=shot, canonical=canonical, price=cost,
         )
 
     def plan(self, select: tuple[str, ...], exclude: tuple[str, ...]) -> list[ShotPlan]:
@@ -229,6 +229,7 @@ def make_plan(
     store: str | None = None,
     place: Place | None = None,
     spec: Spec | None = None,
+    trust_prices: bool = False,
 ) -> Plan:
     """Load the spec and its state and compute the plan (sends nothing to the API; with a store,
     reads the state from it and looks up outputs this machine lacks). ``place`` and ``spec``,
@@ -244,7 +245,7 @@ def make_plan(
         raise RunnerError(f"--replace: no shot with id {', '.join(map(repr, unknown))} in {spec.display}")
     place = place or place_for(spec, store)
     state = place.load_state()
-    models, table = load_prices(prices)
+    models, table = load_prices(prices, trust=trust_prices)
     strange = sorted(set(allow_unpriced) - set(models))
     if strange:
         raise RunnerError(f"--allow-unpriced: unknown model {', '.join(map(repr, strange))}; "
@@ -268,7 +269,8 @@ def make_plan(
         spec_sha256=file_sha256(spec.path) or "", state_sha256=place.digest(state), spent_credits=spent,
         place=place, probed=dict(planner.probed),
         options={"select": list(select), "exclude": list(exclude), "replace": list(replace),
-                 "max_credits": max_credits, "allow_unpriced": sorted(set(allow_unpriced))},
+                 "max_credits": max_credits, "allow_unpriced": sorted(set(allow_unpriced)),
+                 "trust_prices": trust_prices},
     )
 
 

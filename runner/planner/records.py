@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from runner.catalog.endpoints import ENDPOINTS
 from runner.catalog.models import catalog
-from runner.catalog.pricing import CREDIT_USD
+from runner.catalog.pricing import CREDIT_USD, Cost
 from runner.errors import Location, Problem
 from runner.planner.budget import over_budget_by
 from runner.spec import Shot, Spec
@@ -60,6 +60,8 @@ class ShotPlan:
     shot: Shot | None = field(default=None, compare=False, repr=False)
     canonical: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     input_seconds: float | None = field(default=None, compare=False, repr=False)
+    price: Cost | None = field(default=None, compare=False, repr=False)
+    """What one take of this shot costs by the table (units billed, rate, the pricing field)."""
 
     @property
     def creates(self) -> int:
