@@ -287,10 +287,10 @@ def ask(question: str) -> bool:
 
 
 def _register() -> None:
-    from runner.cli import money, stored, tools
+    from runner.cli import money, prices, stored, tools
 
     for command in (tools.models, tools.emulate, tools.report, tools.init, tools.schema, stored.pull, stored.push,
-                    stored.state, money.usage):
+                    stored.state, money.usage, prices.prices):
         main.add_command(command)
 
 

@@ -14,6 +14,7 @@ from runner.catalog.models import ModelInfo
 from runner.catalog.pricing import source_label
 from runner.errors import Problem
 from runner.inputs.paths import display_path
+from runner.planner.charges import figure
 from runner.spec import Spec
 
 
@@ -72,18 +73,6 @@ def _units(info: ModelInfo) -> list[PriceUnit]:
 def _kind(info: ModelInfo) -> str:
     """What the model makes (video / image / audio), from its endpoints' output kinds."""
     return "/".join(sorted({ENDPOINTS[ep].output for ep in info.modes.values()})) or "-"
-
-
-def figure(value: float) -> str:
-    """A rate as people write it: 12, 0.5, 1/6 (not 0.16666666666666666)."""
-    from fractions import Fraction
-
-    if float(value).is_integer():
-        return str(int(value))
-    exact = Fraction(value).limit_denominator(1000)
-    if exact.numerator == 1 and abs(float(exact) - value) < 1e-12:
-        return f"1/{exact.denominator}"
-    return f"{value:g}"
 
 
 def _price_text(info: ModelInfo) -> str:
@@ -255,7 +244,9 @@ def apply_summary_data(result: Any) -> dict[str, Any]:
         "counts": {k: len(v) for k, v in sorted(groups.items())},
         "outcomes": groups,
         "credits": {"planned": result.planned_credits, "charged": result.charged_credits,
-                    "possibly_charged": result.possibly_charged},
+                    "possibly_charged": result.possibly_charged, "from_table": result.table_credits},
+        "drift": [d.to_dict() for d in result.drift],
+        "unplanned": [u.to_dict() for u in result.unplanned],
         "creates": result.creates,
         "notes": result.notes,
     }
@@ -273,6 +264,28 @@ def apply_summary_text(result: Any, output_dir: str) -> str:
                  f"charged {result.charged_credits} ({result.creates} create call{'s' if result.creates != 1 else ''})"
                  + (f", possibly charged {result.possibly_charged} (creates of unknown outcome)"
                     if result.possibly_charged else ""))
+    if result.table_credits:
+        lines.append(f"  ({result.table_credits} of the credits charged are the price table's figures: the API "
+                     "reported no cost for those takes)")
+    lines += charge_lines(result.drift, result.unplanned)
     if counts["done"] or counts["cached"] or counts["moved"] or counts["kept"]:
         lines.append(f"Outputs are in {output_dir}")
     return "\n".join(lines)
+
+
+def charge_lines(drift: list[Any], unplanned: list[Any]) -> list[str]:
+    """What the API charged beyond or beside the plan: per model, the drift with the price-file
+    line that fixes it, and the credits of unpriced models the plan did not count."""
+    lines = []
+    if drift:
+        lines.append("Charged other than planned (the price table is off for these models):")
+        for d in drift:
+            lines.append(f"  {d.text()}")
+            if d.fix:
+                lines.append(f"    price file line that fixes it: {d.fix}")
+    if unplanned:
+        total = sum(u.charged for u in unplanned)
+        lines.append(f"Spend beyond the plan: {total} credits for models without a known price, which the plan "
+                     "did not count:")
+        lines += [f"  {u.text()}" for u in unplanned]
+    return lines

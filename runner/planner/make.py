@@ -104,7 +104,7 @@ class _Planner:
         if done is None or done.fingerprint != fp or self.place is None or not self.place.has_output(done.sha256):
             return None
         return {"sha256": done.sha256, "bytes": done.bytes, "credits": done.credits, "task_id": done.task_id,
-                "finished": done.finished, "source": done.source, "from": "store"}
+                "finished": done.finished, "source": done.source, "from": "store", "credits_from": done.credits_from}
 
     def confined(self, shot: Shot, out: str) -> None:
         """A take's output path must resolve inside the project: a shot folder that is a
