@@ -9,6 +9,10 @@ Pure: reads the spec, its inputs, the state and the cache; sends nothing. Symbol
 - ``-`` removed from the spec (its files stay on disk);
 - ``!`` blocked: the same request was refused (SAFETY/ASSET) before; not paid for again.
 
+Two takes of one plan with the same fingerprint are one generation: the first is planned as
+usual, the later one ``reuse``s it (0 credits; apply copies the first's file once it is there),
+as a later plan would restore it from the cache.
+
 A take whose create was journaled but not finished ("pending") is resumed by apply and
 costs nothing more. What makes two generations the same is in ``planner.fingerprint``.
 """
@@ -90,6 +94,7 @@ class _Planner:
         out_dir = relative_to(spec.path.parent, spec.output_dir)
         self.out_prefix = "" if out_dir in ("", ".") else out_dir.rstrip("/") + "/"
         self.escapes: list[Problem] = []
+        self.first: dict[str, tuple[str, int]] = {}  # take fingerprint -> the (shot, take) that makes it
 
     def present(self, rel: str, size: int) -> bool:
         """The output file exists with the size the state recorded."""
@@ -132,43 +137,48 @@ class _Planner:
         for n, fp in zip(numbers, take_fps, strict=True):
             out = self.out_prefix + output_name(shot.id, n, shot.request)
             self.confined(shot, out)
-            pending = next((p for p in (prior.pending if prior else []) if p.fingerprint == fp), None)
-            done = prior.take(n) if prior else None
-            if pending is not None and pending.task_id is None and not forced:
-                # An intent of unknown outcome whose output this machine has (it finished while
-                # the journal could not be written): restore it rather than risk paying again.
-                hit = cache_mod.output_get(fp)
-                if hit is not None:
-                    takes.append(TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit))
-                    continue
-            if pending is not None and not forced:
-                # A journaled task is paid for; an intent without a task id may cost again
-                # (with --recreate-unknown), so it is priced as a possible create.
-                maybe = None if pending.task_id else cost.credits
-                takes.append(TakePlan(n, fp, "resume", out, maybe or 0, pending.task_id))
-                if maybe is not None:
-                    total = None if total is None else total + maybe
-                continue
-            refused = (prior.failure or {}).get(fp) if prior else None
-            if refused and not forced and blocks_retry(str(refused["code"]), shot):
-                why = f"{refused['code']} last time; change the request or use --replace"
-                takes.append(TakePlan(n, fp, "blocked", out, 0, refused.get("task_id"), blocked=why))
-                continue
-            if done is not None and done.fingerprint == fp and not forced and self.present(done.output, done.bytes):
-                action: TakeAction = "keep" if done.output == out else "move"
-                takes.append(TakePlan(n, fp, action, out, 0, done.task_id, source=done.output))
-                continue
-            hit = None if forced else (cache_mod.output_get(fp) or self.in_store(done, fp))
-            if hit is not None:
-                takes.append(TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit))
-                continue
-            if done is not None and done.fingerprint == fp and done.task_id and not forced:
-                # Paid for, but the file is nowhere: its task gives fresh URLs while Runway keeps it.
-                takes.append(TakePlan(n, fp, "refetch", out, 0, done.task_id))
-                continue
-            takes.append(TakePlan(n, fp, "create", out, cost.credits))
-            total = None if total is None or cost.credits is None else total + cost.credits
+            take = self.take_action(shot, n, fp, out, prior, forced, cost)
+            if take.action == "create" and fp in self.first:
+                take = TakePlan(n, fp, "reuse", out, 0, reuses=self.first[fp])
+            elif take.action != "blocked":
+                self.first.setdefault(fp, (shot.id, n))
+            takes.append(take)
+            if take.action == "create":
+                total = None if total is None or cost.credits is None else total + cost.credits
+            elif take.action == "resume" and take.task_id is None and cost.credits is not None:
+                total = None if total is None else total + cost.credits
         return takes, total, cost
+
+    def take_action(self, shot: Shot, n: int, fp: str, out: str, prior: ShotState | None, forced: bool,
+                    cost: Cost) -> TakePlan:
+        """What apply does with take ``n`` of ``shot`` (fingerprint ``fp``, file ``out``)."""
+        pending = next((p for p in (prior.pending if prior else []) if p.fingerprint == fp), None)
+        done = prior.take(n) if prior else None
+        if pending is not None and pending.task_id is None and not forced:
+            # An intent of unknown outcome whose output this machine has (it finished while
+            # the journal could not be written): restore it rather than risk paying again.
+            hit = cache_mod.output_get(fp)
+            if hit is not None:
+                return TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit)
+        if pending is not None and not forced:
+            # A journaled task is paid for; an intent without a task id may cost again
+            # (with --recreate-unknown), so it is priced as a possible create.
+            maybe = None if pending.task_id else cost.credits
+            return TakePlan(n, fp, "resume", out, maybe or 0, pending.task_id)
+        refused = (prior.failure or {}).get(fp) if prior else None
+        if refused and not forced and blocks_retry(str(refused["code"]), shot):
+            why = f"{refused['code']} last time; change the request or use --replace"
+            return TakePlan(n, fp, "blocked", out, 0, refused.get("task_id"), blocked=why)
+        if done is not None and done.fingerprint == fp and not forced and self.present(done.output, done.bytes):
+            action: TakeAction = "keep" if done.output == out else "move"
+            return TakePlan(n, fp, action, out, 0, done.task_id, source=done.output)
+        hit = None if forced else (cache_mod.output_get(fp) or self.in_store(done, fp))
+        if hit is not None:
+            return TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit)
+        if done is not None and done.fingerprint == fp and done.task_id and not forced:
+            # Paid for, but the file is nowhere: its task gives fresh URLs while Runway keeps it.
+            return TakePlan(n, fp, "refetch", out, 0, done.task_id)
+        return TakePlan(n, fp, "create", out, cost.credits)
 
     def plan_shot(self, shot: Shot, moved_from: str | None) -> ShotPlan:
         canonical, hashes = self.fps.canonical[shot.id]
@@ -304,7 +314,8 @@ class _Case:
 
     @property
     def actions(self) -> set[str]:
-        return {t.action for t in self.takes}
+        """The take actions; a reuse reads as the create it stands for (it is new, just free)."""
+        return {"create" if t.action == "reuse" else t.action for t in self.takes}
 
 
 def _verdict(case: _Case, shot_fp: str, canonical: Mapping[str, Any]) -> tuple[Symbol, str, list[str]]:
@@ -351,7 +362,7 @@ def _changed_text(changed: list[str]) -> str:
 def _missing_takes(case: _Case) -> list[str]:
     """Why takes of an unchanged request are generated: more takes, or outputs gone."""
     had = max((t.take for t in case.prior.takes), default=0) if case.prior else 0
-    missing = [t.take for t in case.takes if t.action == "create"]
+    missing = [t.take for t in case.takes if t.action in ("create", "reuse")]
     lost = [n for n in missing if n <= had]
     reasons = []
     failed = last_failures(case.prior, case.takes)
@@ -369,6 +380,11 @@ def _missing_takes(case: _Case) -> list[str]:
 def _notes(case: _Case) -> list[str]:
     """Reasons that come on top of the verdict: resumed tasks, takes no longer in the spec."""
     notes = []
+    for t in case.takes:
+        if t.reuses is not None:
+            other = t.reuses[0] if t.reuses[1] == t.take else f"{t.reuses[0]} take {t.reuses[1]}"
+            notes.append(f"{'take ' + str(t.take) + ' ' if case.shot.takes > 1 else ''}sends the same request as "
+                         f"{other}: reuses that result (0 credits)")
     resumed = [t for t in case.takes if t.action == "resume"]
     n = sum(1 for t in resumed if t.task_id)
     unknown = len(resumed) - n

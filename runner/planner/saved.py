@@ -33,7 +33,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             "inputs_from": [{"shot": u.shot, "take": u.take, "field": u.field}
                             for u in (s.shot.upstreams if s.shot else ())],
             "takes": [{"take": t.take, "action": t.action, "credits": t.credits, "output": t.output,
-                       "fingerprint": t.fingerprint, "task_id": t.task_id} for t in s.takes],
+                       "fingerprint": t.fingerprint, "task_id": t.task_id,
+                       **({"reuses": {"shot": t.reuses[0], "take": t.reuses[1]}} if t.reuses else {})}
+                      for t in s.takes],
         })
     over = plan.over_budget_by
     return {
