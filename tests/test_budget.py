@@ -240,3 +240,18 @@ def test_a_grown_reservation_counts_against_the_cap() -> None:
     assert spend.committed == 100
     assert spend.reserve("gen4_turbo", spend.price("gen4_turbo", 1, 5.0)) is not None
     assert spend.refusal("gen4_turbo", 0) is None
+
+
+def test_prices_below_a_credit_are_learnt_as_they_are() -> None:
+    spend = Spend()
+    assert spend.price("eleven_voice_isolation", 0, None) == 0  # nothing seen: the table's own 0
+    assert spend.reported("eleven_voice_isolation", 0, 1, 12.0) == 1
+    assert spend.per_unit == {"eleven_voice_isolation": 1 / 12}
+    assert spend.price("eleven_voice_isolation", 0, 24.0) == 2
+
+
+def test_a_release_gives_back_exactly_one_daily_slot() -> None:
+    spend = Spend(daily_left={"gen4.5": 3})
+    spend.reserve("gen4.5", 1)
+    spend.release("gen4.5", 1)
+    assert spend.daily_left == {"gen4.5": 3}

@@ -595,3 +595,88 @@ def test_sources_and_dates_are_not_prices() -> None:
     import runner.catalog.pricing as pricing
 
     assert set(pricing.METADATA) >= {"source", "as_of", "copy", "published", "other_sources"}
+
+
+def test_a_sound_priced_per_second_without_a_duration_is_priced_at_its_longest() -> None:
+    info = model("eleven_text_to_sound_v2", pricing={"credits_per_second": 2})
+    cost = cost_of(info, {"promptText": "a warm pad"})
+    assert (cost.credits, cost.seconds, cost.upper_bound) == (60, 30.0, True)
+    bare = model("eleven_text_to_sound_v2", pricing={"credits_per_second": 2, "unset_duration_billed_seconds": None})
+    cost = cost_of(bare, {"promptText": "a warm pad"})
+    assert cost.credits is None and cost.note == "the model picks the output's length: set duration to price it"
+    assert (cost.field, cost.base, cost.rate) == ("credits_per_second", 2, 2)
+
+
+def test_an_unpriced_cost_still_names_the_field_to_set() -> None:
+    cost = cost_of(catalog()["kling3.0_pro"], {"duration": 5})
+    assert cost.field == "credits_per_second" and cost.base is None
+    span = cost_of(catalog()["eleven_text_to_sound_v2"], {"promptText": "boom"})
+    assert (span.field, span.base) == ("credits_range", 2)
+
+
+@pytest.mark.parametrize(
+    ("body", "credits", "upper"),
+    [
+        pytest.param({"promptText": ""}, 0, False, id="empty-prompt-costs-nothing"),
+        pytest.param({}, None, False, id="no-prompt-no-price"),
+        pytest.param({"promptText": 7}, None, False, id="not-text"),
+    ],
+)
+def test_speech_without_characters(body: dict, credits: int | None, upper: bool) -> None:
+    cost = cost_of(catalog()["eleven_multilingual_v2"], body, endpoint="text_to_speech")
+    assert (cost.credits, cost.upper_bound) == (credits, upper)
+
+
+def test_video_and_image_references_are_both_counted() -> None:
+    info = model("gen4.5", pricing={"per_reference_image": 1})
+    body = {"duration": 5, "references": [{"uri": "a"}], "referenceImages": [{"uri": "b"}, {"uri": "c"}]}
+    assert cost_of(info, body).credits == 63
+    assert cost_of(info, {"duration": 5, "references": {"uri": "a"}}).credits == 61  # one, not a list
+
+
+@pytest.mark.parametrize(
+    ("pricing", "priced", "label"),
+    [
+        pytest.param({"credits_per_second": 12, "source": "Runway API reference: github.com/runwayml/skills"}, True,
+                     "Runway", id="runway"),
+        pytest.param({"credits_per_image": 1, "source": "runwayml 5.24.0 SDK request-type docstrings"}, True, "SDK",
+                     id="sdk"),
+        pytest.param({"credits_per_second": 28, "source": "third-party", "copy": True}, True, "copy*", id="copy"),
+        pytest.param({"credits_per_second": None, "source": "unpublished"}, False, "-", id="unpublished"),
+        pytest.param({"credits_per_image": None, "by_quality": {"low": 4}, "source": "x docstrings"}, True, "SDK",
+                     id="by-quality"),
+        pytest.param({"credits_per_second": None, "credits_range": [1, 2], "source": "skills"}, True, "Runway",
+                     id="range"),
+        pytest.param({"credits_per_second": None, "by_quality": {}, "credits_range": [], "source": "s"}, False, "-",
+                     id="empty-tables"),
+        pytest.param({"credits_per_second": 3, "source": "price file p.yaml", "copy": True}, True, "price file",
+                     id="price-file"),
+        pytest.param({"credits_per_second": None, "source": "price file p.yaml"}, False, "price file",
+                     id="price-file-first"),
+        pytest.param({"source": "docstrings", "per_reference_image": 1}, False, "-", id="surcharge-only"),
+    ],
+)
+def test_is_priced_and_the_source_label(pricing: dict, priced: bool, label: str) -> None:
+    from runner.catalog.pricing import is_priced, source_label
+
+    assert is_priced(pricing) is priced and source_label(pricing) == label
+
+
+def test_a_price_file_entry_drops_the_provenance_of_what_it_replaced(tmp_path: Path) -> None:
+    path = write(tmp_path, "prices.yaml", "seedance2: {by_resolution: {1080p: 44}}\n")
+    pricing = load_prices(path)[0]["seedance2"].pricing
+    for field in ("copy", "published", "as_of", "other_sources"):
+        assert field not in pricing
+    assert pricing["by_resolution"] == {"1080p": 44} and pricing["credits_per_second"] == 36
+
+
+def test_published_floors_cover_every_rate() -> None:
+    from runner.catalog.pricing import published_floors
+
+    floors = published_floors(catalog())
+    assert floors["veo3.1"] == {"credits_per_second": 40, "credits_per_second_no_audio": 20}
+    assert floors["eleven_multilingual_v2"] == {"credits_per_character": 0.02}
+    assert floors["gen4_image"] == {"credits_per_image": 8, "by_resolution.720p": 5, "by_resolution.1080p": 8}
+    assert floors["eleven_text_to_sound_v2"] == {"credits_range": 2}
+    assert floors["ideogram_4_0"] == {"by_quality.low": 4, "by_quality.medium": 7, "by_quality.high": 11}
+    assert "kling3.0_pro" not in floors
