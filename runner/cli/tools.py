@@ -115,13 +115,15 @@ def report(spec: Path, out: Path | None, store: str | None, prices: Path | None)
     """
     from runner.cli.report import charges, count_text, counts_by_kind, credits_table, write_report
     from runner.cli.views import charge_lines
+    from runner.inputs.paths import display_path
     from runner.planner.charges import drift, unplanned
 
     path, views = write_report(spec, out, store=store, prices=prices)
     click.echo(credits_table(views))
     for line in charge_lines(drift(charges(views)), unplanned(charges(views))):
         click.echo(line)
-    click.echo(f"Wrote {path} ({count_text(counts_by_kind(views))})")
+    # relative to where the user is, like every other path runner prints
+    click.echo(f"Wrote {display_path(path)} ({count_text(counts_by_kind(views))})")
 
 
 @click.command()
