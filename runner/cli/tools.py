@@ -10,7 +10,7 @@ import click
 from runner.catalog.models import catalog, schema_dir
 from runner.cli import views
 from runner.cli.boundary import boundary, color, stderr
-from runner.cli.options import FORMAT, STORE
+from runner.cli.options import FORMAT, PRICES, STORE
 from runner.errors import RunnerError
 from runner.spec import did_you_mean
 
@@ -98,18 +98,21 @@ def emulate(host: str, port: int, time_scale: float | None, config_file: Path | 
 @click.option("--layout", type=click.Choice(["auto", "cards", "grid"]), default="auto", show_default=True,
               help="cards: one card per shot; grid: the review's grid with filters (auto: grid from 30 shots).")
 @STORE
+@PRICES
 @boundary
-def report(spec: Path, out: Path | None, layout: str, store: str | None) -> None:
+def report(spec: Path, out: Path | None, layout: str, store: str | None, prices: Path | None) -> None:
     """Write a static HTML page of the campaign's outputs.
 
     Shots in graph order, each with its status (a shot whose files were made from
     another request is "out of date", with the prompt they were made from beside the
     spec's), model, mode, ratio, duration, prompt, credits planned and charged (also
     printed per shot and in total), its picks, a link to the spec, and its takes as
-    playable media with poster frames. A large campaign gets the review's grid and
-    filters (`runner review`) as a static page. The page needs no server; keep it where
-    it can reach the outputs. It is written inside the project (the git top level, else
-    the spec's folder).
+    playable media with poster frames. Models charged other than the table plans (give
+    --prices the price file apply used), and credits of models without a price, are
+    named at the top, as apply does. A large campaign gets the review's grid and filters
+    (`runner review`) as a static page. The page needs no server; keep it where it can
+    reach the outputs. It is written inside the project (the git top level, else the
+    spec's folder).
 
     \b
     Examples:
@@ -117,11 +120,15 @@ def report(spec: Path, out: Path | None, layout: str, store: str | None) -> None
       runner apply specs/demo.yaml --emulator --yes && runner report specs/demo.yaml
       runner report specs/launch.yaml --layout grid
     """
-    from runner.cli.report import count_text, counts_by_kind, credits_table, write_report
+    from runner.cli.report import charges, count_text, counts_by_kind, credits_table, write_report
+    from runner.cli.views import charge_lines
     from runner.inputs.paths import display_path
+    from runner.planner.charges import drift, unplanned
 
-    path, views = write_report(spec, out, store=store, layout=layout)  # type: ignore[arg-type]
+    path, views = write_report(spec, out, store=store, prices=prices, layout=layout)  # type: ignore[arg-type]
     click.echo(credits_table(views))
+    for line in charge_lines(drift(charges(views)), unplanned(charges(views))):
+        click.echo(line)
     # relative to where the user is, like every other path runner prints
     click.echo(f"Wrote {display_path(path)} ({count_text(counts_by_kind(views))})")
 

@@ -6,7 +6,9 @@ refusal), ``…`` waits for a pick (``{from: X, take: picked}``: no takes, no co
 Take actions: ``create`` (paid), ``keep``, ``move`` (a renamed shot's file),
 ``restore`` (from the cache or the store, free), ``refetch`` (a recorded take whose file is
 nowhere any more, read again from its task while Runway keeps it: free), ``resume`` (a
-journaled task, already paid, or an intent of unknown outcome), ``blocked``.
+journaled task, already paid, or an intent of unknown outcome), ``blocked``, ``reuse`` (the
+same request as an earlier take of this plan, ``reuses``: apply waits for that take and copies
+its file, free; identical requests are paid once).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, Literal
 
 from runner.catalog.endpoints import ENDPOINTS
 from runner.catalog.models import catalog
-from runner.catalog.pricing import CREDIT_USD
+from runner.catalog.pricing import CREDIT_USD, Cost
 from runner.errors import Location, Problem
 from runner.planner.budget import over_budget_by
 from runner.planner.picks import Picks
@@ -28,7 +30,7 @@ from runner.store.state import State
 PLAN_FORMAT = 1
 
 Symbol = Literal["+", "~", "=", ">", "-", "!", "…"]
-TakeAction = Literal["create", "keep", "move", "restore", "refetch", "resume", "blocked"]
+TakeAction = Literal["create", "keep", "move", "restore", "refetch", "resume", "blocked", "reuse"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class TakePlan:
     source: str | None = None
     blocked: str | None = None
     cached: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    reuses: tuple[str, int] | None = None
+    """For ``reuse``: the (shot, take) of this plan that makes the same request first."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,8 @@ class ShotPlan:
     shot: Shot | None = field(default=None, compare=False, repr=False)
     canonical: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     input_seconds: float | None = field(default=None, compare=False, repr=False)
-    take_credits: int | None = field(default=None, compare=False, repr=False)
-    """Credits of one generation of this shot at today's prices (None: unknown price)."""
+    price: Cost | None = field(default=None, compare=False, repr=False)
+    """What one take of this shot costs by the table (units billed, rate, the pricing field)."""
 
     @property
     def creates(self) -> int:

@@ -55,6 +55,8 @@ class TakeCard:
     rejected: bool = False
     seed: int | None = None
     prompt: str | None = None
+    charged_by_api: bool = False
+    """``charged`` is the task's own ``cost.credits`` (not the price table's figure)."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,7 @@ def _take_card(spec_dir: Path, root: Path, t: Take, current: bool, picked: bool,
     prompt = request.get("promptText")
     return TakeCard(t.take, t.output, here, t.sha256, t.bytes, t.credits, t.task_id, t.finished, current,
                     picked=picked, rejected=t.take in rejects,
+                    charged_by_api=t.source == "api" and t.credits is not None and t.credits_from is None,
                     seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
                     prompt=None if prompt is None else str(prompt))
 
@@ -183,7 +186,7 @@ def build_board(plan: Plan, picks: Picks | None = None, *, only: set[str] | None
             _take_card(spec.path.parent, spec.root, t, t.take in current,
                        pick_status == "picked" and pick is not None and pick.take == t.take, rejects, request)
             for t in sorted(entry.takes if entry else [], key=lambda t: t.take))
-        planned = sp.take_credits
+        planned = sp.price.credits if sp.price is not None else None
         made_from = request if entry is not None and status == "out of date" else None
         cards.append(ShotCard(sp, shot, status, reason, ENDPOINTS[shot.request.endpoint].output, takes,
                               planned, pick, pick_status, why, made_from,
