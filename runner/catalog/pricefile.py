@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from runner.bounded import PRICE_FILE_BYTES, Unreadable, escaped, read_text
 from runner.errors import FileError, Location, Problem, SpecErrors
 
 RATES = ("credits_per_second", "credits_per_second_no_audio", "credits_per_image", "credits_per_character",
@@ -88,9 +89,13 @@ class _Reader:
 def read_price_file(path: Path, models: Collection[str]) -> dict[str, dict[str, Any]]:
     """model -> pricing fields of a price file; every problem, located, raised as ``SpecErrors``."""
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        root = yaml.compose(read_text(path, PRICE_FILE_BYTES, what="price files"), Loader=yaml.SafeLoader)
+    except Unreadable as e:
+        raise FileError(path, f"cannot read the price file: it {e.reason}") from None
+    except RecursionError:  # PyYAML's composer recurses once per level of nesting
+        raise FileError(path, "cannot read the price file: nested too deeply") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise FileError(path, f"cannot read the price file: {e}") from None
+        raise FileError(path, f"cannot read the price file: {escaped(str(e))}") from None
     reader = _Reader(path)
     if root is None or not isinstance(root, yaml.MappingNode):
         raise FileError(path, "a price file maps model ids to pricing fields, e.g. {gen4.5: {credits_per_second: 14}}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from runner.bounded import PLAN_BYTES, Unreadable
 from runner.catalog.pricing import load_prices
 from runner.errors import FileError, RunnerError, StalePlanError
 from runner.inputs.paths import folder_root, is_inside, read_back_problem
@@ -64,7 +65,10 @@ def read_plan(path: Path) -> dict[str, Any]:
     """A plan file's document, validated against ``schema/plan.schema.json`` (plan files are
     passed around and can be edited: nothing in one is used before it is checked)."""
     try:
-        doc = read_json(path)
+        doc = read_json(path, PLAN_BYTES, what="saved plans")
+    except Unreadable as e:
+        raise FileError(path, f"{e.reason}; make the plan again with `runner plan -o`",
+                        label="cannot read the plan file") from None
     except OSError as e:
         raise FileError(path, f"cannot read the plan file: {e.strerror or e}") from None
     except ValueError as e:
@@ -119,10 +123,10 @@ def saved_plan_spec(path: Path) -> Path | None:
     if path.suffix != ".json":
         return None
     try:
-        doc = read_json(path)
+        doc = read_json(path, PLAN_BYTES, what="saved plans")
     except FileNotFoundError:
         return None
-    except (OSError, ValueError):
+    except (OSError, ValueError, Unreadable):
         doc = {"kind": "runner-plan"}  # a .json that is not JSON: report it as the plan file it claims to be
     if not isinstance(doc, dict) or doc.get("kind") != "runner-plan":
         return None

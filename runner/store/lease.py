@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from runner.bounded import LOCK_BYTES, parse_json
 from runner.errors import LockHeld, LockLost, StoreError
 from runner.store.objects import Objects, Version, env_seconds
 
@@ -88,7 +89,7 @@ def parse_holder(data: bytes) -> Holder | None:
     """The holder in a lock object, or None when the object is not one (it is then treated as
     free to take over: a lock object is ours to write, and a broken one must not block forever)."""
     try:
-        raw: Any = json.loads(data)
+        raw: Any = parse_json(data) if len(data) <= LOCK_BYTES else None  # too big: not a lock of ours
         holder = Holder(id=str(raw["id"]), user=str(raw["user"])[:100], host=str(raw["host"])[:200],
                         pid=int(raw["pid"]), ci_run=(str(raw["ci_run"])[:500] if raw.get("ci_run") else None),
                         taken=float(raw["taken"]), expires=float(raw["expires"]),

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import filelock
 
+from runner.bounded import STATE_BYTES, Unreadable, read_file
+from runner.bounded import too_large as bounded_too_large
 from runner.errors import StoreError
 from runner.store.files import TEMP_PREFIX, TempFile, atomic_write
 
@@ -43,6 +45,11 @@ class Version:
     etag: str
 
 
+def too_large(url: str, key: str, reason: str) -> StoreError:
+    """A store object that is not a plain object under its cap: nothing in it is used."""
+    return StoreError(url, f"the object {reason}; restore it from the bucket's versioning or delete it", key=key)
+
+
 def check_key(url: str, key: str) -> str:
     """``key`` if it is a safe relative object key, else a StoreError naming it."""
     parts = key.split("/")
@@ -58,8 +65,9 @@ class Objects(ABC):
     url: str
 
     @abstractmethod
-    def read(self, key: str) -> Version | None:
-        """The object's content and ETag, or None when there is none."""
+    def read(self, key: str, *, limit: int = STATE_BYTES) -> Version | None:
+        """The object's content and ETag, or None when there is none; a StoreError when it holds
+        more than ``limit`` bytes (a store object is untrusted: see ``too_large``)."""
 
     @abstractmethod
     def create(self, key: str, data: bytes) -> str | None:
@@ -109,11 +117,13 @@ class FolderObjects(Objects):
     def _fail(self, key: str, err: OSError) -> StoreError:
         return StoreError(self.url, f"{err.strerror or err}; check that the folder exists and is writable", key=key)
 
-    def read(self, key: str) -> Version | None:
+    def read(self, key: str, *, limit: int = STATE_BYTES) -> Version | None:
         try:
-            data = self._path(key).read_bytes()
+            data = read_file(self._path(key), limit, what="store objects read whole")
         except FileNotFoundError:
             return None
+        except Unreadable as err:
+            raise too_large(self.url, key, err.reason) from None
         except OSError as err:
             raise self._fail(key, err) from None
         return Version(data, _etag(data))
@@ -214,14 +224,25 @@ class BucketObjects(Objects):
         current = self.read(key)
         return current.etag if current is not None and current.data == data else None
 
-    def read(self, key: str) -> Version | None:
+    def read(self, key: str, *, limit: int = STATE_BYTES) -> Version | None:
         import obstore
 
         try:
             got = obstore.get(self._store, check_key(self.url, key))
-            data = bytes(got.bytes())
+            size = int(got.meta.get("size") or 0)
+            if size > limit:  # refused before its body is read
+                raise too_large(self.url, key, bounded_too_large(size, limit, "store objects read whole").reason)
+            chunks, total = [], 0
+            for chunk in got.stream(min_chunk_size=_CHUNK):  # the size can lie: count what arrives
+                total += len(chunk)
+                if total > limit:
+                    raise too_large(self.url, key, bounded_too_large(None, limit, "store objects read whole").reason)
+                chunks.append(bytes(chunk))
+            data = b"".join(chunks)
         except FileNotFoundError:
             return None
+        except StoreError:
+            raise
         except Exception as err:
             raise self._fail(key, err) from None
         return Version(data, str(got.meta.get("e_tag") or ""))

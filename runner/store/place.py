@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.bounded import ENTRY_BYTES, parse_json
 from runner.errors import StoreError
 from runner.store import blobs, lease
 from runner.store.local import LocalState
@@ -137,11 +138,11 @@ class Place:
     def shared_upload(self, account: str, digest: str) -> str | None:
         if self.objects is None or not _TOKEN.fullmatch(account) or not _SHA256.fullmatch(digest):
             return None
-        got = self.objects.read(self._upload_key(account, digest))
         try:
-            doc = json.loads(got.data) if got is not None else None
+            got = self.objects.read(self._upload_key(account, digest), limit=ENTRY_BYTES)
+            doc = parse_json(got.data) if got is not None else None
             uri, expires = (doc["uri"], float(doc["expires"])) if isinstance(doc, dict) else (None, 0.0)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, StoreError):
             return None  # a broken entry is simply not used (uploading again is free)
         if not isinstance(uri, str) or not _RUNWAY_URI.fullmatch(uri) or not time.time() < expires:
             return None
@@ -165,8 +166,8 @@ class Place:
         if self.objects is None or not _SHA256.fullmatch(digest):
             return False, None
         try:
-            got = self.objects.read(f"probes/{digest}.json")
-            doc = json.loads(got.data) if got is not None else None
+            got = self.objects.read(f"probes/{digest}.json", limit=ENTRY_BYTES)
+            doc = parse_json(got.data) if got is not None else None
         except (StoreError, ValueError):
             return False, None
         seconds = doc.get("seconds") if isinstance(doc, dict) else "absent"

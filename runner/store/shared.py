@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable, Collection
 from typing import Any
 
+from runner.bounded import parse_json
 from runner.errors import LockLost, StoreError
 from runner.store.objects import Objects
 from runner.store.state import FORMAT, State, changed_entries, shot_signature, shot_to_json, state_from_doc, state_root
@@ -117,9 +118,9 @@ class SharedState:
         if got is None:
             return None
         try:
-            return json.loads(got.data)
-        except (ValueError, UnicodeDecodeError):
-            raise self._corrupt(key, "not JSON") from None
+            return parse_json(got.data)
+        except ValueError as e:
+            raise self._corrupt(key, f"not JSON: {e}") from None
 
     def _raw_shots(self, key: str, raw: Any) -> dict[str, Any]:
         """Shot entries as read; they are checked together, like a state file, once merged."""

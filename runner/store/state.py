@@ -20,13 +20,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.errors import StateError
+from runner.bounded import SPEC_BYTES, STATE_BYTES, Unreadable, read_file
+from runner.errors import FileError, StateError
 from runner.inputs.paths import ID_PATTERN, confine, folder_root, is_inside, read_back_problem
 from runner.store.documents import first_problem, more, parse_json, shown
 from runner.store.files import atomic_write, stale_temp_files
@@ -208,18 +208,20 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
 def _read_snapshot(path: Path) -> tuple[Any, tuple[int, int, int] | None]:
     """The state file's document and which file it was (None, None when there is none)."""
     try:
-        with path.open("rb") as f:
-            st = os.fstat(f.fileno())
-            data = f.read()
+        seen = _identity(path)
+        data = read_file(path, STATE_BYTES, what="state files")
     except FileNotFoundError:
         return None, None
+    except Unreadable as e:
+        raise StateError(path, f"{e.reason}; restore it from git (git checkout -- <file>)",
+                         label="cannot read the state file") from None
     except OSError as e:
         raise StateError(path, f"cannot read the state file: {e.strerror}") from None
     try:
-        doc = parse_json(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+        doc = parse_json(data)
+    except ValueError as e:
         raise corrupt(path, "$", f"not JSON ({shown(str(e))[1:-1]})") from None
-    return doc, (st.st_ino, st.st_mtime_ns, st.st_size)
+    return doc, seen
 
 
 def state_from_doc(path: Path, doc: Any, root: Path, *, label: str | None = None,
@@ -284,12 +286,17 @@ def check_paths(path: Path, shots: dict[str, ShotState], root: Path, *, label: s
                                  f"{restore or 'Restore the file from git (git checkout -- <file>)'}")
 
 
-def file_sha256(path: Path) -> str | None:
-    """sha256 of a state (or any) file's bytes, None when it does not exist."""
+def file_sha256(path: Path, limit: int = SPEC_BYTES, *, what: str = "specs") -> str | None:
+    """sha256 of a file's bytes (a spec's, unless told), None when it does not exist; a
+    FileError for one that is not a regular file or is over ``limit``."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(read_file(path, limit, what=what)).hexdigest()
     except FileNotFoundError:
         return None
+    except Unreadable as e:
+        raise FileError(path, e.reason) from None
+    except OSError as e:
+        raise FileError(path, f"cannot read: {e.strerror or e}") from None
 
 
 def save_state(state: State) -> None:

@@ -1,0 +1,187 @@
+"""Reading what runner cannot trust, within bounds: files, store objects and API answers.
+
+Specs and price files arrive in pull requests; state files, journals, saved plans, picks and
+lock files are committed or shared and can be edited; store objects are written by anybody
+with the store's credentials; API answers come from the network. Each is read here, in one
+way, before anything else looks at it:
+
+- ``read_file``: regular files only (a spec linked to ``/dev/zero``, a FIFO or a socket is
+  refused at once, never read or waited on), and at most the file's size cap, whatever
+  ``stat`` says (``/proc`` files and growing files report sizes that are not what a read
+  returns), so no file can make runner read without end.
+- ``parse_json``: JSON with finite numbers only and nesting of at most ``MAX_JSON_DEPTH``
+  levels, so that neither the parser nor the code that walks the document afterwards
+  (schema validation, the SDK's models) can run out of stack.
+- ``escaped``: control characters (newlines too) of an untrusted value escaped before it
+  goes into a message, so that a value cannot forge lines in a CI log.
+
+The caps are here, in one place, with room for big campaigns: a state of 10,000 shots of
+3 takes each is about 22 MB, its saved plan about 12 MB. A file or object over its cap is an
+error that names it and the cap; nothing in it is used.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Any
+
+MIB = 1024 * 1024
+
+SPEC_BYTES = 5 * MIB
+"""A spec (``runner validate``/``plan``/``apply`` read it whole and keep every value's position)."""
+PRICE_FILE_BYTES = 5 * MIB
+STATE_BYTES = 128 * MIB
+"""A state file, and a store's snapshot or journal step (one step may hold every shot)."""
+JOURNAL_BYTES = 256 * MIB
+"""A local journal (``<spec>.state.journal``): about one state's worth of steps before it is folded."""
+PLAN_BYTES = 128 * MIB
+PICKS_BYTES = 16 * MIB
+"""``<stem>.picks.yaml``: a pick, rejects and a note per shot."""
+LOCK_BYTES = 64 * 1024
+"""Lock and owner files and a store's lock object (a holder's name, host, pid and times)."""
+ENTRY_BYTES = 64 * 1024
+"""Small store entries: a shared upload's URI, a probe's length."""
+
+MAX_JSON_DEPTH = 100
+"""Nesting of any JSON document or answer: a state nests a request (itself at most as deep as
+a spec's 64 levels) 3 levels down; API answers nest 4 or 5 levels."""
+
+
+class Unreadable(Exception):
+    """A file runner refuses to read (not a regular file, or over its cap). ``reason`` is meant
+    for users and says what to do; callers add where the file came from."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotRegular(Unreadable):
+    """A directory, FIFO, socket or device where a file was expected."""
+
+
+class TooLarge(Unreadable):
+    """A file or object over its size cap."""
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+# O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer (for ever). It changes
+# nothing for regular files, the only kind that is then read.
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def kind_of(mode: int) -> str:
+    """What a file of ``mode`` is, in words ("a FIFO (named pipe)"); "a special file" when unknown."""
+    return next((name for test, name in _KINDS if test(mode)), "a special file")
+
+
+def too_large(size: int | None, limit: int, what: str) -> TooLarge:
+    """The error of a file or object of ``size`` bytes (None: more than ``limit``) over its cap."""
+    found = f"is {size:,} bytes" if size is not None else f"holds more than {limit:,} bytes"
+    return TooLarge(f"{found}; {what} are limited to {limit:,} bytes")
+
+
+def read_file(path: Path | str, limit: int, *, what: str) -> bytes:
+    """The bytes of the regular file at ``path`` (symlinks followed), at most ``limit`` of them.
+
+    ``what`` names the kind of file in the plural, for the message ("specs", "state files").
+    Raises ``NotRegular`` or ``TooLarge`` (both ``Unreadable``), or the ``OSError`` of the
+    open (``FileNotFoundError`` for a missing file), so callers keep their own handling of those.
+    """
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        info = os.fstat(fd)  # of what was opened: a link swapped after a check does not matter
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegular(f"is {kind_of(info.st_mode)}, not a regular file; {what} must be regular files")
+        if info.st_size > limit:
+            raise too_large(info.st_size, limit, what)
+        chunks: list[bytes] = []
+        left = limit + 1  # one byte more than allowed tells "too large" from "exactly the cap"
+        while left > 0:
+            chunk = os.read(fd, min(left, MIB))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    if left <= 0:
+        raise too_large(None, limit, what)
+    return b"".join(chunks)
+
+
+def read_text(path: Path | str, limit: int, *, what: str) -> str:
+    """``read_file`` decoded as UTF-8 (a byte order mark is dropped); UnicodeDecodeError when it is not."""
+    return read_file(path, limit, what=what).decode("utf-8-sig")
+
+
+def parse_json(data: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse JSON; ValueError (with a short reason) for text that is not JSON runner accepts.
+
+    Numbers that JSON allows but no document of ours holds (``NaN``, ``Infinity``, ``1e999``)
+    are refused, and so is nesting deeper than ``max_depth`` levels: checked after the parse
+    (which itself stops at Python's recursion limit), before any code walks the document.
+    """
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not a number runner writes")
+
+    def finite(literal: str) -> float:
+        value = float(literal)
+        if math.isinf(value):
+            raise ValueError(f"{literal[:20]} is too large a number")
+        return value
+
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"not UTF-8 text (byte {e.start})") from None
+    try:
+        doc = json.loads(data, parse_constant=no_constants, parse_float=finite)
+    except RecursionError:
+        raise ValueError(f"nested too deeply (more than {max_depth} levels)") from None
+    if not _depth_within(doc, max_depth):
+        raise ValueError(f"nested too deeply (more than {max_depth} levels)")
+    return doc
+
+
+def _depth_within(doc: Any, limit: int) -> bool:
+    """Whether ``doc`` nests at most ``limit`` levels of lists and objects (no recursion)."""
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if type(value) is dict else value if type(value) is list else ()
+        for child in children:
+            if type(child) is dict or type(child) is list:
+                if depth + 1 > limit:
+                    return False
+                stack.append((child, depth + 1))
+    return True
+
+
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators (which some logs
+# and terminals also break lines at); everything else is shown as it is.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escaped(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\n``, ``\\x1b``,
+    ``\\u2028``), so that it stays on one line and cannot drive a terminal."""
+    return _CONTROL.sub(_escape_one, text)
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
