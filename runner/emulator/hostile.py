@@ -122,7 +122,7 @@ def _output(make: Callable[[str], Any]) -> Callable[[Doc], Doc]:
     return change
 
 
-TASK_ANSWERS: dict[str, Callable[[Doc], Doc]] = {
+TASK_ANSWERS: dict[str, Callable[[Doc], Any]] = {
     "status-unknown": _with("status", "WEIRD"),
     "status-lowercase": lambda doc: {**doc, "status": str(doc["status"]).lower()},
     "status-missing": _without("status"),
