@@ -27,6 +27,7 @@ import math
 import os
 import re
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,75 @@ ENTRY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 100
 """Nesting of any JSON document or answer: a state nests a request (itself at most as deep as
 a spec's 64 levels) 3 levels down; API answers nest 4 or 5 levels."""
+
+
+MAX_EXACT = 2**53 - 1
+"""The largest whole number that floats, JavaScript and most JSON readers hold exactly: the
+bound of every number runner computes with or sends (a 400-digit budget cannot become a float)."""
+
+
+def number_problem(value: object) -> str | None:
+    """Why a number from a spec, an option or a file cannot be computed with (NaN or infinite,
+    every comparison with NaN is false; beyond ``MAX_EXACT``, arithmetic overflows or loses
+    digits), in words ending a sentence about the value; None when it can (or is no number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return "is not a finite number"
+    if abs(value) > MAX_EXACT:
+        return f"is too large a number (the limit is {MAX_EXACT:,}, 2^53 - 1)"
+    return None
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The numbers an option or field takes: finite, from ``low`` to ``high`` (above ``low`` when
+    ``low_open``), whole when ``whole`` (then ``4.0`` is refused too: a whole number is written as
+    one, everywhere in runner). ``unit`` words the range ("seconds")."""
+
+    low: float
+    high: float
+    whole: bool = False
+    low_open: bool = False
+    unit: str = ""
+
+    def describe(self) -> str:
+        """"a whole number from 1 to 1,000", "seconds above 0, at most 3,600"."""
+        kind = "a whole number" if self.whole else self.unit or "a number"
+        if self.whole and self.unit:
+            kind += f" of {self.unit}"
+        low, high = _figure(self.low), _figure(self.high)
+        return f"{kind} above {low}, at most {high}" if self.low_open else f"{kind} from {low} to {high}"
+
+    def problem(self, value: object, *, shown: str | None = None) -> str | None:
+        """Why ``value`` is not one of these numbers (a sentence about it, which names it as
+        ``shown`` when given: the text a user typed), or None."""
+        named = short(value) if shown is None else escaped(shown if len(shown) <= 40 else shown[:39] + "…")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{named} is not a number; give {self.describe()}"
+        why = number_problem(value)
+        if why is None and self.whole and not isinstance(value, int):
+            why = "is not a whole number"
+        if why is None:
+            why = ("is negative" if value < 0 <= self.low else f"is below {_figure(self.low)}" if value < self.low
+                   else f"is not above {_figure(self.low)}" if self.low_open and value == self.low
+                   else f"is above {_figure(self.high)}" if value > self.high else None)
+        return None if why is None else f"{named} {why}; give {self.describe()}"
+
+
+def _figure(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
+def short(value: object, limit: int = 40) -> str:
+    """A number (or anything) shown in a message, cut short: a 400-digit integer is not echoed whole."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        # never str() it: beyond 4,300 digits Python refuses, and nobody reads 400 digits
+        digits = int((value.bit_length() - 1) * math.log10(2))  # 10^digits <= |value|
+        digits += abs(value) >= 10 ** (digits + 1)
+        return f"a number of {digits + 1:,} digits"
+    text = escaped(repr(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class Unreadable(Exception):

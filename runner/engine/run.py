@@ -19,7 +19,7 @@ from pathlib import Path
 from runner.engine.cancel import cancel_pending
 from runner.engine.client import Client, Connection, connection_from_env
 from runner.engine.loop import Engine
-from runner.engine.outcome import ApplyOptions, ApplyResult, ApplyRun, Reporter
+from runner.engine.outcome import OPTION_BOUNDS, ApplyOptions, ApplyResult, ApplyRun, Reporter
 from runner.errors import BudgetExceeded, ConfirmationNeeded, Interrupted, RunnerError, SpecErrors, StalePlanError
 from runner.planner import Plan, make_plan
 from runner.planner.budget import check_account
@@ -33,6 +33,16 @@ from runner.store.state import remove_stale_temp_files
 
 EMULATOR_POLL = 0.2
 REAL_POLL = 5.0
+
+def option_problems(request: ApplyRequest) -> list[str]:
+    """What is wrong with the numbers of ``request`` (``OPTION_BOUNDS``), one sentence each."""
+    found = []
+    for name, bound in OPTION_BOUNDS.items():
+        value = getattr(request, name)
+        why = None if value is None and name == "poll_interval" else bound.problem(value)
+        if why is not None:
+            found.append(f"--{name.replace('_', '-')}: {why}")
+    return found
 
 
 @dataclass
@@ -111,6 +121,9 @@ def run_apply(request: ApplyRequest, *, reporter: contextlib.AbstractContextMana
 
     ``confirm`` asks the user; None means there is nobody to ask (no terminal).
     """
+    problems = option_problems(request)
+    if problems:
+        raise RunnerError("; ".join(problems) + "; nothing was done")
     place, spec = _place(request)
     with place.locked(timeout=request.lock_timeout) as guard:
         plan = _plan_for(request, place, spec)

@@ -14,7 +14,7 @@ from typing import Any
 
 from runner.errors import Location, OutsideProject, Problem, SpecError, SpecErrors
 from runner.inputs.paths import confine, display_path, project_root, resolved_text
-from runner.spec.checks import budget_problems, collapse, located_schema_problems, secret_problems
+from runner.spec.checks import budget_problems, collapse, located_schema_problems, number_problems, secret_problems
 from runner.spec.expand import Expander
 from runner.spec.finish import Finisher
 from runner.spec.graph import graph_problems
@@ -75,6 +75,9 @@ def load_spec(path: Path) -> Spec:
     secrets = secret_problems(doc)
     if secrets:
         raise SpecErrors(secrets)
+    numbers = number_problems(doc)
+    if numbers:  # before the schema: its minimum and maximum let NaN through, and would word them twice
+        raise SpecErrors(numbers)
     located = located_schema_problems(doc)
     early = [p for _, p in located] + budget_problems(doc)
     # A schema problem inside one shot entry skips that entry only; the other shots still go

@@ -22,7 +22,7 @@ from typing import Any, cast
 import jsonschema
 
 from runner.bounded import escaped, parse_json, read_file
-from runner.catalog.models import schema_dir
+from runner.catalog.models import schema_dir, validator
 from runner.store.fastcheck import Check, compile_schema
 
 # As in the schemas: ``(?!\n)`` because Python's ``$`` also matches before a final newline
@@ -63,8 +63,7 @@ def _fast(name: str) -> Check:
 
 @cache
 def _validator(name: str) -> jsonschema.protocols.Validator:
-    doc = schema(name)
-    return jsonschema.validators.validator_for(doc)(doc)
+    return validator(schema(name))
 
 
 def json_path(parts: list[str | int] | tuple[str | int, ...]) -> str:
