@@ -18,6 +18,7 @@ from runner.spec.checks import budget_problems, collapse, located_schema_problem
 from runner.spec.expand import Expander
 from runner.spec.finish import Finisher
 from runner.spec.graph import graph_problems
+from runner.spec.limits import spec_budget
 from runner.spec.matrix import MAX_VARIANTS, count
 from runner.spec.problems import Problems
 from runner.spec.records import Shot, Spec
@@ -86,7 +87,11 @@ def load_spec(path: Path) -> Spec:
     if any(i is None for i, _ in located) or not _shots_buildable(doc, skip):
         raise SpecErrors(early)
     root = project_root(path)
-    shots, found = build_shots(doc, path, root, skip=frozenset(skip))
+    try:
+        with spec_budget():  # every template of the spec, matrix variants included: SPEC_SECONDS in all
+            shots, found = build_shots(doc, path, root, skip=frozenset(skip))
+    except SpecErrors as e:  # the rendering time ran out (Problems.rendered): what was found until then
+        raise SpecErrors(early + collapse(e.problems)) from None
     if early or found.errors:
         raise SpecErrors(early + collapse(found.errors))
     data = doc.data
