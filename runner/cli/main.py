@@ -15,7 +15,7 @@ import click
 
 from runner import __version__
 from runner.cli import views
-from runner.cli.boundary import boundary, color, stderr, warn
+from runner.cli.boundary import boundary, color, say, stderr, warn
 from runner.cli.options import ALLOW_UNPRICED, EXCLUDE, FORMAT, MAX_CREDITS, PRICES, REPLACE, SELECT, STORE, Number
 from runner.engine.outcome import OPTION_BOUNDS, ApplyResult, ApplyRun
 from runner.errors import BudgetExceeded, SpecErrors
@@ -92,7 +92,7 @@ def validate(specs: tuple[Path, ...], fmt: str) -> object:
             raise
         click.echo(views.validate_json([], e.problems))
         for p in e.problems:
-            stderr(f"error: {p}")
+            say(f"error: {p}")
         return e
     warnings = [w for s in result for w in s.warnings]
     if fmt == "json":
@@ -154,7 +154,7 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
         from runner.engine.run import organization_notes
 
         for note in organization_notes(result, emulator=emulator):
-            stderr(note)
+            say(note)
     if fmt == "text":
         click.echo(render_text(result, color=color()))
     else:

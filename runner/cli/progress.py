@@ -9,6 +9,8 @@ from typing import Self
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from runner.bounded import escaped
+
 
 class PlainReporter:
     """One line per status change, on stderr (CI logs)."""
@@ -21,10 +23,12 @@ class PlainReporter:
         if self.last.get((shot, take)) == status:
             return
         self.last[(shot, take)] = status
-        print(f"[{time.monotonic() - self.started:6.1f}s] {shot} #{take}: {status}", file=sys.stderr, flush=True)
+        print(f"[{time.monotonic() - self.started:6.1f}s] {shot} #{take}: {escaped(status)}", file=sys.stderr,
+              flush=True)
 
     def note(self, message: str) -> None:
-        print(f"[{time.monotonic() - self.started:6.1f}s] {message}", file=sys.stderr, flush=True)
+        # Notes carry the API's and the files' words (a failure reason, a URL): one line each, always.
+        print(f"[{time.monotonic() - self.started:6.1f}s] {escaped(message)}", file=sys.stderr, flush=True)
 
 
 class RichReporter:
@@ -53,4 +57,4 @@ class RichReporter:
         self.progress.update(self.rows[key], completed=done, status=status)
 
     def note(self, message: str) -> None:
-        self.progress.console.print(message)
+        self.progress.console.print(escaped(message), markup=False, highlight=False)  # no [markup] from answers

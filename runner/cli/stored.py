@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from runner.bounded import escaped
 from runner.cli.boundary import boundary, stderr
 from runner.cli.options import STORE
 from runner.errors import RunnerError
@@ -106,4 +107,4 @@ def unlock(lock_id: str, spec: Path, store: str | None) -> None:
     """
     _, place = _place(spec, store)
     holder = place.unlock(lock_id)
-    click.echo(f"Unlocked {place.describe}: was held by {holder.describe()}.")
+    click.echo(escaped(f"Unlocked {place.describe}: was held by {holder.describe()}."))  # the lock object's words

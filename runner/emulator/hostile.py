@@ -140,7 +140,7 @@ TASK_ANSWERS: dict[str, Callable[[Doc], Any]] = {
     "deep": _deep,
     "cost-bool": _terminal(_with("cost", {"credits": True})),
     "estimate-bool": lambda doc: {**doc, "estimatedCost": {"credits": True}} if "estimatedCost" in doc else doc,
-    "failure-newlines": lambda doc: {**doc, "failure": "Task failed\n::error::forged line\r\x1b[2Kgone"}
+    "failure-newlines": lambda doc: {**doc, "failure": "Task failed\n::error::FORGED line\r\x1b[2Kgone"}
     if doc.get("status") == "FAILED" else doc,
 }
 
