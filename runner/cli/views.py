@@ -47,11 +47,11 @@ def validate_text(specs: list[Spec]) -> str:
     for s in specs:
         models = sorted({shot.model for shot in s.shots})
         takes = sum(shot.takes for shot in s.shots)
-        lines.append(
+        lines.append(escaped(  # a file or folder name may hold a newline
             f"{s.display}: valid — {len(s.shots)} shot{'s' if len(s.shots) != 1 else ''}, "
             f"{takes} generation{'s' if takes != 1 else ''}, models: {', '.join(models)}; "
             f"outputs go to {display_path(s.output_dir)}"
-        )
+        ))
     return "\n".join(lines)
 
 

@@ -93,7 +93,12 @@ def test_errors_from_files_and_answers_are_one_line_each(write_spec, run, api, t
 
 def test_a_spec_whose_file_name_holds_a_newline_cannot_forge_a_line(write_spec, run, tmp_path) -> None:
     # A pull request commits `specs/x<newline>::error::FORGED.yaml`; CI runs `runner validate specs/*.yaml`.
-    spec = write_spec("version: 1\nname: t\nshots: []\n", name=f"x\n{FORGED}.yaml")
-    result = run(["validate", str(spec)])
+    invalid = write_spec("version: 1\nname: t\nshots: []\n", name=f"x\n{FORGED}.yaml")
+    result = run(["validate", str(invalid)])
     assert result.exit_code == 1 and f"x\\n{FORGED}.yaml" in result.stderr
     assert_no_forged_line(result.stdout, result.stderr)
+    valid = write_spec(TEXT_SPEC.format(prompt="x"), name=f"y\n{FORGED}.yaml")
+    for command in (["validate", str(valid)], ["plan", str(valid)]):
+        result = run(command)
+        assert result.exit_code == 0 and f"y\\n{FORGED}.yaml" in result.stdout
+        assert_no_forged_line(result.stdout, result.stderr)
