@@ -6,8 +6,11 @@ naming the file; nothing is sent."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,41 @@ from attack_kit import KEY, TEXT_SPEC, apply_text
 from runner.bounded import JOURNAL_BYTES, PLAN_BYTES, STATE_BYTES, TooLarge, read_file
 
 SPEC = TEXT_SPEC.format(prompt="x")
+
+
+@pytest.fixture
+def mkfifo():
+    """mkfifo(path): a FIFO nobody writes to, so that a read would wait for ever. If something
+    does wait on it (the defence is gone), a writer comes after 5 s with bytes that are not
+    what the test expects: the test then fails instead of hanging."""
+    stop = threading.Event()
+    threads = []
+
+    def make(path: Path) -> Path:
+        os.mkfifo(path)
+
+        def unblock() -> None:
+            deadline = time.monotonic() + 5
+            while not stop.wait(0.1):
+                if time.monotonic() < deadline:
+                    continue
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # ENXIO while no reader waits
+                except OSError:
+                    continue
+                with contextlib.suppress(OSError):
+                    os.write(fd, b"\x00not what a reader that waited expected")
+                os.close(fd)
+
+        thread = threading.Thread(target=unblock, daemon=True)
+        thread.start()
+        threads.append(thread)
+        return path
+
+    yield make
+    stop.set()
+    for thread in threads:
+        thread.join()
 
 
 def sparse(path: Path, size: int) -> Path:
@@ -60,9 +98,9 @@ def test_a_spec_linked_inside_its_project_still_works(write_spec, run, tmp_path)
     assert run(["validate", str(tmp_path / "link.yaml")]).exit_code == 0
 
 
-def test_a_spec_that_is_a_fifo_fails_at_once(run, api, tmp_path) -> None:
+def test_a_spec_that_is_a_fifo_fails_at_once(run, api, tmp_path, mkfifo) -> None:
     emu = api()
-    os.mkfifo(tmp_path / "spec.yaml")  # nobody ever writes to it: a read would wait for ever
+    mkfifo(tmp_path / "spec.yaml")  # nobody ever writes to it: a read would wait for ever
     for command in (["validate", str(tmp_path / "spec.yaml")], ["apply", str(tmp_path / "spec.yaml"), "--yes"]):
         result = run(command)
         assert result.exit_code == 1
@@ -95,16 +133,16 @@ def test_a_state_file_over_its_cap_is_refused_without_reading_it(write_spec, run
     assert emu.stats["requests"] == {}
 
 
-def test_a_state_file_that_is_a_fifo_fails_at_once(write_spec, run, api, tmp_path) -> None:
+def test_a_state_file_that_is_a_fifo_fails_at_once(write_spec, run, api, tmp_path, mkfifo) -> None:
     emu = api()
     spec = write_spec(SPEC)
-    os.mkfifo(tmp_path / "spec.state.json")
+    mkfifo(tmp_path / "spec.state.json")
     result = run(["plan", str(spec)])
     assert result.exit_code == 1 and "is a FIFO (named pipe), not a regular file; state files must be" in result.stderr
     assert emu.stats["requests"] == {}
 
 
-def test_a_journal_over_its_cap_or_a_fifo_is_refused(write_spec, run, api, tmp_path) -> None:
+def test_a_journal_over_its_cap_or_a_fifo_is_refused(write_spec, run, api, tmp_path, mkfifo) -> None:
     emu = api()
     spec = write_spec(SPEC)
     journal = sparse(tmp_path / "spec.state.journal", JOURNAL_BYTES + 1)
@@ -113,13 +151,13 @@ def test_a_journal_over_its_cap_or_a_fifo_is_refused(write_spec, run, api, tmp_p
     assert f"cannot read the journal: it is {JOURNAL_BYTES + 1:,} bytes; journals are limited to " \
            f"{JOURNAL_BYTES:,} bytes" in result.stderr
     journal.unlink()
-    os.mkfifo(journal)
+    mkfifo(journal)
     result = apply_text(run, spec)
     assert result.exit_code == 1 and "cannot read the journal: it is a FIFO (named pipe)" in result.stderr
     assert emu.stats["requests"] == {}
 
 
-def test_a_saved_plan_over_its_cap_or_a_fifo_is_refused(write_spec, run, api, tmp_path) -> None:
+def test_a_saved_plan_over_its_cap_or_a_fifo_is_refused(write_spec, run, api, tmp_path, mkfifo) -> None:
     emu = api()
     write_spec(SPEC)
     plan = sparse(tmp_path / "plan.json", PLAN_BYTES + 1)
@@ -128,15 +166,15 @@ def test_a_saved_plan_over_its_cap_or_a_fifo_is_refused(write_spec, run, api, tm
     assert f"cannot read the plan file {plan}: is {PLAN_BYTES + 1:,} bytes; saved plans are limited to " \
            f"{PLAN_BYTES:,} bytes" in result.stderr
     plan.unlink()
-    os.mkfifo(plan)
+    mkfifo(plan)
     result = run(["apply", str(plan), "--yes"])
     assert result.exit_code == 1 and "is a FIFO (named pipe), not a regular file; saved plans must be" in result.stderr
     assert emu.stats["requests"] == {}
 
 
-def test_a_price_file_that_is_a_fifo_or_too_big_is_refused(write_spec, run, tmp_path) -> None:
+def test_a_price_file_that_is_a_fifo_or_too_big_is_refused(write_spec, run, tmp_path, mkfifo) -> None:
     spec = write_spec(SPEC)
-    os.mkfifo(tmp_path / "prices.yaml")
+    mkfifo(tmp_path / "prices.yaml")
     result = run(["plan", str(spec), "--prices", str(tmp_path / "prices.yaml")])
     assert result.exit_code == 1 and "cannot read the price file: it is a FIFO (named pipe)" in result.stderr
     big = sparse(tmp_path / "big.yaml", 6 * 1024 * 1024)
@@ -144,7 +182,8 @@ def test_a_price_file_that_is_a_fifo_or_too_big_is_refused(write_spec, run, tmp_
     assert result.exit_code == 1 and "price files are limited to 5,242,880 bytes" in result.stderr
 
 
-def test_a_lock_holder_file_that_is_a_fifo_does_not_hang_the_busy_message(write_spec, run, tmp_path) -> None:
+def test_a_lock_holder_file_that_is_a_fifo_does_not_hang_the_busy_message(write_spec, run, tmp_path,
+                                                                          mkfifo) -> None:
     import subprocess
     import sys
     import textwrap
@@ -158,7 +197,7 @@ def test_a_lock_holder_file_that_is_a_fifo_does_not_hang_the_busy_message(write_
         """)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        os.mkfifo(tmp_path / ".spec.yaml.lock.holder")
+        mkfifo(tmp_path / ".spec.yaml.lock.holder")
         result = run(["apply", str(spec), "--yes", "--emulator"])
     finally:
         holder.kill()
@@ -199,12 +238,12 @@ def test_a_store_snapshot_nested_too_deeply_is_corrupt_not_a_crash(write_spec, r
     assert emu.stats["creates_total"] == 0
 
 
-def test_a_store_object_that_is_a_fifo_fails_at_once(write_spec, run, api, tmp_path) -> None:
+def test_a_store_object_that_is_a_fifo_fails_at_once(write_spec, run, api, tmp_path, mkfifo) -> None:
     emu = api()
     spec = write_spec(SPEC)
     store = tmp_path / "store"
     (store / "specs" / "t").mkdir(parents=True)
-    os.mkfifo(store / "specs" / "t" / "state.json")
+    mkfifo(store / "specs" / "t" / "state.json")
     result = _store_apply(run, spec, store)
     assert result.exit_code == 1 and "the object is a FIFO (named pipe), not a regular file" in result.stderr
     assert emu.stats["creates_total"] == 0
