@@ -264,3 +264,35 @@ def test_a_store_lock_object_over_its_cap_is_not_a_lock(write_spec, run, api, tm
     result = _store_apply(run, spec, store)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "h" * 200 not in result.stderr
+
+
+def test_a_bucket_object_over_its_cap_is_not_read(make_bucket, tmp_path, run, api, monkeypatch) -> None:
+    # On S3 (moto) the cap holds too: an upload entry (the runway:// URI of an input another
+    # machine uploaded, 64 KiB at most) padded to 100 KB is not used; the input is uploaded again.
+    import shutil
+
+    from attack_kit import ROOT
+
+    from runner.store.objects import open_store
+
+    emu = api()
+    bucket = make_bucket()
+    spec = ("version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n    prompt: '{prompt}'\n"
+            "    image: assets/hero.png\n    ratio: '1280:720'\n    duration: 4\n")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "assets").mkdir()
+    shutil.copy(ROOT / "specs" / "assets" / "hero.png", tmp_path / "assets" / "hero.png")
+    first = tmp_path / "first.yaml"
+    first.write_text(spec.format(prompt="a slow push in"))
+    assert run(["apply", str(first), "--yes", "--poll-interval", "0.02", "--store", bucket]).exit_code == 0
+    store = open_store(bucket)
+    (key,) = store.keys("uploads")
+    entry = store.read(key)
+    assert entry is not None
+    store.write(key, entry.data + b" " * 100_000)  # still the same JSON document
+    monkeypatch.setenv("RUNNER_CACHE_DIR", str(tmp_path / "another-machine"))
+    second = tmp_path / "second.yaml"
+    second.write_text(spec.format(prompt="a slow pull out").replace("name: t", "name: u"))
+    result = run(["apply", str(second), "--yes", "--poll-interval", "0.02", "--store", bucket])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert emu.stats["uploads"] == 2
