@@ -183,9 +183,10 @@ def load_yaml(path: Path, *, display: str | None = None, limit: int = MAX_BYTES,
     top = Location(shown)
     root = folder_root(path.absolute().parent)
     if not is_inside(path, root):  # named as given: ``display`` may show where the link leads
-        raise SpecError(Problem(Location(escaped(str(path))), f"leads to {escaped(resolved_text(path))}, outside the project {root} "
-                                "(symlinks are followed); runner reads only files inside the project: copy the "
-                                "file in instead of linking to it"))
+        raise SpecError(Problem(Location(escaped(str(path))),
+                                f"leads to {escaped(resolved_text(path))}, outside the project {root} (symlinks are "
+                                "followed); runner reads only files inside the project: copy the file in instead of "
+                                "linking to it"))
     try:
         raw = read_file(path, limit, what=what)
     except FileNotFoundError:
