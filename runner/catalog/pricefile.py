@@ -18,8 +18,11 @@ from typing import Any
 
 import yaml
 
-from runner.bounded import PRICE_FILE_BYTES, Unreadable, escaped, read_text
+from runner.bounded import PRICE_FILE_BYTES, Unreadable, escaped, read_text, short
 from runner.errors import FileError, Location, Problem, SpecErrors
+
+MAX_PRICE = 1_000_000
+"""Credits per unit (second, image, character): $10,000 a second is beyond any published price."""
 
 RATES = ("credits_per_second", "credits_per_second_no_audio", "credits_per_image", "credits_per_character",
          "auto_duration_billed_seconds", "unset_duration_billed_seconds")
@@ -50,8 +53,10 @@ class _Reader:
         v = self.value(node)
         if isinstance(v, bool) or not isinstance(v, int | float):
             why = f"{v!r} is not a number of credits"
-        elif not math.isfinite(v):
+        elif isinstance(v, float) and not math.isfinite(v):  # (isfinite of a 400-digit int overflows)
             why = f"{v} is not a finite number of credits"
+        elif v > MAX_PRICE:  # a 400-digit price overflowed the float arithmetic of every cost (exit 3)
+            why = f"{short(v)} is more than any price (at most {MAX_PRICE:,} credits a unit)"
         elif v < 0 or (v == 0 and not zero_ok):
             least = "at least 0" if zero_ok else "above 0"
             why = f"{v:g} is {'negative' if v < 0 else 'zero'}; a price here is a number of credits {least}"

@@ -124,6 +124,9 @@ BAD_PRICES = [
     pytest.param("gen4.5: {credits_per_second: .nan}\n", "gen4.5.credits_per_second: nan is not a finite number",
                  id="nan-rate"),
     pytest.param("gen4.5: {credits_per_second: .inf}\n", "inf is not a finite number", id="infinite-rate"),
+    pytest.param("gen4.5: {credits_per_second: " + "9" * 400 + "}\n",  # was an OverflowError, exit 3
+                 "a number of 400 digits is more than any price (at most 1,000,000 credits a unit)", id="400-digits"),
+    pytest.param("gen4.5: {credits_per_second: 1.0e+300}\n", "1e+300 is more than any price", id="1e300"),
     pytest.param("gen4.5: {credits_per_second: twelve}\n", "'twelve' is not a number of credits", id="a-word"),
     pytest.param("gen4.5: {credits_per_second: '12'}\n", "'12' is not a number of credits", id="a-quoted-number"),
     pytest.param("gen4.5: {credits_per_second: null}\n", "None is not a number of credits", id="null"),
