@@ -144,8 +144,10 @@ class FolderObjects(Objects):
         try:
             with self._cas:
                 try:
-                    current = path.read_bytes()
+                    current = read_file(path, STATE_BYTES, what="store objects read whole")
                 except FileNotFoundError:
+                    return None
+                except Unreadable:  # not the object that was read (a FIFO, a giant): not ours to replace
                     return None
                 if _etag(current) != etag:
                     return None
