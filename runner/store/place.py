@@ -7,6 +7,13 @@ by ``--store``, else ``RUNNER_STORE``, else the spec's ``store:`` — keeps the 
 snapshot plus journal steps, the lock as a lease made of conditional writes, and every output
 by content, so another machine with a fresh checkout and an empty cache plans 0 credits for
 what was ever applied and restores the files from the store.
+
+An apply that lost the store's lock (``LockLost``: paused past its lease while another apply
+took over) writes nothing more to the store; what it holds is kept on this machine instead, in
+``<spec>.state.unsaved.json`` beside the spec (``keep_unsaved``), besides its outputs and the
+cache. The next load on this machine adds to the store's state what only that file knows
+(``state.merge_unsaved``: takes and task ids, so nothing paid is paid again), and the next apply
+that writes the store in full removes the file.
 """
 
 from __future__ import annotations
@@ -21,13 +28,13 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.errors import StoreError
+from runner.errors import LockLost, StoreError
 from runner.store import blobs, lease
 from runner.store.local import LocalState
 from runner.store.lock import spec_lock
 from runner.store.objects import Objects, open_store
 from runner.store.shared import SharedState, spec_key
-from runner.store.state import State, load_state, state_path
+from runner.store.state import State, load_state, merge_unsaved, save_state, state_path
 from runner.store.steps import state_digest
 
 STORE_ENV = "RUNNER_STORE"
@@ -53,6 +60,7 @@ class Place:
     shared: SharedState | None = None
     _blobs: set[str] | None = field(default=None, repr=False)
     local: LocalState | None = field(default=None, repr=False)
+    _unsaved_read: bool = field(default=False, repr=False)  # the load read a kept file (removed once written)
 
     def __post_init__(self) -> None:
         if self.shared is None and self.local is None:
@@ -75,7 +83,29 @@ class Place:
             local = load_state(self.state_file)
             state.shots, state.exists = local.shots, True
             self.shared.adopt()
+        kept = self.unsaved_file
+        self._unsaved_read = kept.is_file()
+        if self._unsaved_read and merge_unsaved(state, load_state(kept).shots):
+            state.exists = True
+            self.shared.adopt()
         return state
+
+    @property
+    def unsaved_file(self) -> Path:
+        """Where an apply that lost the store's lock keeps its state (``<spec>.state.unsaved.json``)."""
+        return self.state_file.with_name(self.state_file.name.removesuffix(".json") + ".unsaved.json")
+
+    def keep_unsaved(self, state: State) -> Path:
+        """Keep ``state`` on this machine, for the store could not take it (see the module docstring)."""
+        kept = State(self.unsaved_file, state.shots)
+        save_state(kept)
+        return self.unsaved_file
+
+    def _drop_unsaved(self) -> None:
+        """The store now holds what the kept file held (it was merged at load and written in full)."""
+        if self._unsaved_read:
+            self.unsaved_file.unlink(missing_ok=True)
+            self._unsaved_read = False
 
     def save(self, state: State, *, final: bool = False) -> None:
         """Make ``state`` durable now."""
@@ -89,13 +119,24 @@ class Place:
         if self.local is not None:
             return self.local.prepare(state, changed=changed, compact=final)
         assert self.shared is not None
-        return self.shared.prepare(state, compact=final, changed=changed)
+        write = self.shared.prepare(state, compact=final, changed=changed)
+        if not final:
+            return write
+
+        def write_then_drop_kept() -> None:
+            write()
+            self._drop_unsaved()
+
+        return write_then_drop_kept
 
     def fold(self, state: State) -> None:
         """Fold a journal that an apply which did not finish left behind into the snapshot, so
-        the committed file holds it (``state`` as loaded; call with the lock held)."""
+        the committed file holds it (``state`` as loaded; call with the lock held). With a store,
+        what a file kept on this machine added to the state is written (then the file goes)."""
         if self.local is not None and state.exists:
             self.local.prepare(state, changed=(), compact=True)()
+        elif self.shared is not None and self._unsaved_read:
+            self.save(state, final=True)
 
     def digest(self, state: State) -> str | None:
         """What a saved plan records to notice that the state moved on before it is applied."""
@@ -116,11 +157,15 @@ class Place:
         key = f"locks/{self.shared.prefix.removeprefix('specs/')}.json"
         held = lease.acquire(self.objects, key, f"{self.spec_path.name} in {self.url}", timeout=timeout,
                              lease=lease.lease_seconds(self.objects.url))
-        with lease.kept(held) as check:
-            yield check
+        self.shared.fence = held.ensure  # every write of the state checks the lease first
+        try:
+            with lease.kept(held) as check:
+                yield check
+        finally:
+            self.shared.fence = _not_held
 
-    def unlock(self, lock_id: str) -> lease.Holder:
-        """Free the lock of a holder that died (``runner state unlock``)."""
+    def unlock(self, lock_id: str) -> lease.Holder | None:
+        """Free the lock of a holder that died (``runner state unlock``); None: the lock object was corrupt."""
         if self.objects is None or self.shared is None:
             raise StoreError(str(self.state_file), "the local default uses a lock file, which its holder's "
                              "process releases when it ends; there is nothing to unlock")
@@ -206,6 +251,10 @@ class Place:
     def pull_output(self, sha256: str, dest: Path, *, root: Path) -> bool:
         """Put the store's copy of ``sha256`` at ``dest`` (inside the project ``root``)."""
         return self.objects is not None and blobs.pull(self.objects, sha256, dest, root=root)
+
+
+def _not_held() -> None:
+    raise LockLost("the store's state is written only while holding its lock (runner apply)")
 
 
 def open_place(spec_path: Path, name: str, url: str | None, *, project_root: Path) -> Place:

@@ -17,6 +17,19 @@ steps, and at the end of an apply, the snapshot is rewritten to include them and
 covers are deleted; a reader that finds steps the snapshot already covers skips them, so a
 crash between the two is harmless.
 
+Only the holder of the lock may write, and a holder can lose the lock without knowing it (paused
+past its lease while another apply took over and finished). So every write is guarded twice:
+
+- ``fence`` (``Lease.ensure``) runs before each step, snapshot and removal: a holder whose lease
+  lapsed renews first, and stops (``LockLost``) when the lock was taken over;
+- the writes are conditional: a step is a create-if-absent, and the snapshot a replace on the
+  ETag it had when this writer read (or last wrote) it, or a create-if-absent when there was
+  none. A snapshot that somebody else rewrote meanwhile is never overwritten; the steps it
+  covers are removed only after our own snapshot was written on those terms.
+
+A write refused for either reason raises ``LockLost`` and writes nothing more; the caller keeps
+what it could not write on this machine (``Place.keep_unsaved``).
+
 Snapshots and steps are files anybody with the store's credentials can edit: they are parsed
 by the same validating reader as the state file.
 """
@@ -60,6 +73,9 @@ class SharedState:
         self._saved: dict[str, tuple[Any, ...] | None] = {}  # shot id -> signature in the store (None: removed)
         self._queue: list[tuple[str, bytes, bool]] = []
         self._full_next = False  # the next step compares every shot (a state taken over from a file)
+        self._snapshot_etag: str | None = None  # the snapshot as this writer last read or wrote it (None: none)
+        self.fence: Callable[[], None] = _unfenced
+        """Raises LockLost when this writer no longer holds the lock; called before every write."""
         self._lock = threading.Lock()  # guards the fields above
         self._writing = threading.Lock()  # one writer at a time, in order
 
@@ -74,7 +90,8 @@ class SharedState:
 
     def load(self, state: State) -> State:
         """Fill ``state`` (an empty one with its display path) from the snapshot and the steps after it."""
-        found_doc = self._read_json(self.snapshot_key)
+        snapshot = self.objects.read(self.snapshot_key)
+        found_doc = None if snapshot is None else self._parse(self.snapshot_key, snapshot.data)
         doc = {"format": FORMAT, "spec": self.spec, "upto": 0, "shots": {}} if found_doc is None else found_doc
         if not isinstance(doc, dict):
             raise self._corrupt(self.snapshot_key, "not a JSON object")
@@ -105,6 +122,7 @@ class SharedState:
         with self._lock:
             self._seq, self._upto = seq, upto
             self._saved = {sid: shot_signature(s) for sid, s in state.shots.items()}
+            self._snapshot_etag = None if snapshot is None else snapshot.etag
         return state
 
     def adopt(self) -> None:
@@ -114,10 +132,11 @@ class SharedState:
 
     def _read_json(self, key: str) -> Any:
         got = self.objects.read(key)
-        if got is None:
-            return None
+        return None if got is None else self._parse(key, got.data)
+
+    def _parse(self, key: str, data: bytes) -> Any:
         try:
-            return json.loads(got.data)
+            return json.loads(data)
         except (ValueError, UnicodeDecodeError):
             raise self._corrupt(key, "not JSON") from None
 
@@ -169,6 +188,7 @@ class SharedState:
                     if not self._queue:
                         return
                     key, data, is_snapshot = self._queue[0]
+                self.fence()
                 if is_snapshot:
                     self._write_snapshot(data)
                 elif self.objects.create(key, data) is None:
@@ -178,9 +198,22 @@ class SharedState:
                     self._queue.pop(0)
 
     def _write_snapshot(self, data: bytes) -> None:
-        self.objects.write(self.snapshot_key, data)
+        """Fold the steps into the snapshot, on the terms of the module docstring."""
+        etag = self._snapshot_etag
+        written = self.objects.create(self.snapshot_key, data) if etag is None else \
+            self.objects.replace(self.snapshot_key, data, etag)
+        if written is None:
+            raise LockLost(f"{self.snapshot_key} in {self.objects.url} changed since this apply read it: another "
+                           "apply wrote this spec's state meanwhile (this one's lease had run out?); it was not "
+                           "overwritten")
+        self._snapshot_etag = written
         upto = json.loads(data)["upto"]
         for key in self.objects.keys(f"{self.prefix}/journal"):
             found = _STEP.search(key)
             if found is not None and int(found.group(1)) <= upto:
+                self.fence()
                 self.objects.delete(key)
+
+
+def _unfenced() -> None:
+    """The fence of a writer that holds no lease (tests of the store alone)."""

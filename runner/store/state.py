@@ -353,3 +353,39 @@ def shot_signature(shot: ShotState) -> tuple[Any, ...]:
     """Everything of a shot that apply changes, by value: equal signatures, nothing to write."""
     return _signature(shot)
 
+
+
+def merge_unsaved(state: State, kept: dict[str, ShotState]) -> set[str]:
+    """Add to ``state`` (a store's) what ``kept`` (the state an apply that lost the store's lock
+    kept on this machine) knows and the store does not, so that nothing paid is paid again: a
+    take whose number the store's entry lacks, and a task id the store has neither as a take nor
+    as a pending task (it replaces the store's intent of unknown outcome for the same take and
+    fingerprint: that create did happen, and this is its task). Everything else is the store's
+    (the apply that took over is newer). Returns the ids of the shots that changed."""
+    changed: set[str] = set()
+    for sid, mine in sorted(kept.items()):
+        theirs = state.shots.get(sid)
+        if theirs is None:
+            paid = [p for p in mine.pending if p.task_id]
+            if mine.takes or paid:
+                state.shots[sid] = dataclasses.replace(mine, takes=list(mine.takes), pending=paid)
+                changed.add(sid)
+            continue
+        known = {t.task_id for t in theirs.takes if t.task_id} | {p.task_id for p in theirs.pending if p.task_id}
+        numbers = {t.take for t in theirs.takes}
+        takes = [t for t in mine.takes if t.take not in numbers and (t.task_id is None or t.task_id not in known)]
+        tasks = [p for p in mine.pending if p.task_id and p.task_id not in known
+                 and p.task_id not in {t.task_id for t in takes}]
+        if not takes and not tasks:
+            continue
+        pending = list(theirs.pending)
+        for task in tasks:
+            unknown = next((p for p in pending if p.task_id is None and (p.take, p.fingerprint) ==
+                            (task.take, task.fingerprint)), None)
+            if unknown is not None:
+                pending.remove(unknown)
+            pending.append(task)
+        state.shots[sid] = dataclasses.replace(theirs, takes=sorted([*theirs.takes, *takes], key=lambda t: t.take),
+                                               pending=pending)
+        changed.add(sid)
+    return changed
