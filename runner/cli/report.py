@@ -19,7 +19,7 @@ from pathlib import Path
 
 from runner.catalog.endpoints import ENDPOINTS, OutputKind
 from runner.catalog.models import catalog
-from runner.inputs.paths import confine, is_inside
+from runner.inputs.paths import confine
 from runner.planner import estimate
 from runner.spec import Shot, Spec, load_spec
 from runner.store.cache import Hasher
@@ -80,7 +80,7 @@ def _status(shot: Shot, entry: ShotState | None) -> tuple[str, str]:
 
 
 def collect(spec: Spec, report_dir: Path, state: State | None = None) -> list[ShotView]:
-    state = state if state is not None else load_state(state_path(spec.path))
+    state = state if state is not None else load_state(state_path(spec.path), layout=spec.outputs)
     hasher = Hasher()
     views = []
     for shot in spec.shots:
@@ -89,8 +89,8 @@ def collect(spec: Spec, report_dir: Path, state: State | None = None) -> list[Sh
         takes = []
         for t in sorted(entry.takes if entry else [], key=lambda t: t.take):
             path = spec.path.parent / t.output
-            # load_state refused paths out of the project; a symlink made since is not followed out either
-            exists = is_inside(path, spec.root) and path.is_file()
+            # load_state refused paths that are not the take's own file; a symlink made since is not followed either
+            exists = spec.outputs.problem(t.output, shot_id=shot.id, take=t.take) is None and path.is_file()
             rel = os.path.relpath(path, report_dir) if exists else None
             poster = poster_data_uri(path) if exists and ENDPOINTS[shot.request.endpoint].output == "video" else None
             takes.append(TakeView(t.take, rel, poster, t.credits))

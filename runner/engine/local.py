@@ -46,9 +46,18 @@ def _take_action(ctx: ApplyContext, sp: ShotPlan, tp: TakePlan) -> Outcome | Non
         done = entry.take(tp.take) if entry else None
         if done is None:  # pragma: no cover - plan only moves takes the state lists
             return None
-        # The source comes from the state file (a pull request can edit it): both ends are
-        # confined again here, where the move happens, so a symlink made since is caught too.
-        source = confine(base / tp.source, ctx.root, what=f"state file: shots.{sp.id} take {tp.take} output")
+        # The source comes from the state (a pull request can edit it): it was checked to be the
+        # take's own file when the state was read, and is checked again here, where the move
+        # happens (a symlink made since), together with its content: only the output the state
+        # records is moved, never another file that was put in its place.
+        owner = sp.moved_from or sp.id
+        why = ctx.plan.spec.outputs.problem(tp.source, shot_id=owner, take=tp.take)
+        if why is not None:
+            return Outcome(sp.id, tp.take, "failed", f"not moved: the state's {tp.source!r} {why}", code="MOVE")
+        source = confine(base / tp.source, ctx.root, what=f"state file: shots.{owner} take {tp.take} output")
+        if cache_mod.sha256_file(source) != done.sha256:
+            return Outcome(sp.id, tp.take, "failed", f"not moved: {tp.source} is not the output the state records "
+                           "(its sha256 differs); move it back or delete it, then run apply again", code="MOVE")
         dest = confine(base / tp.output, ctx.root, what="output")
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, dest)
@@ -59,7 +68,8 @@ def _take_action(ctx: ApplyContext, sp: ShotPlan, tp: TakePlan) -> Outcome | Non
         return Outcome(sp.id, tp.take, "moved", f"from {tp.source}", tp.output)
     if tp.action == "restore" and tp.cached and tp.cached.get("from") == "store":
         place = ctx.plan.place
-        if place is None or not place.pull_output(str(tp.cached["sha256"]), base / tp.output, root=ctx.root):
+        if place is None or not place.pull_output(str(tp.cached["sha256"]), base / tp.output, root=ctx.root,
+                                                  size=int(tp.cached["bytes"])):
             return Outcome(sp.id, tp.take, "failed", "the store no longer has this output; run apply again "
                            "to generate it", code="STORE")
         ctx.journal.record_take(sp, tp, tp.cached, str(tp.cached.get("source") or "api"))

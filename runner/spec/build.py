@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import Location, OutsideProject, Problem, SpecError, SpecErrors
-from runner.inputs.paths import confine, display_path, project_root, resolved_text
+from runner.inputs.paths import BUCKET_SCHEMES, confine, display_path, in_git_folder, project_root, resolved_text
 from runner.spec.checks import budget_problems, collapse, located_schema_problems, secret_problems
 from runner.spec.expand import Expander
 from runner.spec.finish import Finisher
@@ -100,8 +100,35 @@ def load_spec(path: Path) -> Spec:
         allowed_hosts=allowed_hosts(data),
         output_location=where,
         output_field=key,
-        store=data.get("store"),
+        store=_store(doc, path.resolve().parent, root),
     )
+
+
+def _store(doc: Document, spec_dir: Path, root: Path) -> str | None:
+    """The spec's ``store:``: a bucket URL as written, or a folder resolved with symlinks followed,
+    which must lie inside the project and outside ``.git`` (a committed spec must not send state,
+    lock and outputs to a folder elsewhere on the machine, e.g. through a committed symlink).
+    ``--store`` and ``RUNNER_STORE`` are the user's own choice and are not checked here."""
+    raw = doc.data.get("store")
+    if not isinstance(raw, str) or not raw or raw.startswith(BUCKET_SCHEMES):
+        return raw if isinstance(raw, str) and raw else None
+    where = doc.where(("store",))
+    folder = raw.removeprefix("file://")
+    if "://" in folder:
+        why = (f"unknown store {raw[:80]!r}: use s3://bucket/prefix, gs://bucket/prefix, az://container/prefix "
+               "or a folder inside the project")
+    elif "\x00" in folder:
+        why = "contains a NUL byte; give a folder relative to the spec file"
+    elif in_git_folder(spec_dir / folder):
+        why = f"{raw!r} lies inside a .git folder (symlinks are followed), where runner never writes"
+    else:
+        try:
+            return str(confine(spec_dir / folder, root, what="store"))
+        except OutsideProject as e:
+            why = (f"{raw!r} resolves to {resolved_text(Path(e.path))}, outside the project root {e.root} (symlinks "
+                   "are followed); a spec's store folder must be inside the project (or use --store / RUNNER_STORE, "
+                   "which may point anywhere)")
+    raise SpecErrors([Problem(where, why, field="store")])
 
 
 def _output_dir(doc: Document, spec_dir: Path, root: Path) -> tuple[Path, Location, str]:
@@ -114,6 +141,9 @@ def _output_dir(doc: Document, spec_dir: Path, root: Path) -> tuple[Path, Locati
         why = "contains a NUL byte; give a folder relative to the spec file"
     elif raw and Path(raw).is_absolute():
         why = f"absolute path {raw!r}: give a folder relative to the spec file, inside the project"
+    elif in_git_folder(spec_dir / (raw or f"outputs/{doc.data['name']}")):
+        why = (f"{raw or 'the default outputs/<name>'!r} lies inside a .git folder (symlinks are followed), where "
+               "runner never writes: choose a folder outside it")
     else:
         try:
             return confine(spec_dir / (raw or f"outputs/{doc.data['name']}"), root, what=key), where, key

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.errors import LockLost, StoreError
+from runner.inputs.paths import BUCKET_SCHEMES, OutputLayout
 from runner.store import blobs, lease
 from runner.store.local import LocalState
 from runner.store.lock import spec_lock
@@ -49,6 +50,20 @@ def store_url(option: str | None, spec_store: str | None, env: dict[str, str] | 
     return option or env.get(STORE_ENV) or spec_store or None
 
 
+def store_identity(url: str | None) -> str | None:
+    """The store ``url`` names, comparable however it is spelled: a bucket URL without trailing
+    slashes; a folder (``file://`` or not) as an absolute path (relative ones from the working
+    folder, as ``open_store`` takes them) with symlinks followed; None for the local default."""
+    if not url:
+        return None
+    if url.startswith(BUCKET_SCHEMES) or ("://" in url and not url.startswith("file://")):
+        return url.rstrip("/")
+    try:
+        return str((Path.cwd() / url.removeprefix("file://")).resolve())
+    except (ValueError, OSError, RuntimeError):
+        return url
+
+
 @dataclass
 class Place:
     """A spec's home for state, lock and outputs (the local default when ``shared`` is None)."""
@@ -60,6 +75,8 @@ class Place:
     shared: SharedState | None = None
     _blobs: set[str] | None = field(default=None, repr=False)
     local: LocalState | None = field(default=None, repr=False)
+    layout: OutputLayout | None = None
+    """The spec's output layout: every take's file read back must be the one runner derives for it."""
     _unsaved_read: bool = field(default=False, repr=False)  # the load read a kept file (removed once written)
 
     def __post_init__(self) -> None:
@@ -77,15 +94,15 @@ class Place:
         there is one; reading never writes (a pull request's plan may hold read-only
         credentials): the first apply that changes anything writes it all to the store."""
         if self.shared is None:
-            return load_state(self.state_file)
+            return load_state(self.state_file, layout=self.layout)
         state = self.shared.load(State(self.state_file))
         if not state.shots and self.state_file.is_file():
-            local = load_state(self.state_file)
+            local = load_state(self.state_file, layout=self.layout)
             state.shots, state.exists = local.shots, True
             self.shared.adopt()
         kept = self.unsaved_file
         self._unsaved_read = kept.is_file()
-        if self._unsaved_read and merge_unsaved(state, load_state(kept).shots):
+        if self._unsaved_read and merge_unsaved(state, load_state(kept, layout=self.layout).shots):
             state.exists = True
             self.shared.adopt()
         return state
@@ -248,25 +265,28 @@ class Place:
             self._blobs = {key.rsplit("/", 1)[-1] for key in self.objects.keys("blobs/sha256")}
         return sha256 in self._blobs
 
-    def pull_output(self, sha256: str, dest: Path, *, root: Path) -> bool:
-        """Put the store's copy of ``sha256`` at ``dest`` (inside the project ``root``)."""
-        return self.objects is not None and blobs.pull(self.objects, sha256, dest, root=root)
+    def pull_output(self, sha256: str, dest: Path, *, root: Path, size: int) -> bool:
+        """Put the store's copy of ``sha256`` at ``dest`` (inside the project ``root``); ``size``:
+        its byte size as the state records it, which the download never goes past."""
+        return self.objects is not None and blobs.pull(self.objects, sha256, dest, root=root, size=size)
 
 
 def _not_held() -> None:
     raise LockLost("the store's state is written only while holding its lock (runner apply)")
 
 
-def open_place(spec_path: Path, name: str, url: str | None, *, project_root: Path) -> Place:
-    """The place for the spec at ``spec_path`` with ``name``, in the store at ``url`` (None: local)."""
+def open_place(spec_path: Path, name: str, url: str | None, *, project_root: Path,
+               layout: OutputLayout | None = None) -> Place:
+    """The place for the spec at ``spec_path`` with ``name``, in the store at ``url`` (None: local);
+    ``layout``: the spec's, which every take's file read back must follow."""
     state_file = state_path(spec_path)
     if not url:
-        return Place(spec_path, state_file)
+        return Place(spec_path, state_file, layout=layout)
     objects = open_store(url, base=Path.cwd())
     spec_key(name)
     try:
         relative = spec_path.resolve().relative_to(project_root.resolve()).as_posix()
     except ValueError:
         relative = spec_path.name
-    return Place(spec_path, state_file, url, objects, SharedState(objects, name, relative))
+    return Place(spec_path, state_file, url, objects, SharedState(objects, name, relative, layout), layout=layout)
 

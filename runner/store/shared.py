@@ -44,6 +44,8 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from runner.errors import LockLost, StoreError
+from runner.inputs.paths import OutputLayout
+from runner.store.documents import shown
 from runner.store.objects import Objects
 from runner.store.state import FORMAT, State, changed_entries, shot_signature, shot_to_json, state_from_doc, state_root
 
@@ -63,10 +65,11 @@ def spec_key(name: str) -> str:
 class SharedState:
     """Reads and writes one spec's state in a store. ``save`` may be called from a worker thread."""
 
-    def __init__(self, objects: Objects, name: str, spec: str) -> None:
+    def __init__(self, objects: Objects, name: str, spec: str, layout: OutputLayout | None = None) -> None:
         self.objects = objects
         self.prefix = spec_key(name)
         self.spec = spec  # the spec's path in the project, to notice two specs with one name
+        self.layout = layout  # the spec's: every take's file must be the one runner derives for it
         self._writer = uuid.uuid4().hex  # makes every step unique: see BucketObjects._ours
         self._seq = 0
         self._upto = 0
@@ -117,7 +120,7 @@ class SharedState:
                     shots.update(self._raw_shots(key, {sid: raw}))
             seq = int(found.group(1))
         state.shots = state_from_doc(state.path, {"format": FORMAT, "shots": shots}, state_root(state.path),
-                                     label=f"{self.objects.url.rstrip('/')}/{self.prefix}")
+                                     label=f"{self.objects.url.rstrip('/')}/{self.prefix}", layout=self.layout)
         state.exists = bool(state.shots) or found_doc is not None
         with self._lock:
             self._seq, self._upto = seq, upto
@@ -141,9 +144,24 @@ class SharedState:
             raise self._corrupt(key, "not JSON") from None
 
     def _raw_shots(self, key: str, raw: Any) -> dict[str, Any]:
-        """Shot entries as read; they are checked together, like a state file, once merged."""
+        """Shot entries as read; they are checked together, like a state file, once merged. The
+        take files they name are checked here, object by object, so that the error names the
+        object (the snapshot or the step) that holds a wrong one."""
         if not isinstance(raw, dict):
             raise self._corrupt(key, "shots must be an object of shot ids")
+        if self.layout is not None:
+            for sid, entry in raw.items():
+                takes = entry.get("takes") if isinstance(entry, dict) else None
+                for n, take in enumerate(takes if isinstance(takes, list) and isinstance(sid, str) else ()):
+                    number = take.get("take") if isinstance(take, dict) else None
+                    if not isinstance(number, int) or isinstance(number, bool):
+                        continue  # the schema check of the merged state says what is wrong
+                    why = self.layout.problem(take.get("output"), shot_id=sid, take=number)
+                    if why is not None:
+                        raise StoreError(self.objects.url, f"corrupt state object: shots.{shown(sid)[1:-1]}.takes[{n}]"
+                                         f".output {shown(take.get('output'), limit=200)} {why}; nothing was read, "
+                                         "moved, restored or pulled for it. Restore the object from the bucket's "
+                                         "versioning, or delete it to start over", key=key)
         return dict(raw)
 
     def _corrupt(self, key: str, what: str) -> StoreError:

@@ -93,10 +93,10 @@ def test_a_holder_paused_past_its_lease_never_erases_the_other_applys_work(store
         holder[0].send_signal(signal.SIGCONT)  # the laptop wakes up
     _, err = holder[0].communicate(timeout=300)
 
+    assert store_state(store, b) == before  # B's snapshot stands: every shot, as B recorded it
     assert holder[0].returncode == 1, err[-3000:]
     assert "was taken over while this apply held it" in err and "Nothing was written over the other apply's work" in err
     assert "c.state.unsaved.json" in err and "run apply again" in err
-    assert store_state(store, b) == before  # B's snapshot stands: every shot, as B recorded it
 
     # A fresh checkout (no state file, no outputs, an empty cache) plans 0 and pays 0.
     fresh = checkout(tmp_path, "c")
