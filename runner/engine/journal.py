@@ -31,6 +31,7 @@ saying where it is and to run apply again.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -38,7 +39,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runner.errors import LockLost, StoreError
-from runner.inputs.paths import display_path
+from runner.inputs.paths import OutputLayout, display_path
 from runner.planner import ShotPlan, TakePlan
 from runner.spec import thaw
 from runner.store.place import Place
@@ -91,9 +92,17 @@ class Journal:
             self._changed(sp.id)
         return st
 
-    def rename(self, old: str, new: str) -> None:
-        """A moved shot: its whole entry (takes, journal, remembered refusals) follows the id."""
-        self.state.shots[new] = self.state.shots.pop(old)
+    def rename(self, old: str, new: str, layout: OutputLayout | None = None) -> None:
+        """A moved shot: its whole entry (takes, journal, remembered refusals) follows the id, and
+        with ``layout`` each take names its file in the new shot folder (where the caller moved
+        it, or where the next plan restores it from): a state never says that a shot's take
+        lives in another shot's folder (``OutputLayout.problem`` would refuse it)."""
+        entry = self.state.shots.pop(old)
+        if layout is not None:
+            head, to = f"{layout.prefix}{old}/", f"{layout.prefix}{new}/"
+            entry.takes = [dataclasses.replace(t, output=to + t.output.removeprefix(head))
+                           if t.output.startswith(head) else t for t in entry.takes]
+        self.state.shots[new] = entry
         self._changed(old)
         self._changed(new)
 

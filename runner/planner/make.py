@@ -155,7 +155,10 @@ class _Planner:
                 why = f"{refused['code']} last time; change the request or use --replace"
                 takes.append(TakePlan(n, fp, "blocked", out, 0, refused.get("task_id"), blocked=why))
                 continue
-            if done is not None and done.fingerprint == fp and not forced and self.present(done.output, done.bytes):
+            # A take of a renamed shot (or whose folder changed) moves; one found at its new place
+            # already was moved by an apply killed before it recorded that (apply checks its sha256).
+            if done is not None and done.fingerprint == fp and not forced and \
+                    (self.present(done.output, done.bytes) or (done.output != out and self.present(out, done.bytes))):
                 action: TakeAction = "keep" if done.output == out else "move"
                 takes.append(TakePlan(n, fp, action, out, 0, done.task_id, source=done.output))
                 continue
