@@ -106,29 +106,22 @@ def load_spec(path: Path) -> Spec:
 
 def _store(doc: Document, spec_dir: Path, root: Path) -> str | None:
     """The spec's ``store:``: a bucket URL as written, or a folder resolved with symlinks followed,
-    which must lie inside the project and outside ``.git`` (a committed spec must not send state,
-    lock and outputs to a folder elsewhere on the machine, e.g. through a committed symlink).
+    which must lie inside the project and outside ``.git`` (the schema already refuses ``..`` and
+    absolute paths; a symlink committed in the repository must not lead elsewhere either).
     ``--store`` and ``RUNNER_STORE`` are the user's own choice and are not checked here."""
     raw = doc.data.get("store")
     if not isinstance(raw, str) or not raw or raw.startswith(BUCKET_SCHEMES):
         return raw if isinstance(raw, str) and raw else None
-    where = doc.where(("store",))
-    folder = raw.removeprefix("file://")
-    if "://" in folder:
-        why = (f"unknown store {raw[:80]!r}: use s3://bucket/prefix, gs://bucket/prefix, az://container/prefix "
-               "or a folder inside the project")
-    elif "\x00" in folder:
-        why = "contains a NUL byte; give a folder relative to the spec file"
-    elif in_git_folder(spec_dir / folder):
+    if in_git_folder(spec_dir / raw):
         why = f"{raw!r} lies inside a .git folder (symlinks are followed), where runner never writes"
     else:
         try:
-            return str(confine(spec_dir / folder, root, what="store"))
+            return str(confine(spec_dir / raw, root, what="store"))
         except OutsideProject as e:
             why = (f"{raw!r} resolves to {resolved_text(Path(e.path))}, outside the project root {e.root} (symlinks "
-                   "are followed); a spec's store folder must be inside the project (or use --store / RUNNER_STORE, "
-                   "which may point anywhere)")
-    raise SpecErrors([Problem(where, why, field="store")])
+                   "are followed); a spec's store folder must be inside the project (--store and RUNNER_STORE may "
+                   "point anywhere)")
+    raise SpecErrors([Problem(doc.where(("store",)), why, field="store")])
 
 
 def _output_dir(doc: Document, spec_dir: Path, root: Path) -> tuple[Path, Location, str]:

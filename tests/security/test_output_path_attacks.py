@@ -221,3 +221,19 @@ LAYOUT = OutputLayout(Path("/p/campaign"), Path("/p/campaign/outputs/t"), Path("
 def test_the_derived_path_of_a_take(output: object, ok: bool) -> None:
     assert (LAYOUT.problem(output, shot_id="a", take=1) is None) is ok
     assert LAYOUT.name("a", 1, "mp4") == "outputs/t/a/1.mp4" and LAYOUT.name("a", 3, "wav", 2) == "outputs/t/a/3-2.wav"
+
+
+def test_a_move_a_killed_apply_did_not_record_is_found_in_place(tmp_path: Path, run, api) -> None:
+    # A rename moves the files first and records the entry after: killed in between, the state
+    # still names the old folder, and the files are in the new one. Nothing is paid again.
+    emu = api()
+    spec = project(tmp_path)
+    assert run(["apply", str(spec), "--yes", "--poll-interval", "0.02"]).exit_code == 0
+    spec.write_text(SPEC.replace("id: a", "id: b"))
+    (tmp_path / "outputs" / "t" / "b").mkdir()
+    (tmp_path / "outputs" / "t" / "a" / "1.mp4").rename(tmp_path / "outputs" / "t" / "b" / "1.mp4")
+    moved = run(["apply", str(spec), "--yes", "--poll-interval", "0.02"])
+    assert moved.exit_code == 0, moved.stdout + moved.stderr
+    state = json.loads((tmp_path / "s.state.json").read_text())["shots"]
+    assert list(state) == ["b"] and state["b"]["takes"][0]["output"] == "outputs/t/b/1.mp4"
+    assert emu.stats["creates_total"] == 1
