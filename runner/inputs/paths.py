@@ -123,6 +123,12 @@ class OutputLayout:
         """
         wanted = self.name(shot_id, take, "<ext>")
         if not isinstance(output, str) or not output.startswith(f"{self.prefix}{shot_id}/"):
+            head, _, tail = output.rpartition(f"/{shot_id}/") if isinstance(output, str) else ("", "", "")
+            found = _TAKE_FILE.fullmatch(tail)
+            if head and found is not None and int(found["take"]) == take and ".." not in head.split("/"):
+                return (f"is not the file runner makes for take {take} of shot {shot_id} ({wanted}): it is in "
+                        f"another output folder ({head}/). If output_dir or name changed, move {head}/ to "
+                        f"{self.prefix or './'} and replace {head}/ with {self.prefix or 'nothing'} in the state")
             return f"is not the file runner makes for take {take} of shot {shot_id} ({wanted})"
         found = _TAKE_FILE.fullmatch(output[len(self.prefix) + len(shot_id) + 1:])
         if found is None or int(found["take"]) != take or (found["part"] and int(found["part"]) < 2) or \
