@@ -120,6 +120,51 @@ def test_a_holder_paused_past_its_lease_never_erases_the_other_applys_work(store
     assert emu.stats["creates_total"] == SHOTS and not kept.exists()
 
 
+def test_a_task_id_only_the_paused_holder_learned_is_kept_and_never_paid_again(make_emulator,
+                                                                              tmp_path: Path) -> None:
+    # A is paused while its second create is at the API: the store holds that intent without a
+    # task id, so B (which takes over) can only report it as "may have been created". Only A
+    # learns the task id, after its lease is gone; it keeps it, and its next apply finishes that
+    # task instead of paying for the shot again.
+    store = str(tmp_path / "store")
+    emu = make_emulator(time_scale=0.02)
+    env = {**os.environ, "RUNWAYML_BASE_URL": emu.base_url, "RUNWAYML_API_SECRET": "key_test_only",
+           "RUNNER_LOCK_LEASE_SECONDS": "3"}
+    a, b = checkout(tmp_path, "a"), checkout(tmp_path, "b")
+    paused = threading.Event()
+    creates: list[str] = []
+    holder: list[subprocess.Popen[str]] = []
+
+    def pause_a_at_its_second_create(event) -> None:
+        creates.append(event.prompt)
+        if len(creates) == 2 and holder:
+            holder[0].send_signal(signal.SIGSTOP)  # the API makes the task; A does not hear of it yet
+            paused.set()
+
+    emu.on("create", pause_a_at_its_second_create)
+    a_env = {**env, "RUNNER_CACHE_DIR": str(tmp_path / "cache-a")}
+    holder.append(subprocess.Popen(apply_cmd(a, store), env=a_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True))
+    try:
+        assert paused.wait(120), "apply A never reached its second create"
+        taken_over = subprocess.run(apply_cmd(b, store, "--lock-timeout", "60"), capture_output=True, text=True,
+                                    env={**env, "RUNNER_CACHE_DIR": str(tmp_path / "cache-b")}, timeout=300)
+        assert taken_over.returncode == 1 and "may have been created" in taken_over.stdout + taken_over.stderr
+        assert emu.stats["creates_total"] == SHOTS  # A's two, B's four: s1 is A's, of unknown outcome to B
+    finally:
+        holder[0].send_signal(signal.SIGCONT)
+    _, err = holder[0].communicate(timeout=300)
+    assert holder[0].returncode == 1 and "kept on this machine" in err, err[-3000:]
+    assert not store_state(store, b)["s1"]["takes"]  # the store never heard of s1's task
+
+    again = subprocess.run(apply_cmd(a, store), env=a_env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert emu.stats["creates_total"] == SHOTS  # s1 was not paid for again
+    shots = store_state(store, b)
+    assert all(len(s["takes"]) == 1 and not s["pending"] for s in shots.values()), shots
+    assert not a.with_name("c.state.unsaved.json").exists()
+
+
 def test_a_writer_whose_lease_lapsed_checks_it_before_writing(store: str, tmp_path: Path) -> None:
     # The fence alone (no conditional snapshot could catch this: nobody wrote one yet): a holder
     # paused past its lease finds, at its next write, that the lock was taken over.
