@@ -124,14 +124,15 @@ def test_a_task_id_only_the_paused_holder_learned_is_kept_and_never_paid_again(m
                                                                               tmp_path: Path) -> None:
     # A is paused while its second create is at the API: the store holds that intent without a
     # task id, so B (which takes over) can only report it as "may have been created". Only A
-    # learns the task id, after its lease is gone; it keeps it, and its next apply finishes that
-    # task instead of paying for the shot again.
+    # learns the task id, after its lease is gone; it keeps it on its machine and is killed
+    # before it downloads anything (so its cache cannot help): its next apply finishes that task
+    # from the kept task id instead of paying for the shot again.
     store = str(tmp_path / "store")
     emu = make_emulator(time_scale=0.02)
     env = {**os.environ, "RUNWAYML_BASE_URL": emu.base_url, "RUNWAYML_API_SECRET": "key_test_only",
            "RUNNER_LOCK_LEASE_SECONDS": "3"}
     a, b = checkout(tmp_path, "a"), checkout(tmp_path, "b")
-    paused = threading.Event()
+    paused, resumed, killed = threading.Event(), threading.Event(), threading.Event()
     creates: list[str] = []
     holder: list[subprocess.Popen[str]] = []
 
@@ -141,7 +142,13 @@ def test_a_task_id_only_the_paused_holder_learned_is_kept_and_never_paid_again(m
             holder[0].send_signal(signal.SIGSTOP)  # the API makes the task; A does not hear of it yet
             paused.set()
 
+    def kill_a_at_its_first_poll_after_waking(event) -> None:
+        if resumed.is_set() and not killed.is_set():
+            holder[0].send_signal(signal.SIGKILL)  # A journaled the task id (kept locally), then polls
+            killed.set()
+
     emu.on("create", pause_a_at_its_second_create)
+    emu.on("first_read", kill_a_at_its_first_poll_after_waking)
     a_env = {**env, "RUNNER_CACHE_DIR": str(tmp_path / "cache-a")}
     holder.append(subprocess.Popen(apply_cmd(a, store), env=a_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True))
@@ -152,10 +159,13 @@ def test_a_task_id_only_the_paused_holder_learned_is_kept_and_never_paid_again(m
         assert taken_over.returncode == 1 and "may have been created" in taken_over.stdout + taken_over.stderr
         assert emu.stats["creates_total"] == SHOTS  # A's two, B's four: s1 is A's, of unknown outcome to B
     finally:
+        resumed.set()
         holder[0].send_signal(signal.SIGCONT)
-    _, err = holder[0].communicate(timeout=300)
-    assert holder[0].returncode == 1 and "kept on this machine" in err, err[-3000:]
+    holder[0].communicate(timeout=300)
+    assert killed.is_set() and holder[0].returncode == -signal.SIGKILL
     assert not store_state(store, b)["s1"]["takes"]  # the store never heard of s1's task
+    kept = load_state(a.with_name("c.state.unsaved.json")).shots["s1"]
+    assert [p.task_id for p in kept.pending if p.task_id] and not kept.takes
 
     again = subprocess.run(apply_cmd(a, store), env=a_env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
