@@ -224,6 +224,9 @@ class SharedState:
             raise LockLost(f"{self.snapshot_key} in {self.objects.url} changed since this apply read it: another "
                            "apply wrote this spec's state meanwhile (this one's lease had run out?); it was not "
                            "overwritten")
+        if not written:  # a store that did not say the new ETag: read it back (it holds our bytes)
+            current = self.objects.read(self.snapshot_key)
+            written = current.etag if current is not None and current.data == data else None
         self._snapshot_etag = written
         upto = json.loads(data)["upto"]
         for key in self.objects.keys(f"{self.prefix}/journal"):
