@@ -44,7 +44,7 @@ def local_actions(ctx: ApplyContext) -> list[Outcome]:
         for tp in moved:
             done = _recorded(ctx, sp, tp)
             meta = {"sha256": done.sha256, "bytes": done.bytes, "credits": done.credits,
-                    "task_id": done.task_id, "finished": done.finished}
+                    "task_id": done.task_id, "finished": done.finished, "credits_from": done.credits_from}
             journal.record_take(sp, tp, meta, done.source)
             outcomes.append(Outcome(sp.id, tp.take, "moved", f"from {tp.source}", tp.output))
         if moved:
