@@ -23,12 +23,12 @@ from runner.engine.outcome import OPTION_BOUNDS, ApplyOptions, ApplyResult, Appl
 from runner.errors import BudgetExceeded, ConfirmationNeeded, Interrupted, RunnerError, SpecErrors, StalePlanError
 from runner.planner import Plan, make_plan
 from runner.planner.budget import check_account
-from runner.planner.make import check_output_owner, place_for
+from runner.planner.make import check_output_owner, place_for, spec_store
 from runner.planner.render import account_notes
-from runner.planner.saved import plan_from_file, saved_plan_spec, saved_plan_store
+from runner.planner.saved import check_plan_store, plan_from_file, saved_plan_spec
 from runner.spec import Spec, load_spec
 from runner.store.lock import claim_output, output_lock
-from runner.store.place import Place
+from runner.store.place import Place, store_url
 from runner.store.state import remove_stale_temp_files
 
 EMULATOR_POLL = 0.2
@@ -104,11 +104,14 @@ def _check_same(before: Plan, now: Plan) -> None:
 
 
 def _place(request: ApplyRequest) -> tuple[Place, Spec]:
-    """The spec and where its state lives, known before planning so that the lock comes first."""
+    """The spec and where its state lives, known before planning so that the lock comes first.
+    The store is the one ``--store``, ``RUNNER_STORE`` and the spec's ``store:`` give, never a
+    saved plan's: a plan made against another one is refused here, before any folder is made."""
     saved = saved_plan_spec(request.target)
     spec = load_spec(saved or request.target)
-    store = request.store or (saved_plan_store(request.target) if saved else None)
-    return place_for(spec, store), spec
+    if saved is not None:
+        check_plan_store(request.target, store_url(request.store, spec_store(spec)))
+    return place_for(spec, request.store), spec
 
 
 def _needs_work(plan: Plan) -> bool:

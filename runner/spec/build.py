@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import Location, OutsideProject, Problem, SpecError, SpecErrors
-from runner.inputs.paths import confine, display_path, project_root, resolved_text
+from runner.inputs.paths import BUCKET_SCHEMES, confine, display_path, in_git_folder, project_root, resolved_text
 from runner.spec.checks import budget_problems, collapse, located_schema_problems, number_problems, secret_problems
 from runner.spec.expand import Expander
 from runner.spec.finish import Finisher
@@ -126,8 +126,28 @@ def load_spec(path: Path) -> Spec:
         allowed_hosts=allowed_hosts(data),
         output_location=where,
         output_field=key,
-        store=data.get("store"),
+        store=_store(doc, path.resolve().parent, root),
     )
+
+
+def _store(doc: Document, spec_dir: Path, root: Path) -> str | None:
+    """The spec's ``store:``: a bucket URL as written, or a folder resolved with symlinks followed,
+    which must lie inside the project and outside ``.git`` (the schema already refuses ``..`` and
+    absolute paths; a symlink committed in the repository must not lead elsewhere either).
+    ``--store`` and ``RUNNER_STORE`` are the user's own choice and are not checked here."""
+    raw = doc.data.get("store")
+    if not isinstance(raw, str) or not raw or raw.startswith(BUCKET_SCHEMES):
+        return raw if isinstance(raw, str) and raw else None
+    if in_git_folder(spec_dir / raw):
+        why = f"{raw!r} lies inside a .git folder (symlinks are followed), where runner never writes"
+    else:
+        try:
+            return str(confine(spec_dir / raw, root, what="store"))
+        except OutsideProject as e:
+            why = (f"{raw!r} resolves to {resolved_text(Path(e.path))}, outside the project root {e.root} (symlinks "
+                   "are followed); a spec's store folder must be inside the project (--store and RUNNER_STORE may "
+                   "point anywhere)")
+    raise SpecErrors([Problem(doc.where(("store",)), why, field="store")])
 
 
 def _output_dir(doc: Document, spec_dir: Path, root: Path) -> tuple[Path, Location, str]:
@@ -140,6 +160,9 @@ def _output_dir(doc: Document, spec_dir: Path, root: Path) -> tuple[Path, Locati
         why = "contains a NUL byte; give a folder relative to the spec file"
     elif raw and Path(raw).is_absolute():
         why = f"absolute path {raw!r}: give a folder relative to the spec file, inside the project"
+    elif in_git_folder(spec_dir / (raw or f"outputs/{doc.data['name']}")):
+        why = (f"{raw or 'the default outputs/<name>'!r} lies inside a .git folder (symlinks are followed), where "
+               "runner never writes: choose a folder outside it")
     else:
         try:
             return confine(spec_dir / (raw or f"outputs/{doc.data['name']}"), root, what=key), where, key

@@ -28,6 +28,7 @@ import filelock
 from runner.bounded import STATE_BYTES, Unreadable, read_file
 from runner.bounded import too_large as bounded_too_large
 from runner.errors import StoreError
+from runner.inputs.paths import BUCKET_SCHEMES
 from runner.store.files import TEMP_PREFIX, TempFile, atomic_write
 
 if TYPE_CHECKING:
@@ -100,7 +101,8 @@ class Objects(ABC):
     @abstractmethod
     def download(self, key: str, write: Callable[[bytes], object]) -> bool:
         """Stream ``key``'s content through ``write``; False when there is no such object. The caller
-        owns where it goes (a temp file it verifies before renaming: a store is not trusted either)."""
+        owns where it goes (a temp file it verifies before renaming: a store is not trusted either);
+        a StoreError that ``write`` raises stops the download and is raised as it is."""
 
 
 class FolderObjects(Objects):
@@ -333,6 +335,8 @@ class BucketObjects(Objects):
                 write(bytes(chunk))
         except FileNotFoundError:
             return False
+        except StoreError:
+            raise  # ``write`` refused the content (longer than expected): said, not retried
         except OSError as err:
             raise StoreError(self.url, f"cannot write the local copy: {err.strerror or err}", key=key) from None
         except Exception as err:
@@ -368,9 +372,6 @@ def retry_config(url: str, env: dict[str, str] | None = None) -> RetryConfig:
     return {"max_retries": 4, "retry_timeout": timedelta(seconds=seconds),
             "backoff": {"init_backoff": timedelta(seconds=seconds / 600), "max_backoff": timedelta(seconds=seconds / 4),
                         "base": 2}}
-
-
-BUCKET_SCHEMES = ("s3://", "gs://", "az://", "azure://", "abfs://")
 
 
 def open_store(url: str, *, base: Path | None = None) -> Objects:
