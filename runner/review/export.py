@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from runner.bounded import EXPORT_MANIFEST_BYTES, Unreadable
 from runner.errors import FileError, RunnerError
 from runner.inputs.paths import ID_PATTERN, confine, display_path, relative_to
 from runner.planner import Plan
@@ -78,8 +79,9 @@ def _check_folder(folder: Path) -> None:
         return
     manifest = folder / MANIFEST
     try:
-        doc = read_json(manifest) if manifest.is_file() and not manifest.is_symlink() else None
-    except (OSError, ValueError):
+        doc = read_json(manifest, EXPORT_MANIFEST_BYTES, what="export manifests") \
+            if manifest.is_file() and not manifest.is_symlink() else None
+    except (OSError, ValueError, Unreadable):
         doc = None
     if not isinstance(doc, dict) or doc.get("kind") != KIND:
         raise FileError(display_path(folder), "is not empty and holds no runner export (manifest.json); give --to "
@@ -128,7 +130,7 @@ def _put(take: TakeCard, dest: Path, folder: Path, plan: Plan, result: Export) -
         atomic_copy(take.path, dest, root=folder, what="--to")
         return None
     place = plan.place
-    if place is not None and place.pull_output(take.sha256, dest, root=folder):
+    if place is not None and place.pull_output(take.sha256, dest, root=folder, size=take.bytes):
         result.from_store += 1
         return None
     return f"take {take.take}: {take.output} is not on this machine" + (
