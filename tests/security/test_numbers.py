@@ -125,7 +125,7 @@ SPEC_NUMBERS = [
      "must be a whole number, not 1.0"),
     ("params-from-take-float", dict(fields=OK + "  - id: b\n    model: gen4_turbo\n    prompt: y\n    ratio: "
                                     "'1280:720'\n    params: {promptImage: {from: a, take: 1.0}}\n"),
-     "shot b: params.promptImage.take: ", "take must be a whole number from 1 to 20, not 1.0"),
+     "shot b: params.promptImage.take: ", "take must be a whole number from 1 to 20 or picked, not 1.0"),
     ("seed-float", dict(fields=OK + "    seed: 1.0\n"), "spec.yaml:9:11: shot a: seed: ",
      "must be a whole number, not 1.0"),
     ("seed-negative", dict(fields=OK + "    seed: -1\n"), "spec.yaml:9:11: shot a: seed: ",
