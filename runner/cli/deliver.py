@@ -7,17 +7,23 @@ from pathlib import Path
 
 import click
 
+from runner.bounded import Bound, escaped
 from runner.cli.boundary import boundary, stderr
-from runner.cli.options import STORE
+from runner.cli.options import STORE, Number
 from runner.errors import RunnerError
+from runner.spec.finish import MAX_TAKES
+
+TAKE = Number(Bound(1, MAX_TAKES, whole=True))
+"""A take number: the spec's ``takes`` is at most ``MAX_TAKES``."""
+PORT = Number(Bound(0, 65535, whole=True))
 
 
 @click.command()
 @click.argument("spec", type=click.Path(path_type=Path))
 @click.argument("shot")
-@click.argument("take", type=click.IntRange(min=1), required=False)
+@click.argument("take", type=TAKE, required=False, metavar="[TAKE]")
 @click.option("--note", help="A note on the pick (one line), kept in the picks file.")
-@click.option("--reject", "rejects", multiple=True, type=click.IntRange(min=1), metavar="TAKE",
+@click.option("--reject", "rejects", multiple=True, type=TAKE, metavar="TAKE",
               help="Rule this take out (repeatable); a rejected pick is no longer picked.")
 @click.option("--clear", is_flag=True, help="Forget the shot's pick, rejects and note.")
 @STORE
@@ -51,21 +57,21 @@ def pick(spec: Path, shot: str, take: int | None, note: str | None, rejects: tup
     expected = picker.picks.sha256
     if clear:
         picker.clear(shot, expected=expected)
-        click.echo(f"Cleared {shot} in {picker.path.name}")
+        click.echo(escaped(f"Cleared {shot} in {picker.path.name}"))
         return
     if rejects:
         picker.reject(shot, list(rejects), expected=expected)
         expected = picker.picks.sha256
-        click.echo(f"Rejected {shot} take {', '.join(map(str, rejects))} in {picker.path.name}")
+        click.echo(escaped(f"Rejected {shot} take {', '.join(map(str, rejects))} in {picker.path.name}"))
     if take is not None:
         picks = picker.pick(shot, take, note=note, expected=expected)
         chosen = picks.get(shot)
         assert chosen is not None and chosen.sha256 is not None
-        click.echo(f"Picked {shot} take {take} (file sha256 {chosen.sha256[:12]}) in {picker.path.name}")
-        stderr(f"`runner plan {spec}` shows what builds on it; commit {picker.path.name} to share the pick.")
+        click.echo(escaped(f"Picked {shot} take {take} (file sha256 {chosen.sha256[:12]}) in {picker.path.name}"))
+        stderr(escaped(f"`runner plan {spec}` shows what builds on it; commit {picker.path.name} to share the pick."))
     elif note is not None:
         picker.note(shot, note, expected=expected)
-        click.echo(f"Noted {shot} in {picker.path.name}")
+        click.echo(escaped(f"Noted {shot} in {picker.path.name}"))
 
 
 @click.command()
@@ -106,7 +112,8 @@ def picks(spec: Path, fmt: str, store: str | None) -> None:
             parts.append(f"note: {p.note}")
         if p and p.by:
             parts.append(f"by {p.by} at {p.at}")
-        click.echo(f"  {r.shot:<{width}}  {what:<8} " + " · ".join(parts))
+        # notes, names and times come from a committed file, reasons from the state: one line each
+        click.echo(escaped(f"  {r.shot:<{width}}  {what:<8} " + " · ".join(parts)))
 
 
 @click.command()
@@ -137,12 +144,12 @@ def export(spec: Path, folder: Path, all_takes: bool, store: str | None) -> None
     from runner.review.export import summary
 
     result = run_export(make_plan(spec, store=store), folder, all_takes=all_takes)
-    click.echo(summary(result))
+    click.echo(summary(result))  # escaped line by line (reasons come from the state and the API)
 
 
 @click.command()
 @click.argument("spec", type=click.Path(path_type=Path))
-@click.option("--port", default=8091, show_default=True, type=click.IntRange(0, 65535), help="0 = any free port.")
+@click.option("--port", default=8091, show_default=True, type=PORT, help="0 = any free port.")
 @click.option("--no-open", is_flag=True, help="Do not open a browser; print the address only.")
 @STORE
 @boundary
@@ -165,7 +172,7 @@ def review(spec: Path, port: int, no_open: bool, store: str | None) -> None:
     from runner.review.serve import serve
 
     def ready(url: str) -> None:
-        click.echo(f"Review of {spec} on {url}", nl=True)
+        click.echo(escaped(f"Review of {spec} on {url}"))
         click.echo("Picks go to the picks file beside the spec; Ctrl-C to stop.")
         if not no_open:
             import webbrowser

@@ -26,9 +26,10 @@ from typing import Any
 
 import yaml
 
+from runner.bounded import PICKS_BYTES, Unreadable, escaped, read_file
 from runner.errors import Location, PicksError, SpecError
 from runner.inputs.paths import confine, display_path
-from runner.spec.yamlload import MAX_BYTES, Document, parse_yaml
+from runner.spec.yamlload import Document, parse_yaml
 from runner.store.documents import first_problem_at, json_path, more
 from runner.store.state import ShotState, State
 
@@ -87,11 +88,13 @@ def picks_path(spec_path: Path) -> Path:
 def load_picks(path: Path, *, root: Path) -> Picks:
     """Read and check a picks file (none: no picks). ``root``: the project it must lie in."""
     confine(path, root, what="picks file", hint="the picks file must not be a symlink out of the project")
-    try:
-        with path.open("rb") as f:
-            raw = f.read(MAX_BYTES + 1)
+    try:  # the bounded reader: a regular file of at most PICKS_BYTES (a FIFO would hang a plain read)
+        raw = read_file(path, PICKS_BYTES, what="picks files")
     except FileNotFoundError:
         return Picks(path)
+    except Unreadable as e:
+        raise PicksError(display_path(path), f"{e.reason}; restore it from git (`git checkout -- "
+                         f"{path.name}`) or delete it") from None
     except OSError as e:
         raise PicksError(display_path(path), f"cannot read the picks file: {e.strerror or e}") from None
     return parse_picks(raw, path)
@@ -101,8 +104,8 @@ def parse_picks(raw: bytes, path: Path) -> Picks:
     """The picks in ``raw`` (the bytes of the file at ``path``)."""
     shown = display_path(path)
     digest = hashlib.sha256(raw).hexdigest()
-    if len(raw) > MAX_BYTES:
-        raise _bad(Location(shown), f"the file is over {MAX_BYTES:,} bytes")
+    if len(raw) > PICKS_BYTES:
+        raise _bad(Location(shown), f"the file is over {PICKS_BYTES:,} bytes; picks files are limited to that")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -195,7 +198,8 @@ def picks_text(picks: Picks, spec_name: str) -> str:
         shots[sid] = entry
     body = yaml.safe_dump({"version": PICKS_FORMAT, "shots": shots}, sort_keys=False, allow_unicode=True,
                           width=1_000_000, default_flow_style=False)
-    return _HEADER.format(spec=spec_name) + body
+    # the spec's file name sits in a comment line: a newline in it would start a line of YAML
+    return _HEADER.format(spec=escaped(spec_name)) + body
 
 
 def with_pick(picks: Picks, shot_id: str, take: int, fingerprint: str, sha256: str, *, by: str, at: str,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.catalog.endpoints import ENDPOINTS, OutputKind
-from runner.inputs.paths import is_inside
+from runner.inputs.paths import OutputLayout
 from runner.planner import Plan, ShotPlan
 from runner.planner.picks import Pick, Picks, picks_path, rejected, stale_reason
 from runner.spec import Shot
@@ -43,7 +43,8 @@ class TakeCard:
     output: str
     """The take's file, relative to the spec's folder (as the state records it)."""
     path: Path | None
-    """The file on this machine, resolved inside the project; None when it is not here."""
+    """The file on this machine, resolved at the take's derived place (``OutputLayout.problem``);
+    None when it is not here or not there."""
     sha256: str
     bytes: int
     charged: int | None
@@ -57,6 +58,8 @@ class TakeCard:
     prompt: str | None = None
     charged_by_api: bool = False
     """``charged`` is the task's own ``cost.credits`` (not the price table's figure)."""
+    refused: str | None = None
+    """Why ``output`` is not the take's derived file (``OutputLayout.problem``), when it is not."""
 
 
 @dataclass(frozen=True)
@@ -136,15 +139,17 @@ def _status(sp: ShotPlan, shot: Shot, entry: ShotState | None, current: set[int]
     return "partial", f"{len(current & wanted)} of {shot.takes} takes"
 
 
-def _take_card(spec_dir: Path, root: Path, t: Take, current: bool, picked: bool, rejects: set[int],
+def _take_card(layout: OutputLayout, shot_id: str, t: Take, current: bool, picked: bool, rejects: set[int],
                request: Mapping[str, Any]) -> TakeCard:
-    path = spec_dir / t.output
-    # load_state refused paths out of the project; a symlink made since is not followed out either
-    here = path.resolve() if is_inside(path, root) and path.is_file() else None
+    path = layout.spec_dir / t.output
+    # load_state refused paths that are not the take's own file (OutputLayout.problem); one whose
+    # shot folder became a symlink since (into .git, another shot's folder) is not followed either
+    refused = layout.problem(t.output, shot_id=shot_id, take=t.take)
+    here = path.resolve() if refused is None and path.is_file() else None
     seed = request.get("seed")
     prompt = request.get("promptText")
     return TakeCard(t.take, t.output, here, t.sha256, t.bytes, t.credits, t.task_id, t.finished, current,
-                    picked=picked, rejected=t.take in rejects,
+                    picked=picked, rejected=t.take in rejects, refused=refused,
                     charged_by_api=t.source == "api" and t.credits is not None and t.credits_from is None,
                     seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
                     prompt=None if prompt is None else str(prompt))
@@ -183,7 +188,7 @@ def build_board(plan: Plan, picks: Picks | None = None, *, only: set[str] | None
         rejects = rejected(pick, plan.state, sp.id)
         request = entry.request if entry else {}
         takes = tuple(
-            _take_card(spec.path.parent, spec.root, t, t.take in current,
+            _take_card(spec.outputs, sp.id, t, t.take in current,
                        pick_status == "picked" and pick is not None and pick.take == t.take, rejects, request)
             for t in sorted(entry.takes if entry else [], key=lambda t: t.take))
         planned = sp.price.credits if sp.price is not None else None

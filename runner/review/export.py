@@ -25,9 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runner.bounded import EXPORT_MANIFEST_BYTES, Unreadable
+from runner.bounded import EXPORT_MANIFEST_BYTES, Unreadable, escaped
 from runner.errors import FileError, RunnerError
-from runner.inputs.paths import ID_PATTERN, confine, display_path, relative_to
+from runner.inputs.paths import ID_PATTERN, confine, display_path, in_git_folder, relative_to
 from runner.planner import Plan
 from runner.review.board import ShotCard, TakeCard, build_board
 from runner.store import cache as cache_mod
@@ -124,6 +124,8 @@ def _deliverable(card: ShotCard, all_takes: bool) -> tuple[list[TakeCard], list[
 
 def _put(take: TakeCard, dest: Path, folder: Path, plan: Plan, result: Export) -> str | None:
     """Copy ``take`` to ``dest`` (checked against its sha256), from here or from the store."""
+    if take.refused is not None:  # only a take's derived file is ever exported (OutputLayout.problem)
+        return f"take {take.take}: {take.output} {take.refused}; nothing was exported for it"
     if take.path is not None:
         if cache_mod.sha256_file(take.path) != take.sha256:
             return f"take {take.take}: {take.output} is not the file the state records (changed on disk?)"
@@ -139,6 +141,9 @@ def _put(take: TakeCard, dest: Path, folder: Path, plan: Plan, result: Export) -
 
 def export(plan: Plan, folder: Path, *, all_takes: bool = False) -> Export:
     """Write the delivery folder for ``plan``'s spec (see the module's docstring)."""
+    if in_git_folder(folder):  # checked before the folder is made: nothing is written inside .git
+        raise FileError(display_path(folder), "lies inside a .git folder, where runner never writes (git runs what "
+                        "its config and hooks say); give --to a folder outside it")
     _check_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
     folder = folder.resolve()
@@ -178,4 +183,5 @@ def summary(result: Export) -> str:
                                                                if result.from_store else "")]
     for item in result.left_out:
         lines.append(f"  left out: {item['shot']}: {item['why']}")
-    return os.linesep.join(lines)
+    # one line each whatever they hold: a failure reason is the API's text, a folder name the user's
+    return os.linesep.join(escaped(line) for line in lines)

@@ -4,24 +4,27 @@ The plan is made again when the spec, the state (file and journal), or the picks
 on disk, so a page opened after an apply in another terminal shows the new takes; with a
 store, each page load reads the state again. Media are looked up in that plan's state only:
 a URL names a shot id and a take number, never a path, and the file served is the one the
-state lists for that take, once it is checked to lie inside the project and its output folder
-(symlinks followed), outside any ``.git`` folder, and to be a regular file.
+state lists for that take, once it is checked to be the path runner derives for that take
+(``OutputLayout.problem``, symlinks followed, never inside ``.git``), a regular file, and the
+bytes the state records (sha256).
 """
 
 from __future__ import annotations
 
 import secrets
+import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from runner.catalog.endpoints import ENDPOINTS
-from runner.inputs.paths import ID_PATTERN, is_inside
+from runner.inputs.paths import ID_PATTERN
 from runner.planner import Plan, make_plan
 from runner.planner.picks import Picks, load_picks, picks_path
 from runner.review.board import ShotCard, build_board
 from runner.review.picking import Picker
 from runner.review.posters import Posters
+from runner.store import cache as cache_mod
 from runner.store.state import state_path
 from runner.store.steps import journal_path
 
@@ -53,6 +56,7 @@ class Session:
         self._plan: Plan | None = None
         self._cards: list[ShotCard] = []
         self._seen: tuple[object, ...] | None = None
+        self._digests: dict[Path, tuple[tuple[int, int, int], str]] = {}
 
     def _files(self) -> tuple[object, ...]:
         state = state_path(self.spec_path)
@@ -96,21 +100,41 @@ class Session:
         return Picker(self.current())
 
     def served(self, shot_id: str, take: int) -> Served | None:
-        """The file of ``take`` of ``shot_id`` when the state lists one that may be served."""
+        """The file of ``take`` of ``shot_id`` when the state lists one that may be served: its
+        path is the one runner derives for that take (``OutputLayout.problem``: in its shot folder
+        of output_dir, symlinks followed, never in ``.git``), and its bytes are the ones the state
+        records (sha256)."""
         if not ID_PATTERN.fullmatch(shot_id) or not 1 <= take <= 1000:
             return None
         plan = self.current()
         entry = plan.state.shots.get(shot_id)
         done = entry.take(take) if entry else None
-        if done is None:
+        if done is None or plan.spec.outputs.problem(done.output, shot_id=shot_id, take=take) is not None:
             return None
-        path = plan.spec.path.parent / done.output
-        if not is_inside(path, plan.spec.root):
-            return None
-        resolved = path.resolve()
-        # Until one check of "the derived output path" exists: inside the output folder, never in .git.
-        inside_git = ".git" in resolved.relative_to(plan.spec.root.resolve()).parts
-        if inside_git or not is_inside(resolved, plan.spec.output_dir) or not resolved.is_file():
+        resolved = (plan.spec.path.parent / done.output).resolve()
+        if self._digest(resolved) != done.sha256:
             return None
         shot = next((s for s in plan.spec.shots if s.id == shot_id), None)
         return Served(resolved, done.sha256, ENDPOINTS[shot.request.endpoint].output if shot else "video")
+
+    def _digest(self, path: Path) -> str | None:
+        """sha256 of the regular file at ``path``, hashed again only when it changed (inode,
+        mtime, size): a grid asks for each take's file several times."""
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        seen = (st.st_ino, st.st_mtime_ns, st.st_size)
+        with self._lock:
+            known = self._digests.get(path)
+        if known is not None and known[0] == seen:
+            return known[1]
+        try:
+            digest = cache_mod.sha256_file(path)
+        except OSError:
+            return None
+        with self._lock:
+            self._digests[path] = (seen, digest)
+        return digest

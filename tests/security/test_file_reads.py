@@ -1,5 +1,5 @@
 """Files that are not files, or are too big: every file runner reads back (spec, state file,
-journal, saved plan, price file, lock files) and every store object it reads whole is read by
+journal, saved plan, price file, picks file, lock files) and every store object it reads whole is read by
 one bounded reader (runner/bounded.py): regular files only, at most a cap per kind whatever
 `stat` says, JSON nested at most 100 levels. Each case fails fast with exit 1 and a message
 naming the file; nothing is sent."""
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from attack_kit import KEY, TEXT_SPEC, apply_text
 
-from runner.bounded import JOURNAL_BYTES, PLAN_BYTES, STATE_BYTES, TooLarge, read_file
+from runner.bounded import JOURNAL_BYTES, PICKS_BYTES, PLAN_BYTES, STATE_BYTES, TooLarge, read_file
 
 SPEC = TEXT_SPEC.format(prompt="x")
 
@@ -180,6 +180,25 @@ def test_a_price_file_that_is_a_fifo_or_too_big_is_refused(write_spec, run, tmp_
     big = sparse(tmp_path / "big.yaml", 6 * 1024 * 1024)
     result = run(["plan", str(spec), "--prices", str(big)])
     assert result.exit_code == 1 and "price files are limited to 5,242,880 bytes" in result.stderr
+
+
+def test_a_picks_file_that_is_a_fifo_or_too_big_is_refused(write_spec, run, api, tmp_path, mkfifo) -> None:
+    # `<spec>.picks.yaml` is committed: a FIFO made plan, picks, review and export wait for ever,
+    # and a picks file over its cap (16 MiB, PICKS_BYTES) was read whole before it was refused.
+    emu = api()
+    spec = write_spec(SPEC)
+    picks = mkfifo(tmp_path / "spec.picks.yaml")
+    for command in (["plan", str(spec)], ["picks", str(spec)], ["export", str(spec), "--to", str(tmp_path / "d")],
+                    ["review", str(spec), "--no-open", "--port", "0"], ["apply", str(spec), "--yes"]):
+        result = run(command)
+        assert result.exit_code == 1, (command, result.stdout + result.stderr)
+        assert "is a FIFO (named pipe), not a regular file; picks files must be regular files" in result.stderr
+    picks.unlink()
+    sparse(picks, PICKS_BYTES + 1)
+    result = run(["picks", str(spec)])
+    assert result.exit_code == 1
+    assert f"is {PICKS_BYTES + 1:,} bytes; picks files are limited to {PICKS_BYTES:,} bytes" in result.stderr
+    assert emu.stats["requests"] == {} and not (tmp_path / "d").exists()
 
 
 def test_a_lock_holder_file_that_is_a_fifo_does_not_hang_the_busy_message(write_spec, run, tmp_path,

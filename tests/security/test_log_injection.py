@@ -102,3 +102,30 @@ def test_a_spec_whose_file_name_holds_a_newline_cannot_forge_a_line(write_spec, 
         result = run(command)
         assert result.exit_code == 0 and f"y\\n{FORGED}.yaml" in result.stdout
         assert_no_forged_line(result.stdout, result.stderr)
+
+
+def test_pick_picks_and_export_keep_a_spec_name_and_a_planted_reason_on_their_lines(write_spec, run, api,
+                                                                                      tmp_path) -> None:
+    # The review commands print the spec's file name, the picks file's name and the reasons a
+    # shot is left out of a delivery (a failure reason the state file remembers).
+    api()
+    spec = write_spec(TEXT_SPEC.format(prompt="x [[fail:INTERNAL]]").replace("duration: 5\n", "duration: 5\n"
+                      "  - id: b\n    model: gen4_image\n    prompt: y\n    ratio: '1920:1080'\n    takes: 2\n"),
+                      name=f"s\n{FORGED}.yaml")
+    assert apply_text(run, spec, "--retries", "0").exit_code == 1  # a fails, b makes its two takes
+    state_file = tmp_path / f"s\n{FORGED}.state.json"
+    state = json.loads(state_file.read_text())
+    (failure,) = state["shots"]["a"]["failure"].values()
+    failure["reason"] = f"bad\n{FORGED}\r\x1b]0;title\x07"
+    state_file.write_text(json.dumps(state))
+    outputs = [run(["pick", str(spec), "b", "2", "--note", "fine"]), run(["pick", str(spec), "b", "--reject", "1"]),
+               run(["picks", str(spec)]), run(["export", str(spec), "--to", str(tmp_path / "d")])]
+    for result in outputs:
+        assert result.exit_code == 0, result.stdout + result.stderr
+        assert_no_forged_line(result.stdout, result.stderr)
+    assert f"in s\\n{FORGED}.picks.yaml" in outputs[0].stdout and f"s\\n{FORGED}.yaml" in outputs[0].stderr
+    assert f"left out: a: failed: INTERNAL: bad\\n{FORGED}\\r\\x1b]0;title\\x07" in outputs[3].stdout
+    # The picks file names the spec in its header comment: the name stays inside the comment
+    # (a newline there made the rest of the name a line of YAML, and the file unreadable).
+    header = (tmp_path / f"s\n{FORGED}.picks.yaml").read_text().splitlines()[0]
+    assert header.startswith(f"# Picks of s\\n{FORGED}.yaml: ")
