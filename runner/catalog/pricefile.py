@@ -27,9 +27,9 @@ from runner.errors import FileError, Location, Problem, SpecErrors
 
 RATES = ("credits_per_second", "credits_per_second_no_audio", "credits_per_image", "credits_per_character",
          "auto_duration_billed_seconds", "unset_duration_billed_seconds")
-EXTRAS = ("per_reference_image", "minimum_credits")
+EXTRAS = ("per_reference_image", "per_prompt_image", "minimum_credits")
 SURCHARGE_TABLES = ("per_second", "over_4mp_per_second")
-TIER_TABLES = ("by_resolution", "by_quality")
+TIER_TABLES = ("by_resolution", "by_quality", "by_endpoint")
 QUALITY_NAMES = ("default_quality", "default_quality_with_reference_images")
 FLOOR = 10
 """A price-file rate may be at most this many times below the published one (without --trust-prices)."""

@@ -8,12 +8,15 @@ Rules, in order:
   ``auto_duration_billed_seconds``, an upper bound refunded after; a missing duration takes
   the model's ``request_defaults``), else the probed length of the input clip, else (a model
   that picks the length itself) ``unset_duration_billed_seconds``, its longest: an upper bound.
-- rate per second: ``credits_per_second``, or ``credits_per_second_no_audio`` when the
-  request turns audio off, or the ``by_resolution`` tier of the request's ``resolution``
-  field or of its ratio's pixel count; plus the ``outputFormat`` surcharge (the larger
-  ``over_4mp`` figure above 4 megapixels).
+- rate per second: ``credits_per_second`` (or the ``by_endpoint`` figure of the request's
+  endpoint: gemini_omni_flash bills video-to-video per second of its input at another rate),
+  or ``credits_per_second_no_audio`` when the request turns audio off, or the
+  ``by_resolution`` tier of the request's ``resolution`` field or of its ratio's pixel count;
+  plus the ``outputFormat`` surcharge (the larger ``over_4mp`` figure above 4 megapixels).
 - extras: ``per_reference_image`` credits per reference image (``references`` of a video
-  request, ``referenceImages`` of an image one); ``minimum_credits`` floor.
+  request, ``referenceImages`` of an image one); ``per_prompt_image`` credits per image of
+  ``promptImage`` (a start frame that grok_imagine_1_5 and gemini_omni_flash bill);
+  ``minimum_credits`` floor.
 - images (endpoints whose ``price_unit`` is ``image``): one unit per generation (a take is one
   image) at ``credits_per_image``, or the ``by_resolution`` tier that ``ratio_resolution``
   names for the request's ratio (image models sell sizes by a list, not by pixel count), or
@@ -180,6 +183,14 @@ def reference_count(body: Mapping[str, Any]) -> int:
     return total
 
 
+def prompt_image_count(body: Mapping[str, Any]) -> int:
+    """Images a request sends as ``promptImage``: a start frame (one URI) or a list of frames."""
+    images = body.get("promptImage")
+    if isinstance(images, list):
+        return len(images)
+    return 1 if images else 0
+
+
 def cost_of(info: ModelInfo, body: Mapping[str, Any], *, endpoint: str | None = None,
             input_seconds: float | None = None) -> Cost:
     """Credits for one generation of ``body`` sent to ``endpoint`` (default: the model's first
@@ -194,6 +205,9 @@ def cost_of(info: ModelInfo, body: Mapping[str, Any], *, endpoint: str | None = 
     seconds, upper = billed_units(info, endpoint, body, input_seconds)
     field = f"credits_per_{ENDPOINTS[endpoint].price_unit}"
     rate = pricing.get(field)
+    by_endpoint = pricing.get("by_endpoint") or {}
+    if endpoint in by_endpoint:
+        rate, field = by_endpoint[endpoint], f"by_endpoint.{endpoint}"
     by_quality, dearest = quality_rate(pricing, body)
     if by_quality is not None:
         rate, upper = by_quality, upper or dearest
@@ -226,6 +240,9 @@ def cost_of(info: ModelInfo, body: Mapping[str, Any], *, endpoint: str | None = 
     extra = pricing.get("per_reference_image")
     if extra:
         credits += extra * reference_count(body)
+    per_frame = pricing.get("per_prompt_image")
+    if per_frame:
+        credits += per_frame * prompt_image_count(body)
     credits = max(credits, pricing.get("minimum_credits") or 0)
     return Cost(math.ceil(credits - 1e-9), seconds, rate, upper, field=field, base=base)
 
@@ -266,7 +283,7 @@ def published_floors(models: Mapping[str, ModelInfo]) -> dict[str, dict[str, flo
         for field in (*RATE_FIELDS, "credits_per_second_no_audio"):
             if isinstance(p.get(field), int | float):
                 found[field] = float(p[field])
-        for table in ("by_resolution", "by_quality"):
+        for table in ("by_resolution", "by_quality", "by_endpoint"):
             for tier, rate in (p.get(table) or {}).items():
                 found[f"{table}.{tier}"] = float(rate)
         if p.get("credits_range"):

@@ -50,10 +50,22 @@ def _figure(p: dict[str, Any], unit: PriceUnit) -> str:
         parts.append(per_unit(base, unit))
     else:
         return "?"
+    parts.extend(_extras(p, unit, suffix))
+    return "; ".join(parts)
+
+
+def _extras(p: dict[str, Any], unit: PriceUnit, suffix: str) -> list[str]:
+    """What is added to or bounds the base figure: no-audio and per-endpoint rates, per-image
+    surcharges, minimums, ``auto``'s billed length, output-format surcharges."""
+    parts = []
     if unit == "second" and p.get("credits_per_second_no_audio") is not None:
         parts.append(f"{figure(p['credits_per_second_no_audio'])}{suffix} without audio")
+    for endpoint, rate in (p.get("by_endpoint") or {}).items():
+        parts.append(f"{figure(rate)}{suffix} on {endpoint}")
     if p.get("per_reference_image"):
         parts.append(f"+{figure(p['per_reference_image'])} per reference image")
+    if p.get("per_prompt_image"):
+        parts.append(f"+{figure(p['per_prompt_image'])} per start frame")
     if p.get("minimum_credits"):
         parts.append(f"at least {figure(p['minimum_credits'])}")
     if unit == "second" and p.get("auto_duration_billed_seconds"):
@@ -61,7 +73,7 @@ def _figure(p: dict[str, Any], unit: PriceUnit) -> str:
     formats = (p.get("output_format_surcharge") or {}).get("per_second") or {}
     if formats and unit == "second":
         parts.append(f"+{min(formats.values()):g}-{max(formats.values()):g}/s by output format")
-    return "; ".join(parts)
+    return parts
 
 
 def _source(p: dict[str, Any]) -> str:

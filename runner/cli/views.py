@@ -93,6 +93,8 @@ def _price_text(info: ModelInfo) -> str:
         text = figure(base)
         if p.get("credits_per_second_no_audio") is not None:
             text += f" ({figure(p['credits_per_second_no_audio'])} no audio)"
+        for endpoint, rate in (p.get("by_endpoint") or {}).items():
+            text += f" ({figure(rate)} on {endpoint})"
         tiers = p.get("by_resolution")
         if tiers:
             text = " / ".join(f"{figure(v)}@{k}" for k, v in tiers.items())
