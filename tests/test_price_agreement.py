@@ -112,6 +112,15 @@ SHOTS: list[dict[str, Any]] = [
     shot("seedream-pro-auto-1k", "seedream5_pro", prompt="p", ratio="auto_1k"),
     shot("gemini3-2k", "gemini_image3_pro", prompt="p", ratio="3168:1344"),
     shot("gemini3-4k", "gemini_image3_pro", prompt="p", ratio="4096:4096"),
+    # By quality and size: gpt_image_2 (default high; `auto` is 4K), grok_imagine_image_2 (default medium).
+    shot("gpt-default", "gpt_image_2", prompt="p", ratio="2560:2560"),
+    shot("gpt-low-4k", "gpt_image_2", prompt="p", ratio="3840:2160", params={"quality": "low"}),
+    shot("gpt-auto-size", "gpt_image_2", prompt="p", ratio="auto", params={"quality": "medium"}),
+    shot("grok-image-default", "grok_imagine_image_2", prompt="p", ratio="1408:704"),
+    shot("grok-image-low-2k", "grok_imagine_image_2", prompt="p", ratio="auto_2k", params={"quality": "low"}),
+    shot("grok-image-references", "grok_imagine_image_2", references=[{"image": "assets/day.png"},
+                                                                      {"image": "assets/night.png"}],
+         prompt="p", ratio="2048:2048"),
     # Per image by size (bria: 1 MP 5, 4 MP 10) or by quality (ideogram), from the SDK docstrings.
     shot("bria-1mp", "bria_fibo_1_5", prompt="p", ratio="1152:768"),
     shot("bria-4mp", "bria_fibo_1_5", prompt="p", ratio="2048:2048"),

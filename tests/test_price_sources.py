@@ -128,6 +128,11 @@ COPIES: dict[str, dict[str, Any]] = {
             "seedream5_lite": {"credits_per_image": 4},
             "seedream5_pro": {"by_resolution": {"1k": 5, "2k": 9}},
             "gemini_image3_pro": {"by_resolution": {"1k_2k": 20, "4k": 40}},
+            "gpt_image_2": {"by_quality_resolution": {"low": {"1k_2k": 1, "4k": 2}, "medium": {"1k_2k": 5, "4k": 11},
+                                                      "high": {"1k_2k": 20, "4k": 41}, "auto": {"1k_2k": 20, "4k": 41}},
+                            "default_quality": "high"},
+            "grok_imagine_image_2": {"by_quality_resolution": {"low": {"1k": 4, "2k": 6}, "medium": {"1k": 6, "2k": 8}},
+                                     "default_quality": "medium", "per_reference_image": 1},
         },
     },
     "coledtouch/Atelier": {
@@ -222,6 +227,19 @@ def test_copies_are_marked_and_runway_models_are_not_copies() -> None:
         "credits_per_second"]
 
 
+def test_the_image_copies_agree_with_what_the_sdk_says_of_them() -> None:
+    # runwayml 5.24 text_to_image docstrings: gpt_image_2 quality "Defaults to `high`";
+    # grok_imagine_image_2 "Defaults to `medium`; `low` ... costs 2 fewer credits per image",
+    # "2K ratios cost 2 additional credits per image", each reference image "adds 1 credit".
+    gpt = COPIES["cluely/unmodel"]["figures"]["gpt_image_2"]
+    assert gpt["default_quality"] == "high"
+    grok = COPIES["cluely/unmodel"]["figures"]["grok_imagine_image_2"]
+    grid = grok["by_quality_resolution"]
+    assert grok["default_quality"] == "medium" and grok["per_reference_image"] == 1
+    assert all(grid["medium"][t] - grid["low"][t] == 2 for t in ("1k", "2k"))
+    assert all(grid[q]["2k"] - grid[q]["1k"] == 2 for q in ("low", "medium"))
+
+
 def test_a_model_the_copies_price_only_as_a_range_stays_unpriced() -> None:
     pricing = catalog()["gemini_omni_flash_1.1"].pricing
     assert not is_priced(pricing) and "3.4-30" in pricing["source"]
@@ -229,7 +247,7 @@ def test_a_model_the_copies_price_only_as_a_range_stays_unpriced() -> None:
 
 def test_how_many_models_are_priced() -> None:
     priced = sorted(n for n, i in catalog().items() if is_priced(i.pricing))
-    assert len(priced) == 36 and len(catalog()) - len(priced) == 27  # 23 and 40 before round 3, then 33
+    assert len(priced) == 38 and len(catalog()) - len(priced) == 25  # 23 and 40 before round 3, then 33
 
 
 def test_the_published_prices_plan_as_runway_says(write_spec, run) -> None:

@@ -263,6 +263,36 @@ def test_image_tiers_of_the_copies(model: str, ratio: str | None, credits: int) 
 
 
 @pytest.mark.parametrize(
+    ("model", "body", "credits", "upper"),
+    [
+        pytest.param("gpt_image_2", {"ratio": "2560:2560"}, 20, False, id="gpt-default-high-largest-small"),
+        pytest.param("gpt_image_2", {"ratio": "3840:1648"}, 41, False, id="gpt-default-high-smallest-4k"),
+        pytest.param("gpt_image_2", {"ratio": "auto"}, 41, False, id="gpt-auto-size-is-4k"),
+        pytest.param("gpt_image_2", {"ratio": "2048:880", "quality": "low"}, 1, False, id="gpt-low-small"),
+        pytest.param("gpt_image_2", {"ratio": "2160:3840", "quality": "low"}, 2, False, id="gpt-low-4k"),
+        pytest.param("gpt_image_2", {"ratio": "1920:1088", "quality": "medium"}, 5, False, id="gpt-medium-small"),
+        pytest.param("gpt_image_2", {"ratio": "auto", "quality": "auto"}, 41, False, id="gpt-auto-auto"),
+        pytest.param("gpt_image_2", {"quality": "medium"}, 11, True, id="gpt-no-size-the-qualitys-dearest"),
+        pytest.param("gpt_image_2", {"ratio": "2560:2560", "quality": "ultra"}, 20, True, id="gpt-unknown-quality"),
+        pytest.param("grok_imagine_image_2", {"ratio": "1408:704"}, 6, False, id="grok-default-medium-largest-1k"),
+        pytest.param("grok_imagine_image_2", {"ratio": "2912:1344"}, 8, False, id="grok-medium-smallest-2k"),
+        pytest.param("grok_imagine_image_2", {"ratio": "auto_1k", "quality": "low"}, 4, False, id="grok-low-auto-1k"),
+        pytest.param("grok_imagine_image_2", {"ratio": "auto_2k", "quality": "low"}, 6, False, id="grok-low-auto-2k"),
+        pytest.param("grok_imagine_image_2", {"ratio": "2048:2048", "referenceImages": [REF, REF]}, 10, False,
+                     id="grok-2k-2-references+1-each"),
+    ],
+)
+def test_images_by_quality_and_size(model: str, body: dict, credits: int, upper: bool) -> None:
+    cost = cost_of(catalog()[model], {"promptText": "p", **body}, endpoint="text_to_image")
+    assert (cost.credits, cost.upper_bound) == (credits, upper)
+
+
+def test_the_quality_and_size_field_is_named_for_a_price_file() -> None:
+    cost = cost_of(catalog()["gpt_image_2"], {"ratio": "3840:2160", "quality": "low"}, endpoint="text_to_image")
+    assert (cost.field, cost.base) == ("by_quality_resolution.low.4k", 2)
+
+
+@pytest.mark.parametrize(
     ("ratio", "seconds", "credits"),
     [
         pytest.param("832:480", 5, 34, id="480p-6.8/s"),
@@ -440,6 +470,34 @@ def test_a_price_file_cannot_make_a_model_free(tmp_path: Path) -> None:
     ],
 )
 def test_price_files_check_the_new_fields(text: str, message: str, tmp_path: Path) -> None:
+    with pytest.raises(RunnerError, match=message):
+        load_prices(write(tmp_path, "p.yaml", text))
+
+
+def test_a_price_file_sets_one_quality_and_size_and_keeps_the_rest(tmp_path: Path) -> None:
+    models, _ = load_prices(write(tmp_path, "p.yaml", "gpt_image_2: {by_quality_resolution: {high: {4k: 45}}}\n"))
+    info = models["gpt_image_2"]
+    assert cost_of(info, {"ratio": "auto"}, endpoint="text_to_image").credits == 45
+    assert cost_of(info, {"ratio": "2560:2560"}, endpoint="text_to_image").credits == 20  # high's other tier kept
+    assert cost_of(info, {"ratio": "auto", "quality": "low"}, endpoint="text_to_image").credits == 2
+
+
+def test_a_price_file_sets_one_resolution_and_keeps_the_others(tmp_path: Path) -> None:
+    models, _ = load_prices(write(tmp_path, "p.yaml", "seedance2: {by_resolution: {1080p: 44}}\n"))
+    assert cost_of(models["seedance2"], {"duration": 5, "ratio": "1920:1080"}).credits == 220
+    assert cost_of(models["seedance2"], {"duration": 5, "ratio": "3840:2160"}).credits == 750
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("gpt_image_2: {by_quality_resolution: {high: {4k: 0}}}\n", "4k: 0 is zero", id="zero"),
+        pytest.param("gpt_image_2: {by_quality_resolution: {high: {4k: 3}}}\n", "below a tenth", id="floor"),
+        pytest.param("gpt_image_2: {by_quality_resolution: {high: 20}}\n", "expected a mapping of tier",
+                     id="not-nested"),
+    ],
+)
+def test_price_files_check_quality_and_size_tables(text: str, message: str, tmp_path: Path) -> None:
     with pytest.raises(RunnerError, match=message):
         load_prices(write(tmp_path, "p.yaml", text))
 
@@ -773,7 +831,9 @@ def test_a_price_file_entry_drops_the_provenance_of_what_it_replaced(tmp_path: P
     pricing = load_prices(path)[0]["seedance2"].pricing
     for field in ("copy", "published", "as_of", "other_sources"):
         assert field not in pricing
-    assert pricing["by_resolution"] == {"1080p": 44} and pricing["credits_per_second"] == 36
+    # tier by tier: the tiers the file does not set keep the table's figures
+    assert pricing["by_resolution"] == {"480p": 36, "720p": 36, "1080p": 44, "4k": 150}
+    assert pricing["credits_per_second"] == 36
 
 
 def test_published_floors_cover_every_rate() -> None:

@@ -20,7 +20,8 @@ wherever both give one; ``tests/test_price_sources.py`` checks each copy, figure
    - vericontext/vibeframe ``.agents/references/providers/runway.md`` @6cf1c270, checked
      2026-10-04 (video models, including wan3, wan3_prime and h3_max);
    - cluely/unmodel ``src/providers/runway/pricing.ts`` and ``models.ts`` @196d9bec, verified
-     2026-08-13 (video and image models, with the per-reference and start-frame credits);
+     2026-08-13 (video and image models, with the per-reference and start-frame credits, and
+     gpt_image_2 and grok_imagine_image_2 by quality and size);
    - coledtouch/Atelier ``src/runway.js`` @57026bd2, read 2026-10-08 (grok_imagine_1_5_lite).
    Copies found and not used (they disagree with Runway somewhere, or name no model, or their
    repository could not be recorded) are listed in docs/costs.md.
@@ -96,6 +97,17 @@ GEMINI_IMAGE3_PRO_RATIOS = ["1344:768", "768:1344", "1024:1024", "1184:864", "86
                             "2400:1792", "1856:2304", "2304:1856", "1536:2752", "2752:1536", "3168:1344",
                             "4096:4096", "3392:5056", "5056:3392", "3584:4800", "4800:3584", "3712:4608",
                             "4608:3712", "3072:5504", "5504:3072", "6336:2688"]
+
+# gpt_image_2's 4K sizes (the copy lists them; `auto` bills as 4K too) and its others.
+GPT_IMAGE_2_4K = ["3840:1648", "3840:2160", "3504:2336", "3264:2448", "3200:2560", "2880:2880", "2560:3200",
+                  "2448:3264", "2336:3504", "2160:3840"]
+GPT_IMAGE_2_SMALL = ["2048:880", "1920:1088", "1920:1280", "1920:1440", "1920:1536", "1920:1920", "1536:1920",
+                     "1440:1920", "1280:1920", "1088:1920", "2912:1248", "2560:1440", "2560:1712", "2560:1920",
+                     "2560:2048", "2560:2560", "2048:2560", "1920:2560", "1712:2560", "1440:2560"]
+GROK_IMAGE_2_RATIOS = ["1024:1024", "1280:720", "720:1280", "1152:864", "864:1152", "1248:832", "832:1248",
+                       "1248:576", "576:1248", "1280:576", "576:1280", "1408:704", "704:1408", "2048:2048",
+                       "2816:1584", "1584:2816", "2368:1776", "1776:2368", "2496:1664", "1664:2496", "2912:1344",
+                       "1344:2912", "3200:1440", "1440:3200", "2912:1456", "1456:2912"]
 
 PRICING: dict[str, dict[str, Any]] = {
     # --- Runway's API reference ------------------------------------------------------------
@@ -184,6 +196,23 @@ PRICING: dict[str, dict[str, Any]] = {
                                by_resolution={"1k_2k": 20, "4k": 40},
                                ratio_resolution=_ratio_tiers(GEMINI_IMAGE3_PRO_RATIOS,
                                                              [(8_000_000, "1k_2k"), (10**9, "4k")])),
+    # By quality, then size. The SDK says the defaults (gpt_image_2 "Defaults to `high`";
+    # grok_imagine_image_2 "Defaults to `medium`; `low` ... costs 2 fewer credits per image",
+    # "2K ratios cost 2 additional credits per image", each reference "adds 1 credit").
+    "gpt_image_2": _copy(UNMODEL, "credits/image by quality x tier: low 1 / 2, medium 5 / 11, high 20 / 41, auto "
+                         "20 / 41 (1K-2K / 4K); default quality high; `auto` bills at the 4K tier",
+                         credits_per_image=None, default_quality="high",
+                         by_quality_resolution={"low": {"1k_2k": 1, "4k": 2}, "medium": {"1k_2k": 5, "4k": 11},
+                                                "high": {"1k_2k": 20, "4k": 41}, "auto": {"1k_2k": 20, "4k": 41}},
+                         ratio_resolution={**dict.fromkeys(GPT_IMAGE_2_4K, "4k"), "auto": "4k",
+                                           **dict.fromkeys(GPT_IMAGE_2_SMALL, "1k_2k")}),
+    "grok_imagine_image_2": _copy(UNMODEL, "outputCount x perImage + referenceCount x 1, perImage 4 (low/1K), 6 "
+                                  "(low/2K or medium/1K), 8 (medium/2K); default quality medium",
+                                  credits_per_image=None, default_quality="medium", per_reference_image=1,
+                                  by_quality_resolution={"low": {"1k": 4, "2k": 6}, "medium": {"1k": 6, "2k": 8}},
+                                  ratio_resolution={**_ratio_tiers(GROK_IMAGE_2_RATIOS,
+                                                                   [(2_000_000, "1k"), (10**9, "2k")]),
+                                                    "auto_1k": "1k", "auto_2k": "2k"}),
     # The one copy that names it gives a range without its tiers: unpriced.
     "gemini_omni_flash_1.1": {"source": f"{NO_SOURCE}; the one copy that names it (vibeframe, 2026-10-04) gives only "
                                         "'3.4-30 cr/s by resolution', not which resolution costs what",

@@ -96,6 +96,11 @@ class _Reader:
                 for tier, _, rate in self.pairs(value, where, "a mapping of tier -> credits"):
                     self.number(rate, f"{where}.{tier}", zero_ok=False)
                     self.floor(rate, name, f"{field}.{tier}")
+            elif field == "by_quality_resolution":
+                for quality, _, tiers in self.pairs(value, where, "a mapping of quality -> tiers"):
+                    for tier, _, rate in self.pairs(tiers, f"{where}.{quality}", "a mapping of tier -> credits"):
+                        self.number(rate, f"{where}.{quality}.{tier}", zero_ok=False)
+                        self.floor(rate, name, f"{field}.{quality}.{tier}")
             elif field == "credits_range":
                 self.credits_range(value, name, where)
             else:

@@ -23,7 +23,9 @@ Rules, in order:
   the ``by_quality`` figure of the request's ``quality``. Without a quality the model's
   default is used (``default_quality``, or ``default_quality_with_reference_images`` when the
   request has reference images and no ``preciseEdit``); a model that documents no default is
-  priced at its dearest quality, as an upper bound.
+  priced at its dearest quality, as an upper bound. A model sold by quality *and* size
+  (``by_quality_resolution``: quality -> size tier -> credits) takes the quality as above and
+  the tier as ``by_resolution`` does; a size it cannot place is priced at the quality's dearest.
 - a flat ``credits_range: [low, high]`` (a sound of "1-2 credits") is priced at ``high``, as an
   upper bound when the two differ, whatever the request's units, unless a rate per unit is
   set too (a price file's ``credits_per_second`` wins over the published range).
@@ -173,6 +175,38 @@ def quality_rate(pricing: Mapping[str, Any], body: Mapping[str, Any]) -> tuple[f
     return max(tiers.values()), True
 
 
+def grid_rate(pricing: Mapping[str, Any], body: Mapping[str, Any]) -> tuple[float, bool, str] | None:
+    """The ``by_quality_resolution`` figure of the request, whether it is an upper bound, and its
+    field (``by_quality_resolution.high.4k``); None for a model not sold by quality and size."""
+    grid = pricing.get("by_quality_resolution") or {}
+    if not grid:
+        return None
+    quality = body.get("quality") or pricing.get("default_quality")
+    upper = quality not in grid
+    if upper:  # no quality asked and none documented, or one the table does not know: the dearest
+        quality = max(grid, key=lambda q: max(grid[q].values()))
+    tiers = grid[quality]
+    listed = (pricing.get("ratio_resolution") or {}).get(str(body.get("ratio")))
+    tier = listed if listed in tiers else resolution_tier(body.get("ratio"), body.get("resolution"), tiers)
+    if tier is None:
+        tier, upper = max(tiers, key=lambda t: tiers[t]), True
+    return tiers[tier], upper, f"by_quality_resolution.{quality}.{tier}"
+
+
+def size_rate(pricing: Mapping[str, Any], body: Mapping[str, Any]) -> tuple[float, bool, str] | None:
+    """The figure of the request's size tier (``by_quality_resolution``, else ``by_resolution``):
+    rate, upper bound, field; None when the model has no tier for it (the base price holds)."""
+    grid = grid_rate(pricing, body)
+    if grid is not None:
+        return grid
+    tiers = pricing.get("by_resolution") or {}
+    if not tiers:
+        return None
+    listed = (pricing.get("ratio_resolution") or {}).get(str(body.get("ratio")))
+    tier = listed if listed in tiers else resolution_tier(body.get("ratio"), body.get("resolution"), tiers)
+    return None if tier is None else (tiers[tier], False, f"by_resolution.{tier}")
+
+
 def reference_count(body: Mapping[str, Any]) -> int:
     """Reference images a request sends (a non-list value counts as one)."""
     total = 0
@@ -215,12 +249,10 @@ def cost_of(info: ModelInfo, body: Mapping[str, Any], *, endpoint: str | None = 
     audio = body.get("audio", info.request_defaults.get("audio", True))
     if audio is False and pricing.get("credits_per_second_no_audio") is not None:
         rate, field = pricing["credits_per_second_no_audio"], "credits_per_second_no_audio"
-    tiers = pricing.get("by_resolution") or {}
-    if tiers:
-        listed = (pricing.get("ratio_resolution") or {}).get(str(body.get("ratio")))
-        tier = listed if listed in tiers else resolution_tier(body.get("ratio"), body.get("resolution"), tiers)
-        if tier is not None:
-            rate, field = tiers[tier], f"by_resolution.{tier}"
+    sized = size_rate(pricing, body)
+    if sized is not None:
+        rate, dearest, field = sized
+        upper = upper or dearest
     if rate is None:
         return Cost(None, seconds, None, upper, f"no known price for {info.name}; set one in a price file",
                     field=field)
@@ -250,7 +282,8 @@ def cost_of(info: ModelInfo, body: Mapping[str, Any], *, endpoint: str | None = 
 def is_priced(pricing: Mapping[str, Any]) -> bool:
     """Whether any figure of the entry prices a generation (a rate, a tier, a quality or a range)."""
     rates = [v for k, v in pricing.items() if k.startswith("credits_per_")]
-    return any(v is not None for v in rates) or bool(pricing.get("by_quality")) or bool(pricing.get("credits_range"))
+    return any(v is not None for v in rates) or any(bool(pricing.get(k)) for k in (
+        "by_quality", "by_quality_resolution", "credits_range"))
 
 
 def source_label(pricing: Mapping[str, Any]) -> str:
@@ -286,11 +319,24 @@ def published_floors(models: Mapping[str, ModelInfo]) -> dict[str, dict[str, flo
         for table in ("by_resolution", "by_quality", "by_endpoint"):
             for tier, rate in (p.get(table) or {}).items():
                 found[f"{table}.{tier}"] = float(rate)
+        for quality, tiers in (p.get("by_quality_resolution") or {}).items():
+            for tier, rate in tiers.items():
+                found[f"by_quality_resolution.{quality}.{tier}"] = float(rate)
         if p.get("credits_range"):
             found["credits_range"] = float(max(p["credits_range"]))
         if found:
             floors[name] = found
     return floors
+
+
+def _merged(table: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The table's pricing with a price file's fields on top, tier by tier: a file that sets
+    ``by_resolution: {1080p: 44}`` keeps the other tiers' figures."""
+    out = dict(table)
+    for key, value in fields.items():
+        old = out.get(key)
+        out[key] = _merged(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return out
 
 
 def load_prices(path: Path | None, *, trust: bool = False) -> tuple[dict[str, ModelInfo], dict[str, str]]:
@@ -308,7 +354,7 @@ def load_prices(path: Path | None, *, trust: bool = False) -> tuple[dict[str, Mo
         for name, fields in read_price_file(path, models, floors).items():
             old = models[name].pricing
             kept = {k: v for k, v in old.items() if k not in ("copy", "published", "as_of", "other_sources")}
-            pricing = {**kept, **fields, "source": f"price file {path}", "table_source": old.get("source"),
+            pricing = {**_merged(kept, fields), "source": f"price file {path}", "table_source": old.get("source"),
                        "from_price_file": sorted(k for k in fields if k not in METADATA)}
             models[name] = dataclasses.replace(models[name], pricing=pricing)
         source = str(path)

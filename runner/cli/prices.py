@@ -44,6 +44,11 @@ def _figure(p: dict[str, Any], unit: PriceUnit) -> str:
             parts.append("no default documented: planned at the dearest")
         if p.get("default_quality_with_reference_images"):
             parts.append(f"{p['default_quality_with_reference_images']} with reference images")
+    elif p.get("by_quality_resolution") and base is None:
+        parts.append(", ".join(f"{q} " + " / ".join(f"{t} {figure(v)}" for t, v in tiers.items())
+                               for q, tiers in p["by_quality_resolution"].items()) + suffix)
+        parts.append(f"default {p['default_quality']}" if p.get("default_quality")
+                     else "no default documented: planned at the dearest")
     elif p.get("by_resolution") and unit != "character":
         parts.append(", ".join(f"{k} {figure(v)}" for k, v in p["by_resolution"].items()) + suffix)
     elif base is not None:

@@ -50,7 +50,8 @@ Billing rules:
   prices it, else an ``auto_<tier>`` ratio, else the frame size of a ``W:H`` ratio (see
   ``size_tier``). Plus the ``outputFormat`` surcharge per second (the over-4-MP figure
   when the frame is larger than 4 megapixels).
-- Extras: ``per_reference_image`` credits for each item of ``references``, ``per_start_frame``
+- Extras: ``per_reference_image`` credits for each item of ``references`` (or of an image
+  request's ``referenceImages``), ``per_start_frame``
   for each image of ``promptImage``; then the ``minimum`` floor; the total is rounded up to a
   whole credit. A model may bill another rate per second on some endpoints (``endpoints``).
 - Image endpoints bill one image per task (``outputCount`` above 1 is refused by the
@@ -140,6 +141,8 @@ class Price:
     """Credits per second on these endpoints instead of ``rate`` (gemini_omni_flash's video-to-video)."""
     per_start_frame: float = 0
     """Credits per image of ``promptImage`` (a start frame grok and gemini_omni_flash bill)."""
+    grid: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """Credits per image by ``quality``, then size tier (``ratio_tiers``; unlisted: the dearest)."""
 
 
 _GEN45_HDR = ("hdr10", "hlg", "sdr_rec709_10bit", "hdr_pq_12bit_master", "hdr_prores", "hdr_png_sequence",
@@ -185,6 +188,25 @@ PRICES: dict[str, Price] = {
     "gemini_image3_pro": Price(20, tiers={"4k": 40}, ratio_tiers=dict.fromkeys(
         ("4096:4096", "3392:5056", "5056:3392", "3584:4800", "4800:3584", "3712:4608", "4608:3712", "3072:5504",
          "5504:3072", "6336:2688"), "4k")),
+    # The copy (cluely/unmodel): by quality, then size. gpt_image_2: these ten sizes and `auto` are
+    # its 4K tier, default quality high; grok_imagine_image_2: sizes of 2 MP and more are 2K,
+    # default medium, +1 per reference image.
+    "gpt_image_2": Price(None, grid={"low": {"small": 1, "4k": 2}, "medium": {"small": 5, "4k": 11},
+                                     "high": {"small": 20, "4k": 41}, "auto": {"small": 20, "4k": 41}},
+                         quality="high", ratio_tiers={**dict.fromkeys(
+                             ("3840:1648", "3840:2160", "3504:2336", "3264:2448", "3200:2560", "2880:2880", "2560:3200",
+                              "2448:3264", "2336:3504", "2160:3840", "auto"), "4k"), **dict.fromkeys(
+                             ("2048:880", "1920:1088", "1920:1280", "1920:1440", "1920:1536", "1920:1920", "1536:1920",
+                              "1440:1920", "1280:1920", "1088:1920", "2912:1248", "2560:1440", "2560:1712", "2560:1920",
+                              "2560:2048", "2560:2560", "2048:2560", "1920:2560", "1712:2560", "1440:2560"), "small")}),
+    "grok_imagine_image_2": Price(None, grid={"low": {"1k": 4, "2k": 6}, "medium": {"1k": 6, "2k": 8}},
+                                  quality="medium", per_reference_image=1, ratio_tiers={**dict.fromkeys(
+                                      ("1024:1024", "1280:720", "720:1280", "1152:864", "864:1152", "1248:832",
+                                       "832:1248", "1248:576", "576:1248", "1280:576", "576:1280", "1408:704",
+                                       "704:1408", "auto_1k"), "1k"), **dict.fromkeys(
+                                      ("2048:2048", "2816:1584", "1584:2816", "2368:1776", "1776:2368", "2496:1664",
+                                       "1664:2496", "2912:1344", "1344:2912", "3200:1440", "1440:3200", "2912:1456",
+                                       "1456:2912", "auto_2k"), "2k")}),
     # HDR: the SDK docstring's figure, credits per second of output.
     "ruby": Price(20),
     # Runway's API reference: images, speech per character, voice per second of input, sound.
@@ -259,8 +281,21 @@ def quality_price(price: Price, body: Mapping[str, Any]) -> float:
     return price.qualities[asked] if asked in price.qualities else max(price.qualities.values())
 
 
+def grid_price(price: Price, body: Mapping[str, Any]) -> float:
+    """Credits per image of a model sold by quality and size: the asked quality (else the model's
+    default, else the dearest), at the size tier its list gives the ratio (else that quality's dearest)."""
+    asked = str(body.get("quality") or price.quality or "")
+    if asked not in price.grid:
+        asked = max(price.grid, key=lambda q: max(price.grid[q].values()))
+    sizes = price.grid[asked]
+    tier = price.ratio_tiers.get(str(body.get("ratio")), "")
+    return sizes[tier] if tier in sizes else max(sizes.values())
+
+
 def rate_of(price: Price, body: Mapping[str, Any], endpoint: str = "") -> float:
     """Credits per second for ``body`` before any outputFormat surcharge."""
+    if price.grid:
+        return grid_price(price, body)
     if price.qualities:
         return quality_price(price, body)
     if price.megapixel_tiers:
@@ -312,8 +347,8 @@ def credits_for(price: Price, body: Mapping[str, Any], seconds: float, endpoint:
     if price.flat is not None:
         return math.ceil(price.flat)
     total = (rate_of(price, body, endpoint) + surcharge(price, body)) * seconds
-    refs = body.get("references")
-    if price.per_reference_image and isinstance(refs, list):
+    refs = [*(body.get("references") or []), *(body.get("referenceImages") or [])]  # video, image requests
+    if price.per_reference_image:
         total += price.per_reference_image * len(refs)
     frames = body.get("promptImage")
     if price.per_start_frame and frames:
