@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import TemplateError, TemplateSyntaxError, Undefined, UndefinedError
 from jinja2.exceptions import SecurityError
 
-from runner.spec.limits import MAX_OUTPUT, MAX_SECONDS, TemplateProblem, TooExpensive, budget, size_of
+from runner.spec.limits import MAX_OUTPUT, MAX_SECONDS, SpecTimeSpent, TemplateProblem, TooExpensive, budget, size_of
 from runner.spec.sandbox import environment, slug
 
 TreePath = tuple[str | int, ...]
@@ -64,6 +64,9 @@ def render_tree(value: Any, context: dict[str, Any]) -> tuple[Any, list[tuple[Tr
         if isinstance(node, str):
             try:
                 return render(node, context)
+            except SpecTimeSpent as e:  # not one more problem among others: building the spec stops
+                e.at = at
+                raise
             except TemplateProblem as e:
                 failures.append((at, e.message))
                 return None
@@ -79,7 +82,7 @@ def render_tree(value: Any, context: dict[str, Any]) -> tuple[Any, list[tuple[Tr
 def _render(source: str, context: dict[str, Any]) -> Any:
     try:
         return _evaluate(source, context)
-    except TemplateProblem:
+    except TemplateProblem:  # SpecTimeSpent included
         raise
     except RecursionError:
         raise TooExpensive("brackets, expressions or calls nested too deeply", "Python's recursion limit") from None
