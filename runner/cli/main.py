@@ -10,18 +10,22 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from runner import __version__
-from runner.cli import views
 from runner.cli.boundary import boundary, color, stderr, warn
 from runner.cli.options import ALLOW_UNPRICED, EXCLUDE, FORMAT, MAX_CREDITS, PRICES, REPLACE, SELECT, STORE
-from runner.engine.outcome import ApplyResult, ApplyRun
 from runner.errors import BudgetExceeded, SpecErrors
-from runner.planner.records import Plan
-from runner.spec import validate_specs
+
+if TYPE_CHECKING:
+    from runner.engine.outcome import ApplyRun
+    from runner.planner.records import Plan
+
+# Each command imports what it needs when it runs (tests/test_startup.py): `runner --version`
+# and `runner validate` (pre-commit runs it on every commit) must not pay for the planner,
+# the store, the engine, the SDK, rich or PyAV.
 
 
 class UsageFailure(click.UsageError):
@@ -86,6 +90,9 @@ def validate(specs: tuple[Path, ...], fmt: str) -> object:
       runner validate specs/demo.yaml
       runner validate examples/*.yaml --format json
     """
+    from runner.cli import views
+    from runner.spec import validate_specs
+
     try:
         result = validate_specs(list(specs))
     except SpecErrors as e:
@@ -233,7 +240,9 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
       RUNWAYML_API_SECRET=... runner apply specs/demo.yaml --select 'hero-*'
     """
     from runner import api
+    from runner.cli import views
     from runner.cli.progress import PlainReporter, RichReporter
+    from runner.engine.outcome import ApplyResult
     from runner.planner.render import render_text
 
     show = stderr if fmt == "json" else click.echo

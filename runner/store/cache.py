@@ -1,9 +1,9 @@
 """The local cache (diskcache): file hashes, media probes, uploads and generated outputs.
 
-Where: ``$RUNNER_CACHE_DIR``, else ``$XDG_CACHE_HOME/runner``, else ``~/.cache/runner``;
-everything lives under a format-versioned subfolder so a future layout never misreads
-this one. Nothing in the cache is needed for correctness: deleting it costs re-hashing,
-re-probing, re-uploading, and losing the ability to restore old outputs without a call.
+Where: ``inputs.cachedir.cache_dir()`` (``$RUNNER_CACHE_DIR``, else ``$XDG_CACHE_HOME/runner``,
+else ``~/.cache/runner``, in a format-versioned subfolder). Nothing in the cache is needed
+for correctness: deleting it costs re-hashing, re-probing, re-uploading, and losing the
+ability to restore old outputs without a call.
 
 - ``hash:<path>`` -> (size, mtime_ns, sha256): a warm plan reads no file twice.
 - ``probe:<sha256>`` -> seconds of a video/audio file.
@@ -16,7 +16,6 @@ re-probing, re-uploading, and losing the ability to restore old outputs without 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import time
 from pathlib import Path
@@ -24,19 +23,11 @@ from typing import Any
 
 import diskcache
 
+from runner.inputs.cachedir import FORMAT as FORMAT
+from runner.inputs.cachedir import cache_dir as cache_dir
 from runner.store.files import atomic_copy
 
-FORMAT = "v1"
 UPLOAD_TTL = 20 * 3600  # Runway keeps uploads 24 h; stop reusing them well before
-
-
-def cache_dir() -> Path:
-    """The cache folder (not created)."""
-    env = os.environ.get("RUNNER_CACHE_DIR")
-    if env:
-        return Path(env).expanduser() / FORMAT
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "runner" / FORMAT
 
 
 _OPEN: dict[str, diskcache.Cache] = {}
