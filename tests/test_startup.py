@@ -109,3 +109,20 @@ def test_the_spy_sees_an_import_and_names_the_module_that_made_it(project: Path,
     found = imports(["models", "gen4.5"], project, tmp_path / "cache", ["rich"])
     assert found["rich"][-1].startswith("cli/views.py:"), found
     assert found["rich"][0] == "__main__.py:5", found
+
+
+def test_a_clip_changed_after_validate_is_measured_again(write_spec, run) -> None:
+    """The probe cache is keyed by the file's path, size and mtime, like the hash cache: a clip
+    replaced by a longer one is probed again and its length refused."""
+    spec = write_spec("""
+        version: 1
+        name: t
+        shots:
+          - {id: a, model: seedance2, video: assets/clip.mp4, prompt: make it snow}
+    """)
+    assert run(["validate", str(spec)]).exit_code == 0
+    clip = spec.parent / "assets" / "clip.mp4"
+    clip.write_bytes((ROOT / "tests" / "corpus" / "assets" / "long.mp4").read_bytes())
+    again = run(["validate", str(spec)])
+    assert again.exit_code == 1
+    assert "'assets/clip.mp4' is 16.0 s long; seedance2 video mode takes a clip of at most 15 s" in again.stderr
