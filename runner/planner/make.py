@@ -90,6 +90,7 @@ class _Planner:
         out_dir = relative_to(spec.path.parent, spec.output_dir)
         self.out_prefix = "" if out_dir in ("", ".") else out_dir.rstrip("/") + "/"
         self.escapes: list[Problem] = []
+        self.known: set[str] | None = None  # take fingerprints the cache has outputs of (None: ask each)
 
     def present(self, rel: str, size: int) -> bool:
         """The output file exists with the size the state recorded."""
@@ -98,6 +99,12 @@ class _Planner:
         except OSError:
             return False
         return stat.S_ISREG(st.st_mode) and st.st_size == size
+
+    def cached(self, fp: str) -> dict[str, Any] | None:
+        """The cache's copy of a take (``known``: the fingerprints the cache has, asked at once)."""
+        if self.known is not None and fp not in self.known:
+            return None
+        return cache_mod.output_get(fp)
 
     def in_store(self, done: Take | None, fp: str) -> dict[str, Any] | None:
         """The store's copy of a take the state records but this machine lacks (a fresh checkout)."""
@@ -109,10 +116,12 @@ class _Planner:
     def confined(self, shot: Shot, out: str) -> None:
         """A take's output path must resolve inside the project: a shot folder that is a
         symlink out of it is refused before anything is paid for."""
-        path = Path(self.base) / out
         # output_dir is resolved already: only the shot folder and the file can be links
-        if (path.parent.is_symlink() or path.is_symlink()) and not is_inside(path, self.spec.root):
-            where = path.parent
+        # (strings, not Paths: this runs for every take of a plan of 50,000 shots)
+        path = os.path.join(self.base, out)
+        if (os.path.islink(os.path.dirname(path)) or os.path.islink(path)) and not is_inside(Path(path),
+                                                                                              self.spec.root):
+            where = Path(path).parent
             self.escapes.append(Problem(shot.location, (
                 f"its output folder {display_path(where)} resolves to {resolved_text(where)}, outside the project "
                 f"{self.spec.root} (a symlink?); remove the link, outputs are written inside the project"),
@@ -137,7 +146,7 @@ class _Planner:
             if pending is not None and pending.task_id is None and not forced:
                 # An intent of unknown outcome whose output this machine has (it finished while
                 # the journal could not be written): restore it rather than risk paying again.
-                hit = cache_mod.output_get(fp)
+                hit = self.cached(fp)
                 if hit is not None:
                     takes.append(TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit))
                     continue
@@ -158,7 +167,7 @@ class _Planner:
                 action: TakeAction = "keep" if done.output == out else "move"
                 takes.append(TakePlan(n, fp, action, out, 0, done.task_id, source=done.output))
                 continue
-            hit = None if forced else (cache_mod.output_get(fp) or self.in_store(done, fp))
+            hit = None if forced else (self.cached(fp) or self.in_store(done, fp))
             if hit is not None:
                 takes.append(TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit))
                 continue
@@ -194,6 +203,7 @@ class _Planner:
         spec_ids = {s.id for s in self.spec.shots}
         orphans = {sid: st for sid, st in self.state.shots.items() if sid not in spec_ids}
         self.fps = Fingerprints(self.spec.shots, self.spec.path.parent, self.hasher)
+        self.known = cache_mod.outputs_known(self.fps.takes.values())
         self.replaced_inputs = replaced_downstream(self.fps.by_id, self.fps.order, self.replace)
         by_fp: dict[str, str] = {}
         for sid, st in sorted(orphans.items()):

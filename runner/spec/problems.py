@@ -11,7 +11,7 @@ from typing import Any
 
 from runner.errors import Problem
 from runner.spec.checks import KEY_MESSAGE, dotted, looks_like_key
-from runner.spec.templating import render_tree
+from runner.spec.templating import is_template, render_tree
 from runner.spec.yamlload import Document, Path_
 
 
@@ -35,6 +35,8 @@ class Problems:
 
     def rendered(self, value: Any, ctx: dict[str, Any], path: Path_, shot: str | None) -> tuple[Any, bool]:
         """``value`` (found at ``path``) with every template rendered, and whether all of them rendered."""
+        if not isinstance(value, dict | list) and not (isinstance(value, str) and is_template(value)):
+            return value, True  # nothing to render (and the raw file was checked for keys already)
         out, failures = render_tree(value, ctx)
         out = self.without_keys(out, (), failures)
         for inner, message in failures:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +127,26 @@ def blob_path(digest: str) -> Path:
         raise ValueError(f"not a sha256: {digest[:80]!r}")
     return cache_dir() / "blobs" / digest[:2] / digest
 
+
+
+def outputs_known(fingerprints: Iterable[str]) -> set[str] | None:
+    """Which of ``fingerprints`` have an ``output:`` entry (whose blob ``output_get`` still
+    checks), in one SQLite query per 900 keys instead of one per take: a plan of 50,000 new
+    shots looks each up. Reads diskcache's table directly (str keys are stored as they are,
+    ``raw = 1``); None when that table is not what diskcache 5 has, and then callers ask
+    ``output_get`` for each (slower, the same answers)."""
+    keys = [f"output:{fp}" for fp in fingerprints]
+    found: set[str] = set()
+    try:
+        sql = cache()._sql
+        for start in range(0, len(keys), 900):  # SQLite's default limit of parameters is 999
+            chunk = keys[start:start + 900]
+            rows = sql(f"SELECT key FROM Cache WHERE raw = 1 AND key IN ({','.join('?' * len(chunk))})"
+                       " AND (expire_time IS NULL OR expire_time > ?)", (*chunk, time.time())).fetchall()
+            found.update(str(row[0]).removeprefix("output:") for row in rows)
+    except (AttributeError, sqlite3.Error):
+        return None
+    return found
 
 
 def output_get(fingerprint: str) -> dict[str, Any] | None:
