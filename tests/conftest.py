@@ -5,6 +5,7 @@ import functools
 import hashlib
 import hmac
 import http.client
+import os
 import shutil
 import socket
 import subprocess
@@ -183,6 +184,10 @@ AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1
 """Azurite's fixed development account and key, the same in every installation (public)."""
 
 
+# .ci/run sets this: there the az:// tests must run, never skip (as RUNNER_TEST_REQUIRE_CHROMIUM)
+AZURITE_REQUIRED = os.environ.get("RUNNER_TEST_REQUIRE_AZURITE") == "1"
+
+
 def _azurite_binary() -> str | None:
     local = ROOT / ".ci" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
     return str(local) if local.exists() else shutil.which("azurite-blob")
@@ -192,6 +197,9 @@ def _azurite_binary() -> str | None:
 def azurite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of Azurite's blob service on loopback (in memory), or a skip saying how to get it."""
     binary = _azurite_binary()
+    if binary is None and AZURITE_REQUIRED:
+        pytest.fail("RUNNER_TEST_REQUIRE_AZURITE=1 but Azurite is not installed: npm install --prefix .ci/azurite "
+                    "azurite (.ci/run does it, installing Node and npm from Debian first)")
     if binary is None:
         pytest.skip("Azurite is not installed: npm install --prefix .ci/azurite azurite (.ci/run does it "
                     "where npm is)")
