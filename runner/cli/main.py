@@ -70,8 +70,14 @@ def main(debug: bool) -> None:
     `runner plan` what would be generated and what it costs, `runner apply` it.
 
     \b
+    Try the demo (the built-in emulator: no key, no cost):
+      runner apply specs/demo.yaml --emulator --yes
+
+    \b
     Examples:
+      runner init campaigns --name spring
       runner validate specs/demo.yaml
+      runner plan specs/demo.yaml
       runner models gen4.5
       runner schema > spec.schema.json
     """

@@ -328,7 +328,8 @@ def _verdict(case: _Case, shot_fp: str, canonical: Mapping[str, Any]) -> tuple[S
         changed = changed_fields(prior.request, canonical, case.shot)
         if "create" in actions:
             return "~", "regenerate", [_changed_text(changed)]
-        return "=", "cached", ["restored from cache (" + (", ".join(changed) or "request") + " changed back)"]
+        return "=", "cached", [f"restored from {_restored_from(case)} (" + (", ".join(changed) or "request")
+                               + " changed back)"]
     if "create" in actions:
         return "~", "regenerate", _missing_takes(case)
     if "blocked" in actions:
@@ -343,9 +344,14 @@ def _verdict(case: _Case, shot_fp: str, canonical: Mapping[str, Any]) -> tuple[S
         ids = ", ".join(t.task_id or "" for t in case.takes if t.action == "refetch")
         return "=", "cached", [f"output missing: fetched again from task {ids} (free while Runway keeps it, "
                                "24-48 h; else the next plan counts a new generation)"]
+    return "=", "cached", [f"restored from {_restored_from(case)}" if "restore" in actions else ""]
+
+
+def _restored_from(case: _Case) -> str:
+    """``the store`` when a take comes back from the shared store, else ``cache`` (plan's summary
+    counts shots in the same words: ``render.restored_from``)."""
     stored = any(t.cached and t.cached.get("from") == "store" for t in case.takes if t.action == "restore")
-    return "=", "cached", [("restored from the store" if stored else "restored from cache") if "restore" in actions
-                           else ""]
+    return "the store" if stored else "cache"
 
 
 def _changed_text(changed: list[str]) -> str:

@@ -24,13 +24,27 @@ def _credits(s: ShotPlan) -> str:
     return f"{bound}{s.credits} credits" + (f" ({n} takes)" if n > 1 else "")
 
 
+def restored_from(s: ShotPlan) -> str:
+    """Where a ``cached`` shot's output comes back from, in the words of its line's reason."""
+    if any(t.action == "refetch" for t in s.takes):
+        return "fetched again"
+    if any(t.action == "restore" and t.cached and t.cached.get("from") == "store" for t in s.takes):
+        return "from the store"
+    return "from cache"
+
+
 def summary_line(plan: Plan) -> str:
     if not plan.has_changes:
         return "No changes. Every shot is up to date."
     parts = []
+    restored = [restored_from(s) for s in plan.shots if s.action == "cached"]
     for action, word in (("create", "to create"), ("regenerate", "to regenerate"), ("resume", "resuming"),
                          ("move", "moved"), ("blocked", "blocked"),
-                         ("cached", "from cache"), ("unchanged", "unchanged"), ("remove", "removed")):
+                         ("cached", ""), ("unchanged", "unchanged"), ("remove", "removed")):
+        if action == "cached":  # as each line says it: restored from cache, from the store, fetched again
+            parts += [f"{restored.count(w)} {w}" for w in ("from cache", "from the store", "fetched again")
+                      if w in restored]
+            continue
         n = plan.count(action)
         if n or action in ("create", "unchanged"):
             parts.append(f"{n} {word}")
