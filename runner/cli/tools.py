@@ -114,10 +114,12 @@ def report(spec: Path, out: Path | None, store: str | None) -> None:
       runner apply specs/demo.yaml --emulator --yes && runner report specs/demo.yaml
     """
     from runner.cli.report import count_text, counts_by_kind, credits_table, write_report
+    from runner.inputs.paths import display_path
 
     path, views = write_report(spec, out, store=store)
     click.echo(credits_table(views))
-    click.echo(f"Wrote {path} ({count_text(counts_by_kind(views))})")
+    # relative to where the user is, like every other path runner prints
+    click.echo(f"Wrote {display_path(path)} ({count_text(counts_by_kind(views))})")
 
 
 @click.command()

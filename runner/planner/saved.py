@@ -22,7 +22,7 @@ from runner.store.steps import state_digest
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
-    """The JSON form of a plan (``--format json`` and ``-o plan.json``); see docs in README."""
+    """The JSON form of a plan (``--format json`` and ``-o plan.json``); described in docs/plan.md (Formats)."""
     shots = []
     for s in plan.shots:
         shots.append({

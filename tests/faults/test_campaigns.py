@@ -1,8 +1,8 @@
 """Fault campaigns: "nothing lost, nothing paid twice" under crashes and a faulty API.
 
 Each campaign runs in a quick form in the default suite and in full with
-``RUNNER_FULL_CAMPAIGNS=1 pytest -m slow tests/faults`` (see README, Performance and
-reliability). The runner runs as a real process (`python -m runner apply`) against an
+``RUNNER_FULL_CAMPAIGNS=1 pytest -m slow tests/faults`` (see docs/performance.md,
+Fault campaigns). The runner runs as a real process (`python -m runner apply`) against an
 emulator on loopback; nothing is mocked. Kills happen at moments the emulator's event
 hooks mark (see runner/emulator/hooks.py), not after guessed sleeps. An apply that exits
 3 (a bug in runner) fails a campaign; exit 1 after an injected fault is tried again.
