@@ -91,6 +91,8 @@ class _Planner:
         self.out_prefix = "" if out_dir in ("", ".") else out_dir.rstrip("/") + "/"
         self.escapes: list[Problem] = []
         self.known: set[str] | None = None  # take fingerprints the cache has outputs of (None: ask each)
+        # No folder in a missing output_dir can be a link: a new campaign's takes need no lstat.
+        self.out_exists = os.path.lexists(spec.output_dir)
 
     def present(self, rel: str, size: int) -> bool:
         """The output file exists with the size the state recorded."""
@@ -118,7 +120,9 @@ class _Planner:
         symlink out of it is refused before anything is paid for."""
         # output_dir is resolved already: only the shot folder and the file can be links
         # (strings, not Paths: this runs for every take of a plan of 50,000 shots)
-        path = os.path.join(self.base, out)
+        if not self.out_exists:
+            return
+        path = f"{self.base}{os.sep}{out}"
         if (os.path.islink(os.path.dirname(path)) or os.path.islink(path)) and not is_inside(Path(path),
                                                                                               self.spec.root):
             where = Path(path).parent

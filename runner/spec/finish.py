@@ -200,11 +200,14 @@ class Finisher:
                                   f"takes must be a whole number from 1 to {MAX_TAKES}, not {takes!r}",
                                   shot=shot.id, field="takes")
             ok = False
+        params = shot.fields.get("params") or {}
+        if not params:
+            return ok
         scalar_keys = set(SCALAR_FIELDS.values())
         # Media keys are always the shot fields' business; a scalar key only when the shot sets it.
         taken = {key: name for key, name in BODY_TO_FIELD.items() if key not in scalar_keys or name in shot.fields}
         taken["model"] = "model"
-        for key in shot.fields.get("params") or {}:
+        for key in params:
             if key in taken:
                 self.problems.problem(self.param_path(shot, key),
                                       f"{key} is set by the shot field {taken[key]!r}; remove it from params",

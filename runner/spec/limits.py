@@ -49,15 +49,20 @@ class TooExpensive(TemplateProblem):
 _local = threading.local()
 
 
-@contextlib.contextmanager
-def budget(seconds: float = MAX_SECONDS) -> Iterator[None]:
-    """Give the current thread ``seconds`` to render one template (works on any thread)."""
-    saved = (getattr(_local, "deadline", None), getattr(_local, "depth", 0), getattr(_local, "sizes", None))
-    _local.deadline, _local.depth, _local.sizes = time.monotonic() + seconds, 0, {}
-    try:
-        yield
-    finally:
-        _local.deadline, _local.depth, _local.sizes = saved
+class budget:  # lower case: it reads as the function it was (with budget(2.0): ...)
+    """Give the current thread ``seconds`` to render one template (works on any thread). A class,
+    not a generator-based context manager: it is entered for every template of every shot."""
+
+    def __init__(self, seconds: float = MAX_SECONDS) -> None:
+        self.seconds = seconds
+        self.saved: tuple[Any, Any, Any] = (None, 0, None)
+
+    def __enter__(self) -> None:
+        self.saved = (getattr(_local, "deadline", None), getattr(_local, "depth", 0), getattr(_local, "sizes", None))
+        _local.deadline, _local.depth, _local.sizes = time.monotonic() + self.seconds, 0, {}
+
+    def __exit__(self, *exc: object) -> None:
+        _local.deadline, _local.depth, _local.sizes = self.saved
 
 
 def tick() -> None:
@@ -221,9 +226,10 @@ def bounded_concat(pieces: Iterable[Any]) -> str:
     total = 0
     for piece in pieces:
         tick()
-        text = str(piece)
+        text = piece if type(piece) is str else str(piece)
         total += len(text)
-        refuse_over(total, "the rendered text")
+        if total > MAX_SIZE:
+            refuse_over(total, "the rendered text")
         out.append(text)
     return "".join(out)
 

@@ -55,8 +55,13 @@ class FrozenList(list[Any]):
         return self
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def freeze(value: Any) -> Any:
     """A read-only deep copy of JSON-like data (dicts, lists, scalars)."""
+    if type(value) in _SCALARS:  # most values: checked before the slower isinstance of an ABC
+        return value
     if isinstance(value, Mapping):
         return FrozenDict({str(k): freeze(v) for k, v in value.items()})
     if isinstance(value, list | tuple):

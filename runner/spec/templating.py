@@ -112,15 +112,17 @@ def _render(source: str, context: dict[str, Any]) -> Any:
 def _evaluate(source: str, context: dict[str, Any]) -> Any:
     """Compile and run a template; a single expression keeps its type, text stays text."""
     kind, compiled = _compile(source)
+    # The context goes in as one dict (Jinja copies it once), not as keyword arguments (twice).
     if kind == "expr":
-        value = compiled(**context)
+        value = compiled(context)
         if isinstance(value, Undefined):
             str(value)  # raises UndefinedError naming the variable
     else:
-        value = compiled.render(**context)
-    if isinstance(value, str) and len(value) > MAX_OUTPUT:
-        raise TemplateProblem(f"template output is longer than {MAX_OUTPUT:,} characters")
-    if size_of(value, MAX_OUTPUT) > MAX_OUTPUT:
+        value = compiled.render(context)
+    if isinstance(value, str):
+        if len(value) > MAX_OUTPUT:
+            raise TemplateProblem(f"template output is longer than {MAX_OUTPUT:,} characters")
+    elif size_of(value, MAX_OUTPUT) > MAX_OUTPUT:
         raise TemplateProblem(f"template output is larger than {MAX_OUTPUT:,} characters or items")
     return value
 
