@@ -41,14 +41,15 @@ __all__ = ["ApplyResult", "Emulator", "Plan", "Usage", "apply", "apply_async", "
 
 def plan(spec: str | os.PathLike[str], *, store: str | None = None, select: tuple[str, ...] = (),
          exclude: tuple[str, ...] = (), max_credits: float | None = None, replace: tuple[str, ...] = (),
-         prices: str | os.PathLike[str] | None = None, allow_unpriced: tuple[str, ...] = ()) -> Plan:
+         prices: str | os.PathLike[str] | None = None, allow_unpriced: tuple[str, ...] = (),
+         trust_prices: bool = False) -> Plan:
     """What apply would generate for ``spec`` and what it costs; sends nothing.
 
     A plan over its budget is returned, not raised (``plan.over_budget_by``); ``apply``
     refuses it. Invalid specs raise ``SpecErrors`` (every problem, with file:line:col)."""
     return make_plan(Path(spec), select=tuple(select), exclude=tuple(exclude), replace=tuple(replace),
                      max_credits=max_credits, prices=Path(prices) if prices is not None else None,
-                     allow_unpriced=tuple(allow_unpriced), store=store)
+                     allow_unpriced=tuple(allow_unpriced), store=store, trust_prices=trust_prices)
 
 
 def apply_run(target: Target, *, emulator: bool | str = False, parallelism: int | None = None,
@@ -67,6 +68,7 @@ def apply_run(target: Target, *, emulator: bool | str = False, parallelism: int 
         request.select, request.exclude = tuple(opts.get("select", ())), tuple(opts.get("exclude", ()))
         request.replace, request.max_credits = tuple(opts.get("replace", ())), opts.get("max_credits")
         request.allow_unpriced, request.expected = tuple(opts.get("allow_unpriced", ())), target
+        request.trust_prices = bool(opts.get("trust_prices"))
         request.store = request.store or (target.place.url if target.place is not None else None)
         source = target.price_table.get("source", "built-in")
         if request.prices is None and source != "built-in":  # the prices it was made with

@@ -202,7 +202,8 @@ def test_json_summary(write_spec, run, api) -> None:
     result = run(["apply", str(write_spec(one_shot("x"))), "--yes", *POLL, "--format", "json"])
     doc = json.loads(result.stdout)
     assert doc["ok"] is True and doc["counts"] == {"done": 1}
-    assert doc["credits"] == {"planned": 48, "charged": 48, "possibly_charged": 0}
+    assert doc["credits"] == {"planned": 48, "charged": 48, "possibly_charged": 0, "from_table": 0}
+    assert doc["drift"] == [] and doc["unplanned"] == []
 
 
 def test_json_summary_when_there_is_nothing_to_do(write_spec, run, api) -> None:
@@ -213,7 +214,8 @@ def test_json_summary_when_there_is_nothing_to_do(write_spec, run, api) -> None:
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)  # stdout holds the JSON document and nothing else
     assert doc == {"ok": True, "counts": {}, "outcomes": {}, "creates": 0, "notes": [],
-                   "credits": {"planned": 0, "charged": 0, "possibly_charged": 0}}
+                   "credits": {"planned": 0, "charged": 0, "possibly_charged": 0, "from_table": 0},
+                   "drift": [], "unplanned": []}
     assert emu.stats["creates_total"] == 1
 
 

@@ -178,3 +178,80 @@ def test_a_cost_in_an_answer_counts_only_when_it_can_be_a_charge(value: object, 
     from runner.engine.client import cost_value
 
     assert cost_value(value) == cost
+
+
+# --- caps against the API's own figures -------------------------------------------------------
+
+def test_a_take_reserves_the_table_figure_until_the_api_says_more() -> None:
+    spend = Spend(max_credits=100)
+    assert spend.price("gen4_turbo", 1, 5.0) == 1
+    assert spend.reserve("gen4_turbo", 1) is None
+    assert spend.reported("gen4_turbo", 1, 25, 5.0) == 25  # the reservation grows to the API's figure
+    assert spend.committed == 25
+    assert spend.per_unit == {"gen4_turbo": 5.0} and spend.per_take == {}
+    assert spend.price("gen4_turbo", 1, 5.0) == 25  # later takes: 5 credits per second billed
+    assert spend.price("gen4_turbo", 1, 10.0) == 50
+    assert spend.price("gen4_turbo", 60, 10.0) == 60  # never below the table's own figure
+    assert spend.price("gen4.5", 7, 5.0) == 7  # other models keep their table price
+
+
+def test_a_figure_at_or_below_the_reservation_changes_nothing() -> None:
+    spend = Spend(max_credits=100)
+    spend.reserve("gen4.5", 60)
+    assert spend.reported("gen4.5", 60, 60, 5.0) == 60
+    assert spend.reported("gen4.5", 60, 40, 5.0) == 60  # a lower estimate (a refund to come) is not counted yet
+    assert spend.reported("gen4.5", 60, 59.5, 5.0) == 60  # 59.5 is 60 whole credits
+    assert (spend.committed, spend.per_unit, spend.per_take) == (60, {}, {})
+    assert spend.reported("gen4.5", 60, 60.2, 5.0) == 61  # part of a credit is a whole one
+    assert spend.committed == 61
+
+
+def test_the_dearest_figure_seen_decides_a_models_price() -> None:
+    spend = Spend()
+    spend.reported("gen4.5", 10, 60, 5.0)
+    spend.reported("gen4.5", 10, 40, 5.0)  # 8/s: less than the 12/s seen before
+    assert spend.per_unit == {"gen4.5": 12.0}
+    spend.reported("gen4.5", 10, 100, 5.0)
+    assert spend.per_unit == {"gen4.5": 20.0}
+    assert spend.price("gen4.5", 0, 0.5) == 10  # 20/s x 0.5 s
+
+
+def test_a_take_without_units_is_priced_per_take() -> None:
+    # An unpriced model under --allow-unpriced reserves 0; once the API names a figure, its
+    # takes reserve that much each.
+    spend = Spend(max_credits=100)
+    assert spend.reported("kling3.0_pro", 0, 50, None) == 50
+    spend.reported("kling3.0_pro", 0, 30, None)
+    assert spend.per_take == {"kling3.0_pro": 50} and spend.per_unit == {}
+    assert spend.price("kling3.0_pro", 0, None) == 50
+    assert spend.price("kling3.0_pro", 0, 5.0) == 50
+    assert spend.refusal("kling3.0_pro", 51) == ("--max-credits 100 would be exceeded: kling3.0_pro costs 51 a take "
+                                                  "by the API's own figures, more than the price table says; fix its "
+                                                  "price")
+    assert spend.refusal("gen4.5", 51) == "--max-credits 100 would be exceeded"
+
+
+def test_a_grown_reservation_counts_against_the_cap() -> None:
+    spend = Spend(max_credits=100)
+    spend.reserve("gen4_turbo", 1)
+    spend.reported("gen4_turbo", 1, 25, 5.0)
+    for _ in range(3):
+        assert spend.reserve("gen4_turbo", spend.price("gen4_turbo", 1, 5.0)) is None
+    assert spend.committed == 100
+    assert spend.reserve("gen4_turbo", spend.price("gen4_turbo", 1, 5.0)) is not None
+    assert spend.refusal("gen4_turbo", 0) is None
+
+
+def test_prices_below_a_credit_are_learnt_as_they_are() -> None:
+    spend = Spend()
+    assert spend.price("eleven_voice_isolation", 0, None) == 0  # nothing seen: the table's own 0
+    assert spend.reported("eleven_voice_isolation", 0, 1, 12.0) == 1
+    assert spend.per_unit == {"eleven_voice_isolation": 1 / 12}
+    assert spend.price("eleven_voice_isolation", 0, 24.0) == 2
+
+
+def test_a_release_gives_back_exactly_one_daily_slot() -> None:
+    spend = Spend(daily_left={"gen4.5": 3})
+    spend.reserve("gen4.5", 1)
+    spend.release("gen4.5", 1)
+    assert spend.daily_left == {"gen4.5": 3}

@@ -177,23 +177,23 @@ def test_hdr_is_priced_per_second_of_the_input_clip(write_spec, run) -> None:
 
 def test_unpriced_kinds_are_blocked_under_a_cap_until_a_price_file_prices_their_unit(write_spec, run,
                                                                                     tmp_path: Path) -> None:
-    picked = [k for k in KINDS if k[0] in ("hello", "clean", "big")]
+    picked = [k for k in KINDS if k[0] in ("hello", "smooth", "big")]
     spec = _with_line(write_spec(spec_of(*picked, budget={"max_credits": 100})))
     result = run(["plan", str(spec)])
     assert result.exit_code == 1
     assert "(eleven_v3: {credits_per_character: N})" in result.stderr
-    assert "(eleven_voice_isolation: {credits_per_second: N})" in result.stderr
+    assert "(enhance_frame_rate: {credits_per_second: N})" in result.stderr
     assert "(magnific_precision_upscaler_v2: {credits_per_image: N})" in result.stderr
     prices = tmp_path / "prices.yaml"
-    prices.write_text("eleven_v3: {credits_per_character: 0.5}\neleven_voice_isolation: {credits_per_second: 3}\n"
+    prices.write_text("eleven_v3: {credits_per_character: 0.5}\nenhance_frame_rate: {credits_per_second: 3}\n"
                       "magnific_precision_upscaler_v2: {credits_per_image: 7}\n")
     priced = run(["plan", str(spec), "--prices", str(prices), "--format", "json"])
     assert priced.exit_code == 0, priced.stderr
-    # 20 characters x 0.5; 2 s of audio in (the probed clip) x 3; one image x 7.
-    assert {s["id"]: s["credits"] for s in json.loads(priced.stdout)["shots"]} == {"hello": 10, "clean": 6, "big": 7}
+    # 20 characters x 0.5; 4 s of video in (the probed clip) x 3; one image x 7.
+    assert {s["id"]: s["credits"] for s in json.loads(priced.stdout)["shots"]} == {"hello": 10, "smooth": 12, "big": 7}
 
 
-@pytest.mark.parametrize(("sid", "charged"), [("hello", 2), ("clean", 20), ("big", 10), ("foley", 25)])
+@pytest.mark.parametrize(("sid", "charged"), [("hello", 2), ("sharp", 40), ("big", 10), ("foley", 25)])
 def test_unpriced_kinds_are_not_free_on_the_emulator(sid: str, charged: int, write_spec, run, api) -> None:
     # The emulator's flat defaults: 10 credits per second or per image, 0.1 per character
     # (20 characters: 2 credits); the runner reports what was charged.

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from runner.emulator.audio import render_audio
 from runner.emulator.media import render_video
 
 
@@ -101,6 +102,23 @@ SHOTS: list[dict[str, Any]] = [
          ratio="1920:1080"),
     shot("gen4-image-turbo", "gen4_image_turbo", references=[{"image": "assets/day.png"}], prompt="p",
          ratio="720:720", seed=3),
+    shot("gemini25-image", "gemini_2.5_flash", prompt="p", ratio="1024:1024"),
+    # Per image by size (bria: 1 MP 5, 4 MP 10) or by quality (ideogram), from the SDK docstrings.
+    shot("bria-1mp", "bria_fibo_1_5", prompt="p", ratio="1152:768"),
+    shot("bria-4mp", "bria_fibo_1_5", prompt="p", ratio="2048:2048"),
+    shot("ideogram40-low", "ideogram_4_0", prompt="p", params={"quality": "low"}),
+    shot("ideogram40-no-quality", "ideogram_4_0", prompt="p"),
+    shot("ideogram45-default", "ideogram_4_5", prompt="p", ratio="1024:1024"),
+    shot("ideogram45-references", "ideogram_4_5", references=[{"image": "assets/day.png"}], prompt="p"),
+    shot("ideogram45-very-low", "ideogram_4_5", references=[{"image": "assets/day.png"}], prompt="p",
+         params={"quality": "very_low"}),
+    shot("muse", "muse_image", prompt="p", ratio="1600:1600"),
+    # Audio (Runway's API reference): speech per 50 characters, voice per seconds of input, a flat sound.
+    shot("speech-101-chars", "eleven_multilingual_v2", prompt="x" * 101, voice="Rachel"),
+    shot("isolate-12s", "eleven_voice_isolation", audio="assets/line.wav"),
+    shot("dub-12s", "eleven_voice_dubbing", audio="assets/line.wav", params={"targetLang": "es"}),
+    shot("revoice-12s", "eleven_multilingual_sts_v2", audio="assets/line.wav", voice="Rachel"),
+    shot("sound", "eleven_text_to_sound_v2", prompt="a door slams", duration=3),
     # HDR (video_to_hdr): 20 credits per second of the input clip, every profile alike (SDK docstring).
     shot("ruby-hdr10", "ruby", video="assets/clip.mp4"),
     shot("ruby-exr-odd-length", "ruby", video="assets/odd.mp4", output_format="hdr_exr_sequence"),
@@ -116,6 +134,7 @@ def test_every_shot_is_charged_what_the_plan_said(write_spec, run, api) -> None:
     spec = write_spec(spec_text())
     # A clip of 3.25 s: billing by its length needs a rounding rule (to a whole credit).
     (spec.parent / "assets" / "odd.mp4").write_bytes(render_video("odd", "1280:720", 3.25, fps=8, max_side=64))
+    (spec.parent / "assets" / "line.wav").write_bytes(render_audio("a spoken line", 12.0, "wav"))
     planned = run(["plan", str(spec), "--format", "json"])
     assert planned.exit_code == 0, planned.stderr
     plan = {s["id"]: s for s in json.loads(planned.stdout)["shots"]}
@@ -179,10 +198,10 @@ def test_a_model_without_a_known_price_is_not_free_on_the_emulator(write_spec, r
 
 
 def test_an_image_model_without_a_known_price_is_billed_per_image_on_the_emulator(write_spec, run, api) -> None:
-    # gemini_2.5_flash has no confirmed price: plan says unknown; the emulator bills its flat
+    # seedream5_pro has no published price: plan says unknown; the emulator bills its flat
     # default of 10 credits per image (not per second: an image has no length).
     emu = api(video_max_side=64)
-    spec = write_spec("version: 1\nname: prices\nshots:\n  - id: a\n    model: gemini_2.5_flash\n    prompt: p\n"
+    spec = write_spec("version: 1\nname: prices\nshots:\n  - id: a\n    model: seedream5_pro\n    prompt: p\n"
                       "    ratio: '1024:1024'\n    takes: 2\n")
     plan = json.loads(run(["plan", str(spec), "--format", "json"]).stdout)
     assert plan["shots"][0]["credits"] is None and plan["summary"]["unknown_cost"]

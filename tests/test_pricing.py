@@ -380,3 +380,303 @@ def test_price_file_errors(text: str | None, message: str, tmp_path: Path) -> No
     with pytest.raises(RunnerError) as e:
         load_prices(path)
     assert str(e.value).startswith(f"{path}: {message}") or str(e.value).startswith(f"{path}:{message}")
+
+
+# --- round 3: every unit Runway publishes, at its edges ----------------------------------------
+
+@pytest.mark.parametrize(
+    ("chars", "credits"),
+    [
+        pytest.param(1, 1, id="one-char-is-a-credit"),
+        pytest.param(49, 1, id="49"),
+        pytest.param(50, 1, id="50-is-one-credit"),
+        pytest.param(51, 2, id="51-rounds-up"),
+        pytest.param(100, 2, id="100"),
+        pytest.param(101, 3, id="101"),
+        pytest.param(350, 7, id="350-float-error-adds-nothing"),
+    ],
+)
+def test_speech_is_one_credit_per_50_characters(chars: int, credits: int) -> None:
+    body = {"promptText": "x" * chars, "voice": {"type": "runway-preset", "presetId": "Rachel"}}
+    assert cost_of(catalog()["eleven_multilingual_v2"], body, endpoint="text_to_speech").credits == credits
+
+
+def test_speech_counts_characters_as_the_api_does() -> None:
+    # 25 emoji are 50 UTF-16 code units: one credit's worth per 25, not per 50.
+    body = {"promptText": "\U0001F600" * 26}
+    assert cost_of(catalog()["eleven_multilingual_v2"], body, endpoint="text_to_speech").credits == 2
+
+
+@pytest.mark.parametrize(
+    ("model", "endpoint", "seconds", "credits"),
+    [
+        pytest.param("eleven_voice_isolation", "voice_isolation", 6.0, 1, id="isolation-6s"),
+        pytest.param("eleven_voice_isolation", "voice_isolation", 6.01, 2, id="isolation-just-over-6s"),
+        pytest.param("eleven_voice_isolation", "voice_isolation", 12.0, 2, id="isolation-12s"),
+        pytest.param("eleven_voice_isolation", "voice_isolation", 18.0, 3, id="isolation-18s-float-error"),
+        pytest.param("eleven_voice_isolation", "voice_isolation", 0.5, 1, id="isolation-a-short-clip"),
+        pytest.param("eleven_voice_dubbing", "voice_dubbing", 2.0, 1, id="dubbing-2s"),
+        pytest.param("eleven_voice_dubbing", "voice_dubbing", 12.0, 6, id="dubbing-12s"),
+        pytest.param("eleven_voice_dubbing", "voice_dubbing", 12.5, 7, id="dubbing-12.5s"),
+        pytest.param("eleven_multilingual_sts_v2", "speech_to_speech", 3.0, 1, id="sts-3s"),
+        pytest.param("eleven_multilingual_sts_v2", "speech_to_speech", 12.0, 4, id="sts-12s"),
+        pytest.param("eleven_multilingual_sts_v2", "speech_to_speech", 3.1, 2, id="sts-3.1s"),
+    ],
+)
+def test_voice_is_priced_per_seconds_of_the_input(model: str, endpoint: str, seconds: float, credits: int) -> None:
+    assert cost_of(catalog()[model], {"model": model}, endpoint=endpoint, input_seconds=seconds).credits == credits
+
+
+def test_voice_without_a_measured_input_is_unpriced() -> None:
+    cost = cost_of(catalog()["eleven_voice_dubbing"], {}, endpoint="voice_dubbing")
+    assert cost.credits is None and cost.note == "length of the audio input is unknown"
+
+
+@pytest.mark.parametrize(
+    ("span", "fields", "credits", "upper"),
+    [
+        pytest.param([1, 2], {}, 2, True, id="published-1-2-counts-2-as-a-bound"),
+        pytest.param([2, 2], {}, 2, False, id="a-single-figure-is-exact"),
+        pytest.param([1, 2.5], {}, 3, True, id="a-fractional-top-rounds-up"),
+        pytest.param([1, 2], {"credits_per_second": 2}, 6, False, id="a-rate-per-second-wins"),
+    ],
+)
+def test_a_flat_range(span: list[float], fields: dict[str, Any], credits: int, upper: bool) -> None:
+    info = model("eleven_text_to_sound_v2", pricing={"credits_range": span, **fields})
+    cost = cost_of(info, {"promptText": "boom", "duration": 3})
+    assert (cost.credits, cost.upper_bound) == (credits, upper)
+    assert cost.field == ("credits_per_second" if fields else "credits_range")
+
+
+def test_the_published_sound_is_at_most_2_credits() -> None:
+    cost = cost_of(catalog()["eleven_text_to_sound_v2"], {"promptText": "a door slams"})
+    assert (cost.credits, cost.upper_bound) == (2, True)
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "credits", "upper", "field"),
+    [
+        pytest.param("ideogram_4_0", {"quality": "low"}, 4, False, "by_quality.low", id="i40-low"),
+        pytest.param("ideogram_4_0", {"quality": "medium"}, 7, False, "by_quality.medium", id="i40-medium"),
+        pytest.param("ideogram_4_0", {"quality": "high"}, 11, False, "by_quality.high", id="i40-high"),
+        pytest.param("ideogram_4_0", {}, 11, True, "by_quality.high", id="i40-no-default-is-the-dearest"),
+        pytest.param("ideogram_4_5", {}, 25, False, "by_quality.high", id="i45-default-high"),
+        pytest.param("ideogram_4_5", {"referenceImages": [{"uri": "x"}]}, 8, False, "by_quality.medium",
+                     id="i45-default-medium-with-references"),
+        pytest.param("ideogram_4_5", {"referenceImages": [{"uri": "x"}], "preciseEdit": True}, 25, False,
+                     "by_quality.high", id="i45-precise-edit-is-high"),
+        pytest.param("ideogram_4_5", {"referenceImages": []}, 25, False, "by_quality.high",
+                     id="i45-empty-references-are-none"),
+        pytest.param("ideogram_4_5", {"quality": "very_low", "referenceImages": [{"uri": "x"}]}, 1, False,
+                     "by_quality.very_low", id="i45-very-low"),
+        pytest.param("ideogram_4_5", {"quality": "ultra"}, 25, True, "by_quality.high", id="i45-unknown-quality"),
+    ],
+)
+def test_images_priced_by_quality(model: str, body: dict, credits: int, upper: bool, field: str) -> None:
+    cost = cost_of(catalog()[model], {"promptText": "p", **body})
+    assert (cost.credits, cost.upper_bound, cost.field) == (credits, upper, field)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "credits"),
+    [
+        pytest.param("1024:1024", 5, id="1mp-square"),
+        pytest.param("1152:768", 5, id="1mp-wide"),
+        pytest.param("1024:576", 5, id="1mp-smallest"),
+        pytest.param("2048:2048", 10, id="4mp-square"),
+        pytest.param("1152:2048", 10, id="4mp-tall"),
+    ],
+)
+def test_bria_is_priced_by_its_1mp_and_4mp_sizes(ratio: str, credits: int) -> None:
+    cost = cost_of(catalog()["bria_fibo_1_5"], {"promptText": "p", "ratio": ratio})
+    assert cost.credits == credits and cost.field == f"by_resolution.{'1mp' if credits == 5 else '4mp'}"
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "credits"),
+    [
+        pytest.param("gemini_2.5_flash", {"ratio": "1024:1024"}, 5, id="gemini-2.5-flash-5"),
+        pytest.param("muse_image", {"ratio": "1600:1600"}, 1, id="muse-1"),
+        pytest.param("gen4_image_turbo", {"ratio": "1080:1080"}, 2, id="gen4-image-turbo-2"),
+    ],
+)
+def test_flat_image_prices(model: str, body: dict, credits: int) -> None:
+    assert cost_of(catalog()[model], {"promptText": "p", **body}).credits == credits
+
+
+@pytest.mark.parametrize(("refs", "credits"), [(0, 9), (1, 10), (3, 12)])
+def test_reference_images_of_an_image_request_add_their_surcharge(refs: int, credits: int) -> None:
+    # gpt_image_2_5_*: "each reference image adds 1 credit per generated image" (no base price: set one).
+    info = model("gpt_image_2_5_flare", pricing={"credits_per_image": 9})
+    body = {"promptText": "p", "referenceImages": [{"uri": "x", "tag": f"ref{i}"} for i in range(refs)]}
+    assert cost_of(info, body).credits == credits
+
+
+def test_an_image_model_with_only_a_surcharge_stays_unpriced() -> None:
+    assert cost_of(catalog()["gpt_image_2_5_flare"], {"promptText": "p"}).credits is None
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "field", "base"),
+    [
+        pytest.param("gen4.5", {"duration": 5, "outputFormat": "prores"}, "credits_per_second", 12, id="surcharge"),
+        pytest.param("veo3.1", {"duration": 4, "audio": False}, "credits_per_second_no_audio", 20, id="no-audio"),
+        pytest.param("seedance2", {"duration": 4, "ratio": "1920:1080"}, "by_resolution.1080p", 40, id="tier"),
+        pytest.param("gen4_image", {"ratio": "1280:720"}, "by_resolution.720p", 5, id="listed-ratio"),
+    ],
+)
+def test_a_cost_names_the_field_that_priced_it(model: str, body: dict, field: str, base: float) -> None:
+    cost = cost_of(catalog()[model], {"model": model, "promptText": "p", **body})
+    assert (cost.field, cost.base) == (field, base)
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        pytest.param("gen4_turbo: {credits_per_second: 0.5}\n", True, id="a-tenth-is-allowed"),
+        pytest.param("gen4_turbo: {credits_per_second: 0.49}\n", False, id="below-a-tenth"),
+        pytest.param("gen4_turbo: {credits_per_second: 0.000000001}\n", False, id="the-attack"),
+        pytest.param("seedance2: {by_resolution: {1080p: 4}}\n", True, id="a-tier-at-a-tenth"),
+        pytest.param("seedance2: {by_resolution: {1080p: 3.9}}\n", False, id="a-tier-below"),
+        pytest.param("ideogram_4_5: {by_quality: {high: 2}}\n", False, id="a-quality-below"),
+        pytest.param("eleven_text_to_sound_v2: {credits_range: [0.01, 0.1]}\n", False, id="a-range-below"),
+        pytest.param("veo3.1: {credits_per_second_no_audio: 1}\n", False, id="no-audio-below"),
+        pytest.param("kling3.0_pro: {credits_per_second: 0.000001}\n", True, id="unpublished-has-no-floor"),
+        pytest.param("gen4.5: {credits_per_second: 100}\n", True, id="above-is-fine"),
+    ],
+)
+def test_a_price_file_may_not_undercut_the_published_price_tenfold(text: str, ok: bool, tmp_path: Path) -> None:
+    path = write(tmp_path, "prices.yaml", text)
+    load_prices(path, trust=True)  # the user vouches for it: accepted
+    if ok:
+        load_prices(path)
+        return
+    with pytest.raises(RunnerError, match=r"is below a tenth of the published price .*--trust-prices"):
+        load_prices(path)
+
+
+def test_the_floor_error_is_located_and_says_how_much_more_could_be_spent(tmp_path: Path) -> None:
+    path = write(tmp_path, "prices.yaml", "gen4.5: {credits_per_second: 14}\ngen4_turbo:\n  credits_per_second: 0.01\n")
+    with pytest.raises(RunnerError) as e:
+        load_prices(path)
+    assert str(e.value).startswith(f"{path}:3:23: gen4_turbo.credits_per_second: 0.01 is below a tenth of the "
+                                   "published price (5): a budget cap reserves by this table, so it would let apply "
+                                   "spend up to 500 times the cap")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("eleven_text_to_sound_v2: {credits_range: 2}\n", "expected [low, high]", id="not-a-list"),
+        pytest.param("eleven_text_to_sound_v2: {credits_range: [1, 2, 3]}\n", "expected [low, high]", id="three"),
+        pytest.param("eleven_text_to_sound_v2: {credits_range: [3, 2]}\n", "the low figure comes first", id="order"),
+        pytest.param("eleven_text_to_sound_v2: {credits_range: [0, 2]}\n", "0 is zero", id="zero"),
+        pytest.param("ideogram_4_5: {by_quality: {high: -1}}\n", "-1 is negative", id="negative-quality"),
+        pytest.param("ideogram_4_5: {default_quality: 3}\n", "expected a quality named in by_quality", id="quality"),
+    ],
+)
+def test_new_price_fields_are_checked(text: str, message: str, tmp_path: Path) -> None:
+    with pytest.raises(RunnerError) as e:
+        load_prices(write(tmp_path, "prices.yaml", text), trust=True)
+    assert message in str(e.value)
+
+
+def test_a_price_file_entry_says_where_its_fields_come_from(tmp_path: Path) -> None:
+    path = write(tmp_path, "prices.yaml", "aleph2: {credits_per_second: 30}\n")
+    pricing = load_prices(path)[0]["aleph2"].pricing
+    assert pricing["source"] == f"price file {path}" and "copy" not in pricing
+    assert pricing["from_price_file"] == ["credits_per_second"]
+    assert pricing["table_source"] == catalog()["aleph2"].pricing["source"]
+    assert pricing["minimum_credits"] == 56  # what the file does not set stays
+
+
+def test_sources_and_dates_are_not_prices() -> None:
+    # Only prices decide whether a saved plan is stale: a corrected source text is not a new table.
+    import runner.catalog.pricing as pricing
+
+    assert set(pricing.METADATA) >= {"source", "as_of", "copy", "published", "other_sources"}
+
+
+def test_a_sound_priced_per_second_without_a_duration_is_priced_at_its_longest() -> None:
+    info = model("eleven_text_to_sound_v2", pricing={"credits_per_second": 2})
+    cost = cost_of(info, {"promptText": "a warm pad"})
+    assert (cost.credits, cost.seconds, cost.upper_bound) == (60, 30.0, True)
+    bare = model("eleven_text_to_sound_v2", pricing={"credits_per_second": 2, "unset_duration_billed_seconds": None})
+    cost = cost_of(bare, {"promptText": "a warm pad"})
+    assert cost.credits is None and cost.note == "the model picks the output's length: set duration to price it"
+    assert (cost.field, cost.base, cost.rate) == ("credits_per_second", 2, 2)
+
+
+def test_an_unpriced_cost_still_names_the_field_to_set() -> None:
+    cost = cost_of(catalog()["kling3.0_pro"], {"duration": 5})
+    assert cost.field == "credits_per_second" and cost.base is None
+    span = cost_of(catalog()["eleven_text_to_sound_v2"], {"promptText": "boom"})
+    assert (span.field, span.base) == ("credits_range", 2)
+
+
+@pytest.mark.parametrize(
+    ("body", "credits", "upper"),
+    [
+        pytest.param({"promptText": ""}, 0, False, id="empty-prompt-costs-nothing"),
+        pytest.param({}, None, False, id="no-prompt-no-price"),
+        pytest.param({"promptText": 7}, None, False, id="not-text"),
+    ],
+)
+def test_speech_without_characters(body: dict, credits: int | None, upper: bool) -> None:
+    cost = cost_of(catalog()["eleven_multilingual_v2"], body, endpoint="text_to_speech")
+    assert (cost.credits, cost.upper_bound) == (credits, upper)
+
+
+def test_video_and_image_references_are_both_counted() -> None:
+    info = model("gen4.5", pricing={"per_reference_image": 1})
+    body = {"duration": 5, "references": [{"uri": "a"}], "referenceImages": [{"uri": "b"}, {"uri": "c"}]}
+    assert cost_of(info, body).credits == 63
+    assert cost_of(info, {"duration": 5, "references": {"uri": "a"}}).credits == 61  # one, not a list
+
+
+@pytest.mark.parametrize(
+    ("pricing", "priced", "label"),
+    [
+        pytest.param({"credits_per_second": 12, "source": "Runway API reference: github.com/runwayml/skills"}, True,
+                     "Runway", id="runway"),
+        pytest.param({"credits_per_image": 1, "source": "runwayml 5.24.0 SDK request-type docstrings"}, True, "SDK",
+                     id="sdk"),
+        pytest.param({"credits_per_second": 28, "source": "third-party", "copy": True}, True, "copy*", id="copy"),
+        pytest.param({"credits_per_second": None, "source": "unpublished"}, False, "-", id="unpublished"),
+        pytest.param({"credits_per_image": None, "by_quality": {"low": 4}, "source": "x docstrings"}, True, "SDK",
+                     id="by-quality"),
+        pytest.param({"credits_per_second": None, "credits_range": [1, 2], "source": "skills"}, True, "Runway",
+                     id="range"),
+        pytest.param({"credits_per_second": None, "by_quality": {}, "credits_range": [], "source": "s"}, False, "-",
+                     id="empty-tables"),
+        pytest.param({"credits_per_second": 3, "source": "price file p.yaml", "copy": True}, True, "price file",
+                     id="price-file"),
+        pytest.param({"credits_per_second": None, "source": "price file p.yaml"}, False, "price file",
+                     id="price-file-first"),
+        pytest.param({"source": "docstrings", "per_reference_image": 1}, False, "-", id="surcharge-only"),
+    ],
+)
+def test_is_priced_and_the_source_label(pricing: dict, priced: bool, label: str) -> None:
+    from runner.catalog.pricing import is_priced, source_label
+
+    assert is_priced(pricing) is priced and source_label(pricing) == label
+
+
+def test_a_price_file_entry_drops_the_provenance_of_what_it_replaced(tmp_path: Path) -> None:
+    path = write(tmp_path, "prices.yaml", "seedance2: {by_resolution: {1080p: 44}}\n")
+    pricing = load_prices(path)[0]["seedance2"].pricing
+    for field in ("copy", "published", "as_of", "other_sources"):
+        assert field not in pricing
+    assert pricing["by_resolution"] == {"1080p": 44} and pricing["credits_per_second"] == 36
+
+
+def test_published_floors_cover_every_rate() -> None:
+    from runner.catalog.pricing import published_floors
+
+    floors = published_floors(catalog())
+    assert floors["veo3.1"] == {"credits_per_second": 40, "credits_per_second_no_audio": 20}
+    assert floors["eleven_multilingual_v2"] == {"credits_per_character": 0.02}
+    assert floors["gen4_image"] == {"credits_per_image": 8, "by_resolution.720p": 5, "by_resolution.1080p": 8}
+    assert floors["eleven_text_to_sound_v2"] == {"credits_range": 2}
+    assert floors["ideogram_4_0"] == {"by_quality.low": 4, "by_quality.medium": 7, "by_quality.high": 11}
+    assert "kling3.0_pro" not in floors

@@ -25,13 +25,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from media_models import MEDIA_MODES, MEDIA_OVERLAY, ONE_FILE_PER_TAKE, PRICE_UNITS, SDK_DOC, media_modes
+from media_models import MEDIA_MODES, MEDIA_OVERLAY, ONE_FILE_PER_TAKE, PRICE_UNITS, media_modes
+from price_table import SDK_AS_OF, SDK_DOC, pricing_for
 from sdk_schemas import sdk_bodies, sdk_version
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "schema" / "models"
 
-GUIDE = "Runway API integration guide (seed prices)"
 MB = 1024 * 1024
 
 # Surcharges in credits per second by outputFormat, as the SDK documents them on
@@ -58,7 +58,7 @@ def _surcharges(formats: list[str]) -> dict[str, Any]:
         elif f in TEN_BIT:
             per[f] = 20
     over = {f: 40 for f in formats if f in TEN_BIT}
-    return {"per_second": per, "over_4mp_per_second": over, "source": SDK_DOC}
+    return {"per_second": per, "over_4mp_per_second": over, "source": SDK_DOC, "as_of": SDK_AS_OF}
 
 
 LAST_NEEDS_FIRST = {
@@ -111,90 +111,38 @@ SEEDANCE = {
     "keyframes": [KEYFRAMES_OR_REFERENCES],
 }
 
-# Per model: price (credits per second), audio-off price, request defaults that change
-# the price, extra rules per mode ("all" for every mode), input limits.
+# Per model: request defaults that change the price, extra rules per mode ("all" for every
+# mode), input limits. Prices and their sources are in tools/price_table.py.
 OVERLAY: dict[str, dict[str, Any]] = {
-    "gen4.5": {"price": 12, "source": GUIDE, "defaults": {}},
+    "gen4.5": {"defaults": {}},
     "gen4_turbo": {
-        "price": 5,
-        "source": GUIDE,
         "defaults": {"duration": 10},
         "rules": {"all": [_duration(2, 10)]},
     },
     "seedance2": {
-        "price": 36,
-        "source": GUIDE,
         "defaults": {"audio": True, "duration": 5},
         "auto_duration": 15,
         "rules": SEEDANCE,
         "limits": {"references": {"image": 9, "video": 3, "audio": 3}, "video_seconds_max": 15},
     },
     "veo3.1": {
-        "price": 40,
-        "price_no_audio": 20,
-        "source": GUIDE,
         "defaults": {"audio": True, "duration": 8},
         "rules": {"image": [LAST_NEEDS_FIRST], "keyframes": [LAST_NEEDS_FIRST]},
     },
     "veo3.1_fast": {
-        "price": 15,
-        "price_no_audio": 10,
-        "source": GUIDE,
         "defaults": {"audio": True, "duration": 8},
         "rules": {"image": [LAST_NEEDS_FIRST], "keyframes": [LAST_NEEDS_FIRST]},
     },
     "act_two": {
-        "price": 5,
-        "source": GUIDE,
         "defaults": {},
         "limits": {"performance_seconds": [3, 30]},
     },
-    "aleph2": {"price": None, "source": None, "defaults": {}},
+    "aleph2": {"defaults": {}},
 }
 
 for _name, _max in (("seedance2_fast", 15), ("seedance2_mini", 15), ("seedance2_5", 30)):
-    OVERLAY[_name] = {"price": None, "source": None, "defaults": {"audio": True, "duration": 5},
-                      "auto_duration": _max}
+    OVERLAY[_name] = {"defaults": {"audio": True, "duration": 5}, "auto_duration": _max}
 
-# Prices of the models the integration guide does not cover, as third-party copies of
-# Runway's pricing page give them (Aug-Oct 2026). They are estimates until checked
-# against the page; a user price file overrides any of them.
-TRANSCRIBED = "third-party transcriptions of Runway's API pricing page (2026-08..10); unverified"
-PRICES: dict[str, dict[str, Any]] = {
-    "seedance2": {"by_resolution": {"480p": 36, "720p": 36, "1080p": 40, "4k": 150}},
-    "seedance2_fast": {"price": 29},
-    "seedance2_mini": {"price": 16, "minimum_credits": 64},
-    "seedance2_5": {"price": 30, "by_resolution": {"480p": 20, "720p": 30, "1080p": 68},
-                    "minimum_credits": 80},
-    "aleph2": {"price": 28, "minimum_credits": 56},
-    "hailuo3": {"price": 15, "by_resolution": {"768p": 10, "2k": 15}, "per_reference_image": 2},
-    "h3_max": {"price": 8, "by_resolution": {"480p": 5, "768p": 8}},
-    "happyhorse_1_0": {"price": 30, "by_resolution": {"720p": 15, "1080p": 30}},
-    "gemini_omni_flash": {"price": 10, "per_reference_image": 1},
-    "gemini_omni_flash_1.1": {"price": 10, "per_reference_image": 1},
-    "grok_imagine_1_5": {"price": 16, "by_resolution": {"480p": 10, "720p": 16, "1080p": 29},
-                         "per_reference_image": 1},
-    "grok_imagine_1_5_lite": {"price": 3, "by_resolution": {"480p": 2, "720p": 3, "1080p": 14}},
-    "wan3": {"price": 10, "by_resolution": {"480p": 5, "720p": 10, "1080p": 20}},
-}
-for _name, _p in PRICES.items():
-    _o = OVERLAY.setdefault(_name, {"price": None, "source": None, "defaults": {}})
-    if _o.get("source") is None:
-        _o["source"] = TRANSCRIBED
-    if "price" in _p:
-        _o["price"] = _p["price"]
-    _o["price_extra"] = {k: v for k, v in _p.items() if k != "price"}
-
-# Image models (text_to_image): priced per image. Sources: Runway's API pricing page as
-# inference.sh's Runway apps transcribe it (2026-08-04): gen4_image 5 credits per 720p image
-# and 8 per 1080p image, gen4_image_turbo 2 credits per image at any resolution. The other
-# image models have no price we could confirm: they stay unpriced (a price file sets one).
-IMAGE_PRICES = "Runway API pricing page, as transcribed by inference.sh's runway apps (2026-08-04); unverified"
-# gen4_image's ratios by the resolution they are sold as (the API reference lists them so;
-# pixel counts cannot tell: 1024:1024 is a 1080p size, 1680:720 a 720p one).
-GEN4_IMAGE_720P = ["1280:720", "720:1280", "720:720", "960:720", "720:960", "1680:720"]
-GEN4_IMAGE_1080P = ["1920:1080", "1080:1920", "1024:1024", "1080:1080", "1168:880", "1360:768", "1440:1080",
-                    "1080:1440", "1808:768", "2112:912"]
 ONE_IMAGE_PER_TAKE = {
     "properties": {
         "outputCount": {"const": 1, "x-error": "a take is one image: leave outputCount out and use takes: N"},
@@ -211,13 +159,8 @@ NOT_RASTER = {
     }
 }
 IMAGE_OVERLAY: dict[str, dict[str, Any]] = {
-    "gen4_image": {"price": 8, "source": IMAGE_PRICES, "defaults": {},
-                   "price_extra": {"by_resolution": {"720p": 5, "1080p": 8},
-                                   "ratio_resolution": {**dict.fromkeys(GEN4_IMAGE_720P, "720p"),
-                                                        **dict.fromkeys(GEN4_IMAGE_1080P, "1080p")}}},
-    "gen4_image_turbo": {"price": 2, "source": IMAGE_PRICES, "defaults": {}},
-    "recraft_v4_1_flash": {"price": None, "source": None, "defaults": {}, "rules": {"all": [FORMAT_REQUIRED]}},
-    "recraft_v4_1_vector": {"price": None, "source": None, "defaults": {}, "rules": {"all": [NOT_RASTER]}},
+    "recraft_v4_1_flash": {"defaults": {}, "rules": {"all": [FORMAT_REQUIRED]}},
+    "recraft_v4_1_vector": {"defaults": {}, "rules": {"all": [NOT_RASTER]}},
 }
 OVERLAY.update(IMAGE_OVERLAY)
 
@@ -303,7 +246,7 @@ def modes_for(bodies: dict[str, dict[str, Any]]) -> dict[str, str]:
 
 def model_file(name: str, bodies: dict[str, dict[str, Any]], *, status: str = "current",
                replacement: str | None = None, source: str | None = None) -> dict[str, Any]:
-    over = OVERLAY.get(name, {"price": None, "source": None, "defaults": {}})
+    over = OVERLAY.get(name, {"defaults": {}})
     modes = modes_for(bodies)
     defs: dict[str, Any] = {ep: body for ep, body in sorted(bodies.items())}
     rules = over.get("rules", {})
@@ -322,13 +265,10 @@ def model_file(name: str, bodies: dict[str, dict[str, Any]], *, status: str = "c
         formats += [f for f in fmt.get("enum", []) if f not in formats]
     units = sorted({PRICE_UNITS.get(ep, "second") for ep in modes.values()},
                    key=["second", "image", "character"].index)
-    pricing: dict[str, Any] = {f"credits_per_{unit}": over["price"] for unit in units}
-    pricing["source"] = over["source"] or "unknown: not in the integration guide; set it in a price file"
-    if "price_no_audio" in over:
-        pricing["credits_per_second_no_audio"] = over["price_no_audio"]
-    pricing.update(over.get("price_extra", {}))
+    extra = dict(over.get("price_extra", {}))
     if "auto_duration" in over:
-        pricing["auto_duration_billed_seconds"] = over["auto_duration"]
+        extra["auto_duration_billed_seconds"] = over["auto_duration"]
+    pricing = pricing_for(name, units, extra)
     if formats:
         pricing["output_format_surcharge"] = _surcharges(formats)
     meta: dict[str, Any] = {
@@ -428,7 +368,7 @@ def _legacy(bodies: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str,
     }
     for key in ("outputFormat", "proresProfile", "targetAspectRatio", "keyframes"):
         aleph["properties"].pop(key, None)
-    OVERLAY["gen4_aleph"] = {"price": 15, "source": GUIDE, "defaults": {}}
+    OVERLAY["gen4_aleph"] = {"defaults": {}}
     out["gen4_aleph"] = model_file(
         "gen4_aleph", {"video_to_video": aleph}, status="legacy", replacement="aleph2",
         source="hand-written from the integration guide (not in the SDK)",
@@ -444,7 +384,7 @@ def _legacy(bodies: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str,
         if ep == "image_to_video":
             body["properties"]["promptImage"] = {"type": "string"}
         veo[ep] = body
-    OVERLAY["veo3"] = {"price": 40, "source": GUIDE, "defaults": {"duration": 8}}
+    OVERLAY["veo3"] = {"defaults": {"duration": 8}}
     out["veo3"] = model_file(
         "veo3", veo, status="legacy", replacement="veo3.1",
         source="hand-written from the integration guide (not in the SDK)",

@@ -7,12 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-SDK_DOC = "runwayml SDK request-type docstrings"  # also the source of gen_models' surcharges
-
-# Media endpoints beyond video and images (upscales, HDR, sound, speech, voice). Only ruby
-# has a price we can cite: its SDK docstring says "20 credits per second of output, rising to
-# 40 credits per second when the source is larger than 4 megapixels". The others stay
-# unpriced until a price file sets one.
+# Media endpoints beyond video and images (upscales, HDR, sound, speech, voice). Their prices
+# and sources are in tools/price_table.py.
 ONE_FILE_PER_TAKE = {
     "properties": {
         "numVariants": {"const": 1, "x-error": "a take is one file: leave numVariants out and use takes: N"},
@@ -25,11 +21,9 @@ THREE_REFERENCE_AUDIOS = {"properties": {"referenceAudios": {
 SOUND_SECONDS = {"properties": {"duration": {
     "minimum": 0.5, "maximum": 30, "x-error": "must be 0.5–30 seconds (or leave it out: the model picks)"}}}
 MEDIA_OVERLAY: dict[str, dict[str, Any]] = {
-    "ruby": {"price": 20, "source": SDK_DOC, "defaults": {},
-             "price_extra": {"over_4mp_source_credits_per_second": 40}},
-    "seed_audio": {"price": None, "source": None, "defaults": {},
+    "seed_audio": {"defaults": {},
                    "rules": {"reference": [THREE_REFERENCE_AUDIOS], "text": [THREE_REFERENCE_AUDIOS]}},
-    "eleven_text_to_sound_v2": {"price": None, "source": None, "defaults": {}, "rules": {"all": [SOUND_SECONDS]},
+    "eleven_text_to_sound_v2": {"defaults": {}, "rules": {"all": [SOUND_SECONDS]},
                                 # without duration the model picks 0.5-30 s: a plan prices the most
                                 "price_extra": {"unset_duration_billed_seconds": 30}},
 }

@@ -12,10 +12,18 @@ Rules, in order:
   request turns audio off, or the ``by_resolution`` tier of the request's ``resolution``
   field or of its ratio's pixel count; plus the ``outputFormat`` surcharge (the larger
   ``over_4mp`` figure above 4 megapixels).
-- extras: ``per_reference_image`` credits per reference image; ``minimum_credits`` floor.
+- extras: ``per_reference_image`` credits per reference image (``references`` of a video
+  request, ``referenceImages`` of an image one); ``minimum_credits`` floor.
 - images (endpoints whose ``price_unit`` is ``image``): one unit per generation (a take is one
   image) at ``credits_per_image``, or the ``by_resolution`` tier that ``ratio_resolution``
-  names for the request's ratio (image models sell sizes by a list, not by pixel count).
+  names for the request's ratio (image models sell sizes by a list, not by pixel count), or
+  the ``by_quality`` figure of the request's ``quality``. Without a quality the model's
+  default is used (``default_quality``, or ``default_quality_with_reference_images`` when the
+  request has reference images and no ``preciseEdit``); a model that documents no default is
+  priced at its dearest quality, as an upper bound.
+- a flat ``credits_range: [low, high]`` (a sound of "1-2 credits") is priced at ``high``, as an
+  upper bound when the two differ, whatever the request's units, unless a rate per unit is
+  set too (a price file's ``credits_per_second`` wins over the published range).
 - characters (``text_to_speech``): the length of ``promptText`` in UTF-16 code units (as the
   SDK measures prompts) at ``credits_per_character``.
 - A model that serves endpoints of two units (seed_audio: sound per second, speech per
@@ -47,9 +55,16 @@ class Cost:
 
     credits: int | None
     seconds: float | None
+    """Units billed: seconds, images or characters, by the endpoint's price unit."""
     rate: float | None
+    """Credits per unit, surcharges included."""
     upper_bound: bool = False
     note: str = ""
+    field: str | None = dataclasses.field(default=None, compare=False)
+    """The pricing field the rate comes from (``credits_per_second``, ``by_resolution.720p``,
+    ``by_quality.high``, ``credits_range``): the one a price file sets to change it."""
+    base: float | None = dataclasses.field(default=None, compare=False)
+    """That field's figure (the rate before outputFormat surcharges)."""
 
 
 def resolution_tier(ratio: str | None, resolution: str | None, tiers: dict[str, Any]) -> str | None:
@@ -135,30 +150,72 @@ def billed_units(info: ModelInfo, endpoint: str, body: Mapping[str, Any],
     return _UNITS[ENDPOINTS[endpoint].price_unit](info, endpoint, body, input_seconds)
 
 
+REFERENCE_FIELDS = ("references", "referenceImages")
+"""Body fields whose items ``per_reference_image`` counts (video references, image references)."""
+
+
+def quality_rate(pricing: Mapping[str, Any], body: Mapping[str, Any]) -> tuple[float | None, bool]:
+    """The ``by_quality`` figure of the request (or of the model's default quality), and whether
+    it is an upper bound (no quality asked, no default documented: the dearest)."""
+    tiers = pricing.get("by_quality") or {}
+    if not tiers:
+        return None, False
+    quality = body.get("quality")
+    if quality is None:
+        refs = body.get("referenceImages")
+        with_refs = pricing.get("default_quality_with_reference_images")
+        quality = with_refs if refs and with_refs and not body.get("preciseEdit") else pricing.get("default_quality")
+    if quality in tiers:
+        return tiers[quality], False
+    return max(tiers.values()), True
+
+
+def reference_count(body: Mapping[str, Any]) -> int:
+    """Reference images a request sends (a non-list value counts as one)."""
+    total = 0
+    for key in REFERENCE_FIELDS:
+        refs = body.get(key)
+        if refs:
+            total += len(refs) if isinstance(refs, list) else 1
+    return total
+
+
 def cost_of(info: ModelInfo, body: Mapping[str, Any], *, endpoint: str | None = None,
             input_seconds: float | None = None) -> Cost:
     """Credits for one generation of ``body`` sent to ``endpoint`` (default: the model's first
     endpoint) on ``info``'s model; ``input_seconds`` is the length of the input clip, if any."""
     pricing = info.pricing
     endpoint = endpoint or next(iter(info.modes.values()))
+    span = pricing.get("credits_range")
+    # a rate per unit (a price file's) wins over the published range
+    if span and pricing.get(f"credits_per_{ENDPOINTS[endpoint].price_unit}") is None:
+        low, high = min(span), max(span)
+        return Cost(math.ceil(high - 1e-9), None, None, low != high, field="credits_range", base=high)
     seconds, upper = billed_units(info, endpoint, body, input_seconds)
-    rate = pricing.get(f"credits_per_{ENDPOINTS[endpoint].price_unit}")
+    field = f"credits_per_{ENDPOINTS[endpoint].price_unit}"
+    rate = pricing.get(field)
+    by_quality, dearest = quality_rate(pricing, body)
+    if by_quality is not None:
+        rate, upper = by_quality, upper or dearest
+        field = "by_quality." + next(q for q, v in pricing["by_quality"].items() if v == by_quality)
     audio = body.get("audio", info.request_defaults.get("audio", True))
     if audio is False and pricing.get("credits_per_second_no_audio") is not None:
-        rate = pricing["credits_per_second_no_audio"]
+        rate, field = pricing["credits_per_second_no_audio"], "credits_per_second_no_audio"
     tiers = pricing.get("by_resolution") or {}
     if tiers:
         listed = (pricing.get("ratio_resolution") or {}).get(str(body.get("ratio")))
         tier = listed if listed in tiers else resolution_tier(body.get("ratio"), body.get("resolution"), tiers)
         if tier is not None:
-            rate = tiers[tier]
+            rate, field = tiers[tier], f"by_resolution.{tier}"
     if rate is None:
-        return Cost(None, seconds, None, upper, f"no known price for {info.name}; set one in a price file")
+        return Cost(None, seconds, None, upper, f"no known price for {info.name}; set one in a price file",
+                    field=field)
+    base = rate
     if seconds is None:
         label = ENDPOINTS[endpoint].input_label
         why = (f"length of the {label} input is unknown" if label
                else "the model picks the output's length: set duration to price it")
-        return Cost(None, None, rate, upper, why)
+        return Cost(None, None, rate, upper, why, field=field, base=base)
     fmt = body.get("outputFormat")
     surcharge = pricing.get("output_format_surcharge") or {}
     if fmt and fmt in surcharge.get("per_second", {}):
@@ -168,27 +225,77 @@ def cost_of(info: ModelInfo, body: Mapping[str, Any], *, endpoint: str | None = 
     credits = rate * seconds
     extra = pricing.get("per_reference_image")
     if extra:
-        refs = body.get("references") or []
-        credits += extra * (len(refs) if isinstance(refs, list) else 1)
+        credits += extra * reference_count(body)
     credits = max(credits, pricing.get("minimum_credits") or 0)
-    return Cost(math.ceil(credits - 1e-9), seconds, rate, upper)
+    return Cost(math.ceil(credits - 1e-9), seconds, rate, upper, field=field, base=base)
 
 
-def load_prices(path: Path | None) -> tuple[dict[str, ModelInfo], dict[str, str]]:
+def is_priced(pricing: Mapping[str, Any]) -> bool:
+    """Whether any figure of the entry prices a generation (a rate, a tier, a quality or a range)."""
+    rates = [v for k, v in pricing.items() if k.startswith("credits_per_")]
+    return any(v is not None for v in rates) or bool(pricing.get("by_quality")) or bool(pricing.get("credits_range"))
+
+
+def source_label(pricing: Mapping[str, Any]) -> str:
+    """Where an entry's prices come from, in a word or two: ``Runway``, ``SDK``, ``copy*`` (a
+    third-party copy of Runway's pages), ``price file`` or ``-`` (unpublished)."""
+    source = str(pricing.get("source") or "")
+    if source.startswith("price file"):
+        return "price file"
+    if not is_priced(pricing):
+        return "-"
+    if pricing.get("copy"):
+        return "copy*"
+    return "SDK" if "docstrings" in source else "Runway"
+
+
+RATE_FIELDS = ("credits_per_second", "credits_per_image", "credits_per_character")
+"""The rate of each price unit (``credits_per_<unit>``)."""
+
+METADATA = ("source", "as_of", "copy", "published", "other_sources", "table_source", "from_price_file")
+"""Pricing fields that say where a figure comes from: not prices (the table's hash leaves them out)."""
+
+
+def published_floors(models: Mapping[str, ModelInfo]) -> dict[str, dict[str, float]]:
+    """model -> rate field -> the built-in table's figure, for the price-file floor
+    (``catalog.pricefile.FLOOR``): every published rate, tier and flat range's top."""
+    floors: dict[str, dict[str, float]] = {}
+    for name, info in models.items():
+        p = info.pricing
+        found: dict[str, float] = {}
+        for field in (*RATE_FIELDS, "credits_per_second_no_audio"):
+            if isinstance(p.get(field), int | float):
+                found[field] = float(p[field])
+        for table in ("by_resolution", "by_quality"):
+            for tier, rate in (p.get(table) or {}).items():
+                found[f"{table}.{tier}"] = float(rate)
+        if p.get("credits_range"):
+            found["credits_range"] = float(max(p["credits_range"]))
+        if found:
+            floors[name] = found
+    return floors
+
+
+def load_prices(path: Path | None, *, trust: bool = False) -> tuple[dict[str, ModelInfo], dict[str, str]]:
     """The catalog with a user price file applied, and a record of which table that is.
 
     A price file maps model id -> pricing fields to override, e.g.
     ``{gen4.5: {credits_per_second: 14}, kling3.0_pro: {credits_per_second: 20}}``; it is
-    checked by ``catalog.pricefile`` (every problem at once, with file:line:col).
+    checked by ``catalog.pricefile`` (every problem at once, with file:line:col), and a rate
+    below a tenth of the published one is refused unless ``trust`` (``--trust-prices``).
     """
     models = dict(catalog())
     source = "built-in"
     if path is not None:
-        for name, fields in read_price_file(path, models).items():
-            pricing = {**models[name].pricing, **fields, "source": f"price file {path}"}
+        floors = None if trust else published_floors(models)
+        for name, fields in read_price_file(path, models, floors).items():
+            old = models[name].pricing
+            kept = {k: v for k, v in old.items() if k not in ("copy", "published", "as_of", "other_sources")}
+            pricing = {**kept, **fields, "source": f"price file {path}", "table_source": old.get("source"),
+                       "from_price_file": sorted(k for k in fields if k not in METADATA)}
             models[name] = dataclasses.replace(models[name], pricing=pricing)
         source = str(path)
     # The hash is of the prices alone, so the same file named by another path is the same table.
-    prices = {n: {k: v for k, v in m.pricing.items() if k != "source"} for n, m in sorted(models.items())}
+    prices = {n: {k: v for k, v in m.pricing.items() if k not in METADATA} for n, m in sorted(models.items())}
     table = json.dumps(prices, sort_keys=True, default=str)
     return models, {"source": source, "sha256": hashlib.sha256(table.encode()).hexdigest()}

@@ -19,7 +19,17 @@ import click
 
 from runner import __version__
 from runner.cli.boundary import boundary, color, stderr, warn
-from runner.cli.options import ALLOW_UNPRICED, EXCLUDE, FORMAT, MAX_CREDITS, PRICES, REPLACE, SELECT, STORE
+from runner.cli.options import (
+    ALLOW_UNPRICED,
+    EXCLUDE,
+    FORMAT,
+    MAX_CREDITS,
+    PRICES,
+    REPLACE,
+    SELECT,
+    STORE,
+    TRUST_PRICES,
+)
 from runner.errors import BudgetExceeded, SpecErrors
 
 if TYPE_CHECKING:
@@ -133,6 +143,7 @@ def validate(specs: tuple[Path, ...], fmt: str) -> object:
 @REPLACE
 @MAX_CREDITS
 @PRICES
+@TRUST_PRICES
 @ALLOW_UNPRICED
 @click.option("--check-account", is_flag=True,
               help="Also read the account (GET /v1/organization): balance, daily caps, concurrency.")
@@ -141,7 +152,8 @@ def validate(specs: tuple[Path, ...], fmt: str) -> object:
 @boundary
 def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select: tuple[str, ...],
          exclude: tuple[str, ...], replace: tuple[str, ...], max_credits: float | None, prices: Path | None,
-         allow_unpriced: tuple[str, ...], check_account: bool, emulator: bool, store: str | None) -> Plan:
+         trust_prices: bool, allow_unpriced: tuple[str, ...], check_account: bool, emulator: bool,
+         store: str | None) -> Plan:
     """Show what apply would generate, and what it costs, without sending anything.
 
     Compares the spec with its state file (<spec>.state.json) and the local cache:
@@ -167,7 +179,7 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
 
     with few_collections():
         result = api.plan(spec, select=select, exclude=exclude, replace=replace, max_credits=max_credits,
-                          prices=prices, allow_unpriced=allow_unpriced, store=store)
+                          prices=prices, allow_unpriced=allow_unpriced, store=store, trust_prices=trust_prices)
     warn(result.spec.warnings)
     if check_account:
         from runner.engine.run import organization_notes
@@ -235,6 +247,7 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
 @REPLACE
 @MAX_CREDITS
 @PRICES
+@TRUST_PRICES
 @ALLOW_UNPRICED
 @STORE
 @click.option("--lock-timeout", default=0.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS",
@@ -244,7 +257,8 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
           recreate_unknown: bool, cancel_pending: bool, max_output_mb: float, task_timeout: float, fmt: str,
           select: tuple[str, ...],
           exclude: tuple[str, ...], replace: tuple[str, ...], max_credits: float | None,
-          prices: Path | None, allow_unpriced: tuple[str, ...], store: str | None, lock_timeout: float) -> ApplyRun:
+          prices: Path | None, trust_prices: bool, allow_unpriced: tuple[str, ...], store: str | None,
+          lock_timeout: float) -> ApplyRun:
     """Generate what the plan says: new and changed shots, concurrently and resumably.
 
     TARGET is a spec (it is planned first) or a plan saved with `runner plan -o`
@@ -274,7 +288,8 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
         confirm=ask if sys.stdin.isatty() else None, show_plan=lambda p: show(render_text(p, color=color())),
         poll_interval=poll_interval, retries=retries, recreate_unknown=recreate_unknown,
         cancel_pending=cancel_pending, select=select, exclude=exclude, replace=replace, max_credits=max_credits,
-        prices=prices, max_output_mb=max_output_mb, allow_unpriced=allow_unpriced, task_timeout=task_timeout,
+        prices=prices, trust_prices=trust_prices, max_output_mb=max_output_mb, allow_unpriced=allow_unpriced,
+        task_timeout=task_timeout,
         store=store, lock_timeout=lock_timeout)
     if outcome.declined:
         show("Cancelled; nothing was done.")
@@ -302,10 +317,10 @@ def ask(question: str) -> bool:
 
 
 def _register() -> None:
-    from runner.cli import money, stored, tools
+    from runner.cli import money, prices, stored, tools
 
     for command in (tools.models, tools.emulate, tools.report, tools.init, tools.schema, stored.pull, stored.push,
-                    stored.state, money.usage):
+                    stored.state, money.usage, prices.prices):
         main.add_command(command)
 
 

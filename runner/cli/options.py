@@ -24,6 +24,9 @@ MAX_CREDITS = click.option("--max-credits", type=float,
                            help="Budget in credits; overrides budget.max_credits of the spec.")
 ALLOW_UNPRICED = click.option("--allow-unpriced", "allow_unpriced", multiple=True, metavar="MODEL",
                               help="Accept shots of MODEL, which has no known price, under a budget (repeatable).")
+TRUST_PRICES = click.option("--trust-prices", is_flag=True,
+                            help="Accept price-file rates below a tenth of the published price (a cap reserves by "
+                                 "them: only for a negotiated rate you are sure of).")
 PRICES = click.option("--prices", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                       help="YAML/JSON price file: model -> pricing fields that override the catalog.")
 

@@ -15,13 +15,22 @@ class PlainReporter:
 
     def __init__(self) -> None:
         self.last: dict[tuple[str, int], str] = {}
+        self.estimates: dict[tuple[str, int], float] = {}
         self.started = time.monotonic()
 
+    def estimate(self, shot: str, take: int, credits: float) -> None:
+        """The API's ``estimatedCost`` of a running take: shown on its next status line."""
+        self.estimates[(shot, take)] = credits
+
     def update(self, shot: str, take: int, status: str, progress: float | None = None) -> None:
-        if self.last.get((shot, take)) == status:
+        line = status
+        credits = self.estimates.get((shot, take))
+        if credits is not None and status in ("PENDING", "THROTTLED", "RUNNING"):
+            line += f" (estimated {credits:g} credits)"
+        if self.last.get((shot, take)) == line:
             return
-        self.last[(shot, take)] = status
-        print(f"[{time.monotonic() - self.started:6.1f}s] {shot} #{take}: {status}", file=sys.stderr, flush=True)
+        self.last[(shot, take)] = line
+        print(f"[{time.monotonic() - self.started:6.1f}s] {shot} #{take}: {line}", file=sys.stderr, flush=True)
 
     def note(self, message: str) -> None:
         print(f"[{time.monotonic() - self.started:6.1f}s] {message}", file=sys.stderr, flush=True)
@@ -34,7 +43,8 @@ class RichReporter:
         self.console = Console(stderr=True)
         self.progress = Progress(
             TextColumn("{task.description}"), TextColumn("{task.fields[status]:<10}"), BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=self.console, transient=False,
+            TextColumn("{task.percentage:>3.0f}%"), TextColumn("{task.fields[cost]}"), TimeElapsedColumn(),
+            console=self.console, transient=False,
         )
         self.rows: dict[tuple[str, int], TaskID] = {}
 
@@ -48,9 +58,16 @@ class RichReporter:
     def update(self, shot: str, take: int, status: str, progress: float | None = None) -> None:
         key = (shot, take)
         if key not in self.rows:
-            self.rows[key] = self.progress.add_task(f"{shot} #{take}", total=100, status=status)
+            self.rows[key] = self.progress.add_task(f"{shot} #{take}", total=100, status=status, cost="")
         done = 100.0 if status in ("DONE", "SUCCEEDED") else (progress or 0.0) * 100
         self.progress.update(self.rows[key], completed=done, status=status)
+
+    def estimate(self, shot: str, take: int, credits: float) -> None:
+        """The API's ``estimatedCost`` of a running take, in its row."""
+        key = (shot, take)
+        if key not in self.rows:
+            self.rows[key] = self.progress.add_task(f"{shot} #{take}", total=100, status="", cost="")
+        self.progress.update(self.rows[key], cost=f"~{credits:g} cr")
 
     def note(self, message: str) -> None:
         self.progress.console.print(message)

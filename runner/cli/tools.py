@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from runner.cli.boundary import boundary, color, stderr
-from runner.cli.options import FORMAT, STORE
+from runner.cli.options import FORMAT, PRICES, STORE
 from runner.errors import RunnerError
 
 # Commands import their layers when they run: defining them must stay cheap (`runner --version`).
@@ -99,13 +99,16 @@ def emulate(host: str, port: int, time_scale: float | None, config_file: Path | 
                    "videos "
                    "are linked by relative path).")
 @STORE
+@PRICES
 @boundary
-def report(spec: Path, out: Path | None, store: str | None) -> None:
+def report(spec: Path, out: Path | None, store: str | None, prices: Path | None) -> None:
     """Write a static HTML gallery of the campaign's outputs.
 
     One card per shot: status, model, mode, ratio, duration, prompt, credits planned and
     charged (also printed per shot and in total), a link to the spec, and its takes side by side as playable videos with
-    poster frames. The page needs no server; keep it where it can reach the outputs.
+    poster frames. Models charged other than the table plans (give --prices the price file
+    apply used), and credits of models without a price, are named at the top, as apply
+    does. The page needs no server; keep it where it can reach the outputs.
     It is written inside the project (the git top level, else the spec's folder).
 
     \b
@@ -113,11 +116,15 @@ def report(spec: Path, out: Path | None, store: str | None) -> None:
       runner report specs/demo.yaml -o report.html
       runner apply specs/demo.yaml --emulator --yes && runner report specs/demo.yaml
     """
-    from runner.cli.report import count_text, counts_by_kind, credits_table, write_report
+    from runner.cli.report import charges, count_text, counts_by_kind, credits_table, write_report
+    from runner.cli.views import charge_lines
     from runner.inputs.paths import display_path
+    from runner.planner.charges import drift, unplanned
 
-    path, views = write_report(spec, out, store=store)
+    path, views = write_report(spec, out, store=store, prices=prices)
     click.echo(credits_table(views))
+    for line in charge_lines(drift(charges(views)), unplanned(charges(views))):
+        click.echo(line)
     # relative to where the user is, like every other path runner prints
     click.echo(f"Wrote {display_path(path)} ({count_text(counts_by_kind(views))})")
 

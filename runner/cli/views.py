@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.catalog.endpoints import ENDPOINTS, PriceUnit
 from runner.catalog.models import ModelInfo
+from runner.catalog.pricing import source_label
 from runner.errors import Problem
 from runner.inputs.paths import display_path
 
@@ -73,19 +74,28 @@ def _kind(info: ModelInfo) -> str:
 
 
 def _price_text(info: ModelInfo) -> str:
+    from runner.planner.charges import figure  # the planner package is not validate's to load
+
     p = info.pricing
     parts = []
     for unit in _units(info):
         base = p.get(f"credits_per_{unit}")
+        if p.get("by_quality") and base is None:
+            parts.append(" / ".join(f"{figure(v)}@{k}" for k, v in p["by_quality"].items()) + _UNIT_SUFFIX[unit])
+            continue
+        if p.get("credits_range") and base is None:
+            low, high = p["credits_range"]
+            parts.append(f"{figure(low)}-{figure(high)}/task")
+            continue
         if base is None:
             parts.append("?" + _UNIT_SUFFIX[unit])
             continue
-        text = str(base)
+        text = figure(base)
         if p.get("credits_per_second_no_audio") is not None:
-            text += f" ({p['credits_per_second_no_audio']} no audio)"
+            text += f" ({figure(p['credits_per_second_no_audio'])} no audio)"
         tiers = p.get("by_resolution")
         if tiers:
-            text = " / ".join(f"{v}@{k}" for k, v in tiers.items())
+            text = " / ".join(f"{figure(v)}@{k}" for k, v in tiers.items())
         parts.append(text + _UNIT_SUFFIX[unit])
     return "?" if all(x.startswith("?") for x in parts) else "; ".join(parts)
 
@@ -176,7 +186,7 @@ def models_table(models: list[ModelInfo], *, detail: bool, color: bool, width: i
                 table.add_row(mode["mode"], mode["endpoint"], mode["output"], mode["price_unit"],
                               ", ".join(mode["ratios"]) or "-", mode["duration"])
             console.print(table)
-            console.print(f"price source: {info.pricing.get('source')}")
+            console.print(source_text(info.pricing))
             surcharge = info.pricing.get("output_format_surcharge")
             if surcharge:
                 per = ", ".join(f"{k} +{v}" for k, v in surcharge["per_second"].items())
@@ -184,7 +194,7 @@ def models_table(models: list[ModelInfo], *, detail: bool, color: bool, width: i
         return buf.getvalue().rstrip("\n")
     table = Table()
     table.add_column("model", no_wrap=True)  # the id people copy into a spec: never cut short
-    for col in ("kind", "status", "modes", "ratios", "duration (s)", "credits"):
+    for col in ("kind", "status", "modes", "ratios", "duration (s)", "credits", "source"):
         table.add_column(col, no_wrap=col == "status")  # "legacy → aleph2" names a model to copy
     for item, info in zip(data, models, strict=True):
         status = item["status"] + (f" → {item['replacement']}" if item["replacement"] else "")
@@ -192,14 +202,36 @@ def models_table(models: list[ModelInfo], *, detail: bool, color: bool, width: i
         durations = sorted({m["duration"] for m in item["modes"]})
         table.add_row(item["model"], item["kind"], status, ", ".join(m["mode"] for m in item["modes"]),
                       {0: "-", 1: ratios[0] if ratios == ["any"] else "1"}.get(len(ratios), str(len(ratios))),
-                      "; ".join(durations), _price_text(info))
+                      "; ".join(durations), _price_text(info), source_label(info.pricing))
     console.print(table)
     console.print(kinds_legend(models))
     console.print("Prices are credits per second of output, per image (/image) or per character of the "
                   "prompt (/char) (1 credit = $0.01); "
-                  "'?' = unknown, set it in a price file. "
-                  "`runner models MODEL` shows every ratio.")
+                  "'?' = unknown, set it in a price file. Source: Runway = Runway's API reference, SDK = the "
+                  "runwayml SDK's docstrings, copy* = a third-party copy of Runway's pricing page (unverified). "
+                  "`runner models MODEL` shows every ratio and the source; `runner prices` the whole table.")
     return buf.getvalue().rstrip("\n")
+
+
+def source_text(pricing: dict[str, Any]) -> str:
+    """``price source: … (as of 2026-04-21)``, saying when it is a third-party copy, and the
+    sources of fields priced by another document."""
+    def one(entry: dict[str, Any]) -> str:
+        text = str(entry.get("source"))
+        if entry.get("as_of"):
+            text += f" (as of {entry['as_of']})"
+        if entry.get("copy"):
+            text += "; a third-party copy of Runway's pricing page, not Runway's own"
+        if entry.get("published"):
+            text += f"; published as: {entry['published']}"
+        return text
+
+    lines = [f"price source: {one(pricing)}"]
+    for other in pricing.get("other_sources") or []:
+        lines.append(f"  {', '.join(other.get('fields', []))}: {one(other)}")
+    if pricing.get("table_source"):
+        lines.append(f"  (fields not in the price file: {pricing['table_source']})")
+    return "\n".join(lines)
 
 
 def apply_summary_data(result: Any) -> dict[str, Any]:
@@ -215,7 +247,9 @@ def apply_summary_data(result: Any) -> dict[str, Any]:
         "counts": {k: len(v) for k, v in sorted(groups.items())},
         "outcomes": groups,
         "credits": {"planned": result.planned_credits, "charged": result.charged_credits,
-                    "possibly_charged": result.possibly_charged},
+                    "possibly_charged": result.possibly_charged, "from_table": result.table_credits},
+        "drift": [d.to_dict() for d in result.drift],
+        "unplanned": [u.to_dict() for u in result.unplanned],
         "creates": result.creates,
         "notes": result.notes,
     }
@@ -233,6 +267,28 @@ def apply_summary_text(result: Any, output_dir: str) -> str:
                  f"charged {result.charged_credits} ({result.creates} create call{'s' if result.creates != 1 else ''})"
                  + (f", possibly charged {result.possibly_charged} (creates of unknown outcome)"
                     if result.possibly_charged else ""))
+    if result.table_credits:
+        lines.append(f"  ({result.table_credits} of the credits charged are the price table's figures: the API "
+                     "reported no cost for those takes)")
+    lines += charge_lines(result.drift, result.unplanned)
     if counts["done"] or counts["cached"] or counts["moved"] or counts["kept"]:
         lines.append(f"Outputs are in {output_dir}")
     return "\n".join(lines)
+
+
+def charge_lines(drift: list[Any], unplanned: list[Any]) -> list[str]:
+    """What the API charged beyond or beside the plan: per model, the drift with the price-file
+    line that fixes it, and the credits of unpriced models the plan did not count."""
+    lines = []
+    if drift:
+        lines.append("Charged other than planned (the price table is off for these models):")
+        for d in drift:
+            lines.append(f"  {d.text()}")
+            if d.fix:
+                lines.append(f"    price file line that fixes it: {d.fix}")
+    if unplanned:
+        total = sum(u.charged for u in unplanned)
+        lines.append(f"Spend beyond the plan: {total} credits for models without a known price, which the plan "
+                     "did not count:")
+        lines += [f"  {u.text()}" for u in unplanned]
+    return lines

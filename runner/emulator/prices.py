@@ -22,6 +22,15 @@ Sources of the figures (copied here as literal numbers, not read at run time):
   lists which ratios are 720p); gen4_image_turbo 2 credits per image.
 - ruby (video_to_hdr): its SDK docstring, "20 credits per second of output" (40 above 4
   megapixels of source, which the emulator, measuring only lengths, does not bill).
+- Runway's API reference (github.com/runwayml/skills, skills/rw-api-reference/SKILL.md,
+  2026-04-21): gemini_2.5_flash 5 credits an image; eleven_multilingual_v2 1 credit per 50
+  characters; eleven_voice_isolation 1 credit per 6 s, eleven_voice_dubbing 1 per 2 s,
+  eleven_multilingual_sts_v2 1 per 3 s (of the input clip); eleven_text_to_sound_v2 "1-2
+  credits", which the emulator bills at 2 whatever the sound's length.
+- runwayml 5.24 docstrings: bria_fibo_1_5 5 credits per 1 MP image, 10 per 4 MP (the emulator
+  calls a frame under 2 megapixels 1 MP); ideogram_4_0 4 / 7 / 11 by ``quality`` (no default is
+  documented: without one the emulator bills 11); ideogram_4_5 1 / 4 / 8 / 25 by ``quality``,
+  8 by default with reference images (unless ``preciseEdit``), else 25; muse_image 1 an image.
 
 Billing rules:
 - Billed seconds: the request's ``duration``; without one, the model's default duration;
@@ -47,8 +56,10 @@ Billing rules:
   (``CLIP_FIELDS``), like character_performance; sound effects and video-to-audio their
   ``duration`` (a number of seconds, not always whole); image_upscale one image.
 - Speech from text (text_to_speech) bills per character of ``promptText``, counted in UTF-16
-  code units; no model of it has a known price, so it costs ``DEFAULT_CHARACTER_RATE``.
-- Models with no known price (the kling family, wan3_prime, the audio and upscale models, or
+  code units; a model of it without a known price costs ``DEFAULT_CHARACTER_RATE``.
+- Models sold by ``quality`` bill the asked quality's figure; those sold by a flat range bill
+  their ``flat`` figure whatever the length; both are rounded up to whole credits.
+- Models with no known price (the kling family, wan3_prime, most audio and upscale models, or
   a model file newer than this table) are billed a flat ``DEFAULT_RATE`` credits per second (or
   per image): on the emulator they cost something, so a runner that planned them as free
   shows charged > planned.
@@ -111,6 +122,16 @@ class Price:
     auto_seconds: int | None = None
     default_seconds: int | None = None
     ratio_tiers: Mapping[str, str] = field(default_factory=dict)
+    qualities: Mapping[str, float] = field(default_factory=dict)
+    """Credits per image by the request's ``quality``."""
+    quality: str | None = None
+    """The quality billed when the request names none (None: the dearest)."""
+    quality_with_references: str | None = None
+    """The quality billed when the request names none but sends reference images."""
+    flat: float | None = None
+    """Credits per task whatever its length (a sound effect's published 1-2 credits)."""
+    megapixel_tiers: bool = False
+    """Priced by frame size: ``rate`` up to 2 megapixels, ``tiers['4mp']`` above."""
 
 
 _GEN45_HDR = ("hdr10", "hlg", "sdr_rec709_10bit", "hdr_pq_12bit_master", "hdr_prores", "hdr_png_sequence",
@@ -149,6 +170,19 @@ PRICES: dict[str, Price] = {
     "gen4_image_turbo": Price(2),
     # HDR: the SDK docstring's figure, credits per second of output.
     "ruby": Price(20),
+    # Runway's API reference: images, speech per character, voice per second of input, sound.
+    "gemini_2.5_flash": Price(5),
+    "eleven_multilingual_v2": Price(1 / 50),
+    "eleven_voice_isolation": Price(1 / 6),
+    "eleven_voice_dubbing": Price(1 / 2),
+    "eleven_multilingual_sts_v2": Price(1 / 3),
+    "eleven_text_to_sound_v2": Price(None, flat=2),
+    # The SDK's docstrings: per image, by size or by quality.
+    "bria_fibo_1_5": Price(5, tiers={"4mp": 10}, megapixel_tiers=True),
+    "ideogram_4_0": Price(None, qualities={"low": 4, "medium": 7, "high": 11}),
+    "ideogram_4_5": Price(None, qualities={"very_low": 1, "low": 4, "medium": 8, "high": 25}, quality="high",
+                          quality_with_references="medium"),
+    "muse_image": Price(1),
     # No known price: billed at DEFAULT_RATE.
     **{name: Price(None) for name in (
         "kling2.5_turbo_pro", "kling3.0_4k", "kling3.0_pro", "kling3.0_standard", "klingO3_4k", "klingO3_pro",
@@ -197,8 +231,24 @@ def tier_of(price: Price, body: Mapping[str, Any]) -> str | None:
     return tier if tier in price.tiers else None
 
 
+def quality_price(price: Price, body: Mapping[str, Any]) -> float:
+    """Credits per image of a model sold by quality: the asked one, else the model's default for
+    the request, else the dearest."""
+    asked = str(body.get("quality") or "")
+    if not asked:
+        refs = body.get("referenceImages")
+        use_refs = bool(refs) and price.quality_with_references is not None and not body.get("preciseEdit")
+        asked = (price.quality_with_references if use_refs else price.quality) or ""
+    return price.qualities[asked] if asked in price.qualities else max(price.qualities.values())
+
+
 def rate_of(price: Price, body: Mapping[str, Any], endpoint: str = "") -> float:
     """Credits per second for ``body`` before any outputFormat surcharge."""
+    if price.qualities:
+        return quality_price(price, body)
+    if price.megapixel_tiers:
+        big = (frame_pixels(body.get("ratio")) or 0) > 2_000_000
+        return price.tiers["4mp"] if big else float(price.rate or DEFAULT_RATE)
     if price.rate is None:
         return DEFAULT_CHARACTER_RATE if endpoint in CHARACTER_ENDPOINTS else DEFAULT_RATE
     tier = tier_of(price, body)
@@ -242,6 +292,8 @@ def billed_seconds(price: Price, endpoint: str, body: Mapping[str, Any],
 
 def credits_for(price: Price, body: Mapping[str, Any], seconds: float, endpoint: str = "") -> int:
     """Whole credits for ``seconds`` of ``body``'s output."""
+    if price.flat is not None:
+        return math.ceil(price.flat)
     total = (rate_of(price, body, endpoint) + surcharge(price, body)) * seconds
     refs = body.get("references")
     if price.per_reference_image and isinstance(refs, list):

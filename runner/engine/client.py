@@ -284,7 +284,7 @@ class Client:
         warning = None
         if credits is not None and charged is None:
             warning = (f"the API reported a cost of {shown(credits)} credits, which cannot be a charge; "
-                       "recorded as unknown")
+                       "the price table's figure is recorded instead (credits_from: table)")
         return TaskStatus(
             id=task.id,
             status=task.status,

@@ -28,6 +28,8 @@ class ApplyContext:
     """Set when no new create may start (Ctrl-C, a 429); tasks in flight are still finished."""
     upstream_files: dict[tuple[str, int], Path] = field(default_factory=dict)
     """Files of other shots' takes that dependents send as inputs (``engine.graph``)."""
+    reserved: dict[tuple[str, int], int] = field(default_factory=dict)
+    """(shot, take) -> credits its create holds of the caps now (grown to the API's figures)."""
     guard: Callable[[], None] = field(default=lambda: None)
     """Raises LockLost once the store's lock was taken over; checked right before each create."""
 

@@ -68,11 +68,13 @@ class Creates:
         assert sp.shot is not None
         if ctx.stop_reason:
             return Outcome(sp.id, tp.take, "not_started", ctx.stop_reason, creates=made)
-        cost = tp.credits or 0
+        # What the table says, or what the API showed this model costs when that is more.
+        cost = ctx.spend.price(sp.model, tp.credits or 0, sp.price.seconds if sp.price else None)
         # Reserved before the first await: takes checked side by side cannot together pass a cap.
         refusal = ctx.spend.reserve(sp.model, cost)
         if refusal:
             return Outcome(sp.id, tp.take, "not_started", refusal, creates=made)
+        ctx.reserved[(sp.id, tp.take)] = cost
         prepared = await self._prepare(sp, tp, attempt, made, cost)
         if isinstance(prepared, Outcome):
             return prepared
@@ -86,6 +88,8 @@ class Creates:
         ctx.result.creates += 1
         ctx.journal.set_task_id(sp.id, intent, created.task_id)
         await ctx.journal.flush()
+        if created.estimated is not None:
+            self.tasks.api_figure(sp, tp, created.estimated)
         if created.warning:  # journaled first: the task is paid for, whatever else the answer got wrong
             note = (f"{sp.id} take {tp.take}: the API answered the create of task {created.task_id} "
                     f"with {created.warning}")
@@ -130,7 +134,7 @@ class Creates:
     async def _not_created(self, sp: ShotPlan, tp: TakePlan, intent: Pending, e: ApiError, made: int, *,
                            reupload: bool) -> Outcome:
         ctx = self.ctx
-        cost = tp.credits or 0
+        cost = ctx.reserved.get((sp.id, tp.take), tp.credits or 0)
         if e.maybe_created:  # it may have been charged: it keeps its share of the caps for the rest of the run
             ctx.spend.lost_answer(cost)
             ctx.result.possibly_charged += cost

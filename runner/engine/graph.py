@@ -33,6 +33,8 @@ class Graph:
         self.ctx = ctx
         self.planned = {sp.id: sp for sp in ctx.plan.shots}
         self.needed: set[TakeKey] = {(u.shot, u.take) for sp in ctx.plan.shots if sp.shot for u in sp.shot.upstreams}
+        # takes that a later take of the same request reuses (engine.reuse) are waited for too
+        self.needed |= {tp.reuses for sp in ctx.plan.shots for tp in sp.takes if tp.reuses is not None}
         self.settled: dict[TakeKey, asyncio.Future[str | None]] = {}
         self.tracked: set[TakeKey] = set()
 
@@ -73,6 +75,10 @@ class Graph:
             tp = next((t for t in sp.takes if t.take == key[1]), None) if sp else None
             blocked = tp is not None and tp.action in ("blocked", "create", "resume")
             self._future(key).set_result("was not run (blocked or of unknown outcome)" if blocked else None)
+
+    async def settled_why(self, key: TakeKey) -> str | None:
+        """Wait until the take ``key`` settles: None when it has its output, else why not."""
+        return await self._future(key)
 
     async def wait(self, sp: ShotPlan) -> str | None:
         """Wait for every input take of ``sp``; None when all are ready (their files are put in

@@ -104,7 +104,8 @@ class Journal:
             st.failure = {fp: f for fp, f in st.failure.items() if fp != tp.fingerprint} or None
         st.takes.append(Take(take=tp.take, fingerprint=tp.fingerprint, output=tp.output, sha256=meta["sha256"],
                              bytes=meta["bytes"], credits=meta.get("credits"), task_id=meta.get("task_id"),
-                             finished=meta.get("finished") or now(), source=source))
+                             finished=meta.get("finished") or now(), source=source,
+                             credits_from=meta.get("credits_from")))
         if task_id is not None:  # only this task's entry: another one may be in flight
             st.pending = [p for p in st.pending if p.task_id != task_id]
         self.finish_shot_if_complete(sp)

@@ -53,7 +53,7 @@ def _take_action(ctx: ApplyContext, sp: ShotPlan, tp: TakePlan) -> Outcome | Non
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, dest)
         meta = {"sha256": done.sha256, "bytes": done.bytes, "credits": done.credits,
-                "task_id": done.task_id, "finished": done.finished}
+                "task_id": done.task_id, "finished": done.finished, "credits_from": done.credits_from}
         ctx.journal.record_take(sp, tp, meta, done.source)
         ctx.journal.save_now()
         return Outcome(sp.id, tp.take, "moved", f"from {tp.source}", tp.output)

@@ -9,7 +9,8 @@ with the ``journal`` underneath), in this order:
 3. check remote inputs with DNS and the account (balance, daily caps) before the first create;
 4. create, poll and download the rest, per model at most min(tier concurrency,
    parallelism) at a time; a shot that takes another shot's output starts once that take is
-   verified, and is not started (free) when it failed (``graph``).
+   verified, and is not started (free) when it failed (``graph``); a take that sends the same
+   request as an earlier one gets a copy of its file once it is there (``reuse``).
 Nothing here blocks the event loop: file work runs in worker threads.
 """
 
@@ -26,6 +27,7 @@ from runner.engine.graph import Graph
 from runner.engine.journal import Journal
 from runner.engine.local import local_actions
 from runner.engine.outcome import ApplyOptions, ApplyResult, Outcome, Reporter, SilentReporter
+from runner.engine.reuse import reuse
 from runner.engine.tasks import Tasks
 from runner.engine.uploads import Uploads
 from runner.errors import AccountLimit
@@ -63,6 +65,8 @@ class Engine:
         jobs, recreate = self._resume_journal()
         jobs += [self.graph.track((sp.id, tp.take), self.tasks.refetch(sp, tp))
                  for sp in self.plan.shots for tp in sp.takes if tp.action == "refetch"]
+        jobs += [self.graph.track((sp.id, tp.take), reuse(self.ctx, self.graph, sp, tp))
+                 for sp in self.plan.shots for tp in sp.takes if tp.action == "reuse"]
         await self.journal.flush()
         creates = [(sp, tp) for sp in self.plan.shots for tp in sp.takes
                    if tp.action == "create" or (tp.action == "resume" and tp.fingerprint in recreate)]

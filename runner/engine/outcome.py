@@ -7,6 +7,7 @@ from typing import Protocol
 
 from runner.errors import ApiError
 from runner.inputs.paths import display_path
+from runner.planner.charges import Charge, Drift, Unplanned, drift, unplanned
 from runner.planner.records import Plan, ShotPlan
 
 
@@ -16,6 +17,14 @@ class Reporter(Protocol):
     def update(self, shot: str, take: int, status: str, progress: float | None = None) -> None: ...
 
     def note(self, message: str) -> None: ...
+
+
+def report_estimate(reporter: Reporter, shot: str, take: int, credits: float) -> None:
+    """Tell ``reporter`` what the API estimates a running take costs, if it shows that (an
+    ``estimate(shot, take, credits)`` method: the reporters of ``runner.cli.progress`` do)."""
+    show = getattr(reporter, "estimate", None)
+    if callable(show):
+        show(shot, take, credits)
 
 
 class SilentReporter:
@@ -57,10 +66,25 @@ class ApplyResult:
     outcomes: list[Outcome] = field(default_factory=list)
     planned_credits: int = 0
     charged_credits: int = 0
+    """The tasks' own costs, plus the table's figure for takes whose answer had none."""
+    table_credits: int = 0
+    """The part of ``charged_credits`` that is the table's figure (the API reported no cost)."""
     possibly_charged: int = 0
     """Estimates of creates whose answer was lost: they may have been charged."""
     creates: int = 0
     notes: list[str] = field(default_factory=list)
+    charges: list[Charge] = field(default_factory=list)
+    """Per finished take: planned by the table, charged by the API (``planner.charges``)."""
+
+    @property
+    def drift(self) -> list[Drift]:
+        """Models whose takes were charged other than planned."""
+        return drift(self.charges)
+
+    @property
+    def unplanned(self) -> list[Unplanned]:
+        """Credits charged for takes of models the plan had no price for."""
+        return unplanned(self.charges)
 
     def by_status(self, status: str) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == status]

@@ -54,6 +54,8 @@ class ApplyRequest:
     store: str | None = None
     lock_timeout: float = 0.0
     allow_unpriced: tuple[str, ...] = ()
+    trust_prices: bool = False
+    """Accept price-file rates below a tenth of the published ones (``catalog.pricefile``)."""
     task_timeout: float = 3600.0
     emulator_url: str | None = None
     """A running emulator to use instead of starting one (``runner.Emulator``)."""
@@ -65,13 +67,13 @@ class ApplyRequest:
 def _plan_for(request: ApplyRequest, place: Place, spec: Spec) -> Plan:
     if saved_plan_spec(request.target) is not None:
         if request.select or request.exclude or request.replace or request.max_credits is not None or \
-                request.allow_unpriced:
+                request.allow_unpriced or request.trust_prices:
             raise RunnerError("a saved plan carries its own --select/--exclude/--replace/--max-credits/"
-                              "--allow-unpriced; make a new plan to change them")
+                              "--allow-unpriced/--trust-prices; make a new plan to change them")
         return plan_from_file(request.target, prices=request.prices, place=place)
     plan = make_plan(request.target, select=request.select, exclude=request.exclude, replace=request.replace,
                      max_credits=request.max_credits, prices=request.prices, allow_unpriced=request.allow_unpriced,
-                     place=place, spec=spec)
+                     place=place, spec=spec, trust_prices=request.trust_prices)
     if request.expected is not None:
         _check_same(request.expected, plan)
     return plan

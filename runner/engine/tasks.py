@@ -2,7 +2,11 @@
 the journal: a success records the take, a failure says why (SAFETY/ASSET refusals are
 remembered so they are not paid for again), trouble leaves the paid task in the journal.
 
-Polling is apply's own loop with jitter; THROTTLED is waiting, not failure.
+Polling is apply's own loop with jitter; THROTTLED is waiting, not failure. Each answer's
+``estimatedCost`` (while the task runs) goes to the progress display, and it and the final
+``cost`` hold the caps at the API's figure when that is above the take's reservation
+(``planner.budget.Spend.reported``). A finished take records the task's ``cost.credits`` as
+its charge; when the answer has none, the table's figure, marked ``credits_from: table``.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import asyncio
 import random
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +24,10 @@ from runner.catalog.models import catalog
 from runner.engine.client import TaskStatus
 from runner.engine.context import ApplyContext
 from runner.engine.downloads import Downloads
-from runner.engine.outcome import Outcome, failure_text
+from runner.engine.outcome import Outcome, failure_text, report_estimate
 from runner.errors import ApiError, DownloadError, TaskTimeout
 from runner.planner import ShotPlan, TakePlan
+from runner.planner.charges import Charge
 from runner.store.state import Pending
 
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
@@ -34,34 +39,84 @@ class Tasks:
     def __init__(self, ctx: ApplyContext, downloads: Downloads) -> None:
         self.ctx = ctx
         self.downloads = downloads
+        self.repriced: set[str] = set()
 
-    async def poll(self, shot_id: str, take: int, task_id: str) -> TaskStatus:
+    async def poll(self, shot_id: str, take: int, task_id: str,
+                   on_cost: Callable[[float], None] | None = None) -> TaskStatus:
         """Read the task until it ends, for at most ``--task-timeout`` seconds (a task that
-        never finishes must not hold apply, and its lock, forever)."""
+        never finishes must not hold apply, and its lock, forever); ``on_cost`` gets each
+        figure the API gives for it (``estimatedCost``, then ``cost``)."""
         limit = self.ctx.options.task_timeout
         scope = asyncio.timeout(limit)
         try:
             async with scope:
-                return await self._poll(shot_id, take, task_id)
+                return await self._poll(shot_id, take, task_id, on_cost)
         except TimeoutError:
             if not scope.expired():
                 raise
             raise TaskTimeout(task_id, limit) from None
 
-    async def _poll(self, shot_id: str, take: int, task_id: str) -> TaskStatus:
+    async def _poll(self, shot_id: str, take: int, task_id: str,
+                    on_cost: Callable[[float], None] | None) -> TaskStatus:
         interval = self.ctx.options.poll_interval
         while True:
             status = await self.ctx.client.task(task_id)
+            figure = status.credits if status.status in TERMINAL else status.estimated
+            if status.estimated is not None and status.status not in TERMINAL:
+                report_estimate(self.ctx.reporter, shot_id, take, status.estimated)
+            if figure is not None and on_cost is not None:
+                on_cost(figure)
             self.ctx.reporter.update(shot_id, take, status.status, status.progress)
             if status.status in TERMINAL:
                 return status
             await asyncio.sleep(interval * (0.8 + 0.4 * random.random()))
 
+    def api_figure(self, sp: ShotPlan, tp: TakePlan, credits: float) -> None:
+        """The API's estimate or cost of a take this apply created: when it is above what the
+        take holds of the caps, hold that instead, and hold the model's later takes at that
+        price (said once per model, naming it: its table price is wrong)."""
+        key = (sp.id, tp.take)
+        held = self.ctx.reserved.get(key)
+        if held is None:
+            return
+        grown = self.ctx.spend.reported(sp.model, held, credits, sp.price.seconds if sp.price else None)
+        if grown == held:
+            return
+        self.ctx.reserved[key] = grown
+        if sp.model in self.repriced:
+            return
+        self.repriced.add(sp.model)
+        planned = "no price" if tp.credits is None else f"{tp.credits} credits"
+        message = (f"warning: {sp.model}: the API puts {sp.id} take {tp.take} at {grown} credits, the price table at "
+                   f"{planned}; the caps now hold {sp.model}'s takes at the API's price (fix its price: "
+                   "`runner prices --observed` after this apply)")
+        self.ctx.reporter.note(message)
+        self.ctx.result.notes.append(message.removeprefix("warning: "))
+
+    def charge(self, sp: ShotPlan, tp: TakePlan, status: TaskStatus) -> tuple[int | None, str | None]:
+        """The take's charge for the state, and where it comes from (None: the API's cost), and
+        the record drift is computed from."""
+        price = sp.price
+        self.ctx.result.charges.append(Charge(
+            sp.id, tp.take, sp.model, ENDPOINTS[sp.shot.request.endpoint].price_unit if sp.shot else "second",
+            tp.credits, status.credits, price.seconds if price else None, price.rate if price else None,
+            price.field if price else None, price.base if price else None))
+        if status.credits is not None:
+            return status.credits, None
+        if tp.credits is None:
+            return None, None
+        message = (f"warning: {sp.id} take {tp.take}: task {status.id} reported no cost; recorded the price table's "
+                   f"{tp.credits} credits as its charge (credits_from: table in the state)")
+        self.ctx.reporter.note(message)
+        self.ctx.result.notes.append(message.removeprefix("warning: "))
+        self.ctx.result.table_credits += tp.credits
+        return tp.credits, "table"
+
     async def finish(self, sp: ShotPlan, tp: TakePlan, task_id: str, creates: int) -> Outcome:
         """Poll the task of ``tp`` to its end, download its output into place, settle the journal."""
         assert sp.shot is not None
         try:
-            status = await self.poll(sp.id, tp.take, task_id)
+            status = await self.poll(sp.id, tp.take, task_id, lambda credits: self.api_figure(sp, tp, credits))
             if status.status == "SUCCEEDED":
                 kind = ENDPOINTS[sp.shot.request.endpoint].output
                 meta = await self.downloads.fetch(f"{sp.id} take {tp.take}", tp.fingerprint, status,
@@ -71,11 +126,12 @@ class Tasks:
         journal = self.ctx.journal
         self._cost_warning(f"{sp.id} take {tp.take}", status)
         if status.status == "SUCCEEDED":
-            journal.record_take(sp, tp, meta, "api", task_id=task_id)
+            credits, came_from = self.charge(sp, tp, status)
+            journal.record_take(sp, tp, {**meta, "credits": credits, "credits_from": came_from}, "api", task_id=task_id)
             await journal.flush()
             self.ctx.reporter.update(sp.id, tp.take, "DONE", 1.0)
-            self.ctx.result.charged_credits += status.credits or 0
-            return Outcome(sp.id, tp.take, "done", output=tp.output, credits=status.credits, creates=creates)
+            self.ctx.result.charged_credits += credits or 0
+            return Outcome(sp.id, tp.take, "done", output=tp.output, credits=credits, creates=creates)
         journal.drop_task(sp.id, task_id)
         code = status.failure_code or ("CANCELLED" if status.status == "CANCELLED" else "UNKNOWN")
         reason = failure_text(code, status.failure, has_inputs=bool(sp.shot.request.inputs))
@@ -110,7 +166,7 @@ class Tasks:
             return Outcome(sp.id, tp.take, "failed", f"the output is gone and Runway no longer has it (task "
                            f"{task_id}: {e}); the next plan counts a new generation", code="GONE")
         if done is not None:  # it keeps what it cost and when it was made
-            meta = {**meta, "credits": done.credits, "finished": done.finished}
+            meta = {**meta, "credits": done.credits, "finished": done.finished, "credits_from": done.credits_from}
         self.ctx.journal.record_take(sp, tp, {**meta, "task_id": task_id}, done.source if done else "api")
         await self.ctx.journal.flush()
         self.ctx.reporter.update(sp.id, tp.take, "DONE", 1.0)

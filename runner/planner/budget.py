@@ -10,6 +10,12 @@ and the running tally apply keeps while it creates.
   cap when its check passes, before it is sent (``--max-credits`` counts the estimates of
   creates made, in flight, or of unknown outcome in this run); a create that surely did
   not happen gives them back.
+- Caps hold against the API's own figures: when a task's ``estimatedCost`` or ``cost`` is
+  above what its create reserved, the reservation grows to it, and later takes of that model
+  are reserved at the price the API showed (per unit billed, else per take), so creates stop
+  before the cap would be passed. The spend can then pass a cap only by what the creates
+  already in flight cost beyond their reservations: at most P takes at their real price, for
+  parallelism P.
 """
 
 from __future__ import annotations
@@ -97,12 +103,43 @@ class Spend:
     daily_left: dict[str, int] = field(default_factory=dict)
     committed: int = 0
     possibly_charged: int = 0
+    per_unit: dict[str, float] = field(default_factory=dict)
+    """model -> the highest credits per billed unit the API reported for one of its takes."""
+    per_take: dict[str, int] = field(default_factory=dict)
+    """model -> the highest credits the API reported for a take whose units are unknown."""
+    cap_name: str = "--max-credits"
+
+    def price(self, model: str, planned: int, units: float | None = None) -> int:
+        """What a take of ``model`` that the table prices at ``planned`` (for ``units`` billed)
+        reserves: the table's figure, or what the API showed for this model if that is more."""
+        seen = self.per_take.get(model, 0)
+        rate = self.per_unit.get(model)
+        if rate is not None and units:
+            seen = max(seen, math.ceil(rate * units - 1e-9))
+        return max(planned, seen)
+
+    def reported(self, model: str, reserved: int, credits: float, units: float | None = None) -> int:
+        """The API says a take reserved at ``reserved`` costs ``credits``: the reservation grows
+        to it (never shrinks: a refund is not counted before the task ends), and the model's
+        later takes reserve at that price. Returns the take's reservation now."""
+        whole = math.ceil(credits - 1e-9)
+        if not whole > reserved:
+            return reserved
+        self.committed += whole - reserved
+        if units:
+            self.per_unit[model] = max(self.per_unit.get(model, 0.0), credits / units)
+        else:
+            self.per_take[model] = max(self.per_take.get(model, 0), whole)
+        return whole
 
     def refusal(self, model: str, credits: int) -> str | None:
         """Why a create of ``credits`` on ``model`` may not start now, or None."""
         # Written so that a cap that is not a number (NaN) refuses instead of allowing everything.
         if self.max_credits is not None and not self.committed + credits <= self.max_credits:
-            return f"--max-credits {self.max_credits:g} would be exceeded"
+            if model in self.per_unit or model in self.per_take:
+                return (f"{self.cap_name} {self.max_credits:g} would be exceeded: {model} costs {credits} a take by "
+                        f"the API's own figures, more than the price table says; fix its price")
+            return f"{self.cap_name} {self.max_credits:g} would be exceeded"
         if self.daily_left.get(model, 1) <= 0:
             return f"the daily cap of {model} is reached"
         return None

@@ -9,6 +9,10 @@ Pure: reads the spec, its inputs, the state and the cache; sends nothing. Symbol
 - ``-`` removed from the spec (its files stay on disk);
 - ``!`` blocked: the same request was refused (SAFETY/ASSET) before; not paid for again.
 
+Two takes of one plan with the same fingerprint are one generation: the first is planned as
+usual, the later one ``reuse``s it (0 credits; apply copies the first's file once it is there),
+as a later plan would restore it from the cache.
+
 A take whose create was journaled but not finished ("pending") is resumed by apply and
 costs nothing more. What makes two generations the same is in ``planner.fingerprint``.
 """
@@ -93,6 +97,7 @@ class _Planner:
         self.known: set[str] | None = None  # take fingerprints the cache has outputs of (None: ask each)
         # No folder in a missing output_dir can be a link: a new campaign's takes need no lstat.
         self.out_exists = os.path.lexists(spec.output_dir)
+        self.first: dict[str, tuple[str, int]] = {}  # take fingerprint -> the (shot, take) that makes it
 
     def present(self, rel: str, size: int) -> bool:
         """The output file exists with the size the state recorded."""
@@ -113,7 +118,7 @@ class _Planner:
         if done is None or done.fingerprint != fp or self.place is None or not self.place.has_output(done.sha256):
             return None
         return {"sha256": done.sha256, "bytes": done.bytes, "credits": done.credits, "task_id": done.task_id,
-                "finished": done.finished, "source": done.source, "from": "store"}
+                "finished": done.finished, "source": done.source, "from": "store", "credits_from": done.credits_from}
 
     def confined(self, shot: Shot, out: str) -> None:
         """A take's output path must resolve inside the project: a shot folder that is a
@@ -136,7 +141,7 @@ class _Planner:
                         upstream_seconds(shot, self.fps.by_id, self.fps.seconds))
 
     def take_actions(self, shot: Shot, take_fps: list[str], forced: bool,
-                     prior_id: str | None) -> tuple[list[TakePlan], int | None, bool]:
+                     prior_id: str | None) -> tuple[list[TakePlan], int | None, Cost]:
         prior = self.state.shots.get(prior_id) if prior_id else None
         cost = self.cost(shot)
         takes: list[TakePlan] = []
@@ -145,43 +150,48 @@ class _Planner:
         for n, fp in zip(numbers, take_fps, strict=True):
             out = self.out_prefix + output_name(shot.id, n, shot.request)
             self.confined(shot, out)
-            pending = next((p for p in (prior.pending if prior else []) if p.fingerprint == fp), None)
-            done = prior.take(n) if prior else None
-            if pending is not None and pending.task_id is None and not forced:
-                # An intent of unknown outcome whose output this machine has (it finished while
-                # the journal could not be written): restore it rather than risk paying again.
-                hit = self.cached(fp)
-                if hit is not None:
-                    takes.append(TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit))
-                    continue
-            if pending is not None and not forced:
-                # A journaled task is paid for; an intent without a task id may cost again
-                # (with --recreate-unknown), so it is priced as a possible create.
-                maybe = None if pending.task_id else cost.credits
-                takes.append(TakePlan(n, fp, "resume", out, maybe or 0, pending.task_id))
-                if maybe is not None:
-                    total = None if total is None else total + maybe
-                continue
-            refused = (prior.failure or {}).get(fp) if prior else None
-            if refused and not forced and blocks_retry(str(refused["code"]), shot):
-                why = f"{refused['code']} last time; change the request or use --replace"
-                takes.append(TakePlan(n, fp, "blocked", out, 0, refused.get("task_id"), blocked=why))
-                continue
-            if done is not None and done.fingerprint == fp and not forced and self.present(done.output, done.bytes):
-                action: TakeAction = "keep" if done.output == out else "move"
-                takes.append(TakePlan(n, fp, action, out, 0, done.task_id, source=done.output))
-                continue
-            hit = None if forced else (self.cached(fp) or self.in_store(done, fp))
+            take = self.take_action(shot, n, fp, out, prior, forced, cost)
+            if take.action == "create" and fp in self.first:
+                take = TakePlan(n, fp, "reuse", out, 0, reuses=self.first[fp])
+            elif take.action != "blocked":
+                self.first.setdefault(fp, (shot.id, n))
+            takes.append(take)
+            if take.action == "create":
+                total = None if total is None or cost.credits is None else total + cost.credits
+            elif take.action == "resume" and take.task_id is None and cost.credits is not None:
+                total = None if total is None else total + cost.credits
+        return takes, total, cost
+
+    def take_action(self, shot: Shot, n: int, fp: str, out: str, prior: ShotState | None, forced: bool,
+                    cost: Cost) -> TakePlan:
+        """What apply does with take ``n`` of ``shot`` (fingerprint ``fp``, file ``out``)."""
+        pending = next((p for p in (prior.pending if prior else []) if p.fingerprint == fp), None)
+        done = prior.take(n) if prior else None
+        if pending is not None and pending.task_id is None and not forced:
+            # An intent of unknown outcome whose output this machine has (it finished while
+            # the journal could not be written): restore it rather than risk paying again.
+            hit = self.cached(fp)
             if hit is not None:
-                takes.append(TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit))
-                continue
-            if done is not None and done.fingerprint == fp and done.task_id and not forced:
-                # Paid for, but the file is nowhere: its task gives fresh URLs while Runway keeps it.
-                takes.append(TakePlan(n, fp, "refetch", out, 0, done.task_id))
-                continue
-            takes.append(TakePlan(n, fp, "create", out, cost.credits))
-            total = None if total is None or cost.credits is None else total + cost.credits
-        return takes, total, cost.upper_bound
+                return TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit)
+        if pending is not None and not forced:
+            # A journaled task is paid for; an intent without a task id may cost again
+            # (with --recreate-unknown), so it is priced as a possible create.
+            maybe = None if pending.task_id else cost.credits
+            return TakePlan(n, fp, "resume", out, maybe or 0, pending.task_id)
+        refused = (prior.failure or {}).get(fp) if prior else None
+        if refused and not forced and blocks_retry(str(refused["code"]), shot):
+            why = f"{refused['code']} last time; change the request or use --replace"
+            return TakePlan(n, fp, "blocked", out, 0, refused.get("task_id"), blocked=why)
+        if done is not None and done.fingerprint == fp and not forced and self.present(done.output, done.bytes):
+            action: TakeAction = "keep" if done.output == out else "move"
+            return TakePlan(n, fp, action, out, 0, done.task_id, source=done.output)
+        hit = None if forced else (self.cached(fp) or self.in_store(done, fp))
+        if hit is not None:
+            return TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit)
+        if done is not None and done.fingerprint == fp and done.task_id and not forced:
+            # Paid for, but the file is nowhere: its task gives fresh URLs while Runway keeps it.
+            return TakePlan(n, fp, "refetch", out, 0, done.task_id)
+        return TakePlan(n, fp, "create", out, cost.credits)
 
     def plan_shot(self, shot: Shot, moved_from: str | None) -> ShotPlan:
         canonical, hashes = self.fps.canonical[shot.id]
@@ -190,7 +200,7 @@ class _Planner:
         via = self.replaced_inputs.get(shot.id)
         forced = shot.id in self.replace or via is not None
         prior_id = moved_from or (shot.id if shot.id in self.state.shots else None)
-        takes, credits, upper = self.take_actions(shot, self.fps.of_takes(shot), forced, prior_id)
+        takes, credits, cost = self.take_actions(shot, self.fps.of_takes(shot), forced, prior_id)
         prior = self.state.shots.get(prior_id) if prior_id else None
         case = _Case(shot, takes, prior, forced, moved_from,
                      f"input {via} is replaced (--replace)" if via else "--replace")
@@ -199,8 +209,8 @@ class _Planner:
         return ShotPlan(
             id=shot.id, symbol=symbol, action=action, reasons=tuple(r for r in reasons if r),
             model=shot.model, mode=shot.mode, fingerprint=shot_fp, takes=tuple(takes),
-            credits=credits, upper_bound=upper and credits not in (None, 0), moved_from=moved_from,
-            location=shot.location, tags=shot.tags, shot=shot, canonical=canonical,
+            credits=credits, upper_bound=cost.upper_bound and credits not in (None, 0), moved_from=moved_from,
+            location=shot.location, tags=shot.tags, shot=shot, canonical=canonical, price=cost,
         )
 
     def plan(self, select: tuple[str, ...], exclude: tuple[str, ...]) -> list[ShotPlan]:
@@ -243,6 +253,7 @@ def make_plan(
     store: str | None = None,
     place: Place | None = None,
     spec: Spec | None = None,
+    trust_prices: bool = False,
 ) -> Plan:
     """Load the spec and its state and compute the plan (sends nothing to the API; with a store,
     reads the state from it and looks up outputs this machine lacks). ``place`` and ``spec``,
@@ -258,7 +269,7 @@ def make_plan(
         raise RunnerError(f"--replace: no shot with id {', '.join(map(repr, unknown))} in {spec.display}")
     place = place or place_for(spec, store)
     state = place.load_state()
-    models, table = load_prices(prices)
+    models, table = load_prices(prices, trust=trust_prices)
     strange = sorted(set(allow_unpriced) - set(models))
     if strange:
         raise RunnerError(f"--allow-unpriced: unknown model {', '.join(map(repr, strange))}; "
@@ -282,7 +293,8 @@ def make_plan(
         spec_sha256=file_sha256(spec.path) or "", state_sha256=place.digest(state), spent_credits=spent,
         place=place, probed=dict(planner.probed),
         options={"select": list(select), "exclude": list(exclude), "replace": list(replace),
-                 "max_credits": max_credits, "allow_unpriced": sorted(set(allow_unpriced))},
+                 "max_credits": max_credits, "allow_unpriced": sorted(set(allow_unpriced)),
+                 "trust_prices": trust_prices},
     )
 
 
@@ -316,7 +328,8 @@ class _Case:
 
     @property
     def actions(self) -> set[str]:
-        return {t.action for t in self.takes}
+        """The take actions; a reuse reads as the create it stands for (it is new, just free)."""
+        return {"create" if t.action == "reuse" else t.action for t in self.takes}
 
 
 def _verdict(case: _Case, shot_fp: str, canonical: Mapping[str, Any]) -> tuple[Symbol, str, list[str]]:
@@ -369,7 +382,7 @@ def _changed_text(changed: list[str]) -> str:
 def _missing_takes(case: _Case) -> list[str]:
     """Why takes of an unchanged request are generated: more takes, or outputs gone."""
     had = max((t.take for t in case.prior.takes), default=0) if case.prior else 0
-    missing = [t.take for t in case.takes if t.action == "create"]
+    missing = [t.take for t in case.takes if t.action in ("create", "reuse")]
     lost = [n for n in missing if n <= had]
     reasons = []
     failed = last_failures(case.prior, case.takes)
@@ -387,6 +400,11 @@ def _missing_takes(case: _Case) -> list[str]:
 def _notes(case: _Case) -> list[str]:
     """Reasons that come on top of the verdict: resumed tasks, takes no longer in the spec."""
     notes = []
+    for t in case.takes:
+        if t.reuses is not None:
+            other = t.reuses[0] if t.reuses[1] == t.take else f"{t.reuses[0]} take {t.reuses[1]}"
+            notes.append(f"{'take ' + str(t.take) + ' ' if case.shot.takes > 1 else ''}sends the same request as "
+                         f"{other}: reuses that result (0 credits)")
     resumed = [t for t in case.takes if t.action == "resume"]
     n = sum(1 for t in resumed if t.task_id)
     unknown = len(resumed) - n

@@ -5,7 +5,9 @@ cache, ``>`` moved, ``-`` removed (files kept), ``!`` blocked (a remembered SAFE
 refusal). Take actions: ``create`` (paid), ``keep``, ``move`` (a renamed shot's file),
 ``restore`` (from the cache or the store, free), ``refetch`` (a recorded take whose file is
 nowhere any more, read again from its task while Runway keeps it: free), ``resume`` (a
-journaled task, already paid, or an intent of unknown outcome), ``blocked``.
+journaled task, already paid, or an intent of unknown outcome), ``blocked``, ``reuse`` (the
+same request as an earlier take of this plan, ``reuses``: apply waits for that take and copies
+its file, free; identical requests are paid once).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Literal
 
 from runner.catalog.endpoints import ENDPOINTS
 from runner.catalog.models import catalog
-from runner.catalog.pricing import CREDIT_USD
+from runner.catalog.pricing import CREDIT_USD, Cost
 from runner.errors import Location, Problem
 from runner.planner.budget import over_budget_by
 from runner.spec import Shot, Spec
@@ -26,7 +28,7 @@ from runner.store.state import State
 PLAN_FORMAT = 1
 
 Symbol = Literal["+", "~", "=", ">", "-", "!"]
-TakeAction = Literal["create", "keep", "move", "restore", "refetch", "resume", "blocked"]
+TakeAction = Literal["create", "keep", "move", "restore", "refetch", "resume", "blocked", "reuse"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class TakePlan:
     source: str | None = None
     blocked: str | None = None
     cached: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    reuses: tuple[str, int] | None = None
+    """For ``reuse``: the (shot, take) of this plan that makes the same request first."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ class ShotPlan:
     shot: Shot | None = field(default=None, compare=False, repr=False)
     canonical: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     input_seconds: float | None = field(default=None, compare=False, repr=False)
+    price: Cost | None = field(default=None, compare=False, repr=False)
+    """What one take of this shot costs by the table (units billed, rate, the pricing field)."""
 
     @property
     def creates(self) -> int:

@@ -18,7 +18,7 @@ def _credits(s: ShotPlan) -> str:
     if s.credits is None:
         return "price unknown"
     if not s.creates:
-        return ""
+        return "0 credits" if any(t.action == "reuse" for t in s.takes) else ""
     bound = "≤ " if s.upper_bound else ""
     n = s.creates
     return f"{bound}{s.credits} credits" + (f" ({n} takes)" if n > 1 else "")

@@ -33,7 +33,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             "inputs_from": [{"shot": u.shot, "take": u.take, "field": u.field}
                             for u in (s.shot.upstreams if s.shot else ())],
             "takes": [{"take": t.take, "action": t.action, "credits": t.credits, "output": t.output,
-                       "fingerprint": t.fingerprint, "task_id": t.task_id} for t in s.takes],
+                       "fingerprint": t.fingerprint, "task_id": t.task_id,
+                       **({"reuses": {"shot": t.reuses[0], "take": t.reuses[1]}} if t.reuses else {})}
+                      for t in s.takes],
         })
     over = plan.over_budget_by
     return {
@@ -103,7 +105,7 @@ def load_plan(path: Path, *, prices: Path | None = None) -> tuple[dict[str, Any]
             now = None
         if now != digest:
             changed.append(f"input {name} changed")
-    _, table = load_prices(prices)
+    _, table = load_prices(prices, trust=bool(doc.get("options", {}).get("trust_prices")))
     if table["sha256"] != doc["price_table"]["sha256"]:
         changed.append(f"prices changed (plan used {doc['price_table']['source']}, now {table['source']})")
     if changed:
@@ -170,7 +172,8 @@ def plan_from_file(path: Path, *, prices: Path | None = None, place: Place | Non
     plan = make_plan(spec_path, select=tuple(options.get("select", ())), exclude=tuple(options.get("exclude", ())),
                      replace=tuple(options.get("replace", ())), max_credits=options.get("max_credits"),
                      prices=prices, allow_unpriced=tuple(options.get("allow_unpriced", ())),
-                     store=doc["state"].get("store"), place=place)
+                     store=doc["state"].get("store"), place=place,
+                     trust_prices=bool(options.get("trust_prices")))
     if doc["state"].get("store") and plan.state_sha256 != doc["state"]["sha256"]:
         raise StalePlanError(path, [f"the state in {doc['state']['store']} changed (another apply ran?)"])
     again = [_comparable(s) for s in plan_document(plan)["shots"]]

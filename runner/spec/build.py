@@ -9,6 +9,7 @@ once; a problem that every variant of a matrix shot repeats is shown once.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from runner.spec.finish import Finisher
 from runner.spec.graph import graph_problems
 from runner.spec.matrix import MAX_VARIANTS, count
 from runner.spec.problems import Problems
-from runner.spec.records import Shot, Spec
+from runner.spec.records import Shot, Spec, thaw
 from runner.spec.yamlload import Document, load_yaml
 
 MAX_SHOTS = 100_000  # variants per spec file, after matrix expansion
@@ -59,7 +60,24 @@ def build_shots(doc: Document, spec_path: Path, root: Path,
             if shot is not None:
                 shots.append(shot)
     problems.errors += graph_problems(shots, expander.seen)
+    problems.warnings += same_requests(shots)
     return shots, problems
+
+
+def same_requests(shots: list[Shot]) -> list[Problem]:
+    """A warning for each shot whose request is byte for byte an earlier shot's: the plan pays
+    for it once and gives both the same file (``planner.make``), which is rarely what a matrix
+    meant (a variable that never reaches the request)."""
+    first: dict[str, str] = {}
+    out = []
+    for shot in shots:
+        key = json.dumps([shot.model, shot.request.endpoint, thaw(shot.request.body)], sort_keys=True, default=str)
+        earlier = first.setdefault(key, shot.id)
+        if earlier != shot.id:
+            out.append(Problem(shot.location, f"{shot.id} sends the same request as {earlier}: it reuses that result; "
+                               "vary the prompt or use takes: 2 for variations", shot=shot.id, field="prompt",
+                               severity="warning"))
+    return out
 
 
 def allowed_hosts(data: dict[str, Any]) -> tuple[str, ...] | None:

@@ -46,6 +46,9 @@ class Take:
     task_id: str | None
     finished: str
     source: str = "api"
+    credits_from: str | None = None
+    """None: ``credits`` is the task's own ``cost.credits``; ``"table"``: the API reported no
+    cost, so ``credits`` is the price table's figure (``runner prices`` and drift say so)."""
 
 
 @dataclass
@@ -117,8 +120,8 @@ def _signature(s: ShotState) -> tuple[Any, ...]:
     The request changes only together with the fingerprint."""
     return (
         s.fingerprint, s.model, s.mode,
-        tuple((t.take, t.fingerprint, t.output, t.sha256, t.bytes, t.credits, t.task_id, t.finished, t.source)
-              for t in s.takes),
+        tuple((t.take, t.fingerprint, t.output, t.sha256, t.bytes, t.credits, t.task_id, t.finished, t.source,
+               t.credits_from) for t in s.takes),
         tuple((p.take, p.fingerprint, p.task_id, p.created, p.attempt, p.estimated) for p in s.pending),
         tuple(sorted((k, str(v)) for k, v in (s.failure or {}).items())),
     )
@@ -126,7 +129,9 @@ def _signature(s: ShotState) -> tuple[Any, ...]:
 
 def _shot_json(s: ShotState) -> dict[str, Any]:
     doc = asdict(s)
-    doc["takes"] = sorted(doc["takes"], key=lambda t: t["take"])
+    # credits_from is written only when it says something (older states and most takes lack it)
+    doc["takes"] = sorted(({k: v for k, v in t.items() if k != "credits_from" or v is not None} for t in doc["takes"]),
+                          key=lambda t: t["take"])
     doc["pending"] = sorted(doc["pending"], key=lambda p: (p["take"], p["created"]))
     if doc["failure"] is None:
         del doc["failure"]

@@ -95,14 +95,14 @@ def test_a_malformed_task_answer_keeps_the_paid_task(answer: str, fragment: str,
 def test_a_task_cost_that_cannot_be_a_charge_is_recorded_as_unknown(answer: str, write_spec, run, api,
                                                                     tmp_path) -> None:
     # A number no task can cost (below 0, above 10^8 credits): the paid output is kept, the
-    # charge is unknown (never negative, never absurd), and apply says so.
+    # charge is the table's figure, marked so (never negative, never absurd), and apply says so.
     emu = api()
     spec = write_spec(TEXT_SPEC.format(prompt=f"x [[task:{answer}]]"))
     result = apply_text(run, spec)
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "which cannot be a charge; recorded as unknown" in result.stdout + result.stderr
+    assert "which cannot be a charge; the price table's figure is recorded instead" in result.stdout + result.stderr
     take = json.loads((tmp_path / "spec.state.json").read_text())["shots"]["a"]["takes"][0]
-    assert take["credits"] is None and emu.stats["creates_total"] == 1
+    assert (take["credits"], take["credits_from"]) == (60, "table") and emu.stats["creates_total"] == 1
 
 
 @pytest.mark.parametrize("answer", ["never-finish", "status-unknown"])

@@ -169,11 +169,12 @@ def test_a_negative_cost_in_an_answer_is_never_a_charge(answer: str, write_spec,
     result = run(["apply", str(spec), "--yes", *POLL, "--format", "json"])
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert doc["credits"]["charged"] == 0  # unknown: not negative, and not the run's spend going down
-    assert "which cannot be a charge; recorded as unknown" in result.stderr
+    # not negative, and not the run's spend going down: the table's figure, marked as such
+    assert doc["credits"]["charged"] == doc["credits"]["from_table"] == 60
+    assert "which cannot be a charge; the price table's figure is recorded instead" in result.stderr
     assert any("cannot be a charge" in n for n in doc["notes"])
     take = json.loads((tmp_path / "spec.state.json").read_text())["shots"]["a"]["takes"][0]
-    assert take["credits"] is None and emu.stats["creates_total"] == 1
+    assert (take["credits"], take["credits_from"]) == (60, "table") and emu.stats["creates_total"] == 1
 
 
 @pytest.mark.parametrize("answer", ['"abc"', "-0.5", "{}"], ids=["a-word", "a-fraction-of-a-credit", "an-object"])
@@ -187,3 +188,62 @@ def test_a_non_numeric_cost_is_an_undocumented_answer(answer: str, write_spec, r
     assert json.loads(result.stdout)["credits"]["charged"] == 0
     pending = json.loads((tmp_path / "spec.state.json").read_text())["shots"]["a"]["pending"]
     assert len(pending) == 1 and pending[0]["task_id"]
+
+
+# --- caps against the API's own figures (hardening round 3, issue 21 item 5) -------------------
+
+CHEAP = "gen4_turbo: {credits_per_second: 0.000000001}\n"  # the real price: 5/s, 25 a 5 s take
+TURBO = ("version: 1\nname: t\nbudget: {max_credits: 100}\nshots:\n  - id: a\n    model: gen4_turbo\n"
+         "    image: assets/sneaker.png\n    prompt: x\n    ratio: '1280:720'\n    duration: 5\n    takes: 15\n")
+
+
+def test_a_price_far_below_the_published_one_is_refused_before_anything_is_sent(write_spec, run, api,
+                                                                                tmp_path: Path) -> None:
+    emu = api()
+    spec = write_spec(TURBO)
+    prices = tmp_path / "prices.yaml"
+    prices.write_text(CHEAP)
+    for command in (["plan", str(spec)], ["apply", str(spec), "--yes", *POLL]):
+        result = run([*command, "--prices", str(prices)])
+        assert result.exit_code == 1
+        assert (f"{prices}:1:34: gen4_turbo.credits_per_second: 1e-09 is below a tenth of the published price (5)"
+                in result.stderr) and "--trust-prices" in result.stderr
+    assert emu.stats["requests"] == {}
+
+
+@pytest.mark.parametrize("parallelism", [1, 4])
+def test_a_cap_holds_against_the_apis_figures_when_the_table_is_wrong(parallelism: int, write_spec, run, api,
+                                                                      tmp_path: Path) -> None:
+    # The plan says 15 credits for 15 takes; every task costs 25. The caps follow the API's
+    # estimatedCost: creates stop before the cap would be passed, naming the model, and the
+    # spend passes the cap by at most `parallelism` takes at their real price.
+    emu = api(max_concurrent=parallelism)
+    spec = write_spec(TURBO)
+    prices = tmp_path / "prices.yaml"
+    prices.write_text(CHEAP)
+    result = run(["apply", str(spec), "--yes", *POLL, "--prices", str(prices), "--trust-prices",
+                  "--parallelism", str(parallelism), "--format", "json"])
+    assert result.exit_code == 1  # takes were not started
+    doc = json.loads(result.stdout)
+    charged = emu.stats["credits_charged"]
+    assert charged <= 100 + parallelism * 25
+    assert charged == doc["credits"]["charged"] and emu.stats["creates_total"] == charged // 25 < 15
+    refused = doc["outcomes"]["not_started"]
+    assert len(refused) == 15 - emu.stats["creates_total"]
+    assert all("gen4_turbo costs 25 a take by the API's own figures, more than the price table says" in o["reason"]
+               for o in refused)
+    assert "warning: gen4_turbo: the API puts a take" in result.stderr
+    assert [d["model"] for d in doc["drift"]] == ["gen4_turbo"]
+    assert doc["drift"][0]["fix"] == "gen4_turbo: {credits_per_second: 5}"
+
+
+def test_without_the_apis_figures_the_cap_holds_at_the_table(write_spec, run, api, tmp_path: Path) -> None:
+    # The same with a price the table allows (a tenth): 3 credits a take planned, 25 charged.
+    emu = api(max_concurrent=1)
+    spec = write_spec(TURBO.replace("takes: 15", "takes: 5"))
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("gen4_turbo: {credits_per_second: 0.5}\n")
+    result = run(["apply", str(spec), "--yes", *POLL, "--prices", str(prices), "--parallelism", "1"])
+    assert result.exit_code == 1
+    assert emu.stats["credits_charged"] == 100 and emu.stats["creates_total"] == 4
+    assert "gen4_turbo: planned 12, charged 100 (table 1 per 2 s; the API billed 5/s)" in result.stdout
