@@ -37,12 +37,16 @@ def folder_root(folder: Path) -> Path:
 def is_inside(path: Path, root: Path) -> bool:
     """Whether ``path``, resolved with every symlink (also below a part that does not exist
     yet), is ``root`` or below it."""
+    return _resolves_below(path, root.resolve())
+
+
+def _resolves_below(path: Path, top: Path) -> bool:
+    """``is_inside`` with ``top`` resolved already (a state file checks thousands of paths)."""
     try:
         resolved = path.resolve()
     except (ValueError, OSError, RuntimeError):  # a NUL byte, a symlink loop: no path to use
         return False
-    root = root.resolve()
-    return resolved == root or root in resolved.parents
+    return resolved.is_relative_to(top)  # top itself or below it (compares parts; no parent Paths built)
 
 
 def confine(path: Path, root: Path, *, what: str, hint: str = "") -> Path:
@@ -57,22 +61,23 @@ def confine(path: Path, root: Path, *, what: str, hint: str = "") -> Path:
     return path.resolve()
 
 
-def read_back_problem(rel: object, base: Path, root: Path) -> str | None:
+def read_back_problem(rel: object, base: Path, root: Path, *, resolved: bool = False) -> str | None:
     """Why a path read back from one of runner's own files (the committed state file, a saved
     plan), relative to ``base``, is not one runner could have written; None when it is fine.
 
     It must be relative, and lie inside ``root`` both as written (``..`` may only climb
     within the project: a spec in ``campaigns/`` with ``output_dir: ../outputs``) and once
-    resolved with symlinks.
+    resolved with symlinks. ``resolved``: ``base`` and ``root`` are resolved already (a caller
+    checking every take of a state file resolves them once).
     """
     if not isinstance(rel, str) or not rel or "\x00" in rel:
         return "is empty or not a path"
     if PurePosixPath(rel).is_absolute() or Path(rel).is_absolute() or rel.startswith("~"):
         return "is an absolute path"
-    joined = base.resolve() / rel
-    top = root.resolve()
+    joined = (base if resolved else base.resolve()) / rel
+    top = root if resolved else root.resolve()
     lexical = Path(os.path.normpath(joined))
-    if not (lexical == top or top in lexical.parents) or not is_inside(joined, top):
+    if not lexical.is_relative_to(top) or not _resolves_below(joined, top):
         return "resolves outside the project"
     return None
 

@@ -275,14 +275,14 @@ def check_paths(path: Path, shots: dict[str, ShotState], root: Path, *, label: s
     """Refuse a state file whose shot ids are not ids or whose take outputs point outside the
     project (absolute, ``..``, or through a symlink): nothing of it is read, moved, copied,
     embedded or deleted then."""
-    base = path.absolute().parent
+    base, top = path.absolute().parent.resolve(), root.resolve()  # once, not once per take
     for sid, shot in shots.items():
         if not isinstance(sid, str) or not ID_PATTERN.fullmatch(sid):
             raise StateError(label or path, f"corrupt state file: shot id {sid!r} is not a valid id "
                              f"({ID_PATTERN.pattern}); {restore or 'restore the file from git'}")
         for n, take in enumerate(shot.takes):
             where = f"shots.{sid}.takes[{n}].output"
-            why = read_back_problem(take.output, base, root)
+            why = read_back_problem(take.output, base, top, resolved=True)
             if why is not None:
                 raise StateError(label or path, f"corrupt state file: {where} points outside the project ({why}: "
                                  f"{str(take.output)[:200]!r}); nothing was read or moved. "
