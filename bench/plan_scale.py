@@ -95,13 +95,14 @@ def make_campaign(folder: Path, n: int) -> Path:
     from runner.store.cache import Hasher, sha256_file
     from runner.store.state import ShotState, State, Take, save_state
 
-    a, b = 100, max(1, n // 100)
+    entries = max(1, -(-n // 10_000))  # a matrix makes at most 10,000 variants
+    a, b = 100, max(1, n // 100 // entries)
     spec = folder / "big.yaml"
-    spec.write_text(
-        "version: 1\nname: big\ndefaults: {model: gen4.5, ratio: '1280:720', duration: 5}\nshots:\n"
-        "  - id: \"s{{ i }}-{{ j }}\"\n    prompt: \"shot {{ i }} / {{ j }}\"\n"
-        f"    matrix: {{i: {list(range(a))}, j: {list(range(b))}}}\n"
-    )
+    text = "version: 1\nname: big\ndefaults: {model: gen4.5, ratio: '1280:720', duration: 5}\nshots:\n"
+    for k in range(entries):
+        text += (f'  - id: "s{k}-{{{{ i }}}}-{{{{ j }}}}"\n    prompt: "shot {k}: {{{{ i }}}} / {{{{ j }}}}"\n'
+                 f"    matrix: {{i: {list(range(a))}, j: {list(range(b))}}}\n")
+    spec.write_text(text)
     loaded = load_spec(spec)
     blob = folder / "blob.mp4"
     blob.write_bytes(b"\0" * 64)
