@@ -203,7 +203,8 @@ def test_the_fast_schema_check_knows_every_keyword_it_is_given() -> None:
     with pytest.raises(ValueError, match="does not know the keyword"):
         compile_schema({"type": "object", "patternProperties": {"^a": {"type": "string"}}})
     check = compile_schema({"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}})
-    assert check({"n": 1}) and check({"n": 1.0}) and not check({"n": True}) and not check({"n": 0})
+    # 1.0 is not a whole number for runner (catalog.models.validator): the fast check agrees
+    assert check({"n": 1}) and not check({"n": 1.0}) and not check({"n": True}) and not check({"n": 0})
 
 
 HOSTILE_TEMPLATES = [

@@ -15,6 +15,7 @@ def test_init_scaffolds_a_working_campaign(tmp_path: Path, run, api) -> None:
     assert spec.read_text().startswith("# yaml-language-server: $schema=")
     assert "outputs/" in (tmp_path / "campaigns" / ".gitignore").read_text()
     assert "*.state.journal" in (tmp_path / "campaigns" / ".gitignore").read_text().splitlines()
+    assert "*.state.unsaved.json" in (tmp_path / "campaigns" / ".gitignore").read_text().splitlines()
     workflow = yaml.safe_load((tmp_path / ".github" / "workflows" / "runner.yml").read_text())
     assert workflow["env"]["SPEC"] == "campaigns/spring.yaml"
     assert run(["validate", str(spec)]).exit_code == 0

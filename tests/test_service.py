@@ -90,3 +90,26 @@ def test_invalid_and_too_expensive_shots_are_refused_with_the_field(client: http
     assert costly.status_code == 422 and costly.json()["error"] == "costs 120 credits, over this service's 100"
     assert client.get("/shots/nope").status_code == 404 and client.get("/shots/nope/video").status_code == 404
     assert emulator.emulator.world.stats()["requests"] == {}
+
+
+def test_an_unpriced_model_is_not_quoted_as_free(client: httpx.Client, emulator, tmp_path: Path) -> None:
+    # kling3.0_pro has no published price: the plan cannot say what it costs, which is not 0.
+    refused = client.post("/shots", json={"model": "kling3.0_pro", "prompt": "x", "ratio": "1920:1080",
+                                          "duration": 5})
+    assert refused.status_code == 422, refused.text
+    assert refused.json() == {"error": "kling3.0_pro has no known price, so this service cannot quote it; choose "
+                                       "another model", "field": "model"}
+    assert emulator.emulator.world.stats()["requests"] == {}
+
+
+def test_a_refused_request_leaves_no_job_folder(client: httpx.Client, emulator, tmp_path: Path) -> None:
+    for body in ({"model": "gen4.5", "prompt": "x", "ratio": "1280:720", "duration": 50},  # invalid
+                 {"model": "gen4.5", "prompt": "x", "ratio": "1280:720", "duration": 10},  # over the cap
+                 {"model": "kling3.0_pro", "prompt": "x", "ratio": "1920:1080", "duration": 5},  # unpriced
+                 {"model": "gen4_turbo", "prompt": "x", "image_url": "https://evil.example.net/a.png"},  # off the list
+                 {"model": "no-such-model", "prompt": "x"}):
+        assert client.post("/shots", json=body).status_code == 422
+    jobs = tmp_path / "jobs"
+    assert not jobs.exists() or list(jobs.iterdir()) == []
+    kept = client.post("/shots", json={"model": "gen4.5", "prompt": "x", "ratio": "1280:720", "duration": 5})
+    assert kept.status_code == 201 and [p.name for p in jobs.iterdir()] == [kept.json()["id"]]

@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,19 +95,37 @@ class Service:
         job_id = secrets.token_hex(8)
         folder = self.root / job_id
         folder.mkdir(parents=True)
+        try:
+            answer, plan = await self._price(folder, body)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        if plan is None:  # refused: nothing of the request is kept
+            shutil.rmtree(folder, ignore_errors=True)
+            return answer
+        self.jobs[job_id] = Job(folder, plan)
+        return JSONResponse({"id": job_id, "credits": plan.credits, "usd": plan.usd,
+                             "plan": plan.to_dict()["summary"]}, status_code=201)
+
+    async def _price(self, folder: Path, body: dict[str, Any]) -> tuple[Response, runner.Plan | None]:
+        """The plan of a request written as a spec in ``folder``, or the answer that refuses it."""
         spec = _spec(body, self.allowed_hosts, self.max_credits)
         (folder / "shot.yaml").write_text(json.dumps(spec), encoding="utf-8")
         try:
             plan = await asyncio.to_thread(runner.plan, folder / "shot.yaml")
         except SpecErrors as e:
             problems = [{"field": p.field, "message": p.message} for p in e.problems]
-            return JSONResponse({"error": "invalid shot", "problems": problems}, status_code=422)
+            return JSONResponse({"error": "invalid shot", "problems": problems}, status_code=422), None
+        except RunnerError as e:
+            return JSONResponse({"error": str(e)}, status_code=422), None
+        if plan.unknown_cost:  # no price is not a price of 0: this service quotes only what it can price
+            models = sorted({s.model for s in plan.shots if s.id in plan.unknown_cost})
+            return JSONResponse({"error": f"{', '.join(models)} has no known price, so this service cannot quote "
+                                 "it; choose another model", "field": "model"}, status_code=422), None
         if plan.over_budget_by is not None:
             return JSONResponse({"error": f"costs {plan.credits} credits, over this service's {self.max_credits}"},
-                                status_code=422)
-        self.jobs[job_id] = Job(folder, plan)
-        return JSONResponse({"id": job_id, "credits": plan.credits, "usd": plan.usd,
-                             "plan": plan.to_dict()["summary"]}, status_code=201)
+                                status_code=422), None
+        return JSONResponse({}), plan
 
     async def _run(self, job: Job) -> None:
         try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 import jsonschema
 
@@ -149,7 +149,28 @@ def _validator(model: str, mode: str) -> jsonschema.protocols.Validator:
     mode_schema = doc["$defs"][mode]
     parts = [doc["$defs"][p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p for p in mode_schema["allOf"]]
     schema = {"$schema": doc["$schema"], "allOf": parts}
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema)
+    return validator(schema)
+
+
+def _whole(_: object, value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@cache
+def _strict(cls: type[jsonschema.protocols.Validator]) -> type[jsonschema.protocols.Validator]:
+    checker = cls.TYPE_CHECKER.redefine("integer", _whole)
+    return cast(type[jsonschema.protocols.Validator],
+                jsonschema.validators.extend(cls, type_checker=checker))  # type: ignore[no-untyped-call]
+
+
+def validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+    """The validator of one of runner's schemas (specs, model requests, state and plan files).
+
+    JSON Schema counts ``1.0`` as an integer; runner does not: where a whole number is meant
+    (a take, a seed, ``{from: X, take: N}``, a model's integer duration, a state file's
+    bytes), ``1.0`` is refused with "a whole number" rather than carried on as a float that
+    later code turns into ``int("1.0")`` or sends to the API as ``5.0``. Every schema of
+    runner is checked with this one rule (``store.fastcheck`` compiles the same)."""
+    return _strict(jsonschema.validators.validator_for(schema))(schema)
 
 

@@ -23,7 +23,11 @@ from typing import Any
 
 import yaml
 
+from runner.bounded import PRICE_FILE_BYTES, Unreadable, escaped, number_problem, read_text, short
 from runner.errors import FileError, Location, Problem, SpecErrors
+
+MAX_PRICE = 1_000_000
+"""Credits per unit (second, image, character): $10,000 a second is beyond any published price."""
 
 RATES = ("credits_per_second", "credits_per_second_no_audio", "credits_per_image", "credits_per_character",
          "auto_duration_billed_seconds", "unset_duration_billed_seconds")
@@ -62,8 +66,10 @@ class _Reader:
         v = self.value(node)
         if isinstance(v, bool) or not isinstance(v, int | float):
             why = f"{v!r} is not a number of credits"
-        elif not math.isfinite(v):
+        elif isinstance(v, float) and not math.isfinite(v):  # (isfinite of a 400-digit int overflows)
             why = f"{v} is not a finite number of credits"
+        elif v > MAX_PRICE:  # a 400-digit price overflowed the float arithmetic of every cost (exit 3)
+            why = f"{short(v)} is more than any price (at most {MAX_PRICE:,} credits a unit)"
         elif v < 0 or (v == 0 and not zero_ok):
             least = "at least 0" if zero_ok else "above 0"
             why = f"{v:g} is {'negative' if v < 0 else 'zero'}; a price here is a number of credits {least}"
@@ -75,8 +81,8 @@ class _Reader:
         """Refuse a rate below a tenth of the published figure for it (see the module doc)."""
         published = self.floors.get(name, {}).get(field)
         v = self.value(node)
-        if published is None or isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
-                or v <= 0 or v * FLOOR >= published:
+        if published is None or isinstance(v, bool) or not isinstance(v, int | float) \
+                or number_problem(v) is not None or v <= 0 or v * FLOOR >= published:  # (refused by ``number``)
             return
         self.problem(node, f"{name}.{field}", (
             f"{v:g} is below a tenth of the published price ({published:g}): a budget cap reserves by this table, "
@@ -139,9 +145,13 @@ def read_price_file(path: Path, models: Collection[str], floors: Floors | None =
     ``floors``: published figures a rate may not undercut by more than ``FLOOR`` times (None:
     the caller trusts the file)."""
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        root = yaml.compose(read_text(path, PRICE_FILE_BYTES, what="price files"), Loader=yaml.SafeLoader)
+    except Unreadable as e:
+        raise FileError(path, f"cannot read the price file: it {e.reason}") from None
+    except RecursionError:  # PyYAML's composer recurses once per level of nesting
+        raise FileError(path, "cannot read the price file: nested too deeply") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise FileError(path, f"cannot read the price file: {e}") from None
+        raise FileError(path, f"cannot read the price file: {escaped(str(e))}") from None
     reader = _Reader(path, floors)
     if root is None or not isinstance(root, yaml.MappingNode):
         raise FileError(path, "a price file maps model ids to pricing fields, e.g. {gen4.5: {credits_per_second: 14}}")

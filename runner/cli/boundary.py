@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from runner.bounded import escaped
 from runner.errors import (
     EXIT_BUG,
     EXIT_CHANGES,
@@ -35,13 +36,20 @@ def stderr(text: str) -> None:
     click.echo(text, err=True)
 
 
+def say(text: str) -> None:
+    """One message on stderr, on one line: control characters of the values in it (a newline in a
+    failure reason, a lock's host, a key of a price file) are escaped, so that nothing read from a
+    file or the API can forge a line of a CI log (``::error::…``) or drive the terminal."""
+    stderr(escaped(text))
+
+
 def color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
 def warn(problems: tuple[Problem, ...] | list[Problem]) -> None:
     for p in problems:
-        stderr(f"warning: {p}")
+        say(f"warning: {p}")
 
 
 def exit_code(result: object, *, detailed: bool = False) -> int:
@@ -71,14 +79,14 @@ def boundary(fn: F) -> F:
             code = exit_code(fn(*args, **kwargs), detailed=bool(ctx.params.get("detailed_exitcode")))
         except SpecErrors as e:
             for p in e.problems:
-                stderr(f"error: {p}")
+                say(f"error: {p}")
             stderr(f"{len(e.problems)} problem{'s' if len(e.problems) != 1 else ''} found; nothing was sent.")
             code = e.exit_code
         except Interrupted as e:
-            stderr(str(e))
+            say(str(e))
             code = e.exit_code
         except RunnerError as e:
-            stderr(f"error: {e}")
+            say(f"error: {e}")
             code = e.exit_code
         except (KeyboardInterrupt, click.Abort):  # click turns Ctrl-C at its prompts into Abort
             stderr("interrupted")
@@ -88,7 +96,7 @@ def boundary(fn: F) -> F:
                 import traceback
 
                 traceback.print_exc()
-            stderr(f"internal error (a bug in runner): {type(e).__name__}: {e}")
+            say(f"internal error (a bug in runner): {type(e).__name__}: {e}")
             stderr("run again with --debug for the traceback, and please report it")
             code = EXIT_BUG
         ctx.exit(code)

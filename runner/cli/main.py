@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runner import __version__
-from runner.cli.boundary import boundary, color, stderr, warn
+from runner.cli.boundary import boundary, color, say, stderr, warn
 from runner.cli.options import (
     ALLOW_UNPRICED,
     EXCLUDE,
@@ -29,7 +28,9 @@ from runner.cli.options import (
     SELECT,
     STORE,
     TRUST_PRICES,
+    Number,
 )
+from runner.engine.bounds import OPTION_BOUNDS
 from runner.errors import BudgetExceeded, SpecErrors
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def validate(specs: tuple[Path, ...], fmt: str) -> object:
             raise
         click.echo(views.validate_json([], e.problems))
         for p in e.problems:
-            stderr(f"error: {p}")
+            say(f"error: {p}")
         return e
     warnings = [w for s in result for w in s.warnings]
     if fmt == "json":
@@ -185,7 +186,7 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
         from runner.engine.run import organization_notes
 
         for note in organization_notes(result, emulator=emulator):
-            stderr(note)
+            say(note)
     shown = render_text(result, color=color()) if fmt == "text" else RENDERERS[fmt](result)
     click.echo(shown, nl=fmt != "markdown")
     if out is not None:
@@ -201,43 +202,22 @@ def plan(spec: Path, out: Path | None, fmt: str, detailed_exitcode: bool, select
     return result
 
 
-@contextlib.contextmanager
-def few_collections() -> Iterator[None]:
-    """Run the cyclic garbage collector less often while a spec is built and planned: a plan of
-    50,000 shots holds millions of live objects (and makes no cyclic garbage), which every
-    collection of the default schedule (each 700 allocations) walks again; a fifth of such a
-    plan's time went there. A command runs once per process, so the setting is put back after."""
-    saved = gc.get_threshold()
-    gc.set_threshold(50_000, *saved[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*saved)
-
-
-def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    if math.isnan(value):  # FloatRange lets NaN through: every comparison with it is false
-        raise click.BadParameter("must be a number of seconds", ctx=ctx, param=param)
-    return value
-
-
 @main.command()
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option("--emulator", is_flag=True, help="Run against the built-in emulator (no key, no cost).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (required without a terminal).")
-@click.option("--parallelism", default=16, show_default=True, type=click.IntRange(min=1),
+@click.option("--parallelism", default=16, show_default=True, type=Number(OPTION_BOUNDS["parallelism"]),
               help="Most tasks in flight at once (per model also capped by the account's tier).")
-@click.option("--poll-interval", type=click.FloatRange(min=0.01),
+@click.option("--poll-interval", type=Number(OPTION_BOUNDS["poll_interval"]),
               help="Seconds between status checks of a task (default 5; 0.2 on an emulator).")
-@click.option("--retries", default=2, show_default=True, type=click.IntRange(min=0),
+@click.option("--retries", default=2, show_default=True, type=Number(OPTION_BOUNDS["retries"]),
               help="New creates after an INTERNAL or THIRD_PARTY failure (each is billed).")
 @click.option("--recreate-unknown", is_flag=True,
               help="Create again the takes whose earlier create may or may not have happened.")
 @click.option("--cancel-pending", is_flag=True, help="Cancel (DELETE) the tasks in the journal and stop.")
-@click.option("--max-output-mb", default=4096.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+@click.option("--max-output-mb", default=4096.0, show_default=True, type=Number(OPTION_BOUNDS["max_output_mb"]),
               help="Refuse generated files larger than this.")
-@click.option("--task-timeout", default=3600.0, show_default=True,
-              type=click.FloatRange(min=0, min_open=True, max=30 * 86400), callback=_finite,
+@click.option("--task-timeout", default=3600.0, show_default=True, type=Number(OPTION_BOUNDS["task_timeout"]),
               help="Seconds to wait for one task to finish; then it stays in the journal as 'unknown outcome' "
                    "(the next apply resumes it, never creates it again) and apply exits 1.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -250,7 +230,8 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
 @TRUST_PRICES
 @ALLOW_UNPRICED
 @STORE
-@click.option("--lock-timeout", default=0.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS",
+@click.option("--lock-timeout", default=0.0, show_default=True, type=Number(OPTION_BOUNDS["lock_timeout"]),
+              metavar="SECONDS",
               help="Wait this long for another apply of the spec to finish (0: refuse at once, naming it).")
 @boundary
 def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interval: float | None, retries: int,
@@ -302,6 +283,20 @@ def apply(target: Path, emulator: bool, yes: bool, parallelism: int, poll_interv
     elif outcome.result is not None:
         click.echo(views.apply_summary_text(outcome.result, outcome.output_dir))
     return outcome
+
+
+@contextlib.contextmanager
+def few_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often while a spec is built and planned: a plan of
+    50,000 shots holds millions of live objects (and makes no cyclic garbage), which every
+    collection of the default schedule (each 700 allocations) walks again; a fifth of such a
+    plan's time went there. A command runs once per process, so the setting is put back after."""
+    saved = gc.get_threshold()
+    gc.set_threshold(50_000, *saved[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
 
 
 def ask(question: str) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from runner.cli.boundary import boundary, stderr
+from runner.cli.boundary import boundary, say, stderr
 from runner.cli.options import STORE
 from runner.errors import RunnerError, UsageMismatch
 
@@ -59,7 +59,7 @@ def usage(specs: tuple[Path, ...], since: str | None, fmt: str, store: str | Non
     if fmt == "json":
         click.echo(json.dumps(books.to_dict(), indent=2))
         if problem is not None:
-            stderr(f"error: {problem}")
+            say(f"error: {problem}")
             return problem
         return books
     click.echo(f"Credits by UTC day, {books.since.isoformat()} to {books.until.isoformat()} (not included)"

@@ -9,6 +9,8 @@ from typing import Self
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from runner.bounded import escaped
+
 
 class PlainReporter:
     """One line per status change, on stderr (CI logs)."""
@@ -30,10 +32,12 @@ class PlainReporter:
         if self.last.get((shot, take)) == line:
             return
         self.last[(shot, take)] = line
-        print(f"[{time.monotonic() - self.started:6.1f}s] {shot} #{take}: {line}", file=sys.stderr, flush=True)
+        print(f"[{time.monotonic() - self.started:6.1f}s] {shot} #{take}: {escaped(line)}", file=sys.stderr,
+              flush=True)
 
     def note(self, message: str) -> None:
-        print(f"[{time.monotonic() - self.started:6.1f}s] {message}", file=sys.stderr, flush=True)
+        # Notes carry the API's and the files' words (a failure reason, a URL): one line each, always.
+        print(f"[{time.monotonic() - self.started:6.1f}s] {escaped(message)}", file=sys.stderr, flush=True)
 
 
 class RichReporter:
@@ -70,4 +74,4 @@ class RichReporter:
         self.progress.update(self.rows[key], cost=f"~{credits:g} cr")
 
     def note(self, message: str) -> None:
-        self.progress.console.print(message)
+        self.progress.console.print(escaped(message), markup=False, highlight=False)  # no [markup] from answers

@@ -20,7 +20,7 @@ from pathlib import Path
 from runner.catalog.endpoints import ENDPOINTS, OutputKind
 from runner.catalog.models import ModelInfo, catalog
 from runner.catalog.pricing import Cost
-from runner.inputs.paths import confine, is_inside
+from runner.inputs.paths import confine
 from runner.planner import estimate
 from runner.planner.charges import Charge, drift, unplanned
 from runner.spec import Shot, Spec, load_spec
@@ -88,7 +88,7 @@ def _status(shot: Shot, entry: ShotState | None) -> tuple[str, str]:
 def collect(spec: Spec, report_dir: Path, state: State | None = None,
             models: dict[str, ModelInfo] | None = None) -> list[ShotView]:
     """What each shot's card shows; ``models``: the price table to plan by (default built-in)."""
-    state = state if state is not None else load_state(state_path(spec.path))
+    state = state if state is not None else load_state(state_path(spec.path), layout=spec.outputs)
     models = models or catalog()
     hasher = Hasher()
     views = []
@@ -98,8 +98,8 @@ def collect(spec: Spec, report_dir: Path, state: State | None = None,
         takes = []
         for t in sorted(entry.takes if entry else [], key=lambda t: t.take):
             path = spec.path.parent / t.output
-            # load_state refused paths out of the project; a symlink made since is not followed out either
-            exists = is_inside(path, spec.root) and path.is_file()
+            # load_state refused paths that are not the take's own file; a symlink made since is not followed either
+            exists = spec.outputs.problem(t.output, shot_id=shot.id, take=t.take) is None and path.is_file()
             rel = os.path.relpath(path, report_dir) if exists else None
             poster = poster_data_uri(path) if exists and ENDPOINTS[shot.request.endpoint].output == "video" else None
             api = t.source == "api" and t.credits is not None and t.credits_from is None

@@ -78,7 +78,9 @@ def init_campaign(folder: Path, *, name: str, model: str = "gen4.5", ci: bool = 
         Image.new("RGB", (640, 360), (200, 200, 210)).save(folder / "assets" / "first-frame.png")
     (folder / ".gitignore").write_text("# generated videos (the state file is committed; its journal is not: an\n"
                                        "# apply folds it into the state file when it ends)\noutputs/\n.*.lock\n"
-                                       ".*.lock.holder\n*.state.journal\n# runner report's pages (<spec>.report.html)\n"
+                                       ".*.lock.holder\n*.state.journal\n# what an apply that lost a store's lock kept "
+                                       "on this machine\n*.state.unsaved.json\n"
+                                       "# runner report's pages (<spec>.report.html)\n"
                                        "*.report.html\n", encoding="utf-8")
     if ci:
         target = (repo_root or folder) / ".github" / "workflows" / "runner.yml"

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from runner.bounded import escaped
 from runner.cli.boundary import boundary, stderr
 from runner.cli.options import STORE
 from runner.errors import RunnerError
@@ -97,8 +98,9 @@ def unlock(lock_id: str, spec: Path, store: str | None) -> None:
     """Free the apply lock of a holder that died (like `terraform force-unlock`).
 
     LOCK_ID is the id the refused apply printed ("lock id …"); a wrong id changes
-    nothing. Only do this when that apply is surely gone: a live one would go on
-    paying, then stop at its next renewal.
+    nothing. Only do this when that apply is surely gone: a live one stops before its
+    next create or write to the store, and keeps what it did on its own machine.
+    A corrupt lock object (not one runner wrote) is cleared whatever LOCK_ID is.
 
     \b
     Example:
@@ -106,4 +108,8 @@ def unlock(lock_id: str, spec: Path, store: str | None) -> None:
     """
     _, place = _place(spec, store)
     holder = place.unlock(lock_id)
-    click.echo(f"Unlocked {place.describe}: was held by {holder.describe()}.")
+    if holder is None:
+        click.echo(f"Unlocked {place.describe}: the lock object was corrupt (not one runner writes); "
+                   "it is now a released lock.")
+        return
+    click.echo(escaped(f"Unlocked {place.describe}: was held by {holder.describe()}."))  # the lock object's words

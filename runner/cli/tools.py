@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
+from runner.bounded import MAX_EXACT, Bound
 from runner.cli.boundary import boundary, color, stderr
-from runner.cli.options import FORMAT, PRICES, STORE
+from runner.cli.options import FORMAT, PRICES, STORE, Number
 from runner.errors import RunnerError
 
 # Commands import their layers when they run: defining them must stay cheap (`runner --version`).
@@ -45,20 +46,26 @@ def models(model: str | None, fmt: str, all_ratios: bool) -> None:
         click.echo(views.models_table(chosen, detail=bool(model) or all_ratios, color=color()))
 
 
+SHARE = Bound(0, 1)
+"""A probability: the emulator's fault rates."""
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8090, show_default=True, type=click.IntRange(0, 65535), help="0 = any free port.")
-@click.option("--time-scale", type=click.FloatRange(min=0, min_open=True),
+@click.option("--port", default=8090, show_default=True, type=Number(Bound(0, 65535, whole=True)),
+              help="0 = any free port.")
+@click.option("--time-scale", type=Number(Bound(0, 1000, low_open=True)),
               help="Wall seconds per emulated second (default 0.1: a 20 s generation takes 2 s).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML/JSON file of emulator settings (see runner/emulator/config.py).")
-@click.option("--concurrency", type=click.IntRange(min=1), help="maxConcurrentGenerations per model.")
-@click.option("--balance", type=click.IntRange(min=0), help="Starting credit balance.")
-@click.option("--fail-rate", type=click.FloatRange(0, 1), help="Share of tasks that end FAILED.")
-@click.option("--error-rate", type=click.FloatRange(0, 1), help="Share of API requests answered with a 5xx.")
-@click.option("--rate-limit-rate", type=click.FloatRange(0, 1), help="Share of API requests answered with 429.")
-@click.option("--truncate-rate", type=click.FloatRange(0, 1), help="Share of downloads cut off halfway.")
-@click.option("--seed", type=int, help="Seed for the fault injection's random choices.")
+@click.option("--concurrency", type=Number(Bound(1, 10_000, whole=True)), help="maxConcurrentGenerations per model.")
+@click.option("--balance", type=Number(Bound(0, MAX_EXACT, whole=True)), help="Starting credit balance.")
+@click.option("--fail-rate", type=Number(SHARE), help="Share of tasks that end FAILED.")
+@click.option("--error-rate", type=Number(SHARE), help="Share of API requests answered with a 5xx.")
+@click.option("--rate-limit-rate", type=Number(SHARE), help="Share of API requests answered with 429.")
+@click.option("--truncate-rate", type=Number(SHARE), help="Share of downloads cut off halfway.")
+@click.option("--seed", type=Number(Bound(0, 2**32 - 1, whole=True)),
+              help="Seed for the fault injection's random choices.")
 @boundary
 def emulate(host: str, port: int, time_scale: float | None, config_file: Path | None, concurrency: int | None,
             balance: int | None, fail_rate: float | None, error_rate: float | None,

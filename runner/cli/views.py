@@ -6,6 +6,7 @@ import io
 import json
 from typing import TYPE_CHECKING, Any
 
+from runner.bounded import escaped
 from runner.catalog.endpoints import ENDPOINTS, PriceUnit
 from runner.catalog.models import ModelInfo
 from runner.catalog.pricing import source_label
@@ -46,11 +47,11 @@ def validate_text(specs: list[Spec]) -> str:
     for s in specs:
         models = sorted({shot.model for shot in s.shots})
         takes = sum(shot.takes for shot in s.shots)
-        lines.append(
+        lines.append(escaped(  # a file or folder name may hold a newline
             f"{s.display}: valid — {len(s.shots)} shot{'s' if len(s.shots) != 1 else ''}, "
             f"{takes} generation{'s' if takes != 1 else ''}, models: {', '.join(models)}; "
             f"outputs go to {display_path(s.output_dir)}"
-        )
+        ))
     return "\n".join(lines)
 
 
@@ -261,7 +262,7 @@ def apply_summary_text(result: Any, output_dir: str) -> str:
     lines = []
     for o in result.outcomes:
         if o.status in ("failed", "unknown", "not_started"):
-            lines.append(f"  {o.status.replace('_', ' ')}: {o.shot} #{o.take}: {o.reason}")
+            lines.append(f"  {o.status.replace('_', ' ')}: {o.shot} #{o.take}: {escaped(o.reason)}")
     shown = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if n)
     lines.append(f"Apply: {shown or 'nothing to do'} — credits planned {result.planned_credits}, "
                  f"charged {result.charged_credits} ({result.creates} create call{'s' if result.creates != 1 else ''})"

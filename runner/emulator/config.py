@@ -86,6 +86,8 @@ class EmulatorConfig:
     """Answer GET /v1/organization in this broken way (a name in hostile.ORGANIZATION_ANSWERS)."""
     broken_upload: str | None = None
     """Answer POST /v1/uploads in this broken way (a name in hostile.UPLOAD_ANSWERS)."""
+    broken_usage: str | None = None
+    """Answer POST /v1/organization/usage in this broken way (a name in hostile.USAGE_ANSWERS)."""
     video_fps: int = 8
     video_max_side: int = 320
     quiet: bool = True
@@ -104,7 +106,8 @@ class EmulatorConfig:
         unknown = sorted(set(changes) - known)
         if unknown:
             raise RunnerError(f"unknown emulator setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        for key, kind in (("broken_organization", "organization"), ("broken_upload", "upload")):
+        for key, kind in (("broken_organization", "organization"), ("broken_upload", "upload"),
+                          ("broken_usage", "usage")):
             name = changes.get(key)
             if name is not None and name not in hostile.TABLES[kind]:
                 raise RunnerError(f"{key}: unknown answer {name!r}; known: {', '.join(sorted(hostile.TABLES[kind]))}")

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from runner.emulator import derive, hostile, outputs
 from runner.emulator.hooks import HookEvent
@@ -72,7 +72,7 @@ class Files:
             "runwayUri": uri,
         }
         broken = self.emu.config.broken_upload if self.emu.config.hostile else None
-        return JSONResponse(hostile.answer("upload", broken, doc))
+        return hostile.reply(hostile.answer("upload", broken, doc))
 
     async def receive_upload(self, request: Request) -> Response:
         token = request.path_params["token"]

@@ -9,8 +9,10 @@ Per task, by a marker in the create request's ``promptText``:
   the API does not have, a task that never finishes, a cost that is not a number, an output
   URL with a CRLF in it, …
 
-For the whole emulator, by setting: ``broken_organization`` / ``broken_upload`` name an
-entry of ``ORGANIZATION_ANSWERS`` / ``UPLOAD_ANSWERS``.
+For the whole emulator, by setting: ``broken_organization`` / ``broken_upload`` /
+``broken_usage`` name an entry of ``ORGANIZATION_ANSWERS`` / ``UPLOAD_ANSWERS`` /
+``USAGE_ANSWERS``. A ``deep`` answer nests a field 100,000 levels down (``Raw`` text: no
+encoder writes it); ``reply`` turns any answer into its HTTP response.
 
 All of it (and the older ``[[task-html]]``, ``[[task-weird]]`` markers) is in force only
 while the setting ``hostile`` is true (the default). Set it false — ``POST
@@ -22,9 +24,36 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from starlette.responses import JSONResponse, Response
+
 Doc = dict[str, Any]
+DEEP = 100_000
+"""Levels of nesting of the ``deep`` answers: far past any parser's recursion limit."""
+
+
+@dataclass(frozen=True)
+class Raw:
+    """An answer sent as this JSON text, which no encoder would write from a document."""
+
+    text: str
+
+
+def _deep(doc: Any) -> Raw:
+    """The answer with a field nested ``DEEP`` levels down (valid JSON, 200 KB)."""
+    import json
+
+    body = json.dumps(doc) if isinstance(doc, dict) else "{}"
+    return Raw(body[:-1] + (", " if len(body) > 2 else "") + '"nested": ' + "[" * DEEP + "]" * DEEP + "}")
+
+
+def reply(value: Any, status_code: int = 200) -> Response:
+    """The HTTP answer of a (possibly hostile) answer document."""
+    if isinstance(value, Raw):
+        return Response(value.text, status_code=status_code, media_type="application/json")
+    return JSONResponse(value, status_code=status_code)
 CRLF = "\r\nX-Injected: 1"
 OTHER_TASK = "00000000-0000-4000-8000-000000000000"
 
@@ -67,6 +96,7 @@ CREATE_ANSWERS: dict[str, Callable[[Doc], Any]] = {
     "estimate-string": _with("estimatedCost", "free"),
     "estimate-negative": _with("estimatedCost", {"credits": -50}),
     "estimate-huge": _with("estimatedCost", {"credits": 1e300}),
+    "deep": _deep,
 }
 
 
@@ -92,7 +122,7 @@ def _output(make: Callable[[str], Any]) -> Callable[[Doc], Doc]:
     return change
 
 
-TASK_ANSWERS: dict[str, Callable[[Doc], Doc]] = {
+TASK_ANSWERS: dict[str, Callable[[Doc], Any]] = {
     "status-unknown": _with("status", "WEIRD"),
     "status-lowercase": lambda doc: {**doc, "status": str(doc["status"]).lower()},
     "status-missing": _without("status"),
@@ -107,12 +137,25 @@ TASK_ANSWERS: dict[str, Callable[[Doc], Doc]] = {
     "output-tab": _output(lambda url: [url.replace("?", "\t?", 1)]),
     "output-nul": _output(lambda url: [url + "\x00"]),
     "output-not-a-list": _output(lambda url: url),
+    "deep": _deep,
+    "cost-bool": _terminal(_with("cost", {"credits": True})),
+    "estimate-bool": lambda doc: {**doc, "estimatedCost": {"credits": True}} if "estimatedCost" in doc else doc,
+    "failure-newlines": lambda doc: {**doc, "failure": "Task failed\n::error::FORGED line\r\x1b[2Kgone"}
+    if doc.get("status") == "FAILED" else doc,
 }
 
 ORGANIZATION_ANSWERS: dict[str, Callable[[Doc], Any]] = {
     "balance-text": _with("creditBalance", "plenty"),
     "tier-missing": _without("tier"),
     "not-an-object": lambda doc: [doc],
+    "deep": _deep,
+    "balance-bool": _with("creditBalance", True),
+}
+
+USAGE_ANSWERS: dict[str, Callable[[Doc], Any]] = {
+    "deep": _deep,
+    "amount-bool": lambda doc: {**doc, "results": [{"date": "2026-01-01", "usedCredits": [
+        {"model": "gen4.5", "amount": True}]}]},
 }
 
 UPLOAD_ANSWERS: dict[str, Callable[[Doc], Any]] = {
@@ -122,11 +165,12 @@ UPLOAD_ANSWERS: dict[str, Callable[[Doc], Any]] = {
     "url-internal": _with("uploadUrl", "http://169.254.169.254/latest/meta-data/"),
     "url-other-port": _with("uploadUrl", "http://127.0.0.1:9/upload"),
     "url-crlf": lambda doc: {**doc, "uploadUrl": doc["uploadUrl"] + CRLF},
+    "deep": _deep,
 }
 
 TABLES: dict[str, dict[str, Callable[[Doc], Any]]] = {
     "create": CREATE_ANSWERS, "task": TASK_ANSWERS,
-    "organization": ORGANIZATION_ANSWERS, "upload": UPLOAD_ANSWERS,
+    "organization": ORGANIZATION_ANSWERS, "upload": UPLOAD_ANSWERS, "usage": USAGE_ANSWERS,
 }
 
 

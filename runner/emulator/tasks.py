@@ -72,7 +72,7 @@ class Tasks:
             estimate = quote.credits if task.cost_answer is None else task.cost_answer
             doc = {"id": task.id, "estimatedCost": {"credits": estimate}}
             if self.emu.config.hostile:
-                return JSONResponse(hostile.answer("create", task.hostile("create"), doc))
+                return hostile.reply(hostile.answer("create", task.hostile("create"), doc))
             return JSONResponse(doc)
 
         return create
@@ -145,7 +145,7 @@ class Tasks:
             return HTMLResponse("<html><body>502 Bad Gateway</body></html>")
         if "task-weird" in task.flags:
             doc["status"] = "WEIRD"
-        return JSONResponse(hostile.answer("task", task.hostile("task"), doc))
+        return hostile.reply(hostile.answer("task", task.hostile("task"), doc))
 
     async def delete_task(self, request: Request) -> Response:
         task = self.emu.world.tasks.get(request.path_params["task_id"])
@@ -157,7 +157,7 @@ class Tasks:
     async def organization(self, request: Request) -> Response:
         doc = self.emu.world.organization()
         broken = self.emu.config.broken_organization if self.emu.config.hostile else None
-        return JSONResponse(hostile.answer("organization", broken, doc))
+        return hostile.reply(hostile.answer("organization", broken, doc))
 
 
 def _uris(body: Any, path: list[str | int] | None = None) -> list[tuple[list[str | int], str]]:

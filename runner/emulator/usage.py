@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from runner.emulator import hostile
 from runner.emulator.replies import invalid
 
 if TYPE_CHECKING:
@@ -75,4 +76,6 @@ async def usage(world: World, request: Request) -> Response:
             days[day].append({"model": model, "amount": amount})
             models.add(model)
     results = [{"date": day.isoformat(), "usedCredits": used} for day, used in sorted(days.items())]
-    return JSONResponse({"models": sorted(models), "results": results})
+    doc = {"models": sorted(models), "results": results}
+    broken = world.config.broken_usage if world.config.hostile else None
+    return hostile.reply(hostile.answer("usage", broken, doc))

@@ -16,21 +16,28 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
+import json
 import math
 import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 import runwayml
 
+from runner.bounded import parse_json
 from runner.catalog.endpoints import ENDPOINTS
 from runner.errors import ApiError, DownloadError, RunnerError
 from runner.inputs.urlpolicy import check_url
 from runner.store.documents import is_task_id, shown
+
+if TYPE_CHECKING:
+    from runwayml._response import AsyncAPIResponse
+
+T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.dev.runwayml.com"
 READ_RETRIES = 5
@@ -153,7 +160,55 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class Undocumented(ValueError):
+    """An answer the SDK's models would take but the API does not document: not JSON runner
+    accepts (``runner.bounded.parse_json``: too deep, NaN), or ``true`` where a number belongs."""
+
+
+async def _checked(raw: AsyncAPIResponse[T]) -> T:
+    """The SDK's typed model of an answer, once its body passed the one bounded JSON parser
+    (the SDK's own parse, and its models' walk of the result, would otherwise meet a document
+    nested 100,000 levels deep and end in a RecursionError), and once no number in it was a
+    JSON boolean (the SDK's models read ``{"credits": true}`` as a cost of 1)."""
+    try:
+        doc = parse_json(await raw.read())
+    except json.JSONDecodeError:
+        raise Undocumented("not JSON") from None
+    except ValueError as e:
+        raise Undocumented(str(e)) from None
+    model = await raw.parse()
+    where = _bool_as_number(model, doc)
+    if where is not None:
+        raise Undocumented(f"{where.lstrip('.') or 'the answer'} is true or false, not a number")
+    return model
+
+
+def _bool_as_number(model: Any, raw: Any) -> str | None:
+    """The path of a JSON ``true``/``false`` that the SDK's models took for a number, or None."""
+    if isinstance(raw, bool):
+        return "" if isinstance(model, int | float) and not isinstance(model, bool) else None
+    fields = getattr(type(model), "model_fields", None)
+    pairs: list[tuple[str, Any, Any]] = []
+    if isinstance(fields, dict) and isinstance(raw, dict):  # an SDK model: its fields under their JSON names
+        for name, info in fields.items():
+            key = getattr(info, "alias", None) or name
+            if key in raw:
+                pairs.append((f".{key}", getattr(model, name, None), raw[key]))
+    elif isinstance(model, dict) and isinstance(raw, dict):
+        pairs = [(f".{k}", v, raw[k]) for k, v in model.items() if k in raw]
+    elif isinstance(model, list | tuple) and isinstance(raw, list):
+        pairs = [(f"[{i}]", m, r) for i, (m, r) in enumerate(zip(model, raw, strict=False))]
+    for step, inner, value in pairs:
+        found = _bool_as_number(inner, value)
+        if found is not None:
+            return step + found
+    return None
+
+
 def _translate(e: Exception, *, creating: bool, what: str = "a create", task_id: str | None = None) -> ApiError:
+    if isinstance(e, Undocumented):
+        return ApiError(f"the API answered {what} with something it does not document ({e})",
+                        maybe_created=creating, task_id=task_id)
     if isinstance(e, runwayml.APIResponseValidationError | ValueError):
         return ApiError(f"the API answered {what} with something it does not document ({type(e).__name__})",
                         maybe_created=creating, task_id=task_id)
@@ -189,7 +244,7 @@ class Client:
 
     async def organization(self) -> Organization:
         try:
-            org = await self._sdk.organization.retrieve()
+            org = await _checked(await self._sdk.organization.with_raw_response.retrieve())
         except (runwayml.RunwayMLError, ValueError) as e:
             raise _translate(e, creating=False, what="GET /v1/organization") from e
         tiers = {m: {"concurrency": t.max_concurrent_generations, "daily": t.max_daily_generations}
@@ -201,7 +256,8 @@ class Client:
         """Credits the account spent, (UTC day, model) -> amount, for start <= day < before
         (``POST /v1/organization/usage``; at most 90 days a call)."""
         try:
-            answer = await self._sdk.organization.retrieve_usage(start_date=start, before_date=before)
+            answer = await _checked(await self._sdk.organization.with_raw_response.retrieve_usage(
+                start_date=start, before_date=before))
         except (runwayml.RunwayMLError, ValueError) as e:
             raise _translate(e, creating=False, what="POST /v1/organization/usage") from e
         spent: dict[tuple[str, str], int] = {}
@@ -223,11 +279,11 @@ class Client:
         try:
             started = await self._sdk.post("/v1/uploads", body={"filename": path.name, "type": "ephemeral"},
                                            cast_to=httpx.Response)
-            doc = started.json()
+            doc = parse_json(started.content)
         except runwayml.RunwayMLError as e:
             raise _translate(e, creating=False, what="an upload") from e
-        except (ValueError, RecursionError) as e:
-            raise ApiError("the API answered an upload with something that is not JSON") from e
+        except ValueError as e:
+            raise ApiError(f"the API answered an upload with something that is not JSON runner accepts ({e})") from e
         uri, url, fields = _upload_answer(doc)
         why = self.output_url_problem(url)
         if why:
@@ -251,11 +307,12 @@ class Client:
         """
         try:
             response = await self._creates.post(f"/v1/{ENDPOINTS[endpoint].name}", body=body, cast_to=httpx.Response)
-            doc = response.json()
+            doc = parse_json(response.content)
         except runwayml.RunwayMLError as e:
             raise _translate(e, creating=True) from e
-        except (ValueError, RecursionError) as e:
-            raise ApiError("the API answered a create with something that is not JSON", maybe_created=True) from e
+        except ValueError as e:
+            raise ApiError(f"the API answered a create with something that is not JSON runner accepts ({e})",
+                           maybe_created=True) from e
         task_id = doc.get("id") if isinstance(doc, dict) else None
         if not is_task_id(task_id):
             found = "no task id" if task_id is None else f"the task id {shown(task_id)}, which is not one"
@@ -270,7 +327,7 @@ class Client:
         if not is_task_id(task_id):  # never let a state file, a plan or an answer choose the URL path
             raise ApiError(f"refusing to read task {shown(task_id)}: not a Runway task id (a UUID)", task_id=task_id)
         try:
-            task = await self._sdk.tasks.retrieve(task_id)
+            task = await _checked(await self._sdk.tasks.with_raw_response.retrieve(task_id))
         except (runwayml.RunwayMLError, ValueError) as e:
             raise _translate(e, creating=False, what=what, task_id=task_id) from e
         cost = getattr(task, "cost", None)
@@ -335,13 +392,16 @@ class Client:
                     raise DownloadError(f"output download failed with HTTP {response.status_code}")
                 ctype = response.headers.get("content-type", "")
                 declared = _content_length(response.headers.get("content-length"))
+                # Over the limit is the file's size, not a broken transfer: refused once, never retried.
                 if declared > max_bytes:
-                    raise DownloadError(f"output is {declared} bytes, over the {max_bytes} byte limit")
+                    raise DownloadError(f"output is {declared} bytes, over the {max_bytes} byte limit "
+                                        "(--max-output-mb); not retried", refused=True)
                 with dest.open("wb") as f:
                     async for chunk in response.aiter_bytes(1024 * 1024):
                         size += len(chunk)
                         if size > max_bytes:
-                            raise DownloadError(f"output is over the {max_bytes} byte limit")
+                            raise DownloadError(f"output is over the {max_bytes} byte limit (--max-output-mb); "
+                                                "not retried", refused=True)
                         digest.update(chunk)
                         # Written by a worker thread: a slow disk must not stall the event loop.
                         await asyncio.to_thread(f.write, chunk)

@@ -37,6 +37,8 @@ class ApplyContext:
         """Why no create may be sent any more because the lock is gone (and stop the rest), else None."""
         try:
             self.guard()
+            if self.journal.lost is not None:
+                raise self.journal.lost
         except LockLost as e:
             self.stop_reason = str(e)
             return self.stop_reason

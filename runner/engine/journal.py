@@ -20,18 +20,26 @@ with the next write that succeeds), sets ``unwritten``, and the create step send
 whose intent is not durable. Tasks already created are still polled and downloaded, so a store
 that comes back before apply ends loses nothing; ``save_now`` at the end says what is not yet
 recorded when it does not.
+
+A store that refuses a write because this apply lost its lock (``LockLost``: its lease lapsed
+while it was paused, and another apply took over) is different: nothing more is written there,
+ever, in this apply. No new create is sent; the state is kept on this machine after every
+change from then on (``Place.keep_unsaved``), and ``save_now`` at the end raises the LockLost
+saying where it is and to run apply again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from runner.errors import StoreError
+from runner.errors import LockLost, StoreError
+from runner.inputs.paths import OutputLayout, display_path
 from runner.planner import ShotPlan, TakePlan
 from runner.spec import thaw
 from runner.store.place import Place
@@ -58,6 +66,8 @@ class Journal:
         self._writing = threading.Lock()
         self.unwritten: StoreError | None = None
         """Why the last write to the store failed (None once a write succeeds again)."""
+        self.lost: LockLost | None = None
+        """Set when the store refused a write because the lock is no longer ours: no more writes there."""
         self._retry_at = 0.0
 
     # --- reading --------------------------------------------------------------------------
@@ -82,9 +92,17 @@ class Journal:
             self._changed(sp.id)
         return st
 
-    def rename(self, old: str, new: str) -> None:
-        """A moved shot: its whole entry (takes, journal, remembered refusals) follows the id."""
-        self.state.shots[new] = self.state.shots.pop(old)
+    def rename(self, old: str, new: str, layout: OutputLayout | None = None) -> None:
+        """A moved shot: its whole entry (takes, journal, remembered refusals) follows the id, and
+        with ``layout`` each take names its file in the new shot folder (where the caller moved
+        it, or where the next plan restores it from): a state never says that a shot's take
+        lives in another shot's folder (``OutputLayout.problem`` would refuse it)."""
+        entry = self.state.shots.pop(old)
+        if layout is not None:
+            head, to = f"{layout.prefix}{old}/", f"{layout.prefix}{new}/"
+            entry.takes = [dataclasses.replace(t, output=to + t.output.removeprefix(head))
+                           if t.output.startswith(head) else t for t in entry.takes]
+        self.state.shots[new] = entry
         self._changed(old)
         self._changed(new)
 
@@ -185,6 +203,10 @@ class Journal:
         async with self._flushing:
             if self._on_disk >= wanted:
                 return  # a write that started after our change covered it
+            if self.lost is not None:
+                version, state = self._version, self.state.copy()
+                await asyncio.to_thread(self._keep, version, state)
+                return
             version, write = self._version, self._prepare(final=False)
             if self.unwritten is not None and time.monotonic() < self._retry_at:
                 return  # the store just failed (after obstore's retries): the change waits in the queue
@@ -193,16 +215,30 @@ class Journal:
             except StoreError as e:
                 self.unwritten, self._retry_at = e, time.monotonic() + _STORE_PAUSE
                 return
+            except LockLost as e:
+                self.lost = e
+                version, state = self._version, self.state.copy()
+                await asyncio.to_thread(self._keep, version, state)
+                return
             self.unwritten = None
 
     def save_now(self, *, final: bool = False) -> None:
         """Write the current state from outside the event loop (start, end, interrupt); ``final``
         also folds a store's journal steps into its snapshot."""
         try:
-            # final: even when every change is on disk, so that a store's steps are folded into its snapshot
-            self._write(self._version, self._prepare(final=final), force=final)
+            if self.lost is None:
+                # final: even when every change is on disk, so that a store's steps are folded into its snapshot
+                self._write(self._version, self._prepare(final=final), force=final)
         except StoreError as e:
             raise StoreError(e.url, f"{e.detail.rstrip('.')}. {self._unrecorded()}", key=e.key) from None
+        except LockLost as e:
+            self.lost = e
+        if self.lost is not None:
+            kept = self.place.keep_unsaved(self.state)
+            raise LockLost(f"{str(self.lost).rstrip('.')}. Nothing was written over the other apply's work; what "
+                           f"this apply did is kept on this machine ({display_path(kept)}, its outputs and the "
+                           "cache): run apply again here, and it adds to the store what only this machine "
+                           "knows") from None
         self.unwritten = None
 
     def _prepare(self, *, final: bool) -> Callable[[], None]:
@@ -218,6 +254,13 @@ class Journal:
             shown = ", ".join(running[:20]) + (f" and {len(running) - 20} more" if len(running) > 20 else "")
             what += f"; tasks still running, not recorded in the store: {shown}"
         return what + "; when the store is reachable, run apply again (and `runner push` for the outputs)"
+
+    def _keep(self, version: int, state: State) -> None:
+        """After the lock was lost: keep ``state`` (a copy taken at ``version``) on this machine."""
+        with self._writing:
+            if version > self._on_disk:
+                self.place.keep_unsaved(state)
+                self._on_disk = version
 
     def _write(self, version: int, write: Callable[[], None], *, force: bool = False) -> None:
         with self._writing:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from runner.engine.bounds import OPTION_BOUNDS as OPTION_BOUNDS  # where the CLI's options read them
 from runner.errors import ApiError
 from runner.inputs.paths import display_path
 from runner.planner.charges import Charge, Drift, Unplanned, drift, unplanned

@@ -19,20 +19,30 @@ from pathlib import Path
 from runner.engine.cancel import cancel_pending
 from runner.engine.client import Client, Connection, connection_from_env
 from runner.engine.loop import Engine
-from runner.engine.outcome import ApplyOptions, ApplyResult, ApplyRun, Reporter
+from runner.engine.outcome import OPTION_BOUNDS, ApplyOptions, ApplyResult, ApplyRun, Reporter
 from runner.errors import BudgetExceeded, ConfirmationNeeded, Interrupted, RunnerError, SpecErrors, StalePlanError
 from runner.planner import Plan, make_plan
 from runner.planner.budget import check_account
-from runner.planner.make import check_output_owner, place_for
+from runner.planner.make import check_output_owner, place_for, spec_store
 from runner.planner.render import account_notes
-from runner.planner.saved import plan_from_file, saved_plan_spec, saved_plan_store
+from runner.planner.saved import check_plan_store, plan_from_file, saved_plan_spec
 from runner.spec import Spec, load_spec
 from runner.store.lock import claim_output, output_lock
-from runner.store.place import Place
+from runner.store.place import Place, store_url
 from runner.store.state import remove_stale_temp_files
 
 EMULATOR_POLL = 0.2
 REAL_POLL = 5.0
+
+def option_problems(request: ApplyRequest) -> list[str]:
+    """What is wrong with the numbers of ``request`` (``OPTION_BOUNDS``), one sentence each."""
+    found = []
+    for name, bound in OPTION_BOUNDS.items():
+        value = getattr(request, name)
+        why = None if value is None and name == "poll_interval" else bound.problem(value)
+        if why is not None:
+            found.append(f"--{name.replace('_', '-')}: {why}")
+    return found
 
 
 @dataclass
@@ -94,11 +104,14 @@ def _check_same(before: Plan, now: Plan) -> None:
 
 
 def _place(request: ApplyRequest) -> tuple[Place, Spec]:
-    """The spec and where its state lives, known before planning so that the lock comes first."""
+    """The spec and where its state lives, known before planning so that the lock comes first.
+    The store is the one ``--store``, ``RUNNER_STORE`` and the spec's ``store:`` give, never a
+    saved plan's: a plan made against another one is refused here, before any folder is made."""
     saved = saved_plan_spec(request.target)
     spec = load_spec(saved or request.target)
-    store = request.store or (saved_plan_store(request.target) if saved else None)
-    return place_for(spec, store), spec
+    if saved is not None:
+        check_plan_store(request.target, store_url(request.store, spec_store(spec)))
+    return place_for(spec, request.store), spec
 
 
 def _needs_work(plan: Plan) -> bool:
@@ -113,6 +126,9 @@ def run_apply(request: ApplyRequest, *, reporter: contextlib.AbstractContextMana
 
     ``confirm`` asks the user; None means there is nobody to ask (no terminal).
     """
+    problems = option_problems(request)
+    if problems:
+        raise RunnerError("; ".join(problems) + "; nothing was done")
     place, spec = _place(request)
     with place.locked(timeout=request.lock_timeout) as guard:
         plan = _plan_for(request, place, spec)

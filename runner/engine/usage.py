@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from runner.errors import RunnerError
 from runner.spec import Spec
 from runner.store.state import State
 
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from runner.engine.client import Client
 
 MAX_WINDOW = 90  # days the API answers per call
+MAX_DAYS = 3 * 366
+"""The longest window ``runner usage`` compares: three years, 13 calls of 90 days (``--since
+0001-01-01`` would have been 8,222 calls). State files older than that are history, not books."""
 
 
 @dataclass
@@ -96,6 +100,12 @@ def reconcile(specs: list[tuple[Spec, State]], *, since: date | None = None,
     """Both books over [since, tomorrow) (default: the last 30 days), UTC."""
     until = datetime.now(UTC).date() + timedelta(days=1)
     since = since or until - timedelta(days=31)
+    days = (until - since).days
+    if days > MAX_DAYS:
+        calls = -(-MAX_DAYS // MAX_WINDOW)
+        raise RunnerError(f"--since {since.isoformat()} is {days - 1:,} days back; runner usage compares at most "
+                          f"{MAX_DAYS:,} days ({calls} calls of {MAX_WINDOW} days): give a day since "
+                          f"{(until - timedelta(days=MAX_DAYS)).isoformat()} or later")
     book, pending = state_charges((state for _, state in specs), since, until)
     usage = Usage(since, until, [spec.display for spec, _ in specs], state=book, pending=pending)
 

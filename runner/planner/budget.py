@@ -24,17 +24,24 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from runner.bounded import Bound, short
+
+CAP = Bound(0, 1e12, unit="credits")
+"""A credit cap (``--max-credits``, ``budget.max_credits``): 10^12 credits is ten billion dollars."""
+
 
 def cap_problem(value: object) -> str | None:
     """Why ``value`` cannot be a cap in credits, or None (None itself means no cap)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return f"{value!r} is not a number of credits"
+        return f"{short(value)} is not a number of credits"
     if not math.isfinite(value):
         return f"{value} is not a finite number of credits"
     if value < 0:
         return f"{value:g} is negative"
+    if value > CAP.high:
+        return f"{short(value)} is above the most a cap can be ({CAP.high:g})"
     return None
 
 

@@ -40,7 +40,6 @@ from runner.planner.records import Plan, ShotPlan, Symbol, TakeAction, TakePlan
 from runner.spec import Request, Shot, Spec, load_spec
 from runner.store import cache as cache_mod
 from runner.store.lock import OWNER_FILE, other_owner
-from runner.store.objects import BUCKET_SCHEMES
 from runner.store.place import Place, open_place, store_url
 from runner.store.state import ShotState, State, Take, file_sha256
 
@@ -91,12 +90,9 @@ class _Planner:
         self.hasher = cache_mod.Hasher()
         self.inputs: dict[str, str] = {}
         self.base = str(spec.path.parent)
-        out_dir = relative_to(spec.path.parent, spec.output_dir)
-        self.out_prefix = "" if out_dir in ("", ".") else out_dir.rstrip("/") + "/"
+        self.out_prefix = spec.outputs.prefix
         self.escapes: list[Problem] = []
         self.known: set[str] | None = None  # take fingerprints the cache has outputs of (None: ask each)
-        # No folder in a missing output_dir can be a link: a new campaign's takes need no lstat.
-        self.out_exists = os.path.lexists(spec.output_dir)
         self.first: dict[str, tuple[str, int]] = {}  # take fingerprint -> the (shot, take) that makes it
 
     def present(self, rel: str, size: int) -> bool:
@@ -120,21 +116,20 @@ class _Planner:
         return {"sha256": done.sha256, "bytes": done.bytes, "credits": done.credits, "task_id": done.task_id,
                 "finished": done.finished, "source": done.source, "from": "store", "credits_from": done.credits_from}
 
-    def confined(self, shot: Shot, out: str) -> None:
-        """A take's output path must resolve inside the project: a shot folder that is a
-        symlink out of it is refused before anything is paid for."""
-        # output_dir is resolved already: only the shot folder and the file can be links
-        # (strings, not Paths: this runs for every take of a plan of 50,000 shots)
-        if not self.out_exists:
+    def confined(self, shot: Shot, take: int, out: str) -> None:
+        """A take's output path must resolve to its place in output_dir (``OutputLayout.problem``):
+        a shot folder that is a symlink (out of the project, or into a ``.git`` folder) is refused
+        before anything is paid for."""
+        why = self.spec.outputs.problem(out, shot_id=shot.id, take=take)
+        if why is None:
             return
-        path = f"{self.base}{os.sep}{out}"
-        if (os.path.islink(os.path.dirname(path)) or os.path.islink(path)) and not is_inside(Path(path),
-                                                                                              self.spec.root):
-            where = Path(path).parent
-            self.escapes.append(Problem(shot.location, (
-                f"its output folder {display_path(where)} resolves to {resolved_text(where)}, outside the project "
-                f"{self.spec.root} (a symlink?); remove the link, outputs are written inside the project"),
-                shot=shot.id, field="id"))
+        path = Path(self.base) / out
+        where = path.parent
+        if not is_inside(path, self.spec.root):
+            why = (f"resolves to {resolved_text(where)}, outside the project {self.spec.root} (a symlink?); remove "
+                   "the link, outputs are written inside the project")
+        self.escapes.append(Problem(shot.location, f"its output folder {display_path(where)} {why}",
+                                    shot=shot.id, field="id"))
 
     def cost(self, shot: Shot) -> Cost:
         return estimate(shot, self.spec.path.parent, self.models[shot.model], self.hasher, self.place, self.probed,
@@ -149,7 +144,7 @@ class _Planner:
         numbers = list(range(1, shot.takes + 1))
         for n, fp in zip(numbers, take_fps, strict=True):
             out = self.out_prefix + output_name(shot.id, n, shot.request)
-            self.confined(shot, out)
+            self.confined(shot, n, out)
             take = self.take_action(shot, n, fp, out, prior, forced, cost)
             if take.action == "create" and fp in self.first:
                 take = TakePlan(n, fp, "reuse", out, 0, reuses=self.first[fp])
@@ -182,7 +177,10 @@ class _Planner:
         if refused and not forced and blocks_retry(str(refused["code"]), shot):
             why = f"{refused['code']} last time; change the request or use --replace"
             return TakePlan(n, fp, "blocked", out, 0, refused.get("task_id"), blocked=why)
-        if done is not None and done.fingerprint == fp and not forced and self.present(done.output, done.bytes):
+        # A take of a renamed shot moves; one found at its new place already was moved by an apply
+        # killed before it recorded that (apply checks its sha256 there).
+        if done is not None and done.fingerprint == fp and not forced and \
+                (self.present(done.output, done.bytes) or (done.output != out and self.present(out, done.bytes))):
             action: TakeAction = "keep" if done.output == out else "move"
             return TakePlan(n, fp, action, out, 0, done.task_id, source=done.output)
         hit = None if forced else (self.cached(fp) or self.in_store(done, fp))
@@ -423,11 +421,10 @@ def _notes(case: _Case) -> list[str]:
 
 def place_for(spec: Spec, store: str | None) -> Place:
     """Where ``spec``'s state lives: ``store`` (the --store option) > RUNNER_STORE > its ``store:``."""
-    return open_place(spec.path, spec.name, store_url(store, _spec_store(spec)), project_root=spec.root)
+    return open_place(spec.path, spec.name, store_url(store, spec_store(spec)), project_root=spec.root,
+                      layout=spec.outputs)
 
 
-def _spec_store(spec: Spec) -> str | None:
-    """The spec's ``store:``, a folder made relative to the spec's own folder."""
-    if not spec.store or spec.store.startswith(BUCKET_SCHEMES):
-        return spec.store
-    return str(spec.path.parent / spec.store)
+def spec_store(spec: Spec) -> str | None:
+    """The spec's ``store:`` (a folder is resolved and confined to the project by ``load_spec``)."""
+    return spec.store

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from runner.bounded import escaped
 from runner.planner.budget import AccountCheck
 from runner.planner.records import Plan, ShotPlan
 from runner.planner.saved import plan_document
@@ -71,12 +72,12 @@ def budget_line(plan: Plan) -> str | None:
 
 
 def render_text(plan: Plan, *, color: bool = False) -> str:
-    lines = [f"Plan for {plan.spec.display} ({plan.spec.name})", ""]
+    lines = [f"Plan for {escaped(plan.spec.display)} ({plan.spec.name})", ""]
     width = max((len(s.id) for s in plan.shots), default=10)
     what_width = max([22] + [len(f"{s.model} {s.mode}") for s in plan.shots])  # long model names stay in column
     for s in sorted(plan.shots, key=lambda s: (_ORDER[s.symbol], s.id)):
         what = f"{s.model} {s.mode}"
-        detail = "; ".join(s.reasons)
+        detail = escaped("; ".join(s.reasons))  # a failure reason is the API's (or a state file's) text
         cost = _credits(s)
         line = f"  {s.symbol} {s.id:<{width}}  {what:<{what_width}} {cost:<18} {detail}".rstrip()
         if color:
@@ -107,7 +108,7 @@ def render_json(plan: Plan) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return escaped(text).replace("|", "\\|").replace("<", "&lt;")
 
 
 def render_markdown(plan: Plan) -> str:

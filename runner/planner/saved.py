@@ -9,14 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from runner.bounded import PLAN_BYTES, Unreadable
 from runner.catalog.pricing import load_prices
-from runner.errors import FileError, RunnerError, StalePlanError
+from runner.errors import FileError, StalePlanError
 from runner.inputs.paths import folder_root, is_inside, read_back_problem
 from runner.planner.make import make_plan
 from runner.planner.records import PLAN_FORMAT, Plan
 from runner.store import cache as cache_mod
 from runner.store.documents import first_problem, more, read_json, shown
-from runner.store.place import Place
+from runner.store.place import Place, store_identity
 from runner.store.state import file_sha256, state_path
 from runner.store.steps import state_digest
 
@@ -43,7 +44,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "kind": "runner-plan",
         "spec": {"path": str(plan.spec.path), "name": plan.spec.name, "sha256": plan.spec_sha256},
         "state": {"path": str(plan.state.path.resolve()), "sha256": plan.state_sha256,
-                  "store": plan.place.url if plan.place else None},
+                  "store": store_identity(plan.place.url) if plan.place else None},
         "inputs": plan.inputs,
         "price_table": plan.price_table,
         "options": plan.options,
@@ -66,7 +67,10 @@ def read_plan(path: Path) -> dict[str, Any]:
     """A plan file's document, validated against ``schema/plan.schema.json`` (plan files are
     passed around and can be edited: nothing in one is used before it is checked)."""
     try:
-        doc = read_json(path)
+        doc = read_json(path, PLAN_BYTES, what="saved plans")
+    except Unreadable as e:
+        raise FileError(path, f"{e.reason}; make the plan again with `runner plan -o`",
+                        label="cannot read the plan file") from None
     except OSError as e:
         raise FileError(path, f"cannot read the plan file: {e.strerror or e}") from None
     except ValueError as e:
@@ -121,10 +125,10 @@ def saved_plan_spec(path: Path) -> Path | None:
     if path.suffix != ".json":
         return None
     try:
-        doc = read_json(path)
+        doc = read_json(path, PLAN_BYTES, what="saved plans")
     except FileNotFoundError:
         return None
-    except (OSError, ValueError):
+    except (OSError, ValueError, Unreadable):
         doc = {"kind": "runner-plan"}  # a .json that is not JSON: report it as the plan file it claims to be
     if not isinstance(doc, dict) or doc.get("kind") != "runner-plan":
         return None
@@ -155,25 +159,40 @@ def plan_paths(path: Path, doc: dict[str, Any]) -> Path:
     return spec_path
 
 
-def saved_plan_store(path: Path) -> str | None:
-    """The store a saved plan was made against (None: the local default)."""
-    try:
-        store = read_plan(path)["state"].get("store")
-    except (OSError, ValueError, KeyError, TypeError, RunnerError):
-        return None
-    return store if isinstance(store, str) else None
+def check_plan_store(path: Path, url: str | None) -> None:
+    """Refuse the saved plan at ``path`` unless it was made against the store this apply uses
+    (``url``: what ``--store``, ``RUNNER_STORE`` and the spec's ``store:`` give). A plan file can
+    be edited like any file, and its store would receive the state, the lock and the outputs:
+    the plan never chooses the store. Call before anything is created or any folder is made."""
+    recorded = read_plan(path)["state"].get("store")
+    if store_identity(recorded) != store_identity(url):
+        made = f"the store {shown(recorded, limit=200)}" if recorded else "the local state file (no store)"
+        now = f"the store {shown(url, limit=200)}" if url else \
+            "the local state file (no --store, RUNNER_STORE or store:)"
+        raise FileError(path, f"state.store: the plan was made against {made}, but this apply would use {now}; "
+                        "nothing was done. Apply it with the store it was made with, or make a new plan with "
+                        "`runner plan -o`", label="saved plan")
 
 
-def plan_from_file(path: Path, *, prices: Path | None = None, place: Place | None = None) -> Plan:
-    """Plan again what a saved plan was made from, and refuse it when anything it was made
-    from (spec, state, inputs, prices, outputs, cache) changed since."""
+def plan_from_file(path: Path, *, place: Place, prices: Path | None = None) -> Plan:
+    """Plan again what a saved plan was made from, in ``place`` (whose store ``check_plan_store``
+    accepted), and refuse it when anything it was made from (spec, state, inputs, prices,
+    outputs, cache, store) changed since, or when one of its take files is not the one runner
+    derives (``OutputLayout.problem``)."""
     doc, spec_path = load_plan(path, prices=prices)
+    check_plan_store(path, place.url)
     options = doc.get("options", {})
     plan = make_plan(spec_path, select=tuple(options.get("select", ())), exclude=tuple(options.get("exclude", ())),
                      replace=tuple(options.get("replace", ())), max_credits=options.get("max_credits"),
-                     prices=prices, allow_unpriced=tuple(options.get("allow_unpriced", ())),
-                     store=doc["state"].get("store"), place=place,
+                     prices=prices, allow_unpriced=tuple(options.get("allow_unpriced", ())), place=place,
                      trust_prices=bool(options.get("trust_prices")))
+    layout = plan.spec.outputs
+    for i, shot in enumerate(doc["shots"]):
+        for j, take in enumerate(shot["takes"]):
+            why = layout.problem(take["output"], shot_id=str(shot["id"]), take=int(take["take"]))
+            if why is not None:
+                raise _corrupt(path, f"$.shots[{i}].takes[{j}].output", f"{shown(take['output'], limit=200)} {why}; "
+                               "nothing was done")
     if doc["state"].get("store") and plan.state_sha256 != doc["state"]["sha256"]:
         raise StalePlanError(path, [f"the state in {doc['state']['store']} changed (another apply ran?)"])
     again = [_comparable(s) for s in plan_document(plan)["shots"]]

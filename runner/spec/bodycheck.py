@@ -14,6 +14,7 @@ from typing import Any
 
 from jsonschema import ValidationError
 
+from runner.bounded import number_problem, short
 from runner.catalog.endpoints import Pointer
 from runner.catalog.models import ModelInfo
 from runner.spec import schema_errors as words
@@ -37,7 +38,13 @@ def body_problems(info: ModelInfo, request: Request, origins: Mapping[Pointer, s
     paths to the spec fields they were compiled from."""
     subject = f"{info.name} {request.mode} mode"
     voice_said = False
+    flagged = set()
+    for pointer, message in number_problems(request.body):
+        flagged.add(pointer)
+        yield BodyProblem(_origin_for(origins, pointer) or ".".join(map(str, pointer)), message)
     for error in info.errors(request.mode, request.body):
+        if tuple(error.absolute_path) in flagged:
+            continue  # said above, in plainer words than "nan is not allowed"
         if error.absolute_path and error.absolute_path[0] == "voice" and "voice" in info.properties(request.endpoint):
             if not voice_said:  # a preset where a clip is wanted fails three ways: say it once
                 voice_said = True
@@ -49,6 +56,34 @@ def body_problems(info: ModelInfo, request: Request, origins: Mapping[Pointer, s
             yield from _unknown(info, request, origins, error, subject)
         else:
             yield _invalid(origins, error, subject)
+
+
+MAX_SECONDS = 3600
+"""The longest duration runner sends: no endpoint generates an hour; a bound for the arithmetic of prices."""
+MAX_SEED = 4_294_967_295
+"""The API's seeds run from 0 to 2^32 - 1."""
+
+
+def number_problems(body: Any) -> Iterator[tuple[Pointer, str]]:
+    """(body path, what is wrong) of every number of a compiled request that must not be sent,
+    whatever its model's schema says (templates build numbers the spec's schema never sees,
+    and model schemas leave many numbers unbounded): NaN, infinite or beyond 2^53 anywhere; a
+    ``duration`` not above 0 or above an hour; a ``seed`` outside 0 to 2^32 - 1."""
+    stack: list[tuple[Any, Pointer]] = [(body, ())]
+    while stack:
+        value, pointer = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, (*pointer, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*pointer, i)) for i, v in enumerate(value))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            why = number_problem(value)
+            if why is not None:
+                yield pointer, f"{short(value)} {why}"
+            elif pointer == ("duration",) and not 0 < value <= MAX_SECONDS:
+                yield pointer, f"{short(value)} is not a duration: give seconds above 0 and at most {MAX_SECONDS:,}"
+            elif pointer == ("seed",) and not 0 <= value <= MAX_SEED:
+                yield pointer, f"{short(value)} is not a seed: seeds are whole numbers from 0 to {MAX_SEED:,}"
 
 
 def _missing(info: ModelInfo, request: Request, error: ValidationError, subject: str) -> BodyProblem:

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import Location, OutsideProject, Problem, SpecError, SpecErrors
-from runner.inputs.paths import confine, display_path, project_root, resolved_text
-from runner.spec.checks import budget_problems, collapse, located_schema_problems, secret_problems
+from runner.inputs.paths import BUCKET_SCHEMES, confine, display_path, in_git_folder, project_root, resolved_text
+from runner.spec.checks import budget_problems, collapse, located_schema_problems, number_problems, secret_problems
 from runner.spec.expand import Expander
 from runner.spec.finish import Finisher
 from runner.spec.graph import graph_problems
+from runner.spec.limits import spec_budget
 from runner.spec.matrix import MAX_VARIANTS, count
 from runner.spec.problems import Problems
 from runner.spec.records import Shot, Spec
@@ -94,6 +95,9 @@ def load_spec(path: Path) -> Spec:
     secrets = secret_problems(doc)
     if secrets:
         raise SpecErrors(secrets)
+    numbers = number_problems(doc)
+    if numbers:  # before the schema: its minimum and maximum let NaN through, and would word them twice
+        raise SpecErrors(numbers)
     located = located_schema_problems(doc)
     early = [p for _, p in located] + budget_problems(doc)
     # A schema problem inside one shot entry skips that entry only; the other shots still go
@@ -102,7 +106,11 @@ def load_spec(path: Path) -> Spec:
     if any(i is None for i, _ in located) or not _shots_buildable(doc, skip):
         raise SpecErrors(early)
     root = project_root(path)
-    shots, found = build_shots(doc, path, root, skip=frozenset(skip))
+    try:
+        with spec_budget():  # every template of the spec, matrix variants included: SPEC_SECONDS in all
+            shots, found = build_shots(doc, path, root, skip=frozenset(skip))
+    except SpecErrors as e:  # the rendering time ran out (Problems.rendered): what was found until then
+        raise SpecErrors(early + collapse(e.problems)) from None
     if early or found.errors:
         raise SpecErrors(early + collapse(found.errors))
     data = doc.data
@@ -119,8 +127,28 @@ def load_spec(path: Path) -> Spec:
         allowed_hosts=allowed_hosts(data),
         output_location=where,
         output_field=key,
-        store=data.get("store"),
+        store=_store(doc, path.resolve().parent, root),
     )
+
+
+def _store(doc: Document, spec_dir: Path, root: Path) -> str | None:
+    """The spec's ``store:``: a bucket URL as written, or a folder resolved with symlinks followed,
+    which must lie inside the project and outside ``.git`` (the schema already refuses ``..`` and
+    absolute paths; a symlink committed in the repository must not lead elsewhere either).
+    ``--store`` and ``RUNNER_STORE`` are the user's own choice and are not checked here."""
+    raw = doc.data.get("store")
+    if not isinstance(raw, str) or not raw or raw.startswith(BUCKET_SCHEMES):
+        return raw if isinstance(raw, str) and raw else None
+    if in_git_folder(spec_dir / raw):
+        why = f"{raw!r} lies inside a .git folder (symlinks are followed), where runner never writes"
+    else:
+        try:
+            return str(confine(spec_dir / raw, root, what="store"))
+        except OutsideProject as e:
+            why = (f"{raw!r} resolves to {resolved_text(Path(e.path))}, outside the project root {e.root} (symlinks "
+                   "are followed); a spec's store folder must be inside the project (--store and RUNNER_STORE may "
+                   "point anywhere)")
+    raise SpecErrors([Problem(doc.where(("store",)), why, field="store")])
 
 
 def _output_dir(doc: Document, spec_dir: Path, root: Path) -> tuple[Path, Location, str]:
@@ -133,6 +161,9 @@ def _output_dir(doc: Document, spec_dir: Path, root: Path) -> tuple[Path, Locati
         why = "contains a NUL byte; give a folder relative to the spec file"
     elif raw and Path(raw).is_absolute():
         why = f"absolute path {raw!r}: give a folder relative to the spec file, inside the project"
+    elif in_git_folder(spec_dir / (raw or f"outputs/{doc.data['name']}")):
+        why = (f"{raw or 'the default outputs/<name>'!r} lies inside a .git folder (symlinks are followed), where "
+               "runner never writes: choose a folder outside it")
     else:
         try:
             return confine(spec_dir / (raw or f"outputs/{doc.data['name']}"), root, what=key), where, key

@@ -16,7 +16,8 @@ from typing import Any
 
 import jsonschema
 
-from runner.catalog.models import schema_dir
+from runner.bounded import number_problem, short
+from runner.catalog.models import schema_dir, validator
 from runner.errors import Location, Problem
 from runner.spec import schema_errors as words
 from runner.spec.yamlload import Document, Path_
@@ -29,8 +30,7 @@ def spec_schema() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _spec_validator() -> jsonschema.protocols.Validator:
-    schema = spec_schema()
-    return jsonschema.validators.validator_for(schema)(schema)
+    return validator(spec_schema())
 
 
 def schema_problems(doc: Document) -> list[Problem]:
@@ -120,6 +120,29 @@ def secret_problems(doc: Document) -> list[Problem]:
                 walk(v, (*path, i))
 
     walk(doc.data, ())
+    return found
+
+
+def number_problems(doc: Document) -> list[Problem]:
+    """Numbers anywhere in the document that cannot be computed with: NaN, infinite, or beyond
+    2^53 (``runner.bounded.number_problem``) — a 400-digit integer made plan crash on its way to
+    a float. (``budget.max_credits`` has its own words: ``budget_problems`` and the schema.
+    Numbers that templates build are checked in the compiled request: ``spec.bodycheck``.)"""
+    found: list[Problem] = []
+    stack: list[tuple[Any, Path_]] = [(doc.data, ())]
+    while stack:  # the document nests at most 64 levels, but there is no need to recurse
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, (*path, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*path, i)) for i, v in enumerate(value))
+        elif path != ("budget", "max_credits") or isinstance(value, int):  # budget_problems: NaN and inf caps
+            why = number_problem(value)
+            if why is not None:
+                hint = "a smaller number" if "too large" in why else "a finite number, or a string in quotes"
+                found.append(Problem(doc.where(path), f"{short(value)} {why}; write {hint}",
+                                     field=dotted(path[2:] if path[:1] == ("shots",) else path) or None,
+                                     shot=_shot_of(doc, path)[0]))
     return found
 
 

@@ -36,6 +36,8 @@ def _marker(value: Any) -> str | None:
     if not isinstance(value, Mapping) or "from" not in value or set(value) - {"from", "take"}:
         return None
     take = value.get("take", 1)
+    if not isinstance(take, int) or isinstance(take, bool) or not 1 <= take <= MAX_TAKE:
+        take = 1  # reported by ``lift``; the marker stays one that ``parse`` reads
     return f"{MARK}{value['from']}#{take}"
 
 

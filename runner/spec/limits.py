@@ -28,6 +28,7 @@ MAX_SIZE = 1_000_000  # units of any value built while rendering
 MAX_INT_DIGITS = 10_000
 MAX_INT_BITS = math.ceil(MAX_INT_DIGITS / math.log10(2))
 MAX_SECONDS = 2.0
+SPEC_SECONDS = 30.0  # every render of one spec together, matrix variants included
 MAX_CALL_DEPTH = 50  # nested macro / loop(...) calls
 
 
@@ -46,29 +47,61 @@ class TooExpensive(TemplateProblem):
         super().__init__(f"template too expensive: {what} (limit {limit})")
 
 
+class SpecTimeSpent(TooExpensive):
+    """The templates of one spec used up ``SPEC_SECONDS`` together: every one of them stays under
+    the per-template limit, but a matrix multiplies them (10,000 variants of 1.9 s would render
+    for five hours). ``at`` is the path, inside the value being rendered, of the template that
+    was running (``templating.render_tree`` fills it in); building the spec stops there."""
+
+    def __init__(self) -> None:
+        super().__init__(f"the spec's templates have rendered for {SPEC_SECONDS:g} s in all, matrix variants "
+                         "included; simplify them or split the spec", f"{SPEC_SECONDS:g} s of rendering per spec")
+        self.at: tuple[str | int, ...] = ()
+
+
 _local = threading.local()
 
 
-class budget:  # lower case: it reads as the function it was (with budget(2.0): ...)
-    """Give the current thread ``seconds`` to render one template (works on any thread). A class,
-    not a generator-based context manager: it is entered for every template of every shot."""
+@contextlib.contextmanager
+def spec_budget(seconds: float | None = None) -> Iterator[None]:
+    """Give every template rendered on this thread in the block ``seconds`` in all (default
+    ``SPEC_SECONDS``): building one spec. Each template still has its own ``MAX_SECONDS``."""
+    saved = getattr(_local, "spec_left", None)
+    _local.spec_left = SPEC_SECONDS if seconds is None else seconds
+    try:
+        yield
+    finally:
+        _local.spec_left = saved
 
-    def __init__(self, seconds: float = MAX_SECONDS) -> None:
-        self.seconds = seconds
-        self.saved: tuple[Any, Any, Any] = (None, 0, None)
 
-    def __enter__(self) -> None:
-        self.saved = (getattr(_local, "deadline", None), getattr(_local, "depth", 0), getattr(_local, "sizes", None))
-        _local.deadline, _local.depth, _local.sizes = time.monotonic() + self.seconds, 0, {}
-
-    def __exit__(self, *exc: object) -> None:
-        _local.deadline, _local.depth, _local.sizes = self.saved
+@contextlib.contextmanager
+def budget(seconds: float = MAX_SECONDS) -> Iterator[None]:
+    """Give the current thread ``seconds`` to render one template (works on any thread), or what
+    is left of its spec's ``spec_budget`` when that is less."""
+    left: float | None = getattr(_local, "spec_left", None)
+    if left is not None and left <= 0:
+        raise SpecTimeSpent()
+    allowed = seconds if left is None else min(seconds, left)
+    saved = (getattr(_local, "deadline", None), getattr(_local, "depth", 0), getattr(_local, "sizes", None),
+             getattr(_local, "spec_bound", False))
+    start = time.monotonic()
+    _local.deadline, _local.depth, _local.sizes = start + allowed, 0, {}
+    _local.spec_bound = allowed < seconds  # which limit the deadline is: the spec's or the template's
+    try:
+        yield
+    finally:
+        _local.deadline, _local.depth, _local.sizes, _local.spec_bound = saved
+        if left is not None:
+            _local.spec_left = left - (time.monotonic() - start)
 
 
 def tick() -> None:
-    """Raise TooExpensive once the current render has used up its time."""
+    """Raise TooExpensive once the current render has used up its time (``SpecTimeSpent`` when
+    it is the spec's time that ran out)."""
     deadline = getattr(_local, "deadline", None)
     if deadline is not None and time.monotonic() > deadline:
+        if getattr(_local, "spec_bound", False):
+            raise SpecTimeSpent()
         raise TooExpensive(f"still rendering after {MAX_SECONDS:g} s", f"{MAX_SECONDS:g} s per template")
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.errors import Problem
+from runner.errors import Problem, SpecErrors
 from runner.spec.checks import KEY_MESSAGE, dotted, looks_like_key
+from runner.spec.limits import SpecTimeSpent
 from runner.spec.templating import is_template, render_tree
 from runner.spec.yamlload import Document, Path_
 
@@ -34,10 +35,17 @@ class Problems:
         self.warnings.append(Problem(self.doc.where(path), message, shot=shot, field=field, severity="warning"))
 
     def rendered(self, value: Any, ctx: dict[str, Any], path: Path_, shot: str | None) -> tuple[Any, bool]:
-        """``value`` (found at ``path``) with every template rendered, and whether all of them rendered."""
+        """``value`` (found at ``path``) with every template rendered, and whether all of them rendered.
+        When the spec's rendering time ran out (``limits.SpecTimeSpent``) the problems so far and
+        that one, at the template where it ran out, end the build (``SpecErrors``)."""
         if not isinstance(value, dict | list) and not (isinstance(value, str) and is_template(value)):
             return value, True  # nothing to render (and the raw file was checked for keys already)
-        out, failures = render_tree(value, ctx)
+        try:
+            out, failures = render_tree(value, ctx)
+        except SpecTimeSpent as e:
+            at = (*path, *e.at)
+            self.problem(at, e.message, shot=shot, field=dotted(at[2:]) if at[0] == "shots" else dotted(at))
+            raise SpecErrors(self.errors) from None
         out = self.without_keys(out, (), failures)
         for inner, message in failures:
             at = (*path, *inner)

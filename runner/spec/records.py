@@ -15,6 +15,7 @@ from typing import Any, Literal, NoReturn
 
 from runner.catalog.endpoints import MediaKind, Pointer
 from runner.errors import Location, Problem
+from runner.inputs.paths import OutputLayout
 
 Source = Literal["local", "url", "runway", "data", "shot"]
 """Where a media input comes from; ``shot``: another shot's output (``{from: ID}``, see ``spec.graph``)."""
@@ -155,4 +156,10 @@ class Spec:
     output_field: str = "output_dir"
     """Where ``output_dir`` is set, or ``name`` (which names the default folder)."""
     store: str | None = None
-    """The spec's ``store:`` (a bucket URL, or a folder relative to the spec), None when unset."""
+    """The spec's ``store:``: a bucket URL, or a folder (resolved, inside the project), None when unset."""
+
+    @property
+    def outputs(self) -> OutputLayout:
+        """Where this spec's takes go, and the one check of a take's path read back from a file
+        (``OutputLayout.problem``)."""
+        return OutputLayout(self.path.parent, self.output_dir, self.root)

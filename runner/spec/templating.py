@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import TemplateError, TemplateSyntaxError, Undefined, UndefinedError
 from jinja2.exceptions import SecurityError
 
-from runner.spec.limits import MAX_OUTPUT, MAX_SECONDS, TemplateProblem, TooExpensive, budget, size_of
+from runner.spec.limits import MAX_OUTPUT, MAX_SECONDS, SpecTimeSpent, TemplateProblem, TooExpensive, budget, size_of
 from runner.spec.sandbox import environment, slug
 
 TreePath = tuple[str | int, ...]
@@ -78,6 +78,9 @@ def _walk(node: Any, at: TreePath, context: dict[str, Any], failures: list[tuple
     if isinstance(node, str):
         try:
             return render(node, context)
+        except SpecTimeSpent as e:  # not one more problem among others: building the spec stops
+            e.at = at
+            raise
         except TemplateProblem as e:
             failures.append((at, e.message))
             return None
@@ -91,7 +94,7 @@ def _walk(node: Any, at: TreePath, context: dict[str, Any], failures: list[tuple
 def _render(source: str, context: dict[str, Any]) -> Any:
     try:
         return _evaluate(source, context)
-    except TemplateProblem:
+    except TemplateProblem:  # SpecTimeSpent included
         raise
     except RecursionError:
         raise TooExpensive("brackets, expressions or calls nested too deeply", "Python's recursion limit") from None

@@ -18,9 +18,11 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from runner.bounded import SPEC_BYTES, Unreadable, escaped, read_file
 from runner.errors import Location, Problem, SpecError
+from runner.inputs.paths import folder_root, is_inside, resolved_text
 
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES = SPEC_BYTES
 MAX_VALUES = 1_000_000
 MAX_DEPTH = 64
 MAX_CHARS = 4 * MAX_BYTES  # characters of text after alias expansion
@@ -168,19 +170,29 @@ class _Builder:
         return out
 
 
-def load_yaml(path: Path, *, display: str | None = None) -> Document:
-    """Load one YAML file as a single mapping document, keeping positions."""
+def load_yaml(path: Path, *, display: str | None = None, limit: int = MAX_BYTES, what: str = "specs") -> Document:
+    """Load one YAML file as a single mapping document, keeping positions.
+
+    The file must lie inside its project (the git top level above the folder it is named in,
+    else that folder) once symlinks are followed: a spec committed as a link to ``~/.aws/…``
+    or ``/dev/zero`` is refused before anything is read from it, so none of its content can
+    appear in an error. It must be a regular file of at most ``limit`` bytes (``what`` names
+    the kind of file, in the plural), read with ``runner.bounded.read_file``.
+    """
     shown = display or str(path)
     top = Location(shown)
+    root = folder_root(path.absolute().parent)
+    if not is_inside(path, root):  # named as given: ``display`` may show where the link leads
+        raise SpecError(Problem(Location(escaped(str(path))),
+                                f"leads to {escaped(resolved_text(path))}, outside the project {root} (symlinks are "
+                                "followed); runner reads only files inside the project: copy the file in instead of "
+                                "linking to it"))
     try:
-        if path.is_dir():
-            raise SpecError(Problem(top, "is a directory; give a spec file"))
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise SpecError(Problem(top, f"file is {size:,} bytes; specs are limited to {MAX_BYTES:,} bytes"))
-        raw = path.read_bytes()
+        raw = read_file(path, limit, what=what)
     except FileNotFoundError:
         raise SpecError(Problem(top, "no such file")) from None
+    except Unreadable as e:
+        raise SpecError(Problem(top, e.reason)) from None
     except OSError as e:
         raise SpecError(Problem(top, f"cannot read: {e.strerror or e}")) from None
     try:

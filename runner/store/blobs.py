@@ -35,16 +35,24 @@ def push(objects: Objects, path: Path, sha256: str) -> bool:
     return True
 
 
-def pull(objects: Objects, sha256: str, dest: Path, *, root: Path) -> bool:
+def pull(objects: Objects, sha256: str, dest: Path, *, root: Path, size: int) -> bool:
     """Put the blob ``sha256`` at ``dest`` (atomically, inside ``root``); False when the store does not have it.
-    A blob whose content does not match its hash is refused and nothing is written."""
+    A blob whose content does not match its hash is refused and nothing is written, and so is one
+    longer than ``size``, the byte size the state records: the download stops there, so a blob
+    replaced by a huge (or endless, or sparse) object costs at most that and one chunk."""
     key = blob_key(sha256)
     tmp = TempFile(dest, root=root)
     try:
         digest = hashlib.sha256()
+        got = 0
         with tmp.path.open("wb") as out:
 
             def write(chunk: bytes) -> None:
+                nonlocal got
+                got += len(chunk)
+                if got > size:
+                    raise StoreError(objects.url, f"the blob is longer than the {size:,} bytes the state records; "
+                                     "the store was altered, so it is not used (nothing was written)", key=key)
                 digest.update(chunk)
                 out.write(chunk)
 
@@ -54,6 +62,9 @@ def pull(objects: Objects, sha256: str, dest: Path, *, root: Path) -> bool:
         if digest.hexdigest() != sha256:
             raise StoreError(objects.url, f"the blob's content does not match its name (got sha256 "
                              f"{digest.hexdigest()}); the store was altered, so it is not used", key=key)
+        if got != size:
+            raise StoreError(objects.url, f"the blob has {got:,} bytes, not the {size:,} the state records; the "
+                             "state or the store was altered, so it is not used (nothing was written)", key=key)
         tmp.commit()
     except BaseException:
         tmp.discard()

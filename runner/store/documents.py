@@ -14,7 +14,6 @@ pattern (a test keeps them equal) and the API client checks it again before each
 from __future__ import annotations
 
 import json
-import math
 import re
 from functools import cache
 from pathlib import Path
@@ -22,7 +21,8 @@ from typing import Any, cast
 
 import jsonschema
 
-from runner.catalog.models import schema_dir
+from runner.bounded import escaped, parse_json, read_file
+from runner.catalog.models import schema_dir, validator
 from runner.store.fastcheck import Check, compile_schema
 
 # As in the schemas: ``(?!\n)`` because Python's ``$`` also matches before a final newline
@@ -31,6 +31,9 @@ TASK_ID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 TASK_ID = re.compile(TASK_ID_PATTERN)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _SHOWN = 60
+
+__all__ = ["TASK_ID", "TASK_ID_PATTERN", "first_problem", "is_task_id", "json_path", "more", "parse_json",
+           "read_json", "schema", "shown"]
 
 
 def is_task_id(value: object) -> bool:
@@ -42,8 +45,9 @@ def shown(value: object, limit: int = _SHOWN) -> str:
     """A value as it may appear in a message: JSON, control characters escaped, cut short."""
     try:
         text = json.dumps(value, ensure_ascii=True)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         text = repr(value).encode("ascii", "backslashreplace").decode()
+    text = escaped(text)  # DEL: what json.dumps leaves as it is
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -59,8 +63,7 @@ def _fast(name: str) -> Check:
 
 @cache
 def _validator(name: str) -> jsonschema.protocols.Validator:
-    doc = schema(name)
-    return jsonschema.validators.validator_for(doc)(doc)
+    return validator(schema(name))
 
 
 def json_path(parts: list[str | int] | tuple[str | int, ...]) -> str:
@@ -149,28 +152,8 @@ def more(count: int) -> str:
     return "" if count <= 1 else f" (and {count - 1} more problem{'s' if count > 2 else ''})"
 
 
-def read_json(path: Path) -> Any:
-    """Parse a JSON file; ValueError (with a short reason) for text that is not JSON (see ``parse_json``)."""
-    return parse_json(path.read_text(encoding="utf-8"))
-
-
-def parse_json(text: str) -> Any:
-    """Parse JSON text; ValueError (with a short reason) for text that is not JSON.
-
-    Numbers that JSON allows but no file of ours holds (``NaN``, ``1e999``) are refused,
-    and so is nesting too deep for the parser (it would otherwise crash with RecursionError).
-    """
-
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not a number runner writes")
-
-    def finite(literal: str) -> float:
-        value = float(literal)
-        if math.isinf(value):
-            raise ValueError(f"{literal[:20]} is too large a number")
-        return value
-
-    try:
-        return json.loads(text, parse_constant=no_constants, parse_float=finite)
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
+def read_json(path: Path, limit: int, *, what: str) -> Any:
+    """Parse a JSON file of at most ``limit`` bytes (``runner.bounded``): ``Unreadable`` for a
+    file that is not a regular file or is over the cap, ValueError (with a short reason) for
+    text that is not JSON runner accepts, OSError when it cannot be opened."""
+    return parse_json(read_file(path, limit, what=what))

@@ -24,7 +24,7 @@ _TYPES = {
     "object": "isinstance(v, dict)",
     "array": "isinstance(v, list)",
     "string": "isinstance(v, str)",
-    "integer": "((isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()))",
+    "integer": "(isinstance(v, int) and not isinstance(v, bool))",  # 1.0 is not: see catalog.models.validator
     "number": "(isinstance(v, (int, float)) and not isinstance(v, bool))",
     "boolean": "isinstance(v, bool)",
     "null": "v is None",

@@ -10,6 +10,18 @@ blind delete, so a late release cannot free somebody else's lock.
 
 Expiry compares the holder's own clock (``expires``) with the reader's: leases are minutes
 long and renewed often, so clocks that disagree by seconds do not matter.
+
+A holder can be paused past its lease (SIGSTOP, a laptop asleep) and go on as if nothing had
+happened; meanwhile another apply may have taken the lock over and written the state. So every
+write of the state first calls ``Lease.ensure``: when less than a third of the lease is left by
+the holder's own clock (a renewal is late: the process did not run), it renews at once, and a
+renewal that finds the lock taken over is ``LockLost`` before anything is written. The writes
+themselves are conditional too (``store.shared``), for a pause that falls between the check and
+the write.
+
+A lock object is untrusted input like every store object: one that is not exactly what
+``Holder.to_json`` writes (numbers out of range, NaN, booleans, strings, an id that is not an id)
+is *corrupt*: it is taken over like a free lock, and ``runner state unlock`` clears it.
 """
 
 from __future__ import annotations
@@ -17,7 +29,9 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
+import math
 import os
+import re
 import socket
 import threading
 import time
@@ -26,7 +40,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from runner.bounded import LOCK_BYTES, parse_json
 from runner.errors import LockHeld, LockLost, StoreError
+from runner.store.documents import shown
 from runner.store.objects import Objects, Version, env_seconds
 
 LEASE_SECONDS = 300.0
@@ -35,6 +51,11 @@ LEASE_SECONDS = 300.0
 LEASE_ENV = "RUNNER_LOCK_LEASE_SECONDS"
 
 _POLL_SECONDS = 2.0
+
+_LOCK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+_LATEST = 4102444800.0
+"""2100-01-01: no lock runner writes was taken or expires later (a larger time would not even print)."""
+_MAX_PID = 2**32
 
 
 @dataclass(frozen=True)
@@ -51,9 +72,11 @@ class Holder:
     released: bool = False
 
     def describe(self) -> str:
+        """Who, where, since when: one line whatever the lock object holds (a planted newline or
+        escape sequence in ``host`` must not forge lines in a CI log)."""
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.taken))
-        where = f"{self.user} on {self.host}, pid {self.pid}, since {when}"
-        return f"{where}, {self.ci_run}" if self.ci_run else where
+        where = f"{_plain(self.user)} on {_plain(self.host)}, pid {self.pid}, since {when}"
+        return f"{where}, {_plain(self.ci_run)}" if self.ci_run else where
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()
@@ -84,22 +107,57 @@ def new_holder(lease: float = LEASE_SECONDS, now: float | None = None) -> Holder
                   ci_run=ci_run_url(), taken=now, expires=now + lease)
 
 
-def parse_holder(data: bytes) -> Holder | None:
-    """The holder in a lock object, or None when the object is not one (it is then treated as
-    free to take over: a lock object is ours to write, and a broken one must not block forever)."""
-    try:
-        raw: Any = json.loads(data)
-        holder = Holder(id=str(raw["id"]), user=str(raw["user"])[:100], host=str(raw["host"])[:200],
-                        pid=int(raw["pid"]), ci_run=(str(raw["ci_run"])[:500] if raw.get("ci_run") else None),
-                        taken=float(raw["taken"]), expires=float(raw["expires"]),
-                        released=bool(raw.get("released", False)))
-    except (ValueError, TypeError, KeyError):
+def _plain(text: str) -> str:
+    """``text`` as written when it is printable, else escaped and quoted (``documents.shown``)."""
+    return text if text.isprintable() else shown(text, limit=200)
+
+
+def _time(value: Any) -> float | None:
+    """A time a lock object holds: a finite number of seconds from 1970 up to 2100, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return holder
+    number = float(value) if not isinstance(value, int) or abs(value) < 2**63 else math.inf
+    return number if math.isfinite(number) and 0 <= number <= _LATEST else None
+
+
+def _text(value: Any, limit: int, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+
+
+def parse_holder(data: bytes) -> Holder | None:
+    """The holder in a lock object, or None when the object is not one (it is then *corrupt*:
+    treated as free to take over, since a lock object is ours to write and a broken one must not
+    block forever, and cleared by ``force_unlock`` whatever lock id is given).
+
+    Only what ``Holder.to_json`` writes passes: text fields are strings, ``pid`` a whole number
+    (not a boolean) from 1 to 2^32, ``taken`` and ``expires`` finite times up to 2100, ``id`` an
+    id that can be typed back (``runner state unlock ID``). Anything else (1e400, NaN, ±1e300,
+    huge integers, ``true``, ``"5"``) would overflow or poison a comparison further on.
+    """
+    try:
+        raw: Any = parse_json(data) if len(data) <= LOCK_BYTES else None  # too big: not a lock of ours
+    except ValueError:  # not JSON, not UTF-8, nested too deeply (runner.bounded.parse_json)
+        return None
+    if not isinstance(raw, dict):
+        return None
+    lock_id, user, host = _text(raw.get("id"), 64), _text(raw.get("user"), 100), _text(raw.get("host"), 200)
+    ci_run = _text(raw.get("ci_run") or None, 500, optional=True)
+    pid, taken, expires, released = raw.get("pid"), _time(raw.get("taken")), _time(raw.get("expires")), \
+        raw.get("released", False)
+    if lock_id is None or not _LOCK_ID.fullmatch(lock_id) or user is None or host is None or \
+            (raw.get("ci_run") and ci_run is None) or taken is None or expires is None or \
+            isinstance(pid, bool) or not isinstance(pid, int) or not 0 < pid <= _MAX_PID or \
+            not isinstance(released, bool):
+        return None
+    return Holder(id=lock_id, user=user, host=host, pid=pid, ci_run=ci_run, taken=taken, expires=expires,
+                  released=released)
 
 
 class Lease:
-    """A lock we hold. ``renew`` keeps it; ``release`` gives it back."""
+    """A lock we hold. ``renew`` keeps it; ``ensure`` checks it before a write; ``release`` gives it back.
+    The renewal thread and the writers share it (``_renewing`` orders their renewals)."""
 
     def __init__(self, objects: Objects, key: str, holder: Holder, etag: str, lease: float) -> None:
         self.objects = objects
@@ -107,6 +165,9 @@ class Lease:
         self.holder = holder
         self._etag = etag
         self.seconds = lease
+        self.lost: LockLost | None = None
+        """Set once a renewal found the lock taken over: from then on every check raises it."""
+        self._renewing = threading.Lock()
 
     @property
     def lock_id(self) -> str:
@@ -114,12 +175,33 @@ class Lease:
 
     def renew(self) -> None:
         """Push the expiry forward; LockLost when somebody took the lock over meanwhile."""
-        holder = replace(self.holder, expires=time.time() + self.seconds)
-        etag = self.objects.replace(self.key, holder.to_json(), self._etag)
-        if etag is None:
-            raise LockLost(f"the lock {self.key} in {self.objects.url} was taken over while this apply held it "
-                           "(its lease ran out, or it was force-unlocked); stopping before any new create")
-        self.holder, self._etag = holder, etag
+        with self._renewing:
+            if self.lost is not None:
+                raise self.lost
+            holder = replace(self.holder, expires=time.time() + self.seconds)
+            etag = self.objects.replace(self.key, holder.to_json(), self._etag)
+            if etag is None:
+                self.lost = LockLost(
+                    f"the lock {self.key} in {self.objects.url} was taken over while this apply held it (its lease "
+                    f"of {self.seconds:g} s ran out: the process was paused or the machine slept, or it was "
+                    "force-unlocked); stopping before any new create or write to the store")
+                raise self.lost
+            self.holder, self._etag = holder, etag
+
+    def ensure(self) -> None:
+        """Call right before a write of the state: LockLost when the lock is no longer ours.
+
+        Costs nothing while the lease has more than a third left by this machine's clock (the
+        renewal thread keeps it at two thirds or more). Less than that means the renewals did
+        not run — the process was paused (SIGSTOP, a machine asleep) — and somebody may have
+        taken the lock over meanwhile: renew now, and write only when that works. A StoreError
+        of that renewal (an outage) propagates: the write waits like any write to a store that
+        is down."""
+        if self.lost is not None:
+            raise self.lost
+        if time.time() < self.holder.expires - self.seconds / 3:
+            return
+        self.renew()
 
     def release(self) -> None:
         """Mark the lock free, if it is still ours (a lock taken over is left to its new holder)."""
@@ -167,15 +249,24 @@ def holder_of(objects: Objects, key: str) -> tuple[Holder | None, Version | None
     return holder, current
 
 
-def force_unlock(objects: Objects, key: str, lock_id: str) -> Holder:
+def force_unlock(objects: Objects, key: str, lock_id: str) -> Holder | None:
     """Free a lock whose holder died, like ``terraform force-unlock``: only when ``lock_id``
-    names the current holder, so a typo or a stale id cannot free somebody else's lock."""
-    holder, current = holder_of(objects, key)
-    if holder is None or current is None:
+    names the current holder, so a typo or a stale id cannot free somebody else's lock.
+
+    A corrupt lock object (see ``parse_holder``) has no holder whose id could be checked: it is
+    replaced by a released lock whatever ``lock_id`` says, and None is returned."""
+    current = objects.read(key)
+    holder = parse_holder(current.data) if current is not None else None
+    if current is not None and holder is None:
+        cleared = replace(new_holder(0.0), released=True)
+        if objects.replace(key, cleared.to_json(), current.etag) is None:
+            raise StoreError(objects.url, "the lock changed while unlocking; look again", key=key)
+        return None
+    if holder is None or current is None or holder.released or holder.expires < time.time():
         raise StoreError(objects.url, "nothing to unlock: the lock is free", key=key)
     if holder.id != lock_id:
-        raise StoreError(objects.url, f"lock id {lock_id[:64]} does not match the holder's ({holder.id}, "
-                         f"{holder.describe()}); nothing was changed", key=key)
+        raise StoreError(objects.url, f"lock id {shown(lock_id, limit=70)} does not match the holder's "
+                         f"({holder.id}, {holder.describe()}); nothing was changed", key=key)
     if objects.replace(key, replace(holder, released=True).to_json(), current.etag) is None:
         raise StoreError(objects.url, "the lock changed while unlocking; look again", key=key)
     return holder
@@ -187,21 +278,19 @@ def kept(lease: Lease) -> Iterator[Callable[[], None]]:
     and release it after. Yields a check that raises LockLost once a renewal found the lock
     taken over: call it before anything that costs money."""
     stop = threading.Event()
-    lost: list[BaseException] = []
 
     def renew_until_stopped() -> None:
         while not stop.wait(lease.seconds / 3):
             try:
                 lease.renew()
-            except LockLost as err:
-                lost.append(err)
+            except LockLost:
                 return
             except StoreError:
                 continue  # the store is unreachable for now: the lease still has two thirds left
 
     def check() -> None:
-        if lost:
-            raise lost[0]
+        if lease.lost is not None:
+            raise lease.lost
 
     thread = threading.Thread(target=renew_until_stopped, name="runner-lease", daemon=True)
     thread.start()
@@ -214,7 +303,7 @@ def kept(lease: Lease) -> Iterator[Callable[[], None]]:
     finally:
         stop.set()
         thread.join()
-        if not lost:
+        if lease.lost is None:
             try:
                 lease.release()
             except StoreError:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runner.bounded import LOCK_BYTES, Unreadable, escaped, parse_json, read_file, read_text
 from runner.errors import RunnerError
 from runner.inputs.paths import confine, display_path, is_inside
 from runner.store.files import atomic_write
@@ -60,8 +61,8 @@ def _hold(lock: filelock.FileLock, holder_file: Path, busy: str, timeout: float)
         lock.acquire(timeout=timeout)
     except filelock.Timeout:
         try:
-            holder = holder_file.read_text(encoding="utf-8").strip()
-        except OSError:
+            holder = escaped(read_text(holder_file, LOCK_BYTES, what="lock files").strip()[:300])
+        except (OSError, ValueError, Unreadable):
             holder = "another process"
         raise RunnerError(busy.format(holder=holder)) from None
     except OSError as e:  # a read-only folder, a full disk: before anything is paid for
@@ -104,8 +105,8 @@ def output_owner(output_dir: Path, root: Path) -> Path | None:
     if marker.is_symlink() or not marker.is_file():
         return None
     try:
-        rel = json.loads(marker.read_text(encoding="utf-8"))["spec"]
-    except (OSError, ValueError, KeyError, TypeError):
+        rel = parse_json(read_file(marker, LOCK_BYTES, what="owner files"))["spec"]
+    except (OSError, ValueError, KeyError, TypeError, Unreadable):
         return None  # a damaged owner file is claimed again
     if not isinstance(rel, str):
         return None

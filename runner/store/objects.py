@@ -23,7 +23,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runner.bounded import STATE_BYTES, Unreadable, read_file
+from runner.bounded import too_large as bounded_too_large
 from runner.errors import StoreError
+from runner.inputs.paths import BUCKET_SCHEMES
 from runner.store.files import TEMP_PREFIX, TempFile, atomic_write
 
 if TYPE_CHECKING:
@@ -41,6 +44,11 @@ class Version:
     etag: str
 
 
+def too_large(url: str, key: str, reason: str) -> StoreError:
+    """A store object that is not a plain object under its cap: nothing in it is used."""
+    return StoreError(url, f"the object {reason}; restore it from the bucket's versioning or delete it", key=key)
+
+
 def check_key(url: str, key: str) -> str:
     """``key`` if it is a safe relative object key, else a StoreError naming it."""
     parts = key.split("/")
@@ -56,8 +64,9 @@ class Objects(ABC):
     url: str
 
     @abstractmethod
-    def read(self, key: str) -> Version | None:
-        """The object's content and ETag, or None when there is none."""
+    def read(self, key: str, *, limit: int = STATE_BYTES) -> Version | None:
+        """The object's content and ETag, or None when there is none; a StoreError when it holds
+        more than ``limit`` bytes (a store object is untrusted: see ``too_large``)."""
 
     @abstractmethod
     def create(self, key: str, data: bytes) -> str | None:
@@ -90,7 +99,8 @@ class Objects(ABC):
     @abstractmethod
     def download(self, key: str, write: Callable[[bytes], object]) -> bool:
         """Stream ``key``'s content through ``write``; False when there is no such object. The caller
-        owns where it goes (a temp file it verifies before renaming: a store is not trusted either)."""
+        owns where it goes (a temp file it verifies before renaming: a store is not trusted either);
+        a StoreError that ``write`` raises stops the download and is raised as it is."""
 
 
 class FolderObjects(Objects):
@@ -109,11 +119,13 @@ class FolderObjects(Objects):
     def _fail(self, key: str, err: OSError) -> StoreError:
         return StoreError(self.url, f"{err.strerror or err}; check that the folder exists and is writable", key=key)
 
-    def read(self, key: str) -> Version | None:
+    def read(self, key: str, *, limit: int = STATE_BYTES) -> Version | None:
         try:
-            data = self._path(key).read_bytes()
+            data = read_file(self._path(key), limit, what="store objects read whole")
         except FileNotFoundError:
             return None
+        except Unreadable as err:
+            raise too_large(self.url, key, err.reason) from None
         except OSError as err:
             raise self._fail(key, err) from None
         return Version(data, _etag(data))
@@ -134,8 +146,10 @@ class FolderObjects(Objects):
         try:
             with self._cas:
                 try:
-                    current = path.read_bytes()
+                    current = read_file(path, STATE_BYTES, what="store objects read whole")
                 except FileNotFoundError:
+                    return None
+                except Unreadable:  # not the object that was read (a FIFO, a giant): not ours to replace
                     return None
                 if _etag(current) != etag:
                     return None
@@ -214,14 +228,25 @@ class BucketObjects(Objects):
         current = self.read(key)
         return current.etag if current is not None and current.data == data else None
 
-    def read(self, key: str) -> Version | None:
+    def read(self, key: str, *, limit: int = STATE_BYTES) -> Version | None:
         import obstore
 
         try:
             got = obstore.get(self._store, check_key(self.url, key))
-            data = bytes(got.bytes())
+            size = int(got.meta.get("size") or 0)
+            if size > limit:  # refused before its body is read
+                raise too_large(self.url, key, bounded_too_large(size, limit, "store objects read whole").reason)
+            chunks, total = [], 0
+            for chunk in got.stream(min_chunk_size=_CHUNK):  # the size can lie: count what arrives
+                total += len(chunk)
+                if total > limit:
+                    raise too_large(self.url, key, bounded_too_large(None, limit, "store objects read whole").reason)
+                chunks.append(bytes(chunk))
+            data = b"".join(chunks)
         except FileNotFoundError:
             return None
+        except StoreError:
+            raise
         except Exception as err:
             raise self._fail(key, err) from None
         return Version(data, str(got.meta.get("e_tag") or ""))
@@ -310,6 +335,8 @@ class BucketObjects(Objects):
                 write(bytes(chunk))
         except FileNotFoundError:
             return False
+        except StoreError:
+            raise  # ``write`` refused the content (longer than expected): said, not retried
         except OSError as err:
             raise StoreError(self.url, f"cannot write the local copy: {err.strerror or err}", key=key) from None
         except Exception as err:
@@ -345,9 +372,6 @@ def retry_config(url: str, env: dict[str, str] | None = None) -> RetryConfig:
     return {"max_retries": 4, "retry_timeout": timedelta(seconds=seconds),
             "backoff": {"init_backoff": timedelta(seconds=seconds / 600), "max_backoff": timedelta(seconds=seconds / 4),
                         "base": 2}}
-
-
-BUCKET_SCHEMES = ("s3://", "gs://", "az://", "azure://", "abfs://")
 
 
 def open_store(url: str, *, base: Path | None = None) -> Objects:

@@ -7,6 +7,13 @@ by ``--store``, else ``RUNNER_STORE``, else the spec's ``store:`` — keeps the 
 snapshot plus journal steps, the lock as a lease made of conditional writes, and every output
 by content, so another machine with a fresh checkout and an empty cache plans 0 credits for
 what was ever applied and restores the files from the store.
+
+An apply that lost the store's lock (``LockLost``: paused past its lease while another apply
+took over) writes nothing more to the store; what it holds is kept on this machine instead, in
+``<spec>.state.unsaved.json`` beside the spec (``keep_unsaved``), besides its outputs and the
+cache. The next load on this machine adds to the store's state what only that file knows
+(``state.merge_unsaved``: takes and task ids, so nothing paid is paid again), and the next apply
+that writes the store in full removes the file.
 """
 
 from __future__ import annotations
@@ -21,13 +28,15 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.errors import StoreError
+from runner.bounded import ENTRY_BYTES, parse_json
+from runner.errors import LockLost, StoreError
+from runner.inputs.paths import BUCKET_SCHEMES, OutputLayout
 from runner.store import blobs, lease
 from runner.store.local import LocalState
 from runner.store.lock import spec_lock
 from runner.store.objects import Objects, open_store
 from runner.store.shared import SharedState, spec_key
-from runner.store.state import State, load_state, state_path
+from runner.store.state import State, load_state, merge_unsaved, save_state, state_path
 from runner.store.steps import state_digest
 
 STORE_ENV = "RUNNER_STORE"
@@ -42,6 +51,20 @@ def store_url(option: str | None, spec_store: str | None, env: dict[str, str] | 
     return option or env.get(STORE_ENV) or spec_store or None
 
 
+def store_identity(url: str | None) -> str | None:
+    """The store ``url`` names, comparable however it is spelled: a bucket URL without trailing
+    slashes; a folder (``file://`` or not) as an absolute path (relative ones from the working
+    folder, as ``open_store`` takes them) with symlinks followed; None for the local default."""
+    if not url:
+        return None
+    if url.startswith(BUCKET_SCHEMES) or ("://" in url and not url.startswith("file://")):
+        return url.rstrip("/")
+    try:
+        return str((Path.cwd() / url.removeprefix("file://")).resolve())
+    except (ValueError, OSError, RuntimeError):
+        return url
+
+
 @dataclass
 class Place:
     """A spec's home for state, lock and outputs (the local default when ``shared`` is None)."""
@@ -53,6 +76,9 @@ class Place:
     shared: SharedState | None = None
     _blobs: set[str] | None = field(default=None, repr=False)
     local: LocalState | None = field(default=None, repr=False)
+    layout: OutputLayout | None = None
+    """The spec's output layout: every take's file read back must be the one runner derives for it."""
+    _unsaved_read: bool = field(default=False, repr=False)  # the load read a kept file (removed once written)
 
     def __post_init__(self) -> None:
         if self.shared is None and self.local is None:
@@ -69,13 +95,35 @@ class Place:
         there is one; reading never writes (a pull request's plan may hold read-only
         credentials): the first apply that changes anything writes it all to the store."""
         if self.shared is None:
-            return load_state(self.state_file)
+            return load_state(self.state_file, layout=self.layout)
         state = self.shared.load(State(self.state_file))
         if not state.shots and self.state_file.is_file():
-            local = load_state(self.state_file)
+            local = load_state(self.state_file, layout=self.layout)
             state.shots, state.exists = local.shots, True
             self.shared.adopt()
+        kept = self.unsaved_file
+        self._unsaved_read = kept.is_file()
+        if self._unsaved_read and merge_unsaved(state, load_state(kept, layout=self.layout).shots):
+            state.exists = True
+            self.shared.adopt()
         return state
+
+    @property
+    def unsaved_file(self) -> Path:
+        """Where an apply that lost the store's lock keeps its state (``<spec>.state.unsaved.json``)."""
+        return self.state_file.with_name(self.state_file.name.removesuffix(".json") + ".unsaved.json")
+
+    def keep_unsaved(self, state: State) -> Path:
+        """Keep ``state`` on this machine, for the store could not take it (see the module docstring)."""
+        kept = State(self.unsaved_file, state.shots)
+        save_state(kept)
+        return self.unsaved_file
+
+    def _drop_unsaved(self) -> None:
+        """The store now holds what the kept file held (it was merged at load and written in full)."""
+        if self._unsaved_read:
+            self.unsaved_file.unlink(missing_ok=True)
+            self._unsaved_read = False
 
     def save(self, state: State, *, final: bool = False) -> None:
         """Make ``state`` durable now."""
@@ -89,13 +137,24 @@ class Place:
         if self.local is not None:
             return self.local.prepare(state, changed=changed, compact=final)
         assert self.shared is not None
-        return self.shared.prepare(state, compact=final, changed=changed)
+        write = self.shared.prepare(state, compact=final, changed=changed)
+        if not final:
+            return write
+
+        def write_then_drop_kept() -> None:
+            write()
+            self._drop_unsaved()
+
+        return write_then_drop_kept
 
     def fold(self, state: State) -> None:
         """Fold a journal that an apply which did not finish left behind into the snapshot, so
-        the committed file holds it (``state`` as loaded; call with the lock held)."""
+        the committed file holds it (``state`` as loaded; call with the lock held). With a store,
+        what a file kept on this machine added to the state is written (then the file goes)."""
         if self.local is not None and state.exists:
             self.local.prepare(state, changed=(), compact=True)()
+        elif self.shared is not None and self._unsaved_read:
+            self.save(state, final=True)
 
     def digest(self, state: State) -> str | None:
         """What a saved plan records to notice that the state moved on before it is applied."""
@@ -116,11 +175,15 @@ class Place:
         key = f"locks/{self.shared.prefix.removeprefix('specs/')}.json"
         held = lease.acquire(self.objects, key, f"{self.spec_path.name} in {self.url}", timeout=timeout,
                              lease=lease.lease_seconds(self.objects.url))
-        with lease.kept(held) as check:
-            yield check
+        self.shared.fence = held.ensure  # every write of the state checks the lease first
+        try:
+            with lease.kept(held) as check:
+                yield check
+        finally:
+            self.shared.fence = _not_held
 
-    def unlock(self, lock_id: str) -> lease.Holder:
-        """Free the lock of a holder that died (``runner state unlock``)."""
+    def unlock(self, lock_id: str) -> lease.Holder | None:
+        """Free the lock of a holder that died (``runner state unlock``); None: the lock object was corrupt."""
         if self.objects is None or self.shared is None:
             raise StoreError(str(self.state_file), "the local default uses a lock file, which its holder's "
                              "process releases when it ends; there is nothing to unlock")
@@ -137,11 +200,11 @@ class Place:
     def shared_upload(self, account: str, digest: str) -> str | None:
         if self.objects is None or not _TOKEN.fullmatch(account) or not _SHA256.fullmatch(digest):
             return None
-        got = self.objects.read(self._upload_key(account, digest))
         try:
-            doc = json.loads(got.data) if got is not None else None
+            got = self.objects.read(self._upload_key(account, digest), limit=ENTRY_BYTES)
+            doc = parse_json(got.data) if got is not None else None
             uri, expires = (doc["uri"], float(doc["expires"])) if isinstance(doc, dict) else (None, 0.0)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, StoreError):
             return None  # a broken entry is simply not used (uploading again is free)
         if not isinstance(uri, str) or not _RUNWAY_URI.fullmatch(uri) or not time.time() < expires:
             return None
@@ -165,8 +228,8 @@ class Place:
         if self.objects is None or not _SHA256.fullmatch(digest):
             return False, None
         try:
-            got = self.objects.read(f"probes/{digest}.json")
-            doc = json.loads(got.data) if got is not None else None
+            got = self.objects.read(f"probes/{digest}.json", limit=ENTRY_BYTES)
+            doc = parse_json(got.data) if got is not None else None
         except (StoreError, ValueError):
             return False, None
         seconds = doc.get("seconds") if isinstance(doc, dict) else "absent"
@@ -203,21 +266,28 @@ class Place:
             self._blobs = {key.rsplit("/", 1)[-1] for key in self.objects.keys("blobs/sha256")}
         return sha256 in self._blobs
 
-    def pull_output(self, sha256: str, dest: Path, *, root: Path) -> bool:
-        """Put the store's copy of ``sha256`` at ``dest`` (inside the project ``root``)."""
-        return self.objects is not None and blobs.pull(self.objects, sha256, dest, root=root)
+    def pull_output(self, sha256: str, dest: Path, *, root: Path, size: int) -> bool:
+        """Put the store's copy of ``sha256`` at ``dest`` (inside the project ``root``); ``size``:
+        its byte size as the state records it, which the download never goes past."""
+        return self.objects is not None and blobs.pull(self.objects, sha256, dest, root=root, size=size)
 
 
-def open_place(spec_path: Path, name: str, url: str | None, *, project_root: Path) -> Place:
-    """The place for the spec at ``spec_path`` with ``name``, in the store at ``url`` (None: local)."""
+def _not_held() -> None:
+    raise LockLost("the store's state is written only while holding its lock (runner apply)")
+
+
+def open_place(spec_path: Path, name: str, url: str | None, *, project_root: Path,
+               layout: OutputLayout | None = None) -> Place:
+    """The place for the spec at ``spec_path`` with ``name``, in the store at ``url`` (None: local);
+    ``layout``: the spec's, which every take's file read back must follow."""
     state_file = state_path(spec_path)
     if not url:
-        return Place(spec_path, state_file)
+        return Place(spec_path, state_file, layout=layout)
     objects = open_store(url, base=Path.cwd())
     spec_key(name)
     try:
         relative = spec_path.resolve().relative_to(project_root.resolve()).as_posix()
     except ValueError:
         relative = spec_path.name
-    return Place(spec_path, state_file, url, objects, SharedState(objects, name, relative))
+    return Place(spec_path, state_file, url, objects, SharedState(objects, name, relative, layout), layout=layout)
 

@@ -17,6 +17,19 @@ steps, and at the end of an apply, the snapshot is rewritten to include them and
 covers are deleted; a reader that finds steps the snapshot already covers skips them, so a
 crash between the two is harmless.
 
+Only the holder of the lock may write, and a holder can lose the lock without knowing it (paused
+past its lease while another apply took over and finished). So every write is guarded twice:
+
+- ``fence`` (``Lease.ensure``) runs before each step, snapshot and removal: a holder whose lease
+  lapsed renews first, and stops (``LockLost``) when the lock was taken over;
+- the writes are conditional: a step is a create-if-absent, and the snapshot a replace on the
+  ETag it had when this writer read (or last wrote) it, or a create-if-absent when there was
+  none. A snapshot that somebody else rewrote meanwhile is never overwritten; the steps it
+  covers are removed only after our own snapshot was written on those terms.
+
+A write refused for either reason raises ``LockLost`` and writes nothing more; the caller keeps
+what it could not write on this machine (``Place.keep_unsaved``).
+
 Snapshots and steps are files anybody with the store's credentials can edit: they are parsed
 by the same validating reader as the state file.
 """
@@ -30,7 +43,10 @@ import uuid
 from collections.abc import Callable, Collection
 from typing import Any
 
+from runner.bounded import parse_json
 from runner.errors import LockLost, StoreError
+from runner.inputs.paths import OutputLayout
+from runner.store.documents import shown
 from runner.store.objects import Objects
 from runner.store.state import FORMAT, State, changed_entries, shot_signature, shot_to_json, state_from_doc, state_root
 
@@ -50,16 +66,20 @@ def spec_key(name: str) -> str:
 class SharedState:
     """Reads and writes one spec's state in a store. ``save`` may be called from a worker thread."""
 
-    def __init__(self, objects: Objects, name: str, spec: str) -> None:
+    def __init__(self, objects: Objects, name: str, spec: str, layout: OutputLayout | None = None) -> None:
         self.objects = objects
         self.prefix = spec_key(name)
         self.spec = spec  # the spec's path in the project, to notice two specs with one name
+        self.layout = layout  # the spec's: every take's file must be the one runner derives for it
         self._writer = uuid.uuid4().hex  # makes every step unique: see BucketObjects._ours
         self._seq = 0
         self._upto = 0
         self._saved: dict[str, tuple[Any, ...] | None] = {}  # shot id -> signature in the store (None: removed)
         self._queue: list[tuple[str, bytes, bool]] = []
         self._full_next = False  # the next step compares every shot (a state taken over from a file)
+        self._snapshot_etag: str | None = None  # the snapshot as this writer last read or wrote it (None: none)
+        self.fence: Callable[[], None] = _unfenced
+        """Raises LockLost when this writer no longer holds the lock; called before every write."""
         self._lock = threading.Lock()  # guards the fields above
         self._writing = threading.Lock()  # one writer at a time, in order
 
@@ -74,7 +94,8 @@ class SharedState:
 
     def load(self, state: State) -> State:
         """Fill ``state`` (an empty one with its display path) from the snapshot and the steps after it."""
-        found_doc = self._read_json(self.snapshot_key)
+        snapshot = self.objects.read(self.snapshot_key)
+        found_doc = None if snapshot is None else self._parse(self.snapshot_key, snapshot.data)
         doc = {"format": FORMAT, "spec": self.spec, "upto": 0, "shots": {}} if found_doc is None else found_doc
         if not isinstance(doc, dict):
             raise self._corrupt(self.snapshot_key, "not a JSON object")
@@ -100,11 +121,12 @@ class SharedState:
                     shots.update(self._raw_shots(key, {sid: raw}))
             seq = int(found.group(1))
         state.shots = state_from_doc(state.path, {"format": FORMAT, "shots": shots}, state_root(state.path),
-                                     label=f"{self.objects.url.rstrip('/')}/{self.prefix}")
+                                     label=f"{self.objects.url.rstrip('/')}/{self.prefix}", layout=self.layout)
         state.exists = bool(state.shots) or found_doc is not None
         with self._lock:
             self._seq, self._upto = seq, upto
             self._saved = {sid: shot_signature(s) for sid, s in state.shots.items()}
+            self._snapshot_etag = None if snapshot is None else snapshot.etag
         return state
 
     def adopt(self) -> None:
@@ -114,17 +136,33 @@ class SharedState:
 
     def _read_json(self, key: str) -> Any:
         got = self.objects.read(key)
-        if got is None:
-            return None
+        return None if got is None else self._parse(key, got.data)
+
+    def _parse(self, key: str, data: bytes) -> Any:
         try:
-            return json.loads(got.data)
-        except (ValueError, UnicodeDecodeError):
-            raise self._corrupt(key, "not JSON") from None
+            return parse_json(data)
+        except ValueError as e:
+            raise self._corrupt(key, f"not JSON: {e}") from None
 
     def _raw_shots(self, key: str, raw: Any) -> dict[str, Any]:
-        """Shot entries as read; they are checked together, like a state file, once merged."""
+        """Shot entries as read; they are checked together, like a state file, once merged. The
+        take files they name are checked here, object by object, so that the error names the
+        object (the snapshot or the step) that holds a wrong one."""
         if not isinstance(raw, dict):
             raise self._corrupt(key, "shots must be an object of shot ids")
+        if self.layout is not None:
+            for sid, entry in raw.items():
+                takes = entry.get("takes") if isinstance(entry, dict) else None
+                for n, take in enumerate(takes if isinstance(takes, list) and isinstance(sid, str) else ()):
+                    number = take.get("take") if isinstance(take, dict) else None
+                    if not isinstance(number, int) or isinstance(number, bool):
+                        continue  # the schema check of the merged state says what is wrong
+                    why = self.layout.problem(take.get("output"), shot_id=sid, take=number)
+                    if why is not None:
+                        raise StoreError(self.objects.url, f"corrupt state object: shots.{shown(sid)[1:-1]}.takes[{n}]"
+                                         f".output {shown(take.get('output'), limit=200)} {why}; nothing was read, "
+                                         "moved, restored or pulled for it. Restore the object from the bucket's "
+                                         "versioning, or delete it to start over", key=key)
         return dict(raw)
 
     def _corrupt(self, key: str, what: str) -> StoreError:
@@ -169,6 +207,7 @@ class SharedState:
                     if not self._queue:
                         return
                     key, data, is_snapshot = self._queue[0]
+                self.fence()
                 if is_snapshot:
                     self._write_snapshot(data)
                 elif self.objects.create(key, data) is None:
@@ -178,9 +217,25 @@ class SharedState:
                     self._queue.pop(0)
 
     def _write_snapshot(self, data: bytes) -> None:
-        self.objects.write(self.snapshot_key, data)
+        """Fold the steps into the snapshot, on the terms of the module docstring."""
+        etag = self._snapshot_etag
+        written = self.objects.create(self.snapshot_key, data) if etag is None else \
+            self.objects.replace(self.snapshot_key, data, etag)
+        if written is None:
+            raise LockLost(f"{self.snapshot_key} in {self.objects.url} changed since this apply read it: another "
+                           "apply wrote this spec's state meanwhile (this one's lease had run out?); it was not "
+                           "overwritten")
+        if not written:  # a store that did not say the new ETag: read it back (it holds our bytes)
+            current = self.objects.read(self.snapshot_key)
+            written = current.etag if current is not None and current.data == data else None
+        self._snapshot_etag = written
         upto = json.loads(data)["upto"]
         for key in self.objects.keys(f"{self.prefix}/journal"):
             found = _STEP.search(key)
             if found is not None and int(found.group(1)) <= upto:
+                self.fence()
                 self.objects.delete(key)
+
+
+def _unfenced() -> None:
+    """The fence of a writer that holds no lease (tests of the store alone)."""

@@ -20,14 +20,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.errors import StateError
-from runner.inputs.paths import ID_PATTERN, confine, folder_root, is_inside, read_back_problem
+from runner.bounded import SPEC_BYTES, STATE_BYTES, Unreadable, read_file
+from runner.errors import FileError, StateError
+from runner.inputs.paths import ID_PATTERN, OutputLayout, confine, folder_root, is_inside, read_back_problem
 from runner.store.documents import first_problem, more, parse_json, shown
 from runner.store.files import atomic_write, stale_temp_files
 from runner.store.steps import RESTORE, corrupt_step, journal_path, read_steps
@@ -148,7 +148,7 @@ def state_path(spec_path: Path) -> Path:
     return spec_path.with_name(f"{name}.state.json")
 
 
-def load_state(path: Path) -> State:
+def load_state(path: Path, *, layout: OutputLayout | None = None) -> State:
     """Read a state: the file, then the steps of its journal (``<spec>.state.journal``, see
     ``store.steps``) replayed over it; no file and no journal is an empty state.
 
@@ -156,7 +156,8 @@ def load_state(path: Path) -> State:
     ``schema/state.schema.json`` before anything in it is used, and so is every shot entry of
     every journal line; a problem is a ``StateError`` naming the JSON path (see
     ``store.documents``), or file:line for the journal. Paths and ids are then checked
-    (``check_paths``) before anything uses them.
+    (``check_paths``; with ``layout``, the spec's, every take's file must be the one runner
+    derives for it) before anything uses them.
 
     Reading takes no lock: an apply may fold its journal into a new file meanwhile. The file
     is read first and looked at again after the journal; when it was replaced in between,
@@ -176,9 +177,9 @@ def load_state(path: Path) -> State:
                          "run the command again")
     if seen is None and not steps.lines:
         return State(path)
-    shots = {} if seen is None else state_from_doc(path, doc, root)
+    shots = {} if seen is None else state_from_doc(path, doc, root, layout=layout)
     for n, changed in steps.lines:
-        checked = _line_shots(path, journal, n, changed, root)
+        checked = _line_shots(path, journal, n, changed, root, layout)
         for sid in changed:
             if sid in checked:
                 shots[sid] = checked[sid]
@@ -190,14 +191,15 @@ def load_state(path: Path) -> State:
 _READ_TRIES = 5
 
 
-def _line_shots(path: Path, journal: Path, n: int, changed: dict[str, Any], root: Path) -> dict[str, ShotState]:
+def _line_shots(path: Path, journal: Path, n: int, changed: dict[str, Any], root: Path,
+                layout: OutputLayout | None) -> dict[str, ShotState]:
     """The shot entries of journal line ``n``, checked like the state file's."""
     doc = {"format": FORMAT, "shots": {sid: raw for sid, raw in changed.items() if raw is not None}}
     problem = first_problem("state.schema.json", doc)
     if problem is not None:
         where, what, count = problem
         raise corrupt_step(journal, n, f"{where}: {what}{more(count)}")
-    return state_from_doc(path, doc, root, label=f"{journal}:{n}", restore=RESTORE)
+    return state_from_doc(path, doc, root, label=f"{journal}:{n}", restore=RESTORE, layout=layout)
 
 
 def _identity(path: Path) -> tuple[int, int, int] | None:
@@ -213,22 +215,24 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
 def _read_snapshot(path: Path) -> tuple[Any, tuple[int, int, int] | None]:
     """The state file's document and which file it was (None, None when there is none)."""
     try:
-        with path.open("rb") as f:
-            st = os.fstat(f.fileno())
-            data = f.read()
+        seen = _identity(path)
+        data = read_file(path, STATE_BYTES, what="state files")
     except FileNotFoundError:
         return None, None
+    except Unreadable as e:
+        raise StateError(path, f"{e.reason}; restore it from git (git checkout -- <file>)",
+                         label="cannot read the state file") from None
     except OSError as e:
         raise StateError(path, f"cannot read the state file: {e.strerror}") from None
     try:
-        doc = parse_json(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+        doc = parse_json(data)
+    except ValueError as e:
         raise corrupt(path, "$", f"not JSON ({shown(str(e))[1:-1]})") from None
-    return doc, (st.st_ino, st.st_mtime_ns, st.st_size)
+    return doc, seen
 
 
 def state_from_doc(path: Path, doc: Any, root: Path, *, label: str | None = None,
-                   restore: str | None = None) -> dict[str, ShotState]:
+                   restore: str | None = None, layout: OutputLayout | None = None) -> dict[str, ShotState]:
     """The shots of a state document read back from ``path`` (or from a store or a journal
     line, named by ``label``; ``restore`` says how to mend a path that points out): its format,
     its schema, then its paths and ids are checked before anything in it is used."""
@@ -253,7 +257,7 @@ def state_from_doc(path: Path, doc: Any, root: Path, *, label: str | None = None
             pending=[Pending(**p) for p in raw["pending"]],
             failure=raw.get("failure"),
         )
-    check_paths(path, shots, root, label=label, restore=restore)
+    check_paths(path, shots, root, label=label, restore=restore, layout=layout)
     return shots
 
 
@@ -271,30 +275,57 @@ def state_root(path: Path) -> Path:
 
 
 def check_paths(path: Path, shots: dict[str, ShotState], root: Path, *, label: str | None = None,
-                restore: str | None = None) -> None:
+                restore: str | None = None, layout: OutputLayout | None = None) -> None:
     """Refuse a state file whose shot ids are not ids or whose take outputs point outside the
-    project (absolute, ``..``, or through a symlink): nothing of it is read, moved, copied,
-    embedded or deleted then."""
-    base, top = path.absolute().parent.resolve(), root.resolve()  # once, not once per take
+    project (absolute, ``..``, or through a symlink), or, given the spec's ``layout``, are not
+    the file runner derives for the take (``OutputLayout.problem``): nothing of it is read,
+    moved, copied, restored, pulled, embedded or deleted then."""
+    base = path.absolute().parent
     for sid, shot in shots.items():
         if not isinstance(sid, str) or not ID_PATTERN.fullmatch(sid):
             raise StateError(label or path, f"corrupt state file: shot id {sid!r} is not a valid id "
                              f"({ID_PATTERN.pattern}); {restore or 'restore the file from git'}")
         for n, take in enumerate(shot.takes):
             where = f"shots.{sid}.takes[{n}].output"
-            why = read_back_problem(take.output, base, top, resolved=True)
+            why = read_back_problem(take.output, base, root)
             if why is not None:
-                raise StateError(label or path, f"corrupt state file: {where} points outside the project ({why}: "
+                raise StateError(label or _line_of(path, take.output),
+                                 f"corrupt state file: {where} points outside the project ({why}: "
                                  f"{str(take.output)[:200]!r}); nothing was read or moved. "
+                                 f"{restore or 'Restore the file from git (git checkout -- <file>)'}")
+            why = layout.problem(take.output, shot_id=sid, take=take.take) if layout is not None else None
+            if why is not None:
+                raise StateError(label or _line_of(path, take.output),
+                                 f"corrupt state file: {where} {shown(take.output, limit=200)} {why}; nothing was "
+                                 "read, moved, restored or pulled for it. "
                                  f"{restore or 'Restore the file from git (git checkout -- <file>)'}")
 
 
-def file_sha256(path: Path) -> str | None:
-    """sha256 of a state (or any) file's bytes, None when it does not exist."""
+def _line_of(path: Path, output: str) -> str:
+    """``path:line`` of a take's ``"output": ...`` in a state file as runner writes it (indented
+    JSON, one field a line), else ``path``: the line people open the file at."""
+    needle = f'"output": {json.dumps(output, ensure_ascii=False)}'
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        with path.open(encoding="utf-8", errors="replace") as f:
+            for n, line in enumerate(f, start=1):
+                if needle in line:
+                    return f"{path}:{n}"
+    except OSError:
+        pass
+    return str(path)
+
+
+def file_sha256(path: Path, limit: int = SPEC_BYTES, *, what: str = "specs") -> str | None:
+    """sha256 of a file's bytes (a spec's, unless told), None when it does not exist; a
+    FileError for one that is not a regular file or is over ``limit``."""
+    try:
+        return hashlib.sha256(read_file(path, limit, what=what)).hexdigest()
     except FileNotFoundError:
         return None
+    except Unreadable as e:
+        raise FileError(path, e.reason) from None
+    except OSError as e:
+        raise FileError(path, f"cannot read: {e.strerror or e}") from None
 
 
 def save_state(state: State) -> None:
@@ -358,3 +389,39 @@ def shot_signature(shot: ShotState) -> tuple[Any, ...]:
     """Everything of a shot that apply changes, by value: equal signatures, nothing to write."""
     return _signature(shot)
 
+
+
+def merge_unsaved(state: State, kept: dict[str, ShotState]) -> set[str]:
+    """Add to ``state`` (a store's) what ``kept`` (the state an apply that lost the store's lock
+    kept on this machine) knows and the store does not, so that nothing paid is paid again: a
+    take whose number the store's entry lacks, and a task id the store has neither as a take nor
+    as a pending task (it replaces the store's intent of unknown outcome for the same take and
+    fingerprint: that create did happen, and this is its task). Everything else is the store's
+    (the apply that took over is newer). Returns the ids of the shots that changed."""
+    changed: set[str] = set()
+    for sid, mine in sorted(kept.items()):
+        theirs = state.shots.get(sid)
+        if theirs is None:
+            paid = [p for p in mine.pending if p.task_id]
+            if mine.takes or paid:
+                state.shots[sid] = dataclasses.replace(mine, takes=list(mine.takes), pending=paid)
+                changed.add(sid)
+            continue
+        known = {t.task_id for t in theirs.takes if t.task_id} | {p.task_id for p in theirs.pending if p.task_id}
+        numbers = {t.take for t in theirs.takes}
+        takes = [t for t in mine.takes if t.take not in numbers and (t.task_id is None or t.task_id not in known)]
+        tasks = [p for p in mine.pending if p.task_id and p.task_id not in known
+                 and p.task_id not in {t.task_id for t in takes}]
+        if not takes and not tasks:
+            continue
+        pending = list(theirs.pending)
+        for task in tasks:
+            unknown = next((p for p in pending if p.task_id is None and (p.take, p.fingerprint) ==
+                            (task.take, task.fingerprint)), None)
+            if unknown is not None:
+                pending.remove(unknown)
+            pending.append(task)
+        state.shots[sid] = dataclasses.replace(theirs, takes=sorted([*theirs.takes, *takes], key=lambda t: t.take),
+                                               pending=pending)
+        changed.add(sid)
+    return changed

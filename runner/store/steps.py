@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.bounded import JOURNAL_BYTES, STATE_BYTES, Unreadable, read_file
 from runner.errors import StateError
 from runner.inputs.paths import ID_PATTERN
 from runner.store.documents import parse_json, shown
@@ -64,9 +65,11 @@ def read_steps(path: Path) -> Steps:
     """The steps of the journal at ``path`` (none when there is no file), checked for form.
     The shot entries are checked by the caller, against the state file's schema."""
     try:
-        data = path.read_bytes()
+        data = read_file(path, JOURNAL_BYTES, what="journals")
     except FileNotFoundError:
         return Steps()
+    except Unreadable as e:
+        raise StateError(path, f"cannot read the journal: it {e.reason}; {RESTORE}") from None
     except OSError as e:
         raise StateError(path, f"cannot read the journal: {e.strerror or e}") from None
     return parse_steps(path, data)
@@ -91,9 +94,11 @@ def parse_steps(path: Path, data: bytes) -> Steps:
 
 
 def _parse_line(path: Path, n: int, raw: bytes) -> tuple[dict[str, Any], int]:
+    if len(raw) > STATE_BYTES:  # one step holds at most every shot: a state's worth
+        raise corrupt_step(path, n, f"the line is {len(raw):,} bytes; a step holds at most {STATE_BYTES:,}")
     try:
-        step = parse_json(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+        step = parse_json(raw)
+    except ValueError as e:
         raise corrupt_step(path, n, f"not JSON ({shown(str(e))[1:-1]})") from None
     if not isinstance(step, dict) or set(step) != {"seq", "shots"}:
         raise corrupt_step(path, n, 'not a journal step (an object with just "seq" and "shots")')
@@ -118,14 +123,19 @@ def state_digest(state_file: Path) -> str | None:
     """What a saved plan records of the local state (snapshot and journal) to notice that it
     moved on: the snapshot's sha256 when no journal line is on disk (as runners before the
     journal recorded), else the sha256 of both; None when there is neither."""
+    journal_file = journal_path(state_file)
     try:
-        snapshot: bytes | None = state_file.read_bytes()
-    except FileNotFoundError:
-        snapshot = None
-    try:
-        journal = complete_part(journal_path(state_file).read_bytes())
-    except FileNotFoundError:
-        journal = b""
+        try:
+            snapshot: bytes | None = read_file(state_file, STATE_BYTES, what="state files")
+        except FileNotFoundError:
+            snapshot = None
+        try:
+            journal = complete_part(read_file(journal_file, JOURNAL_BYTES, what="journals"))
+        except FileNotFoundError:
+            journal = b""
+    except (Unreadable, OSError) as e:
+        reason = e.reason if isinstance(e, Unreadable) else f"cannot be read ({e.strerror or e})"
+        raise StateError(state_file, f"the state file or its journal {reason}") from None
     if not journal:
         return None if snapshot is None else hashlib.sha256(snapshot).hexdigest()
     head = b"-" if snapshot is None else str(len(snapshot)).encode()

@@ -5,7 +5,9 @@ store (or this machine's cache), checking each file against the sha256 the state
 files already in place are left alone. Push puts what the store lacks into it (after an apply
 whose store writes failed, or to seed a store from outputs made before it existed).
 
-Paths come from the state, which a pull request can edit: each must stay inside the project.
+Paths come from the state, which a pull request can edit: each must be the take's own file
+in output_dir (``OutputLayout.problem``, checked when the state is read and again here), and a
+blob is read only up to the size the state records.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from pathlib import Path
 
 from runner.errors import StateError
 from runner.store import cache as cache_mod
+from runner.store.documents import shown
 from runner.store.place import Place
-from runner.store.state import State
+from runner.store.state import State, Take
 
 
 @dataclass
@@ -30,11 +33,14 @@ class SyncResult:
     """Entries neither the store nor the cache (pull) or the disk (push) has."""
 
 
-def _target(base: Path, root: Path, state: State, output: str) -> Path:
+def _target(place: Place, base: Path, root: Path, state: State, sid: str, take: Take) -> Path:
+    output = take.output
     path = (base / output).resolve()
-    if os.path.isabs(output) or not path.is_relative_to(root.resolve()):
-        raise StateError(state.path, f"a take's output {output[:200]!r} points outside the project; "
-                         "the state file was edited — restore it from git")
+    why = place.layout.problem(output, shot_id=sid, take=take.take) if place.layout is not None else None
+    if os.path.isabs(output) or not path.is_relative_to(root.resolve()) or why is not None:
+        raise StateError(state.path, f"shots.{sid}.takes: take {take.take}'s output {shown(output, limit=200)} "
+                         f"{why or 'points outside the project'}; the state was edited: restore it (git, or the "
+                         "store's object versions). Nothing was pulled or pushed for it")
     return path
 
 
@@ -50,21 +56,21 @@ def pull(place: Place, state: State, base: Path, root: Path) -> SyncResult:
     result = SyncResult()
     for sid, shot in sorted(state.shots.items()):
         for take in sorted(shot.takes, key=lambda t: t.take):
-            dest = _target(base, root, state, take.output)
+            dest = _target(place, base, root, state, sid, take)
             label = f"{sid}/{take.take}"
             if _has(dest, take.sha256, take.bytes):
                 result.present += 1
-            elif _restore(place, take.sha256, dest, root):
+            elif _restore(place, take, dest, root):
                 result.done.append(label)
             else:
                 result.missing.append(label)
     return result
 
 
-def _restore(place: Place, sha256: str, dest: Path, root: Path) -> bool:
-    if place.has_output(sha256) and place.pull_output(sha256, dest, root=root):
+def _restore(place: Place, take: Take, dest: Path, root: Path) -> bool:
+    if place.has_output(take.sha256) and place.pull_output(take.sha256, dest, root=root, size=take.bytes):
         return True
-    return _from_cache(sha256, dest, root)
+    return _from_cache(take.sha256, dest, root)
 
 
 def _from_cache(sha256: str, dest: Path, root: Path) -> bool:
@@ -84,7 +90,7 @@ def push(place: Place, state: State, base: Path, root: Path) -> SyncResult:
             if place.has_output(take.sha256):
                 result.present += 1
                 continue
-            path = _target(base, root, state, take.output)
+            path = _target(place, base, root, state, sid, take)
             if _has(path, take.sha256, take.bytes):
                 place.push_output(path, take.sha256)
                 result.done.append(label)

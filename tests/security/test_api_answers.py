@@ -73,6 +73,9 @@ TASK_ANSWERS = [
     ("output-tab", "contains control characters or spaces"),
     ("output-nul", "contains control characters or spaces"),
     ("output-not-a-list", "does not document"),
+    # JSON true is not a number: the SDK's models read {"credits": true} as a cost of 1
+    ("cost-bool", "does not document (cost.credits is true or false, not a number)"),
+    ("estimate-bool", "does not document (estimatedCost.credits is true or false, not a number)"),
 ]
 
 
@@ -122,7 +125,7 @@ def test_a_task_that_never_finishes_ends_apply_at_its_deadline(answer: str, writ
     finishes_once_healthy(run, emu, spec, tmp_path)
 
 
-@pytest.mark.parametrize("answer", ["balance-text", "tier-missing", "not-an-object"])
+@pytest.mark.parametrize("answer", ["balance-text", "tier-missing", "not-an-object", "balance-bool"])
 def test_a_malformed_organization_answer_stops_before_any_create(answer: str, write_spec, run, api) -> None:
     emu = api(broken_organization=answer)
     result = apply_text(run, write_spec(TEXT_SPEC.format(prompt="x")))
@@ -151,3 +154,64 @@ def test_a_malformed_upload_answer_fails_the_shot_before_its_create(answer: str,
     assert "nothing was created" in result.stdout
     assert emu.stats["creates_total"] == 0
     assert emu.stats["uploads"] == 1 and not any(u for u in emu.emulator.world.uploads.values() if u["complete"])
+
+
+# --- Answers nested past any parser's depth ---------------------------------------------------
+# A JSON answer nested 100,000 levels (200 KB) made the SDK's parser, or our walk of its
+# result, raise RecursionError: exit 3 mid-apply. Every answer is now parsed by the one
+# bounded parser (runner/bounded.py parse_json) before the SDK's models see it.
+
+def test_a_task_answer_nested_too_deeply_keeps_the_paid_task(write_spec, run, api, tmp_path) -> None:
+    emu = api()
+    spec = write_spec(TEXT_SPEC.format(prompt="x [[task:deep]]"))
+    result = apply_text(run, spec)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert "internal error" not in result.stderr
+    assert "does not document (nested too deeply (more than 100 levels))" in result.stdout
+    assert "stays in the journal" in result.stdout
+    (entry,) = journal_of(tmp_path)
+    assert entry["task_id"]
+    finishes_once_healthy(run, emu, spec, tmp_path)
+
+
+def test_a_create_answer_nested_too_deeply_is_journaled_as_maybe_created(write_spec, run, api, tmp_path) -> None:
+    emu = api()
+    result = apply_text(run, write_spec(TEXT_SPEC.format(prompt="x [[create:deep]]")))
+    assert result.exit_code == 1 and "internal error" not in result.stderr
+    assert "the API answered a create with something that is not JSON runner accepts (nested too deeply" \
+        in result.stdout
+    assert "may have been created" in result.stdout
+    (intent,) = journal_of(tmp_path)
+    assert intent["task_id"] is None and emu.stats["creates_total"] == 1
+
+
+def test_an_organization_answer_nested_too_deeply_stops_before_any_create(write_spec, run, api) -> None:
+    emu = api(broken_organization="deep")
+    result = apply_text(run, write_spec(TEXT_SPEC.format(prompt="x")))
+    assert result.exit_code == 1 and "internal error" not in result.stderr
+    assert "error: the API answered GET /v1/organization with something it does not document (nested too " \
+           "deeply" in result.stderr
+    assert emu.stats["creates_total"] == 0
+
+
+def test_an_upload_answer_nested_too_deeply_fails_the_shot_before_its_create(write_spec, run, api) -> None:
+    emu = api(broken_upload="deep")
+    result = apply_text(run, write_spec(spec_with_image("assets/sneaker.png")))
+    assert result.exit_code == 1 and "internal error" not in result.stderr
+    assert "nested too deeply" in result.stdout and "nothing was created" in result.stdout
+    assert emu.stats["creates_total"] == 0
+
+
+def test_a_usage_answer_nested_too_deeply_is_an_api_error(run, api) -> None:
+    api(broken_usage="deep")
+    result = run(["usage"])
+    assert result.exit_code == 1 and "internal error" not in result.stderr, result.stderr
+    assert "error: the API answered POST /v1/organization/usage with something it does not document (nested " \
+           "too deeply" in result.stderr
+
+
+def test_a_usage_amount_that_is_a_boolean_is_not_a_credit(run, api) -> None:
+    api(broken_usage="amount-bool")
+    result = run(["usage", "--since", "2025-12-01"])
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert "does not document (results[0].usedCredits[0].amount is true or false, not a number)" in result.stderr

@@ -43,12 +43,15 @@ def test_output_that_is_not_a_video_is_refused(write_spec, run, api, tmp_path) -
 
 
 def test_oversized_output_is_refused(write_spec, run, api, tmp_path) -> None:
-    api()
+    emu = api()
     spec = write_spec("version: 1\nname: t\nshots:\n  - id: a\n    model: gen4.5\n    prompt: 'x [[size:300000]]'\n"
                       "    ratio: '1280:720'\n    duration: 5\n")
     result = run(["apply", str(spec), "--yes", "--poll-interval", "0.02", "--max-output-mb", "0.1"])
     assert result.exit_code == 1 and "over the 104857 byte limit" in result.stdout + result.stderr
     assert not list((tmp_path / "outputs").rglob("*.mp4"))
+    # Its Content-Length says so: refused at once, never downloaded again (it would not shrink)
+    assert "not retried" in result.stdout and "retrying" not in result.stdout + result.stderr
+    assert emu.stats["downloads"] == 1
 
 
 def test_outputs_are_written_readable_not_executable(write_spec, run, api, tmp_path) -> None:

@@ -109,6 +109,29 @@ def test_template_time_limit_holds_on_a_worker_thread(write_spec) -> None:
     assert ":6:13: shot a: prompt: template too expensive: still rendering after 2 s" in str(caught.value)
 
 
+def test_a_matrix_cannot_multiply_the_template_time_limit(write_spec, run, api, monkeypatch) -> None:
+    # Each variant renders under the 2 s a template may take, but 40 of them add up: the spec's
+    # templates share SPEC_SECONDS (30 s; 0.5 s here, so that the test is quick). The build stops
+    # at the template where the time ran out, with one located error; nothing is sent.
+    from runner.spec import limits
+
+    monkeypatch.setattr(limits, "SPEC_SECONDS", 0.5)
+    emu = api()
+    slow = "{% for i in range(100000) %}{% endfor %}{{ n }}"
+    spec = write_spec("version: 1\nname: t\nshots:\n  - id: \"v{{ n }}\"\n    model: gen4.5\n"
+                      f"    prompt: {json.dumps(slow)}\n    ratio: '1280:720'\n    duration: 5\n"
+                      f"    matrix: {{n: {list(range(40))}}}\n")
+    result = attempt(run, spec)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    assert ":6:13: shot v" in errors[0] and ": prompt: template too expensive: the spec's templates have rendered " \
+        "for 0.5 s in all, matrix variants included; simplify them or split the spec (limit 0.5 s of rendering " \
+        "per spec)" in errors[0]
+    assert "shot v39" not in errors[0]  # it stopped where the time ran out, not after every variant
+    assert emu.stats["requests"] == {}
+
+
 def _matrix_spec(matrix: str, extra: str = "", shots: int = 1) -> str:
     entry = ("  - id: \"s#-{{ a }}-{{ b | default(0) }}\"\n    model: gen4.5\n    prompt: x\n"
              "    ratio: '1280:720'\n    duration: 5\n    matrix: " + matrix + "\n" + extra)
