@@ -43,7 +43,10 @@ print("\n@@" + json.dumps({"exit": code, "imported": found}))
 """
 
 HEAVY = ["runwayml", "av", "starlette", "uvicorn", "httpx", "PIL", "rich", "runner.emulator", "runner.engine.client"]
-NOT_FOR_VALIDATE = [*HEAVY, "diskcache", "filelock", "obstore", "runner.planner", "runner.store", "runner.engine"]
+# The planner's and the engine's packages load their modules on first use, and the command line
+# reads two light ones (the budget cap, apply's option ranges): what must stay out is the rest.
+NOT_FOR_VALIDATE = [*HEAVY, "diskcache", "filelock", "obstore", "runner.planner.make", "runner.planner.records",
+                    "runner.store", "runner.engine.outcome", "runner.engine.run", "runner.engine.loop"]
 
 
 def imports(args: list[str], cwd: Path, cache: Path, watched: list[str]) -> dict[str, list[str]]:
