@@ -93,6 +93,9 @@ class _Planner:
         self.out_prefix = spec.outputs.prefix
         self.escapes: list[Problem] = []
         self.known: set[str] | None = None  # take fingerprints the cache has outputs of (None: ask each)
+        # A new campaign: nothing in a missing output_dir can lead elsewhere (and load_spec refused an
+        # output_dir outside the project or in .git), so its takes' paths need no resolving each.
+        self.out_exists = os.path.lexists(spec.output_dir)
         self.first: dict[str, tuple[str, int]] = {}  # take fingerprint -> the (shot, take) that makes it
 
     def present(self, rel: str, size: int) -> bool:
@@ -120,6 +123,8 @@ class _Planner:
         """A take's output path must resolve to its place in output_dir (``OutputLayout.problem``):
         a shot folder that is a symlink (out of the project, or into a ``.git`` folder) is refused
         before anything is paid for."""
+        if not self.out_exists:
+            return
         why = self.spec.outputs.problem(out, shot_id=shot.id, take=take)
         if why is None:
             return
