@@ -104,8 +104,10 @@ def test_runner_prices_prints_the_table_with_units_and_sources(run) -> None:
     assert result.exit_code == 0
     rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:] if line and not line.startswith("1 ")}
     assert re.fullmatch(r"eleven_voice_isolation +second +1 per 6 s +Runway 2026-04-21", rows["eleven_voice_isolation"])
-    assert re.fullmatch(r"aleph2 +second +28/s; at least 56; \+5-20/s by output format +copy\* 2026-08-01",
+    assert re.fullmatch(r"aleph2 +second +28/s; at least 56; \+5-20/s by output format +copy\* 2026-10-04",
                         rows["aleph2"])
+    assert re.fullmatch(r"gemini_omni_flash +second +10/s; 11/s on video_to_video; \+1 per reference image; "
+                        r"\+1 per start frame +copy\* 2026-08-13", rows["gemini_omni_flash"])
     assert re.fullmatch(r"kling3\.0_pro +second +\? +- \(unpublished\)", rows["kling3.0_pro"])
     assert "ideogram_4_0" in rows and "no default documented: planned at the dearest" in rows["ideogram_4_0"]
     doc = json.loads(run(["prices", "gen4.5", "seed_audio", "--format", "json"]).stdout)

@@ -171,16 +171,16 @@ def test_an_unpriced_image_model_is_blocked_under_a_cap_until_priced_per_image(w
         budget: {max_credits: 100}
         shots:
           - id: poster
-            model: seedream5_pro
+            model: nano_banana_2.1
             prompt: "key art"
             ratio: "1024:1024"
         """)
     result = run(["plan", str(spec)])
     assert result.exit_code == 1
-    assert "spec.yaml:5:9: shot poster: model: seedream5_pro has no known price" in result.stderr
-    assert "(seedream5_pro: {credits_per_image: N})" in result.stderr
+    assert "spec.yaml:5:9: shot poster: model: nano_banana_2.1 has no known price" in result.stderr
+    assert "(nano_banana_2.1: {credits_per_image: N})" in result.stderr
     prices = tmp_path / "prices.yaml"
-    prices.write_text("seedream5_pro: {credits_per_image: 4}\n")
+    prices.write_text("nano_banana_2.1: {credits_per_image: 4}\n")
     priced = run(["plan", str(spec), "--prices", str(prices), "--format", "json"])
     assert priced.exit_code == 0, priced.stderr
     assert json.loads(priced.stdout)["summary"]["credits"] == 4

@@ -114,7 +114,7 @@ def test_video_to_video_without_duration_is_priced_by_the_input(write_spec, run)
                       "    video: assets/clip.mp4\n"
                       "    prompt: snow\n")
     doc = json.loads(run(["plan", str(spec), "--format", "json"]).stdout)
-    assert doc["shots"][0]["credits"] == 40  # 10 credits/s x the 4 s clip
+    assert doc["shots"][0]["credits"] == 44  # video-to-video: 11 credits/s x the 4 s clip
 
 
 def test_missing_output_names_the_take_and_takes_growth_is_named(write_spec, run, api, tmp_path: Path,

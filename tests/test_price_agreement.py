@@ -72,13 +72,13 @@ SHOTS: list[dict[str, Any]] = [
          performance="assets/actor.mp4", ratio="960:960"),
     shot("gemini-text", "gemini_omni_flash", prompt="p", ratio="1280:720", duration=6),
     shot("gemini-restyle", "gemini_omni_flash", video="assets/clip.mp4", prompt="p"),
-    shot("gemini11-references", "gemini_omni_flash_1.1",
-         references=[{"image": "assets/day.png"}, {"image": "assets/night.png"}], prompt="p", ratio="1920:1080",
-         duration=5),
+    shot("gemini-first-frame", "gemini_omni_flash", image="assets/day.png", prompt="p", ratio="1280:720", duration=5),
     shot("grok-1080p", "grok_imagine_1_5", prompt="p", ratio="16:9", duration=5, params={"resolution": "1080p"}),
     shot("grok-480p-reference", "grok_imagine_1_5", references=[{"image": "assets/day.png"}], prompt="p",
          ratio="1:1", duration=4, params={"resolution": "480p"}),
     shot("grok-no-resolution", "grok_imagine_1_5", prompt="p", ratio="9:16", duration=3),
+    shot("grok-start-frame", "grok_imagine_1_5", image="assets/day.png", prompt="p", duration=5,
+         params={"resolution": "720p"}),
     shot("grok-lite-square-720", "grok_imagine_1_5_lite", prompt="p", ratio="720:720", duration=5),
     shot("grok-lite-480", "grok_imagine_1_5_lite", prompt="p", ratio="720:480", duration=5),
     shot("grok-lite-1080", "grok_imagine_1_5_lite", prompt="p", ratio="1152:1744", duration=5),
@@ -94,6 +94,8 @@ SHOTS: list[dict[str, Any]] = [
     shot("happyhorse-1080p", "happyhorse_1_0", prompt="p", ratio="1662:1248", duration=5),
     shot("wan3-480p", "wan3", prompt="p", ratio="720:544", duration=5),
     shot("wan3-auto-1080p", "wan3", prompt="p", ratio="auto_1080p", duration=5),
+    shot("wan3-prime-480p-odd", "wan3_prime", prompt="p", ratio="832:480", duration=3),
+    shot("wan3-prime-1080p", "wan3_prime", prompt="p", ratio="1440:1440", duration=5),
     # Images: credits per image, the size tier from the model's list of ratios, not pixel counts
     # (1024:1024 is sold as 1080p, 1680:720 as 720p).
     shot("gen4-image-square-1080p", "gen4_image", prompt="p", ratio="1024:1024"),
@@ -103,6 +105,22 @@ SHOTS: list[dict[str, Any]] = [
     shot("gen4-image-turbo", "gen4_image_turbo", references=[{"image": "assets/day.png"}], prompt="p",
          ratio="720:720", seed=3),
     shot("gemini25-image", "gemini_2.5_flash", prompt="p", ratio="1024:1024"),
+    # The copies' image tiers: seedream5_pro 1K / 2K (auto_ too), gemini_image3_pro 1K-2K / 4K.
+    shot("seedream-lite", "seedream5_lite", prompt="p", ratio="2048:2048"),
+    shot("seedream-pro-1k", "seedream5_pro", prompt="p", ratio="1296:864"),
+    shot("seedream-pro-2k", "seedream5_pro", prompt="p", ratio="2048:2048"),
+    shot("seedream-pro-auto-1k", "seedream5_pro", prompt="p", ratio="auto_1k"),
+    shot("gemini3-2k", "gemini_image3_pro", prompt="p", ratio="3168:1344"),
+    shot("gemini3-4k", "gemini_image3_pro", prompt="p", ratio="4096:4096"),
+    # By quality and size: gpt_image_2 (default high; `auto` is 4K), grok_imagine_image_2 (default medium).
+    shot("gpt-default", "gpt_image_2", prompt="p", ratio="2560:2560"),
+    shot("gpt-low-4k", "gpt_image_2", prompt="p", ratio="3840:2160", params={"quality": "low"}),
+    shot("gpt-auto-size", "gpt_image_2", prompt="p", ratio="auto", params={"quality": "medium"}),
+    shot("grok-image-default", "grok_imagine_image_2", prompt="p", ratio="1408:704"),
+    shot("grok-image-low-2k", "grok_imagine_image_2", prompt="p", ratio="auto_2k", params={"quality": "low"}),
+    shot("grok-image-references", "grok_imagine_image_2", references=[{"image": "assets/day.png"},
+                                                                      {"image": "assets/night.png"}],
+         prompt="p", ratio="2048:2048"),
     # Per image by size (bria: 1 MP 5, 4 MP 10) or by quality (ideogram), from the SDK docstrings.
     shot("bria-1mp", "bria_fibo_1_5", prompt="p", ratio="1152:768"),
     shot("bria-4mp", "bria_fibo_1_5", prompt="p", ratio="2048:2048"),
@@ -181,7 +199,7 @@ def test_auto_is_settled_below_the_bound_for_some_shots(write_spec, run, api) ->
     assert json.loads(result.stdout)["credits"]["charged"] == sum(charges)
 
 
-@pytest.mark.parametrize("model", ["kling3.0_pro", "wan3_prime"])
+@pytest.mark.parametrize("model", ["kling3.0_pro", "gemini_omni_flash_1.1"])
 def test_a_model_without_a_known_price_is_not_free_on_the_emulator(write_spec, run, api, model: str) -> None:
     # The runner cannot price it (plan: "price unknown"); the emulator bills its documented
     # flat default of 10 credits/s, and the runner reports what was charged, not what it planned.
@@ -198,10 +216,10 @@ def test_a_model_without_a_known_price_is_not_free_on_the_emulator(write_spec, r
 
 
 def test_an_image_model_without_a_known_price_is_billed_per_image_on_the_emulator(write_spec, run, api) -> None:
-    # seedream5_pro has no published price: plan says unknown; the emulator bills its flat
+    # nano_banana_2.1 has no published price: plan says unknown; the emulator bills its flat
     # default of 10 credits per image (not per second: an image has no length).
     emu = api(video_max_side=64)
-    spec = write_spec("version: 1\nname: prices\nshots:\n  - id: a\n    model: seedream5_pro\n    prompt: p\n"
+    spec = write_spec("version: 1\nname: prices\nshots:\n  - id: a\n    model: nano_banana_2.1\n    prompt: p\n"
                       "    ratio: '1024:1024'\n    takes: 2\n")
     plan = json.loads(run(["plan", str(spec), "--format", "json"]).stdout)
     assert plan["shots"][0]["credits"] is None and plan["summary"]["unknown_cost"]

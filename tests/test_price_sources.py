@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,22 +77,177 @@ def test_the_sdks_docstring_prices_are_the_tables(name: str) -> None:
     assert "docstrings" in pricing["source"] and pricing["as_of"] == "2026-10-23"
 
 
-def test_copies_are_marked_and_agree_with_runway_wherever_both_price() -> None:
-    copies = {n for n, i in catalog().items() if i.pricing.get("copy")}
-    assert copies >= {"aleph2", "seedance2_5", "wan3"}
-    assert not copies & set(RUNWAY)  # a model Runway prices is Runway's entry, never a copy's
+# Third-party copies of the docs site's pricing page (docs.dev.runwayml.com/guides/pricing), as
+# each reads: repository -> (path @ commit, date checked) and model -> its figures, in the
+# table's fields. A copy is used only if it agrees with RUNWAY and SDK wherever both price.
+COPIES: dict[str, dict[str, Any]] = {
+    "vericontext/vibeframe": {
+        "where": ".agents/references/providers/runway.md @6cf1c270", "as_of": "2026-10-04",
+        "figures": {
+            "gen4.5": {"credits_per_second": 12},  # "12 cr/s"
+            "gen4_turbo": {"credits_per_second": 5},
+            "act_two": {"credits_per_second": 5},
+            "aleph2": {"credits_per_second": 28, "minimum_credits": 56},  # "28 cr/s, 56 cr minimum"
+            "seedance2": {"credits_per_second": 36, "by_resolution": {"480p": 36, "720p": 36, "1080p": 40, "4k": 150}},
+            "seedance2_5": {"by_resolution": {"480p": 20, "720p": 30, "1080p": 68}, "minimum_credits": 80},
+            "seedance2_fast": {"credits_per_second": 29},
+            "seedance2_mini": {"credits_per_second": 16, "minimum_credits": 64},
+            "veo3.1": {"credits_per_second": 40, "credits_per_second_no_audio": 20},  # "40 / 15 cr/s with audio,
+            "veo3.1_fast": {"credits_per_second": 15, "credits_per_second_no_audio": 10},  # 20 / 10 without"
+            "gemini_omni_flash": {"credits_per_second": 10},  # "10 cr/s (+1 per image)"
+            "grok_imagine_1_5": {"by_resolution": {"480p": 10, "720p": 16, "1080p": 29}, "per_reference_image": 1},
+            "wan3": {"by_resolution": {"480p": 5, "720p": 10, "1080p": 20}},  # "5 / 10 / 20 cr/s;
+            "wan3_prime": {"by_resolution": {"480p": 6.8, "720p": 14, "1080p": 28}},  # prime 6.8 / 14 / 28"
+            "hailuo3": {"by_resolution": {"768p": 10, "2k": 15}},  # "10 / 15 cr/s (768P / 2K) + refs"
+            "h3_max": {"by_resolution": {"480p": 5, "768p": 8}},
+            "happyhorse_1_0": {"by_resolution": {"720p": 15, "1080p": 30}},
+            "gemini_2.5_flash": {"credits_per_image": 5},
+        },
+    },
+    "cluely/unmodel": {
+        "where": "src/providers/runway/pricing.ts and models.ts @196d9bec", "as_of": "2026-08-13",
+        "figures": {
+            "gen4.5": {"credits_per_second": 12},
+            "gen4_turbo": {"credits_per_second": 5},
+            "veo3.1": {"credits_per_second": 40, "credits_per_second_no_audio": 20},
+            "veo3.1_fast": {"credits_per_second": 15, "credits_per_second_no_audio": 10},
+            "aleph2": {"credits_per_second": 28, "minimum_credits": 56},
+            "hailuo3": {"by_resolution": {"768p": 10, "2k": 15}, "per_reference_image": 2},
+            "happyhorse_1_0": {"by_resolution": {"720p": 15, "1080p": 30}},
+            "seedance2": {"by_resolution": {"480p": 36, "720p": 36, "1080p": 40, "4k": 150}},
+            "seedance2_fast": {"credits_per_second": 29},
+            "seedance2_mini": {"credits_per_second": 16, "minimum_credits": 64},
+            "seedance2_5": {"by_resolution": {"480p": 20, "720p": 30}, "minimum_credits": 80},
+            "grok_imagine_1_5": {"by_resolution": {"480p": 10, "720p": 16, "1080p": 29}, "per_reference_image": 1,
+                                 "per_prompt_image": 1},
+            "gemini_omni_flash": {"credits_per_second": 10, "by_endpoint": {"video_to_video": 11},
+                                  "per_prompt_image": 1},
+            "gen4_image": {"by_resolution": {"720p": 5, "1080p": 8}},
+            "gen4_image_turbo": {"credits_per_image": 2},
+            "gemini_2.5_flash": {"credits_per_image": 5},
+            "seedream5_lite": {"credits_per_image": 4},
+            "seedream5_pro": {"by_resolution": {"1k": 5, "2k": 9}},
+            "gemini_image3_pro": {"by_resolution": {"1k_2k": 20, "4k": 40}},
+            "gpt_image_2": {"by_quality_resolution": {"low": {"1k_2k": 1, "4k": 2}, "medium": {"1k_2k": 5, "4k": 11},
+                                                      "high": {"1k_2k": 20, "4k": 41}, "auto": {"1k_2k": 20, "4k": 41}},
+                            "default_quality": "high"},
+            "grok_imagine_image_2": {"by_quality_resolution": {"low": {"1k": 4, "2k": 6}, "medium": {"1k": 6, "2k": 8}},
+                                     "default_quality": "medium", "per_reference_image": 1},
+        },
+    },
+    "coledtouch/Atelier": {
+        "where": "src/runway.js @57026bd2", "as_of": "2026-10-08",
+        "figures": {
+            "gen4.5": {"credits_per_second": 12},
+            "gen4_turbo": {"credits_per_second": 5},
+            "aleph2": {"credits_per_second": 28, "minimum_credits": 56},
+            "veo3.1": {"credits_per_second": 40, "credits_per_second_no_audio": 20},
+            "veo3.1_fast": {"credits_per_second": 15, "credits_per_second_no_audio": 10},
+            "grok_imagine_1_5": {"by_resolution": {"480p": 10, "720p": 16, "1080p": 29}, "per_prompt_image": 1},
+            "grok_imagine_1_5_lite": {"by_resolution": {"480p": 2, "720p": 3, "1080p": 14}, "per_prompt_image": 1},
+        },
+    },
+}
+# Copies found and NOT used, with the figure that rules each out.
+REJECTED: dict[str, dict[str, Any]] = {
+    # Docsbook-Websites/runway-api, pricing/*.md @14af13f (2026-08-15): the fullest copy, but for
+    # eleven_text_to_sound_v2 it says "1 credit per second of audio" (durations of 0.5-30 s) or 2
+    # without a duration, where Runway's reference says "1-2 credits" a sound.
+    "Docsbook-Websites/runway-api": {
+        "gen4.5": {"credits_per_second": 12},
+        "seedance2": {"credits_per_second": 36},
+        "eleven_multilingual_v2": {"credits_per_character": 1 / 50},
+        "eleven_voice_isolation": {"credits_per_second": 1 / 6},
+        "eleven_text_to_sound_v2": {"credits_range": [1, 30]},
+    },
+}
+
+
+def _disagreements(figures: dict[str, dict[str, Any]]) -> list[str]:
+    """Where a copy and Runway's own figures (its API reference, the SDK's docstrings) differ."""
+    own = {**SDK, **RUNWAY}
+    out = []
+    for name, fields in figures.items():
+        for field, value in fields.items():
+            if name in own and field in own[name] and own[name][field] != value:
+                out.append(f"{name}.{field}: copy {value}, Runway {own[name][field]}")
+            # a copy's tier at a size Runway's single figure covers must say that figure too
+            if field == "by_resolution" and name in own and "credits_per_second" in own[name]:
+                flat = own[name]["credits_per_second"]
+                if name == "seedance2" and (value.get("480p"), value.get("720p")) != (flat, flat):
+                    out.append(f"{name}.by_resolution: 480p/720p differ from Runway's {flat}")
+    return out
+
+
+@pytest.mark.parametrize("repo", sorted(COPIES))
+def test_each_copy_agrees_with_runway_wherever_both_price(repo: str) -> None:
+    assert _disagreements(COPIES[repo]["figures"]) == []
+    assert set(COPIES[repo]["figures"]) & set(RUNWAY), "a copy that shares no figure with Runway cannot be checked"
+
+
+@pytest.mark.parametrize("repo", sorted(REJECTED))
+def test_a_rejected_copy_disagrees_and_prices_nothing(repo: str) -> None:
+    assert _disagreements(REJECTED[repo]) != []
     for name, info in catalog().items():
+        sources = [info.pricing.get("source", "")] + [o["source"] for o in info.pricing.get("other_sources") or []]
+        assert not any(repo in str(src) for src in sources), name
+
+
+def _copy_entries() -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for name, info in sorted(catalog().items()):
+        if info.pricing.get("copy"):
+            out.append((name, info.pricing))
         for other in info.pricing.get("other_sources") or []:
-            assert other.get("copy") is True
-            # seedance2's tiers are a copy's: at the sizes Runway's one figure covers they say 36 too.
-            if name == "seedance2":
-                tiers = info.pricing["by_resolution"]
-                assert tiers["480p"] == tiers["720p"] == RUNWAY["seedance2"]["credits_per_second"]
+            out.append((name, {**other, **{f: info.pricing[f] for f in other["fields"]}}))
+    return out
+
+
+@pytest.mark.parametrize(("name", "entry"), _copy_entries(), ids=[n for n, _ in _copy_entries()])
+def test_a_copy_entry_names_its_copy_and_says_what_it_says(name: str, entry: dict[str, Any]) -> None:
+    assert entry.get("copy") is True
+    repo = next((r for r in COPIES if r in entry["source"]), None)
+    assert repo, f"{name}: {entry['source']!r} names none of the checked copies"
+    copy = COPIES[repo]
+    assert copy["where"] in entry["source"] and entry["as_of"] == copy["as_of"]
+    figures = copy["figures"].get(name)
+    assert figures, f"{name}: {repo} does not price it"
+    for field, value in figures.items():
+        if field in entry:
+            assert entry[field] == value, f"{name}.{field}"
+    assert name not in RUNWAY or "other_sources" not in entry  # Runway's own figure is never a copy's
+
+
+def test_copies_are_marked_and_runway_models_are_not_copies() -> None:
+    copies = {n for n, i in catalog().items() if i.pricing.get("copy")}
+    assert copies >= {"aleph2", "seedance2_5", "wan3", "wan3_prime", "seedream5_pro"}
+    assert not copies & set(RUNWAY)  # a model Runway prices is Runway's entry, never a copy's
+    seedance = catalog()["seedance2"].pricing
+    assert seedance["by_resolution"]["480p"] == seedance["by_resolution"]["720p"] == RUNWAY["seedance2"][
+        "credits_per_second"]
+
+
+def test_the_image_copies_agree_with_what_the_sdk_says_of_them() -> None:
+    # runwayml 5.24 text_to_image docstrings: gpt_image_2 quality "Defaults to `high`";
+    # grok_imagine_image_2 "Defaults to `medium`; `low` ... costs 2 fewer credits per image",
+    # "2K ratios cost 2 additional credits per image", each reference image "adds 1 credit".
+    gpt = COPIES["cluely/unmodel"]["figures"]["gpt_image_2"]
+    assert gpt["default_quality"] == "high"
+    grok = COPIES["cluely/unmodel"]["figures"]["grok_imagine_image_2"]
+    grid = grok["by_quality_resolution"]
+    assert grok["default_quality"] == "medium" and grok["per_reference_image"] == 1
+    assert all(grid["medium"][t] - grid["low"][t] == 2 for t in ("1k", "2k"))
+    assert all(grid[q]["2k"] - grid[q]["1k"] == 2 for q in ("low", "medium"))
+
+
+def test_a_model_the_copies_price_only_as_a_range_stays_unpriced() -> None:
+    pricing = catalog()["gemini_omni_flash_1.1"].pricing
+    assert not is_priced(pricing) and "3.4-30" in pricing["source"]
 
 
 def test_how_many_models_are_priced() -> None:
     priced = sorted(n for n, i in catalog().items() if is_priced(i.pricing))
-    assert len(priced) == 33 and len(catalog()) - len(priced) == 30  # was 23 and 40 before round 3
+    assert len(priced) == 38 and len(catalog()) - len(priced) == 25  # 23 and 40 before round 3, then 33
 
 
 def test_the_published_prices_plan_as_runway_says(write_spec, run) -> None:
@@ -119,7 +275,7 @@ def test_runner_models_shows_the_source_and_marks_copies(run) -> None:
     assert re.search(r"│ muse_image .*│ SDK +│", table) and re.search(r"│ kling3\.0_pro .*│ - +│", table)
     detail = run(["models", "aleph2"]).stdout
     assert "a third-party copy of Runway's pricing page, not Runway's own" in " ".join(detail.split())
-    assert "(as of 2026-08-01)" in detail
+    assert "vericontext/vibeframe" in detail and "(as of 2026-10-04)" in detail
     own = " ".join(run(["models", "eleven_voice_isolation"]).stdout.split())
     assert "github.com/runwayml/skills" in own and "(as of 2026-04-21); published as: 1 credit/6 sec" in own
 

@@ -181,7 +181,7 @@ REF = {"uri": "https://cdn.example.com/ref.png"}
         pytest.param("grok_imagine_1_5", [REF], 81, id="grok-1-reference+1"),
         pytest.param("grok_imagine_1_5", [REF] * 3, 83, id="grok-3-references+3"),
         pytest.param("hailuo3", [REF] * 3, 81, id="hailuo3-3-references+2-each"),
-        pytest.param("gemini_omni_flash_1.1", [REF, REF], 52, id="gemini-2-references"),
+        pytest.param("gemini_omni_flash", [REF, REF], 52, id="gemini-2-references"),
         pytest.param("grok_imagine_1_5", {**REF, "tag": "hero"}, 81, id="a-single-reference-not-in-a-list-counts-once"),
         pytest.param("veo3.1", [REF] * 3, 200, id="no-per-reference-price"),
     ],
@@ -191,6 +191,118 @@ def test_per_reference_image(model: str, refs: Any, credits: int) -> None:
     if refs is not None:
         body["references"] = refs
     assert cost_of(catalog()[model], body).credits == credits
+
+
+# --- start frames and per-endpoint rates (the copies' rules) ---------------------------------
+
+@pytest.mark.parametrize(
+    ("model", "frames", "credits"),
+    [
+        pytest.param("grok_imagine_1_5", None, 80, id="grok-no-start-frame"),
+        pytest.param("grok_imagine_1_5", "", 80, id="grok-empty-start-frame"),
+        pytest.param("grok_imagine_1_5", [], 80, id="grok-empty-list"),
+        pytest.param("grok_imagine_1_5", "https://cdn.example.com/a.png", 81, id="grok-a-uri-is-one-frame+1"),
+        pytest.param("grok_imagine_1_5", [{**REF, "position": "first"}], 81, id="grok-a-list-of-one+1"),
+        pytest.param("gemini_omni_flash", [{**REF, "position": "first"}], 51, id="gemini-first-frame+1"),
+        pytest.param("grok_imagine_1_5_lite", [{**REF, "position": "first"}], 16, id="lite-first-frame+1"),
+        pytest.param("wan3", [{**REF, "position": "first"}, {**REF, "position": "last"}], 50, id="wan3-frames-free"),
+    ],
+)
+def test_per_prompt_image(model: str, frames: Any, credits: int) -> None:
+    ratio = "16:9" if model == "grok_imagine_1_5" else "1280:720"
+    body: dict[str, Any] = {"model": model, "duration": 5, "ratio": ratio}
+    if frames is not None:
+        body["promptImage"] = frames
+    assert cost_of(catalog()[model], body, endpoint="image_to_video").credits == credits
+
+
+def test_a_start_frame_and_references_add_up() -> None:
+    body = {"duration": 5, "ratio": "16:9", "resolution": "480p", "promptImage": "https://cdn.example.com/a.png",
+            "references": [REF, REF]}
+    assert cost_of(catalog()["grok_imagine_1_5"], body, endpoint="image_to_video").credits == 50 + 1 + 2
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "seconds", "credits", "field"),
+    [
+        pytest.param("video_to_video", {}, 10.0, 110, "by_endpoint.video_to_video", id="v2v-11-a-second-of-input"),
+        pytest.param("video_to_video", {}, 3.5, 39, "by_endpoint.video_to_video", id="v2v-3.5s-rounds-up"),
+        pytest.param("text_to_video", {"duration": 10}, None, 100, "credits_per_second", id="t2v-keeps-10"),
+    ],
+)
+def test_by_endpoint_rate(endpoint: str, body: dict, seconds: float | None, credits: int, field: str) -> None:
+    cost = cost_of(catalog()["gemini_omni_flash"], {"ratio": "1280:720", **body}, endpoint=endpoint,
+                   input_seconds=seconds)
+    assert (cost.credits, cost.field) == (credits, field)
+
+
+def test_by_endpoint_only_changes_the_named_endpoint() -> None:
+    info = model("gen4.5", pricing={"by_endpoint": {"image_to_video": 20}})
+    assert cost_of(info, {"duration": 5}, endpoint="text_to_video").credits == 60
+    assert cost_of(info, {"duration": 5}, endpoint="image_to_video").credits == 100
+
+
+@pytest.mark.parametrize(
+    ("model", "ratio", "credits"),
+    [
+        pytest.param("seedream5_pro", "1296:864", 5, id="seedream-pro-largest-1k"),
+        pytest.param("seedream5_pro", "2048:2048", 9, id="seedream-pro-smallest-2k"),
+        pytest.param("seedream5_pro", "auto_1k", 5, id="seedream-pro-auto-1k"),
+        pytest.param("seedream5_pro", "auto_2k", 9, id="seedream-pro-auto-2k"),
+        pytest.param("seedream5_pro", None, 9, id="seedream-pro-no-ratio-dearest"),
+        pytest.param("seedream5_lite", "4096:2304", 4, id="seedream-lite-any-size"),
+        pytest.param("gemini_image3_pro", "3168:1344", 20, id="gemini3-largest-2k"),
+        pytest.param("gemini_image3_pro", "1024:1024", 20, id="gemini3-1k"),
+        pytest.param("gemini_image3_pro", "4096:4096", 40, id="gemini3-smallest-4k"),
+        pytest.param("gemini_image3_pro", "6336:2688", 40, id="gemini3-widest-4k"),
+    ],
+)
+def test_image_tiers_of_the_copies(model: str, ratio: str | None, credits: int) -> None:
+    body = {"promptText": "p", **({"ratio": ratio} if ratio else {})}
+    assert cost_of(catalog()[model], body, endpoint="text_to_image").credits == credits
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "credits", "upper"),
+    [
+        pytest.param("gpt_image_2", {"ratio": "2560:2560"}, 20, False, id="gpt-default-high-largest-small"),
+        pytest.param("gpt_image_2", {"ratio": "3840:1648"}, 41, False, id="gpt-default-high-smallest-4k"),
+        pytest.param("gpt_image_2", {"ratio": "auto"}, 41, False, id="gpt-auto-size-is-4k"),
+        pytest.param("gpt_image_2", {"ratio": "2048:880", "quality": "low"}, 1, False, id="gpt-low-small"),
+        pytest.param("gpt_image_2", {"ratio": "2160:3840", "quality": "low"}, 2, False, id="gpt-low-4k"),
+        pytest.param("gpt_image_2", {"ratio": "1920:1088", "quality": "medium"}, 5, False, id="gpt-medium-small"),
+        pytest.param("gpt_image_2", {"ratio": "auto", "quality": "auto"}, 41, False, id="gpt-auto-auto"),
+        pytest.param("gpt_image_2", {"quality": "medium"}, 11, True, id="gpt-no-size-the-qualitys-dearest"),
+        pytest.param("gpt_image_2", {"ratio": "2560:2560", "quality": "ultra"}, 20, True, id="gpt-unknown-quality"),
+        pytest.param("grok_imagine_image_2", {"ratio": "1408:704"}, 6, False, id="grok-default-medium-largest-1k"),
+        pytest.param("grok_imagine_image_2", {"ratio": "2912:1344"}, 8, False, id="grok-medium-smallest-2k"),
+        pytest.param("grok_imagine_image_2", {"ratio": "auto_1k", "quality": "low"}, 4, False, id="grok-low-auto-1k"),
+        pytest.param("grok_imagine_image_2", {"ratio": "auto_2k", "quality": "low"}, 6, False, id="grok-low-auto-2k"),
+        pytest.param("grok_imagine_image_2", {"ratio": "2048:2048", "referenceImages": [REF, REF]}, 10, False,
+                     id="grok-2k-2-references+1-each"),
+    ],
+)
+def test_images_by_quality_and_size(model: str, body: dict, credits: int, upper: bool) -> None:
+    cost = cost_of(catalog()[model], {"promptText": "p", **body}, endpoint="text_to_image")
+    assert (cost.credits, cost.upper_bound) == (credits, upper)
+
+
+def test_the_quality_and_size_field_is_named_for_a_price_file() -> None:
+    cost = cost_of(catalog()["gpt_image_2"], {"ratio": "3840:2160", "quality": "low"}, endpoint="text_to_image")
+    assert (cost.field, cost.base) == ("by_quality_resolution.low.4k", 2)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "seconds", "credits"),
+    [
+        pytest.param("832:480", 5, 34, id="480p-6.8/s"),
+        pytest.param("832:480", 3, 21, id="480p-20.4-rounds-up"),
+        pytest.param("1280:720", 5, 70, id="720p-14/s"),
+        pytest.param("auto_1080p", 5, 140, id="auto-1080p-28/s"),
+    ],
+)
+def test_wan3_prime_by_resolution(ratio: str, seconds: int, credits: int) -> None:
+    assert cost_of(catalog()["wan3_prime"], {"ratio": ratio, "duration": seconds}).credits == credits
 
 
 # --- minimum credits -----------------------------------------------------------------------
@@ -307,7 +419,8 @@ def test_generation_seconds(model: str, endpoint: str, body: dict, input_seconds
 def test_the_endpoint_decides_where_the_length_comes_from() -> None:
     info = catalog()["gemini_omni_flash"]  # text_to_video first, video_to_video too
     assert cost_of(info, {}, input_seconds=6.0).credits == 60
-    assert cost_of(info, {}, endpoint="video_to_video", input_seconds=6.0).credits == 60
+    # video-to-video: the input's 6 s, at that endpoint's 11 a second
+    assert cost_of(info, {}, endpoint="video_to_video", input_seconds=6.0).credits == 66
     assert cost_of(info, {}, endpoint="text_to_video").credits is None
 
 
@@ -345,6 +458,57 @@ def test_a_price_file_cannot_make_a_model_free(tmp_path: Path) -> None:
         load_prices(write(tmp_path, "p.yaml", "gen4.5: {credits_per_second: 0}\n"))
     models, _ = load_prices(write(tmp_path, "q.yaml", "gen4.5: {minimum_credits: 0}\n"))  # no floor is fine
     assert cost_of(models["gen4.5"], {"duration": 5}).credits == 60
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("grok_imagine_1_5: {per_prompt_image: -1}\n", "-1 is negative", id="negative-start-frame"),
+        pytest.param("gemini_omni_flash: {by_endpoint: {video_to_video: 0}}\n", "0 is zero", id="zero-endpoint-rate"),
+        pytest.param("gemini_omni_flash: {by_endpoint: {video_to_video: 1}}\n", "below a tenth of the published",
+                     id="endpoint-rate-floor"),
+    ],
+)
+def test_price_files_check_the_new_fields(text: str, message: str, tmp_path: Path) -> None:
+    with pytest.raises(RunnerError, match=message):
+        load_prices(write(tmp_path, "p.yaml", text))
+
+
+def test_a_price_file_sets_one_quality_and_size_and_keeps_the_rest(tmp_path: Path) -> None:
+    models, _ = load_prices(write(tmp_path, "p.yaml", "gpt_image_2: {by_quality_resolution: {high: {4k: 45}}}\n"))
+    info = models["gpt_image_2"]
+    assert cost_of(info, {"ratio": "auto"}, endpoint="text_to_image").credits == 45
+    assert cost_of(info, {"ratio": "2560:2560"}, endpoint="text_to_image").credits == 20  # high's other tier kept
+    assert cost_of(info, {"ratio": "auto", "quality": "low"}, endpoint="text_to_image").credits == 2
+
+
+def test_a_price_file_sets_one_resolution_and_keeps_the_others(tmp_path: Path) -> None:
+    models, _ = load_prices(write(tmp_path, "p.yaml", "seedance2: {by_resolution: {1080p: 44}}\n"))
+    assert cost_of(models["seedance2"], {"duration": 5, "ratio": "1920:1080"}).credits == 220
+    assert cost_of(models["seedance2"], {"duration": 5, "ratio": "3840:2160"}).credits == 750
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("gpt_image_2: {by_quality_resolution: {high: {4k: 0}}}\n", "4k: 0 is zero", id="zero"),
+        pytest.param("gpt_image_2: {by_quality_resolution: {high: {4k: 3}}}\n", "below a tenth", id="floor"),
+        pytest.param("gpt_image_2: {by_quality_resolution: {high: 20}}\n", "expected a mapping of tier",
+                     id="not-nested"),
+    ],
+)
+def test_price_files_check_quality_and_size_tables(text: str, message: str, tmp_path: Path) -> None:
+    with pytest.raises(RunnerError, match=message):
+        load_prices(write(tmp_path, "p.yaml", text))
+
+
+def test_a_price_file_sets_the_new_fields(tmp_path: Path) -> None:
+    models, _ = load_prices(write(tmp_path, "p.yaml", "gemini_omni_flash: {by_endpoint: {video_to_video: 12}, "
+                                                      "per_prompt_image: 0}\n"))
+    info = models["gemini_omni_flash"]
+    assert cost_of(info, {}, endpoint="video_to_video", input_seconds=10.0).credits == 120
+    assert cost_of(info, {"duration": 5, "promptImage": "https://cdn.example.com/a.png"},
+                   endpoint="image_to_video").credits == 50
 
 
 def test_the_table_hash_is_of_the_prices_not_the_file(tmp_path: Path) -> None:
@@ -667,7 +831,9 @@ def test_a_price_file_entry_drops_the_provenance_of_what_it_replaced(tmp_path: P
     pricing = load_prices(path)[0]["seedance2"].pricing
     for field in ("copy", "published", "as_of", "other_sources"):
         assert field not in pricing
-    assert pricing["by_resolution"] == {"1080p": 44} and pricing["credits_per_second"] == 36
+    # tier by tier: the tiers the file does not set keep the table's figures
+    assert pricing["by_resolution"] == {"480p": 36, "720p": 36, "1080p": 44, "4k": 150}
+    assert pricing["credits_per_second"] == 36
 
 
 def test_published_floors_cover_every_rate() -> None:

@@ -31,9 +31,9 @@ MAX_PRICE = 1_000_000
 
 RATES = ("credits_per_second", "credits_per_second_no_audio", "credits_per_image", "credits_per_character",
          "auto_duration_billed_seconds", "unset_duration_billed_seconds")
-EXTRAS = ("per_reference_image", "minimum_credits")
+EXTRAS = ("per_reference_image", "per_prompt_image", "minimum_credits")
 SURCHARGE_TABLES = ("per_second", "over_4mp_per_second")
-TIER_TABLES = ("by_resolution", "by_quality")
+TIER_TABLES = ("by_resolution", "by_quality", "by_endpoint")
 QUALITY_NAMES = ("default_quality", "default_quality_with_reference_images")
 FLOOR = 10
 """A price-file rate may be at most this many times below the published one (without --trust-prices)."""
@@ -102,6 +102,11 @@ class _Reader:
                 for tier, _, rate in self.pairs(value, where, "a mapping of tier -> credits"):
                     self.number(rate, f"{where}.{tier}", zero_ok=False)
                     self.floor(rate, name, f"{field}.{tier}")
+            elif field == "by_quality_resolution":
+                for quality, _, tiers in self.pairs(value, where, "a mapping of quality -> tiers"):
+                    for tier, _, rate in self.pairs(tiers, f"{where}.{quality}", "a mapping of tier -> credits"):
+                        self.number(rate, f"{where}.{quality}.{tier}", zero_ok=False)
+                        self.floor(rate, name, f"{field}.{quality}.{tier}")
             elif field == "credits_range":
                 self.credits_range(value, name, where)
             else:

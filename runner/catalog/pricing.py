@@ -8,19 +8,24 @@ Rules, in order:
   ``auto_duration_billed_seconds``, an upper bound refunded after; a missing duration takes
   the model's ``request_defaults``), else the probed length of the input clip, else (a model
   that picks the length itself) ``unset_duration_billed_seconds``, its longest: an upper bound.
-- rate per second: ``credits_per_second``, or ``credits_per_second_no_audio`` when the
-  request turns audio off, or the ``by_resolution`` tier of the request's ``resolution``
-  field or of its ratio's pixel count; plus the ``outputFormat`` surcharge (the larger
-  ``over_4mp`` figure above 4 megapixels).
+- rate per second: ``credits_per_second`` (or the ``by_endpoint`` figure of the request's
+  endpoint: gemini_omni_flash bills video-to-video per second of its input at another rate),
+  or ``credits_per_second_no_audio`` when the request turns audio off, or the
+  ``by_resolution`` tier of the request's ``resolution`` field or of its ratio's pixel count;
+  plus the ``outputFormat`` surcharge (the larger ``over_4mp`` figure above 4 megapixels).
 - extras: ``per_reference_image`` credits per reference image (``references`` of a video
-  request, ``referenceImages`` of an image one); ``minimum_credits`` floor.
+  request, ``referenceImages`` of an image one); ``per_prompt_image`` credits per image of
+  ``promptImage`` (a start frame that grok_imagine_1_5 and gemini_omni_flash bill);
+  ``minimum_credits`` floor.
 - images (endpoints whose ``price_unit`` is ``image``): one unit per generation (a take is one
   image) at ``credits_per_image``, or the ``by_resolution`` tier that ``ratio_resolution``
   names for the request's ratio (image models sell sizes by a list, not by pixel count), or
   the ``by_quality`` figure of the request's ``quality``. Without a quality the model's
   default is used (``default_quality``, or ``default_quality_with_reference_images`` when the
   request has reference images and no ``preciseEdit``); a model that documents no default is
-  priced at its dearest quality, as an upper bound.
+  priced at its dearest quality, as an upper bound. A model sold by quality *and* size
+  (``by_quality_resolution``: quality -> size tier -> credits) takes the quality as above and
+  the tier as ``by_resolution`` does; a size it cannot place is priced at the quality's dearest.
 - a flat ``credits_range: [low, high]`` (a sound of "1-2 credits") is priced at ``high``, as an
   upper bound when the two differ, whatever the request's units, unless a rate per unit is
   set too (a price file's ``credits_per_second`` wins over the published range).
@@ -170,6 +175,38 @@ def quality_rate(pricing: Mapping[str, Any], body: Mapping[str, Any]) -> tuple[f
     return max(tiers.values()), True
 
 
+def grid_rate(pricing: Mapping[str, Any], body: Mapping[str, Any]) -> tuple[float, bool, str] | None:
+    """The ``by_quality_resolution`` figure of the request, whether it is an upper bound, and its
+    field (``by_quality_resolution.high.4k``); None for a model not sold by quality and size."""
+    grid = pricing.get("by_quality_resolution") or {}
+    if not grid:
+        return None
+    quality = body.get("quality") or pricing.get("default_quality")
+    upper = quality not in grid
+    if upper:  # no quality asked and none documented, or one the table does not know: the dearest
+        quality = max(grid, key=lambda q: max(grid[q].values()))
+    tiers = grid[quality]
+    listed = (pricing.get("ratio_resolution") or {}).get(str(body.get("ratio")))
+    tier = listed if listed in tiers else resolution_tier(body.get("ratio"), body.get("resolution"), tiers)
+    if tier is None:
+        tier, upper = max(tiers, key=lambda t: tiers[t]), True
+    return tiers[tier], upper, f"by_quality_resolution.{quality}.{tier}"
+
+
+def size_rate(pricing: Mapping[str, Any], body: Mapping[str, Any]) -> tuple[float, bool, str] | None:
+    """The figure of the request's size tier (``by_quality_resolution``, else ``by_resolution``):
+    rate, upper bound, field; None when the model has no tier for it (the base price holds)."""
+    grid = grid_rate(pricing, body)
+    if grid is not None:
+        return grid
+    tiers = pricing.get("by_resolution") or {}
+    if not tiers:
+        return None
+    listed = (pricing.get("ratio_resolution") or {}).get(str(body.get("ratio")))
+    tier = listed if listed in tiers else resolution_tier(body.get("ratio"), body.get("resolution"), tiers)
+    return None if tier is None else (tiers[tier], False, f"by_resolution.{tier}")
+
+
 def reference_count(body: Mapping[str, Any]) -> int:
     """Reference images a request sends (a non-list value counts as one)."""
     total = 0
@@ -178,6 +215,14 @@ def reference_count(body: Mapping[str, Any]) -> int:
         if refs:
             total += len(refs) if isinstance(refs, list) else 1
     return total
+
+
+def prompt_image_count(body: Mapping[str, Any]) -> int:
+    """Images a request sends as ``promptImage``: a start frame (one URI) or a list of frames."""
+    images = body.get("promptImage")
+    if isinstance(images, list):
+        return len(images)
+    return 1 if images else 0
 
 
 def cost_of(info: ModelInfo, body: Mapping[str, Any], *, endpoint: str | None = None,
@@ -194,6 +239,9 @@ def cost_of(info: ModelInfo, body: Mapping[str, Any], *, endpoint: str | None = 
     seconds, upper = billed_units(info, endpoint, body, input_seconds)
     field = f"credits_per_{ENDPOINTS[endpoint].price_unit}"
     rate = pricing.get(field)
+    by_endpoint = pricing.get("by_endpoint") or {}
+    if endpoint in by_endpoint:
+        rate, field = by_endpoint[endpoint], f"by_endpoint.{endpoint}"
     by_quality, dearest = quality_rate(pricing, body)
     if by_quality is not None:
         rate, upper = by_quality, upper or dearest
@@ -201,12 +249,10 @@ def cost_of(info: ModelInfo, body: Mapping[str, Any], *, endpoint: str | None = 
     audio = body.get("audio", info.request_defaults.get("audio", True))
     if audio is False and pricing.get("credits_per_second_no_audio") is not None:
         rate, field = pricing["credits_per_second_no_audio"], "credits_per_second_no_audio"
-    tiers = pricing.get("by_resolution") or {}
-    if tiers:
-        listed = (pricing.get("ratio_resolution") or {}).get(str(body.get("ratio")))
-        tier = listed if listed in tiers else resolution_tier(body.get("ratio"), body.get("resolution"), tiers)
-        if tier is not None:
-            rate, field = tiers[tier], f"by_resolution.{tier}"
+    sized = size_rate(pricing, body)
+    if sized is not None:
+        rate, dearest, field = sized
+        upper = upper or dearest
     if rate is None:
         return Cost(None, seconds, None, upper, f"no known price for {info.name}; set one in a price file",
                     field=field)
@@ -226,6 +272,9 @@ def cost_of(info: ModelInfo, body: Mapping[str, Any], *, endpoint: str | None = 
     extra = pricing.get("per_reference_image")
     if extra:
         credits += extra * reference_count(body)
+    per_frame = pricing.get("per_prompt_image")
+    if per_frame:
+        credits += per_frame * prompt_image_count(body)
     credits = max(credits, pricing.get("minimum_credits") or 0)
     return Cost(math.ceil(credits - 1e-9), seconds, rate, upper, field=field, base=base)
 
@@ -233,7 +282,8 @@ def cost_of(info: ModelInfo, body: Mapping[str, Any], *, endpoint: str | None = 
 def is_priced(pricing: Mapping[str, Any]) -> bool:
     """Whether any figure of the entry prices a generation (a rate, a tier, a quality or a range)."""
     rates = [v for k, v in pricing.items() if k.startswith("credits_per_")]
-    return any(v is not None for v in rates) or bool(pricing.get("by_quality")) or bool(pricing.get("credits_range"))
+    return any(v is not None for v in rates) or any(bool(pricing.get(k)) for k in (
+        "by_quality", "by_quality_resolution", "credits_range"))
 
 
 def source_label(pricing: Mapping[str, Any]) -> str:
@@ -266,14 +316,27 @@ def published_floors(models: Mapping[str, ModelInfo]) -> dict[str, dict[str, flo
         for field in (*RATE_FIELDS, "credits_per_second_no_audio"):
             if isinstance(p.get(field), int | float):
                 found[field] = float(p[field])
-        for table in ("by_resolution", "by_quality"):
+        for table in ("by_resolution", "by_quality", "by_endpoint"):
             for tier, rate in (p.get(table) or {}).items():
                 found[f"{table}.{tier}"] = float(rate)
+        for quality, tiers in (p.get("by_quality_resolution") or {}).items():
+            for tier, rate in tiers.items():
+                found[f"by_quality_resolution.{quality}.{tier}"] = float(rate)
         if p.get("credits_range"):
             found["credits_range"] = float(max(p["credits_range"]))
         if found:
             floors[name] = found
     return floors
+
+
+def _merged(table: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The table's pricing with a price file's fields on top, tier by tier: a file that sets
+    ``by_resolution: {1080p: 44}`` keeps the other tiers' figures."""
+    out = dict(table)
+    for key, value in fields.items():
+        old = out.get(key)
+        out[key] = _merged(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return out
 
 
 def load_prices(path: Path | None, *, trust: bool = False) -> tuple[dict[str, ModelInfo], dict[str, str]]:
@@ -291,7 +354,7 @@ def load_prices(path: Path | None, *, trust: bool = False) -> tuple[dict[str, Mo
         for name, fields in read_price_file(path, models, floors).items():
             old = models[name].pricing
             kept = {k: v for k, v in old.items() if k not in ("copy", "published", "as_of", "other_sources")}
-            pricing = {**kept, **fields, "source": f"price file {path}", "table_source": old.get("source"),
+            pricing = {**_merged(kept, fields), "source": f"price file {path}", "table_source": old.get("source"),
                        "from_price_file": sorted(k for k in fields if k not in METADATA)}
             models[name] = dataclasses.replace(models[name], pricing=pricing)
         source = str(path)

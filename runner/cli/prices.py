@@ -53,16 +53,33 @@ def _figure(p: dict[str, Any], unit: PriceUnit) -> str:
             parts.append("no default documented: planned at the dearest")
         if p.get("default_quality_with_reference_images"):
             parts.append(f"{p['default_quality_with_reference_images']} with reference images")
+    elif p.get("by_quality_resolution") and base is None:
+        parts.append(", ".join(f"{q} " + " / ".join(f"{t} {figure(v)}" for t, v in tiers.items())
+                               for q, tiers in p["by_quality_resolution"].items()) + suffix)
+        parts.append(f"default {p['default_quality']}" if p.get("default_quality")
+                     else "no default documented: planned at the dearest")
     elif p.get("by_resolution") and unit != "character":
         parts.append(", ".join(f"{k} {figure(v)}" for k, v in p["by_resolution"].items()) + suffix)
     elif base is not None:
         parts.append(per_unit(base, unit))
     else:
         return "?"
+    parts.extend(_extras(p, unit, suffix))
+    return "; ".join(parts)
+
+
+def _extras(p: dict[str, Any], unit: PriceUnit, suffix: str) -> list[str]:
+    """What is added to or bounds the base figure: no-audio and per-endpoint rates, per-image
+    surcharges, minimums, ``auto``'s billed length, output-format surcharges."""
+    parts = []
     if unit == "second" and p.get("credits_per_second_no_audio") is not None:
         parts.append(f"{figure(p['credits_per_second_no_audio'])}{suffix} without audio")
+    for endpoint, rate in (p.get("by_endpoint") or {}).items():
+        parts.append(f"{figure(rate)}{suffix} on {endpoint}")
     if p.get("per_reference_image"):
         parts.append(f"+{figure(p['per_reference_image'])} per reference image")
+    if p.get("per_prompt_image"):
+        parts.append(f"+{figure(p['per_prompt_image'])} per start frame")
     if p.get("minimum_credits"):
         parts.append(f"at least {figure(p['minimum_credits'])}")
     if unit == "second" and p.get("auto_duration_billed_seconds"):
@@ -70,7 +87,7 @@ def _figure(p: dict[str, Any], unit: PriceUnit) -> str:
     formats = (p.get("output_format_surcharge") or {}).get("per_second") or {}
     if formats and unit == "second":
         parts.append(f"+{min(formats.values()):g}-{max(formats.values()):g}/s by output format")
-    return "; ".join(parts)
+    return parts
 
 
 def _source(p: dict[str, Any]) -> str:

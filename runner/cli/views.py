@@ -84,6 +84,10 @@ def _price_text(info: ModelInfo) -> str:
         if p.get("by_quality") and base is None:
             parts.append(" / ".join(f"{figure(v)}@{k}" for k, v in p["by_quality"].items()) + _UNIT_SUFFIX[unit])
             continue
+        if p.get("by_quality_resolution") and base is None:
+            parts.append(" / ".join(f"{figure(v)}@{q}-{t}" for q, tiers in p["by_quality_resolution"].items()
+                                    for t, v in tiers.items()) + _UNIT_SUFFIX[unit])
+            continue
         if p.get("credits_range") and base is None:
             low, high = p["credits_range"]
             parts.append(f"{figure(low)}-{figure(high)}/task")
@@ -94,6 +98,8 @@ def _price_text(info: ModelInfo) -> str:
         text = figure(base)
         if p.get("credits_per_second_no_audio") is not None:
             text += f" ({figure(p['credits_per_second_no_audio'])} no audio)"
+        for endpoint, rate in (p.get("by_endpoint") or {}).items():
+            text += f" ({figure(rate)} on {endpoint})"
         tiers = p.get("by_resolution")
         if tiers:
             text = " / ".join(f"{figure(v)}@{k}" for k, v in tiers.items())

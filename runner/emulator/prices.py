@@ -10,16 +10,19 @@ Sources of the figures (copied here as literal numbers, not read at run time):
   prices"): gen4.5, gen4_turbo, seedance2, gen4_aleph, veo3, veo3.1 (with and without
   audio), veo3.1_fast (with and without audio), act_two; seedance2's ``auto`` billed at its
   maximum of 15 s and refunded after;
-- ``x-runway.pricing`` of ``schema/models/*.json`` as recorded there with its source:
-  third-party transcriptions of Runway's API pricing page (2026-08..10, unverified) for
-  aleph2, gemini_omni_flash(_1.1), grok_imagine_1_5(_lite), h3_max, hailuo3, happyhorse_1_0,
-  seedance2's resolution tiers, seedance2_5, seedance2_fast, seedance2_mini and wan3;
+- third-party copies of Runway's API pricing page, as ``x-runway.pricing`` of
+  ``schema/models/*.json`` names them (repository, path, commit and date):
+  vericontext/vibeframe (2026-10-04) for aleph2, h3_max, happyhorse_1_0, seedance2's
+  resolution tiers, seedance2_5, seedance2_fast, seedance2_mini, wan3 and wan3_prime;
+  cluely/unmodel (2026-08-13) for gemini_omni_flash (11 a second of input on video_to_video,
+  +1 for a start frame), grok_imagine_1_5 (+1 per reference and start frame) and hailuo3;
+  coledtouch/Atelier (2026-10-08) for grok_imagine_1_5_lite (+1 for a start frame);
   the runwayml SDK's request-type docstrings for the ``outputFormat`` surcharges (and
   their larger figures above 4 megapixels);
 - ``x-runway.request_defaults`` of the model files for the API's default duration and audio.
-- images (text_to_image): Runway's pricing page as inference.sh's Runway apps give it
-  (2026-08-04): gen4_image 5 credits per 720p image, 8 per 1080p image (the API reference
-  lists which ratios are 720p); gen4_image_turbo 2 credits per image.
+- images (text_to_image): gen4_image 5 credits per 720p image, 8 per 1080p image (the API
+  reference lists which ratios are 720p); gen4_image_turbo 2 credits per image (Runway's API
+  reference); seedream5_lite, seedream5_pro and gemini_image3_pro (cluely/unmodel's copy).
 - ruby (video_to_hdr): its SDK docstring, "20 credits per second of output" (40 above 4
   megapixels of source, which the emulator, measuring only lengths, does not bill).
 - Runway's API reference (github.com/runwayml/skills, skills/rw-api-reference/SKILL.md,
@@ -47,8 +50,10 @@ Billing rules:
   prices it, else an ``auto_<tier>`` ratio, else the frame size of a ``W:H`` ratio (see
   ``size_tier``). Plus the ``outputFormat`` surcharge per second (the over-4-MP figure
   when the frame is larger than 4 megapixels).
-- Extras: ``per_reference_image`` credits for each item of ``references``; then the
-  ``minimum`` floor; the total is rounded up to a whole credit.
+- Extras: ``per_reference_image`` credits for each item of ``references`` (or of an image
+  request's ``referenceImages``), ``per_start_frame``
+  for each image of ``promptImage``; then the ``minimum`` floor; the total is rounded up to a
+  whole credit. A model may bill another rate per second on some endpoints (``endpoints``).
 - Image endpoints bill one image per task (``outputCount`` above 1 is refused by the
   runner before it sends): the rate is then credits per image; the size tier is looked up
   in the model's list of ratios (``ratio_tiers``; a ratio not listed is billed at the base rate).
@@ -59,7 +64,7 @@ Billing rules:
   code units; a model of it without a known price costs ``DEFAULT_CHARACTER_RATE``.
 - Models sold by ``quality`` bill the asked quality's figure; those sold by a flat range bill
   their ``flat`` figure whatever the length; both are rounded up to whole credits.
-- Models with no known price (the kling family, wan3_prime, most audio and upscale models, or
+- Models with no known price (the kling family, gemini_omni_flash_1.1, most audio and upscale models, or
   a model file newer than this table) are billed a flat ``DEFAULT_RATE`` credits per second (or
   per image): on the emulator they cost something, so a runner that planned them as free
   shows charged > planned.
@@ -132,6 +137,12 @@ class Price:
     """Credits per task whatever its length (a sound effect's published 1-2 credits)."""
     megapixel_tiers: bool = False
     """Priced by frame size: ``rate`` up to 2 megapixels, ``tiers['4mp']`` above."""
+    endpoints: Mapping[str, float] = field(default_factory=dict)
+    """Credits per second on these endpoints instead of ``rate`` (gemini_omni_flash's video-to-video)."""
+    per_start_frame: float = 0
+    """Credits per image of ``promptImage`` (a start frame grok and gemini_omni_flash bill)."""
+    grid: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """Credits per image by ``quality``, then size tier (``ratio_tiers``; unlisted: the dearest)."""
 
 
 _GEN45_HDR = ("hdr10", "hlg", "sdr_rec709_10bit", "hdr_pq_12bit_master", "hdr_prores", "hdr_png_sequence",
@@ -152,10 +163,10 @@ PRICES: dict[str, Price] = {
     # Newer SDK models, from the model files' recorded sources.
     "aleph2": Price(28, minimum=56, formats={"prores": 5, "png_sequence": 5, "sdr_rec709_10bit": 20},
                     formats_over_4mp={"sdr_rec709_10bit": 40}),
-    "gemini_omni_flash": Price(10, per_reference_image=1),
-    "gemini_omni_flash_1.1": Price(10, per_reference_image=1),
-    "grok_imagine_1_5": Price(16, tiers={"480p": 10, "720p": 16, "1080p": 29}, per_reference_image=1),
-    "grok_imagine_1_5_lite": Price(3, tiers={"480p": 2, "720p": 3, "1080p": 14}),
+    "gemini_omni_flash": Price(10, endpoints={"video_to_video": 11}, per_reference_image=1, per_start_frame=1),
+    "grok_imagine_1_5": Price(16, tiers={"480p": 10, "720p": 16, "1080p": 29}, per_reference_image=1,
+                              per_start_frame=1),
+    "grok_imagine_1_5_lite": Price(3, tiers={"480p": 2, "720p": 3, "1080p": 14}, per_start_frame=1),
     "h3_max": Price(8, tiers={"480p": 5, "768p": 8}),
     "hailuo3": Price(15, tiers={"768p": 10, "2k": 15}, per_reference_image=2),
     "happyhorse_1_0": Price(30, tiers={"720p": 15, "1080p": 30}),
@@ -164,10 +175,38 @@ PRICES: dict[str, Price] = {
     "seedance2_fast": Price(29, auto_seconds=15, default_seconds=5),
     "seedance2_mini": Price(16, minimum=64, auto_seconds=15, default_seconds=5),
     "wan3": Price(10, tiers={"480p": 5, "720p": 10, "1080p": 20}),
+    "wan3_prime": Price(14, tiers={"480p": 6.8, "720p": 14, "1080p": 28}),
     # Images: credits per image. gen4_image's 720p sizes; its other ratios are 1080p.
     "gen4_image": Price(8, tiers={"720p": 5}, ratio_tiers=dict.fromkeys(
         ("1280:720", "720:1280", "720:720", "960:720", "720:960", "1680:720"), "720p")),
     "gen4_image_turbo": Price(2),
+    # The copy (cluely/unmodel, 2026-08-13): seedream5_lite 4 an image; seedream5_pro 5 at 1K (these
+    # sizes), 9 at 2K; gemini_image3_pro 20 at 1K/2K, 40 at 4K (these sizes).
+    "seedream5_lite": Price(4),
+    "seedream5_pro": Price(9, tiers={"1k": 5}, ratio_tiers=dict.fromkeys(
+        ("1024:1024", "1184:896", "896:1184", "1376:768", "768:1376", "1296:864", "864:1296", "auto_1k"), "1k")),
+    "gemini_image3_pro": Price(20, tiers={"4k": 40}, ratio_tiers=dict.fromkeys(
+        ("4096:4096", "3392:5056", "5056:3392", "3584:4800", "4800:3584", "3712:4608", "4608:3712", "3072:5504",
+         "5504:3072", "6336:2688"), "4k")),
+    # The copy (cluely/unmodel): by quality, then size. gpt_image_2: these ten sizes and `auto` are
+    # its 4K tier, default quality high; grok_imagine_image_2: sizes of 2 MP and more are 2K,
+    # default medium, +1 per reference image.
+    "gpt_image_2": Price(None, grid={"low": {"small": 1, "4k": 2}, "medium": {"small": 5, "4k": 11},
+                                     "high": {"small": 20, "4k": 41}, "auto": {"small": 20, "4k": 41}},
+                         quality="high", ratio_tiers={**dict.fromkeys(
+                             ("3840:1648", "3840:2160", "3504:2336", "3264:2448", "3200:2560", "2880:2880", "2560:3200",
+                              "2448:3264", "2336:3504", "2160:3840", "auto"), "4k"), **dict.fromkeys(
+                             ("2048:880", "1920:1088", "1920:1280", "1920:1440", "1920:1536", "1920:1920", "1536:1920",
+                              "1440:1920", "1280:1920", "1088:1920", "2912:1248", "2560:1440", "2560:1712", "2560:1920",
+                              "2560:2048", "2560:2560", "2048:2560", "1920:2560", "1712:2560", "1440:2560"), "small")}),
+    "grok_imagine_image_2": Price(None, grid={"low": {"1k": 4, "2k": 6}, "medium": {"1k": 6, "2k": 8}},
+                                  quality="medium", per_reference_image=1, ratio_tiers={**dict.fromkeys(
+                                      ("1024:1024", "1280:720", "720:1280", "1152:864", "864:1152", "1248:832",
+                                       "832:1248", "1248:576", "576:1248", "1280:576", "576:1280", "1408:704",
+                                       "704:1408", "auto_1k"), "1k"), **dict.fromkeys(
+                                      ("2048:2048", "2816:1584", "1584:2816", "2368:1776", "1776:2368", "2496:1664",
+                                       "1664:2496", "2912:1344", "1344:2912", "3200:1440", "1440:3200", "2912:1456",
+                                       "1456:2912", "auto_2k"), "2k")}),
     # HDR: the SDK docstring's figure, credits per second of output.
     "ruby": Price(20),
     # Runway's API reference: images, speech per character, voice per second of input, sound.
@@ -186,7 +225,7 @@ PRICES: dict[str, Price] = {
     # No known price: billed at DEFAULT_RATE.
     **{name: Price(None) for name in (
         "kling2.5_turbo_pro", "kling3.0_4k", "kling3.0_pro", "kling3.0_standard", "klingO3_4k", "klingO3_pro",
-        "klingO3_standard", "kling_4", "wan3_prime")},
+        "klingO3_standard", "kling_4", "gemini_omni_flash_1.1")},
 }
 
 
@@ -242,8 +281,21 @@ def quality_price(price: Price, body: Mapping[str, Any]) -> float:
     return price.qualities[asked] if asked in price.qualities else max(price.qualities.values())
 
 
+def grid_price(price: Price, body: Mapping[str, Any]) -> float:
+    """Credits per image of a model sold by quality and size: the asked quality (else the model's
+    default, else the dearest), at the size tier its list gives the ratio (else that quality's dearest)."""
+    asked = str(body.get("quality") or price.quality or "")
+    if asked not in price.grid:
+        asked = max(price.grid, key=lambda q: max(price.grid[q].values()))
+    sizes = price.grid[asked]
+    tier = price.ratio_tiers.get(str(body.get("ratio")), "")
+    return sizes[tier] if tier in sizes else max(sizes.values())
+
+
 def rate_of(price: Price, body: Mapping[str, Any], endpoint: str = "") -> float:
     """Credits per second for ``body`` before any outputFormat surcharge."""
+    if price.grid:
+        return grid_price(price, body)
     if price.qualities:
         return quality_price(price, body)
     if price.megapixel_tiers:
@@ -256,7 +308,7 @@ def rate_of(price: Price, body: Mapping[str, Any], endpoint: str = "") -> float:
         return price.tiers[tier]
     if body.get("audio") is False and price.no_audio is not None:
         return price.no_audio
-    return price.rate
+    return price.endpoints.get(endpoint, price.rate)
 
 
 def surcharge(price: Price, body: Mapping[str, Any]) -> float:
@@ -295,9 +347,12 @@ def credits_for(price: Price, body: Mapping[str, Any], seconds: float, endpoint:
     if price.flat is not None:
         return math.ceil(price.flat)
     total = (rate_of(price, body, endpoint) + surcharge(price, body)) * seconds
-    refs = body.get("references")
-    if price.per_reference_image and isinstance(refs, list):
+    refs = [*(body.get("references") or []), *(body.get("referenceImages") or [])]  # video, image requests
+    if price.per_reference_image:
         total += price.per_reference_image * len(refs)
+    frames = body.get("promptImage")
+    if price.per_start_frame and frames:
+        total += price.per_start_frame * (len(frames) if isinstance(frames, list) else 1)
     total = max(total, price.minimum)
     return math.ceil(round(total, 6))
 

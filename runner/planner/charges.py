@@ -85,9 +85,9 @@ class Drift:
         if self.field is None or self.fix_value is None:
             return None
         value = _round(self.fix_value)
-        if "." in self.field:
-            table, key = self.field.split(".", 1)
-            return f"{self.model}: {{{table}: {{{key}: {value:g}}}}}"
+        if "." in self.field:  # a tier: by_resolution.1080p, by_quality_resolution.high.4k
+            keys = self.field.split(".")
+            return f"{self.model}: " + "".join(f"{{{k}: " for k in keys) + f"{value:g}" + "}" * len(keys)
         if self.field == "credits_range":
             return f"{self.model}: {{credits_range: [{value:g}, {value:g}]}}"
         return f"{self.model}: {{{self.field}: {value:g}}}"
