@@ -71,6 +71,8 @@ def _figure(p: dict[str, Any], unit: PriceUnit) -> str:
 def _extras(p: dict[str, Any], unit: PriceUnit, suffix: str) -> list[str]:
     """What is added to or bounds the base figure: no-audio and per-endpoint rates, per-image
     surcharges, minimums, ``auto``'s billed length, output-format surcharges."""
+    from runner.planner.charges import figure
+
     parts = []
     if unit == "second" and p.get("credits_per_second_no_audio") is not None:
         parts.append(f"{figure(p['credits_per_second_no_audio'])}{suffix} without audio")
