@@ -14,7 +14,7 @@ With `--baseline-rev REV` the same applies also run from that git revision (chec
 a temp folder with `git worktree`), e.g. 9c0f9ab, whose journal rewrote the whole state file
 on the event loop after every step.
 
-    python bench/apply_scale.py [--sizes 250,2000] [--with-10k] [--c 100] [--t 2] [--baseline-rev REV]
+    python bench/apply_scale.py [--sizes 250,2000] [--with-10k] [--c 100] [--t 2] [--baseline-rev REV] [--smoke]
 """
 
 from __future__ import annotations
@@ -98,7 +98,10 @@ def main() -> None:
     parser.add_argument("--t", type=float, default=2.0, help="generation seconds per task")
     parser.add_argument("--poll-interval", type=float, default=0.5)
     parser.add_argument("--baseline-rev", default="", help="git revision to compare with ('' = none)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds: checks that it runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.with_10k, args.c, args.t, args.poll_interval = "5,10", False, 5, 0.2, 0.05
     sizes = [int(s) for s in args.sizes.split(",")] + ([10_000] if args.with_10k else [])
     c, t = args.c, args.t
     settings = {"time_scale": 1.0, "pending_seconds": 0.0, "generation_seconds": t, "max_concurrent": c,

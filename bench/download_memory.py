@@ -5,7 +5,7 @@ with small outputs, then K shots with large outputs, each apply in its own proce
 read that process's peak RSS (wait4). Streaming downloads keep the two peaks close; a
 client that buffered whole files would grow by the file size.
 
-    python bench/download_memory.py [--small-mb 1] [--large-mb 200] [--shots 3]
+    python bench/download_memory.py [--small-mb 1] [--large-mb 200] [--shots 3] [--smoke]
 """
 
 from __future__ import annotations
@@ -43,7 +43,10 @@ def main() -> None:
     parser.add_argument("--small-mb", type=float, default=1)
     parser.add_argument("--large-mb", type=float, default=200)
     parser.add_argument("--shots", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds: checks that it runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.small_mb, args.large_mb, args.shots = 0.1, 2, 1
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         with emulator_process({"time_scale": 0.01}) as base:

@@ -14,7 +14,7 @@ Printed: each time and its ratio to its baseline. A graph should plan in about t
 time of the same number of independent shots (ratio near 1): fingerprints are computed once
 per shot, upstreams first, and checking the graph is linear.
 
-    python bench/graph_plan.py [--shots 1000] [--repeat 3]
+    python bench/graph_plan.py [--shots 1000] [--repeat 3] [--smoke]
 """
 
 from __future__ import annotations
@@ -85,7 +85,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shots", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds: checks that it runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.shots, args.repeat = 20, 1
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         _assets(folder)

@@ -1,6 +1,11 @@
-"""How `runner plan` scales: cold and warm plan time and peak memory at 1k / 10k / 50k shots.
+"""How `runner plan` scales: CPU time and peak memory of big plans.
 
-For each size N (a matrix spec of N gen4.5 text shots, all already generated):
+First the goal's case: a new campaign of 5 matrix shots of 10,000 variants each (50,000
+shots, no state, a fresh cache), planned by the `runner plan` command in a fresh process,
+text to stdout and with ``--format json -o plan.json``; CPU-seconds (user + system) and peak
+RSS of that process. Goal: ≤ 8 CPU-s and ≤ 300 MB.
+
+Then, for each size N (a matrix spec of N gen4.5 text shots, all already generated):
 - cold: a fresh process, empty cache, a state file that lists every shot (a CI runner's
   first plan after checkout) — must hash and fingerprint everything;
 - warm: the same again with the cache filled (a laptop's second plan);
@@ -8,7 +13,7 @@ For each size N (a matrix spec of N gen4.5 text shots, all already generated):
   the floor any plan needs. Printed as ratios plan/baseline.
 Each measurement runs in a child process so that peak RSS is the plan's own.
 
-    python bench/plan_scale.py [--sizes 1000,10000,50000]
+    python bench/plan_scale.py [--new 10000] [--sizes 1000,10000,50000] [--smoke]
 """
 
 from __future__ import annotations
@@ -40,20 +45,64 @@ print(json.dumps({"seconds": elapsed, "rss_mb": resource.getrusage(resource.RUSA
 """
 
 
+def new_campaign(folder: Path, per_shot: int) -> Path:
+    """5 matrix shots of ``per_shot`` variants each (a square matrix when it is a square), nothing generated."""
+    a = int(per_shot ** 0.5)
+    b = per_shot // a
+    lines = ["version: 1", "name: new", "defaults: {model: gen4.5, ratio: '1280:720', duration: 5}", "shots:"]
+    for k in range(5):
+        lines += [f'  - id: "m{k}-{{{{ i }}}}-{{{{ j }}}}"', f'    prompt: "shot {k}: {{{{ i }}}} / {{{{ j }}}}"',
+                  f"    matrix: {{i: {list(range(a))}, j: {list(range(b))}}}"]
+    spec = folder / "new.yaml"
+    spec.write_text("\n".join(lines) + "\n")
+    return spec
+
+
+def measure_command(args: list[str], cwd: Path, cache: Path) -> dict[str, float]:
+    """CPU seconds (user + system), wall seconds and peak RSS of one `runner ARGS` process, imports included."""
+    env = {**os.environ, "RUNNER_CACHE_DIR": str(cache)}
+    code = ("import resource, runpy, sys\nsys.argv = ['runner', *sys.argv[1:]]\ntry:\n"
+            "    runpy.run_module('runner', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "r = resource.getrusage(resource.RUSAGE_SELF)\n"
+            "sys.stderr.write(f'\\n@@ {r.ru_utime + r.ru_stime} {r.ru_maxrss / 1024}\\n')\n")
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0 or "\n@@ " not in done.stderr:
+        raise SystemExit(f"runner {' '.join(args)} failed: {done.stderr[-800:]}")
+    cpu, rss = (float(x) for x in done.stderr.rpartition("\n@@ ")[2].split())
+    return {"cpu": cpu, "wall": wall, "rss_mb": rss}
+
+
+def new_campaign_figures(per_shot: int) -> None:
+    print(f"new campaign: 5 matrix shots × {per_shot:,} = {5 * per_shot:,} shots, no state, fresh cache "
+          "(goal at 50,000: ≤ 8 CPU-s, ≤ 300 MB)")
+    print(f"  {'command':<50} {'CPU s':>7} {'wall s':>7} {'peak MB':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        spec = new_campaign(folder, per_shot)
+        for n, args in enumerate((["plan", spec.name], ["plan", spec.name, "--format", "json", "-o", "plan.json"])):
+            got = measure_command(args, folder, folder / f"cache-{n}")
+            print(f"  {'runner ' + ' '.join(args):<50} {got['cpu']:>7.2f} {got['wall']:>7.2f} {got['rss_mb']:>8.0f}")
+
+
 def make_campaign(folder: Path, n: int) -> Path:
     """A spec of n shots and a state file saying all of them are done (files present)."""
-    from runner.planner.make import canonical_request, fingerprint, output_path
+    from runner.planner.fingerprint import canonical_request, fingerprint
+    from runner.planner.make import output_name
     from runner.spec import load_spec
     from runner.store.cache import Hasher, sha256_file
     from runner.store.state import ShotState, State, Take, save_state
 
-    a, b = 100, max(1, n // 100)
+    entries = max(1, -(-n // 10_000))  # a matrix makes at most 10,000 variants
+    a, b = 100, max(1, n // 100 // entries)
     spec = folder / "big.yaml"
-    spec.write_text(
-        "version: 1\nname: big\ndefaults: {model: gen4.5, ratio: '1280:720', duration: 5}\nshots:\n"
-        "  - id: \"s{{ i }}-{{ j }}\"\n    prompt: \"shot {{ i }} / {{ j }}\"\n"
-        f"    matrix: {{i: {list(range(a))}, j: {list(range(b))}}}\n"
-    )
+    text = "version: 1\nname: big\ndefaults: {model: gen4.5, ratio: '1280:720', duration: 5}\nshots:\n"
+    for k in range(entries):
+        text += (f'  - id: "s{k}-{{{{ i }}}}-{{{{ j }}}}"\n    prompt: "shot {k}: {{{{ i }}}} / {{{{ j }}}}"\n'
+                 f"    matrix: {{i: {list(range(a))}, j: {list(range(b))}}}\n")
+    spec.write_text(text)
     loaded = load_spec(spec)
     blob = folder / "blob.mp4"
     blob.write_bytes(b"\0" * 64)
@@ -62,7 +111,7 @@ def make_campaign(folder: Path, n: int) -> Path:
     hasher = Hasher()
     for shot in loaded.shots:
         canon, _ = canonical_request(shot, folder, hasher)
-        out = output_path(loaded, shot.id, 1, shot.request)
+        out = loaded.output_dir / output_name(shot.id, 1, shot.request)
         out.parent.mkdir(parents=True, exist_ok=True)
         os.link(blob, out)
         state.shots[shot.id] = ShotState(
@@ -83,8 +132,14 @@ def measure(spec: Path, mode: str, cache: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--new", type=int, default=10_000, help="variants per matrix shot of the new campaign")
     parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks that the benchmark runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.new, args.sizes = 100, "200"
+    new_campaign_figures(args.new)
+    print("campaign already generated (state and outputs present):")
     print(f"{'shots':>7} {'cold s':>7} {'warm s':>7} {'parse s':>8} {'cold/parse':>10} {'warm/parse':>10} "
           f"{'peak MB':>8}")
     for n in (int(x) for x in args.sizes.split(",")):

@@ -6,7 +6,7 @@ rendering, compile, per-model validation); (2) a baseline that only does PyYAML'
 C-free safe_load of the same file plus one jsonschema validation of each compiled body
 (the least any validator must do). Prints both and the ratio.
 
-    python bench/validate_scale.py [--shots 5000]
+    python bench/validate_scale.py [--shots 5000] [--smoke]
 """
 
 from __future__ import annotations
@@ -40,7 +40,10 @@ def make_spec(folder: Path, shots: int) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--shots", type=int, default=5000)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds: checks that it runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.shots = 100
     with tempfile.TemporaryDirectory() as tmp:
         path = make_spec(Path(tmp), args.shots)
         catalog()  # model files are read once per process; not part of either measurement

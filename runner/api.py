@@ -15,21 +15,24 @@ to a user is exactly what is paid for.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.emulator import EmulatorConfig, running_emulator
-from runner.emulator.app import Emulator as EmulatorApp
 from runner.engine.outcome import ApplyResult, ApplyRun, Reporter, SilentReporter
-from runner.engine.run import ApplyRequest, run_apply
 from runner.engine.usage import Usage, reconcile
 from runner.planner import Plan, make_plan
+
+if TYPE_CHECKING:
+    from runner.emulator import EmulatorConfig
+    from runner.emulator.app import Emulator as EmulatorApp
+
+# `plan` sends nothing: the engine (the runwayml SDK) and the emulator (Starlette, PyAV) are
+# imported by the functions that use them (tests/test_startup.py).
 
 Target = Plan | str | os.PathLike[str]
 
@@ -56,6 +59,8 @@ def apply_run(target: Target, *, emulator: bool | str = False, parallelism: int 
     user declined. ``target`` is a ``Plan``, a spec path or a saved plan file (`runner plan
     -o`); ``options`` are the other fields of ``runner.engine.ApplyRequest`` (retries,
     poll_interval, task_timeout, …, and select/exclude/… for a spec path)."""
+    from runner.engine.run import ApplyRequest, run_apply
+
     request = ApplyRequest(target=Path(), yes=yes, **options)
     if isinstance(target, Plan):
         opts = target.options
@@ -102,6 +107,8 @@ async def apply_async(target: Target, *, emulator: bool | str = False, paralleli
                       progress: Reporter | None = None, **options: Any) -> ApplyResult:
     """``apply`` for asyncio code: runs in a worker thread (apply runs its own event loop, and
     its files and locks are blocking), so the caller's loop keeps serving."""
+    import asyncio
+
     return await asyncio.to_thread(apply, target, emulator=emulator, parallelism=parallelism, progress=progress,
                                    **options)
 
@@ -130,12 +137,16 @@ class Emulator:
     ``stats()`` gives its counters (requests, creates, credits charged) while it runs."""
 
     def __init__(self, *, time_scale: float = 0.05, config: EmulatorConfig | None = None) -> None:
+        from runner.emulator import EmulatorConfig
+
         self.config = config or EmulatorConfig(time_scale=time_scale)
         self.url = ""
         self.app: EmulatorApp | None = None
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> str:
+        from runner.emulator import running_emulator
+
         running = self._stack.enter_context(running_emulator(self.config))
         self.url, self.app = running.base_url, running.emulator
         return self.url

@@ -176,3 +176,11 @@ def test_usage_errors_exit_1_never_2_which_means_changes(args: list[str], write_
     result = run(args, cwd=tmp_path)
     assert result.exit_code == 1, result.stderr
     assert "Error:" in result.stderr and "Try '" in result.stderr
+
+
+def test_top_level_help_shows_the_demo_command_of_the_readme(run) -> None:
+    """`runner --help` is where a newcomer looks first: it names the README's demo command."""
+    demo = "runner apply specs/demo.yaml --emulator --yes"
+    result = run(["--help"])
+    assert result.exit_code == 0 and "Try the demo" in result.stdout and demo in result.stdout
+    assert demo in (ROOT / "README.md").read_text()

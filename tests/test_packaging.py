@@ -36,7 +36,8 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     assert next(dist.glob("runway_runner-*.tar.gz"))
     names = zipfile.ZipFile(wheel).namelist()
     assert {"runner/schema/spec.schema.json", "runner/schema/models/gen4.5.json", "runner/py.typed",
-            "runner/examples/github-actions/runner.yml", "runner/specs/assets/sneaker.png"} <= set(names)
+            "runner/examples/github-actions/runner.yml", "runner/specs/assets/sneaker.png",
+            "runner/emulator/fonts/DejaVuSans-subset.ttf", "runner/emulator/fonts/LICENSE"} <= set(names)
 
     venv = tmp_path / "fresh"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)

@@ -254,3 +254,33 @@ def test_check_account_warns_about_balance_and_daily_caps(write_spec, run, api) 
     assert "warning: the plan needs 210 credits; the account has 100" in result.stderr
     assert "warning: gen4.5: 2 generations planned, 1 left today (daily cap 1)" in result.stderr
     assert "gen4.5: 2 generations, 2 at a time on this account" in result.stderr
+
+
+def test_cache_lookups_in_batches_find_outputs_on_both_sides_of_a_batch(write_spec, tmp_path: Path) -> None:
+    """A big plan asks the cache for its take fingerprints 900 at a time: outputs cached for the
+    5th and the 950th of 1,000 new shots are restored, and one whose blob is gone is not."""
+    from runner.planner import make_plan
+    from runner.store import cache as cache_mod
+
+    spec = write_spec("""
+        version: 1
+        name: many
+        defaults: {model: gen4.5, ratio: "1280:720", duration: 5}
+        shots:
+          - id: "s-{{ n }}"
+            prompt: "shot {{ n }}"
+            matrix: {n: NUMBERS}
+    """.replace("NUMBERS", str(list(range(1000)))))
+    first = make_plan(spec)
+    assert first.count("create") == 1000
+    blob = tmp_path / "out.mp4"
+    blob.write_bytes(b"\0" * 64)
+    meta = {"sha256": cache_mod.sha256_file(blob), "bytes": 64, "task_id": "t", "credits": 60}
+    chosen = [s for s in first.shots if s.id in ("s-4", "s-949")]
+    for s in chosen:
+        cache_mod.output_put(s.takes[0].fingerprint, blob, meta)
+    again = make_plan(spec)
+    restored = sorted(s.id for s in again.shots if s.action == "cached")
+    assert restored == ["s-4", "s-949"] and again.count("create") == 998
+    cache_mod.blob_path(str(meta["sha256"])).unlink()
+    assert make_plan(spec).count("create") == 1000

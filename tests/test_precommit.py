@@ -26,7 +26,8 @@ def test_runner_validate_hook_passes_good_and_fails_bad_specs(tmp_path: Path) ->
     pytest.importorskip("pre_commit")
     hook_repo = tmp_path / "hook-repo"  # a committed copy of this working tree
     shutil.copytree(ROOT, hook_repo, ignore=shutil.ignore_patterns(".venv", ".git", "outputs", "__pycache__",
-                                                                    "*.egg-info", ".pytest_cache", ".mypy_cache"))
+                                                                    "*.egg-info", ".pytest_cache", ".mypy_cache",
+                                                                    "node_modules"))
     git("init", "-q", cwd=hook_repo)
     git("add", "-A", cwd=hook_repo)
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "hook", cwd=hook_repo)

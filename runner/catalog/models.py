@@ -67,7 +67,7 @@ class ModelInfo:
         if not isinstance(text, str) or not _text_is_length_only(self.name, mode):
             return list(self.validator(mode).iter_errors(body))
         rest = {k: v for k, v in body.items() if k != _FREE_TEXT}
-        key = (self.name, mode, json.dumps(rest, sort_keys=True, default=str), len(text))
+        key = (self.name, mode, _memo_key(rest), len(text))
         hit = _MEMO.get(key)
         if hit is None:
             probe = {**rest, _FREE_TEXT: "x" * len(text)}
@@ -106,7 +106,16 @@ def catalog() -> dict[str, ModelInfo]:
 # alone, validity depends on the prompt's length, not its words: validate the rest of the
 # body once per (rest, length), with a placeholder prompt of that length.
 _FREE_TEXT = "promptText"
-_MEMO: dict[tuple[str, str, str, int], list[jsonschema.ValidationError]] = {}
+_MEMO: dict[tuple[str, str, object, int], list[jsonschema.ValidationError]] = {}
+_FLAT = frozenset({str, int, float, bool, type(None)})
+
+
+def _memo_key(rest: Mapping[str, Any]) -> object:
+    """The rest of a body as a key: its (name, type, value) triples when every value is a scalar
+    (True and 1 are one key to Python, not to a schema), else its canonical JSON."""
+    if all(type(v) in _FLAT for v in rest.values()):
+        return tuple(sorted((k, type(v).__name__, v) for k, v in rest.items()))
+    return json.dumps(rest, sort_keys=True, default=str)
 _LENGTH_ONLY = {"type", "maxLength", "minLength", "description"}
 
 

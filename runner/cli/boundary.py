@@ -11,14 +11,12 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
 from runner.bounded import escaped
-from runner.engine.outcome import ApplyRun
 from runner.errors import (
     EXIT_BUG,
     EXIT_CHANGES,
@@ -30,7 +28,6 @@ from runner.errors import (
     RunnerError,
     SpecErrors,
 )
-from runner.planner.records import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,9 +56,12 @@ def exit_code(result: object, *, detailed: bool = False) -> int:
     """What a command's result means as an exit code (errors carry their own)."""
     if isinstance(result, RunnerError):  # already reported by the command (e.g. as JSON)
         return result.exit_code
-    if isinstance(result, Plan):
+    # A Plan or an ApplyRun exists only once its module is loaded: looked up, not imported,
+    # so that `runner validate` does not load the planner and the engine to exit.
+    records, outcome = sys.modules.get("runner.planner.records"), sys.modules.get("runner.engine.outcome")
+    if records is not None and isinstance(result, records.Plan):
         return EXIT_CHANGES if detailed and result.has_changes else EXIT_OK
-    if isinstance(result, ApplyRun):
+    if outcome is not None and isinstance(result, outcome.ApplyRun):
         if result.declined:
             return EXIT_ERROR
         return EXIT_OK if result.result is None or result.result.ok else EXIT_ERROR
@@ -93,6 +93,8 @@ def boundary(fn: F) -> F:
             code = EXIT_INTERRUPTED
         except Exception as e:  # noqa: BLE001 - the bug boundary
             if debug:
+                import traceback
+
                 traceback.print_exc()
             say(f"internal error (a bug in runner): {type(e).__name__}: {e}")
             stderr("run again with --debug for the traceback, and please report it")

@@ -6,21 +6,28 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from runner.catalog.endpoints import ENDPOINTS, PriceUnit
-from runner.catalog.models import ModelInfo
 from runner.cli.boundary import boundary
 from runner.cli.options import PRICES, STORE, TRUST_PRICES
 from runner.errors import RunnerError
-from runner.planner.charges import Charge, figure, per_unit
+
+if TYPE_CHECKING:
+    from runner.catalog.endpoints import PriceUnit
+    from runner.catalog.models import ModelInfo
+    from runner.planner.charges import Charge
+
+# The planner is imported where it is used: defining this command must not load it (every
+# command is defined when runner starts, `runner validate` included; tests/test_startup.py).
 
 _SUFFIX = {"second": "/s", "image": "/image", "character": "/char"}
 
 
 def _units(info: ModelInfo) -> list[PriceUnit]:
+    from runner.catalog.endpoints import ENDPOINTS
+
     units: list[PriceUnit] = []
     for ep in info.modes.values():
         if ENDPOINTS[ep].price_unit not in units:
@@ -30,6 +37,8 @@ def _units(info: ModelInfo) -> list[PriceUnit]:
 
 def _figure(p: dict[str, Any], unit: PriceUnit) -> str:
     """Every figure that prices one unit of the model: base, tiers, qualities, range, extras."""
+    from runner.planner.charges import figure, per_unit
+
     suffix = _SUFFIX[unit]
     parts = []
     base = p.get(f"credits_per_{unit}")
@@ -62,6 +71,8 @@ def _figure(p: dict[str, Any], unit: PriceUnit) -> str:
 def _extras(p: dict[str, Any], unit: PriceUnit, suffix: str) -> list[str]:
     """What is added to or bounds the base figure: no-audio and per-endpoint rates, per-image
     surcharges, minimums, ``auto``'s billed length, output-format surcharges."""
+    from runner.planner.charges import figure
+
     parts = []
     if unit == "second" and p.get("credits_per_second_no_audio") is not None:
         parts.append(f"{figure(p['credits_per_second_no_audio'])}{suffix} without audio")
@@ -110,7 +121,9 @@ def observed_charges(specs: tuple[Path, ...], *, prices: Path | None, store: str
                      trust: bool) -> tuple[list[Charge], list[str]]:
     """Each take the states record as charged by the API (its own ``cost.credits``) whose request
     is the spec's now, with the units the table bills for it; and the state files read."""
+    from runner.catalog.endpoints import ENDPOINTS
     from runner.planner import make_plan
+    from runner.planner.charges import Charge
 
     charges, read = [], []
     for spec in specs:

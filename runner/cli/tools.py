@@ -8,12 +8,11 @@ from pathlib import Path
 import click
 
 from runner.bounded import MAX_EXACT, Bound
-from runner.catalog.models import catalog, schema_dir
-from runner.cli import views
 from runner.cli.boundary import boundary, color, stderr
 from runner.cli.options import FORMAT, PRICES, STORE, Number
 from runner.errors import RunnerError
-from runner.spec import did_you_mean
+
+# Commands import their layers when they run: defining them must stay cheap (`runner --version`).
 
 
 @click.command()
@@ -33,6 +32,10 @@ def models(model: str | None, fmt: str, all_ratios: bool) -> None:
       runner models seedance2
       runner models --format json
     """
+    from runner.catalog.models import catalog
+    from runner.cli import views
+    from runner.spec import did_you_mean
+
     cat = catalog()
     if model is not None and model not in cat:
         raise RunnerError(f"unknown model {model!r}{did_you_mean(model, list(cat))}; run `runner models` for the list")
@@ -196,4 +199,6 @@ def schema() -> None:
     Example:
       runner schema > spec.schema.json
     """
+    from runner.catalog.models import schema_dir
+
     click.echo((schema_dir() / "spec.schema.json").read_text(encoding="utf-8"), nl=False)

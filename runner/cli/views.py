@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from runner.bounded import escaped
 from runner.catalog.endpoints import ENDPOINTS, PriceUnit
@@ -15,8 +12,9 @@ from runner.catalog.models import ModelInfo
 from runner.catalog.pricing import source_label
 from runner.errors import Problem
 from runner.inputs.paths import display_path
-from runner.planner.charges import figure
-from runner.spec import Spec
+
+if TYPE_CHECKING:
+    from runner.spec import Spec
 
 
 def problem_json(p: Problem) -> dict[str, Any]:
@@ -77,6 +75,8 @@ def _kind(info: ModelInfo) -> str:
 
 
 def _price_text(info: ModelInfo) -> str:
+    from runner.planner.charges import figure  # the planner package is not validate's to load
+
     p = info.pricing
     parts = []
     for unit in _units(info):
@@ -176,6 +176,9 @@ def models_json(models: list[ModelInfo]) -> str:
 
 
 def models_table(models: list[ModelInfo], *, detail: bool, color: bool, width: int | None = None) -> str:
+    from rich.console import Console  # only `runner models` draws tables
+    from rich.table import Table
+
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width or 120, soft_wrap=False)
     data = models_data(models)

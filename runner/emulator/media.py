@@ -12,12 +12,14 @@ and a video may carry an audio track: a tone as long as the video.
 from __future__ import annotations
 
 import colorsys
+import functools
 import hashlib
 import io
 import textwrap
 import zipfile
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
+from pathlib import Path
 from typing import NamedTuple
 
 import av
@@ -44,10 +46,17 @@ def frame_count(seconds: float, fps: int) -> int:
     return max(1, round(seconds * fps))
 
 
+# DejaVu Sans cut down to Latin (with its extensions), Greek, Cyrillic and punctuation (fonts/README):
+# Pillow's own font has ASCII only, so "São Paulo" came out as "S□o Paulo"; a font of the system
+# (Debian's fonts-dejavu) is not on every machine that runs the emulator.
+CAPTION_FONT = Path(__file__).with_name("fonts") / "DejaVuSans-subset.ttf"
+
+
+@functools.lru_cache(maxsize=32)
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # pragma: no cover - Pillow without FreeType
+        return ImageFont.truetype(str(CAPTION_FONT), size=size)
+    except ImportError:  # pragma: no cover - Pillow without FreeType: ASCII only
         return ImageFont.load_default()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from runner.bounded import Bound
+from runner.engine.bounds import OPTION_BOUNDS as OPTION_BOUNDS  # where the CLI's options read them
 from runner.errors import ApiError
 from runner.inputs.paths import display_path
 from runner.planner.charges import Charge, Drift, Unplanned, drift, unplanned
@@ -34,20 +34,6 @@ class SilentReporter:
 
     def note(self, message: str) -> None:
         pass
-
-
-OPTION_BOUNDS: dict[str, Bound] = {
-    "parallelism": Bound(1, 1000, whole=True),
-    "poll_interval": Bound(0.01, 3600, unit="seconds"),
-    "retries": Bound(0, 20, whole=True),
-    "max_output_mb": Bound(0, 1024 * 1024, low_open=True, unit="MB"),  # a state's take is at most 1 TiB
-    "task_timeout": Bound(0, 30 * 86400, low_open=True, unit="seconds"),
-    "lock_timeout": Bound(0, 86400, unit="seconds"),
-}
-"""The numbers apply takes (``runner apply`` options, ``runner.apply`` arguments): checked before
-anything is locked, planned or sent. NaN and infinity are refused (``--poll-interval nan`` sent
-the creates, paid, and then never polled), and so are negatives and numbers beyond the arithmetic.
-(``max_credits`` is the planner's: ``planner.budget.CAP``.)"""
 
 
 @dataclass

@@ -10,16 +10,17 @@ difference. A difference is a model whose totals disagree.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.engine.client import Client, connection_from_env
 from runner.errors import RunnerError
 from runner.spec import Spec
 from runner.store.state import State
+
+if TYPE_CHECKING:
+    from runner.engine.client import Client
 
 MAX_WINDOW = 90  # days the API answers per call
 MAX_DAYS = 3 * 366
@@ -109,11 +110,15 @@ def reconcile(specs: list[tuple[Spec, State]], *, since: date | None = None,
     usage = Usage(since, until, [spec.display for spec, _ in specs], state=book, pending=pending)
 
     async def fetch() -> dict[tuple[str, str], int]:
+        from runner.engine.client import Client, connection_from_env  # the SDK, only when the account is asked
+
         client = Client(connection_from_env(emulator_url=emulator_url))
         try:
             return await account_charges(client, since, until)
         finally:
             await client.close()
+
+    import asyncio
 
     usage.account = asyncio.run(fetch())
     return usage

@@ -7,12 +7,17 @@ output depends on the endpoint's output kind (``catalog.endpoints``).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from runner.catalog.endpoints import OutputKind
+from runner.inputs.cachedir import cache_dir
 
 if TYPE_CHECKING:
     import zipfile
@@ -52,6 +57,51 @@ class MediaFacts:
     bytes: int
     width: int = 0
     height: int = 0
+
+
+def media_facts(path: Path, size: int, mtime_ns: int) -> MediaFacts | None:
+    """``probe_media``, remembered in the cache folder by (resolved path, size, mtime), as the
+    file hashes are: validating unchanged clips again (pre-commit, on every commit) reads a
+    small JSON file instead of loading PyAV. A cache entry that is not what this writes is
+    probed again and replaced (the cache holds nothing that cannot be measured again)."""
+    key = hashlib.sha256(f"{path}\0{size}\0{mtime_ns}".encode("utf-8", "surrogateescape")).hexdigest()
+    entry = cache_dir() / "media" / f"{key[:40]}.json"
+    try:
+        known = json.loads(entry.read_text(encoding="utf-8"))
+        return _facts_of(known, str(path))
+    except (OSError, ValueError, TypeError, KeyError):
+        pass
+    facts = probe_media(path)
+    _remember(entry, {"path": str(path), "facts": asdict(facts) if facts is not None else None})
+    return facts
+
+
+def _facts_of(known: dict[str, object], path: str) -> MediaFacts | None:
+    if known["path"] != path:  # a hash collision of the key (never seen): measure it
+        raise KeyError(path)
+    facts = known["facts"]
+    if facts is None:
+        return None
+    if not isinstance(facts, dict) or not all(isinstance(facts[k], int | float | None) for k in
+                                              ("seconds", "bytes", "width", "height")):
+        raise TypeError("not a media facts entry")
+    return MediaFacts(facts["seconds"], int(facts["bytes"]), int(facts["width"]), int(facts["height"]))
+
+
+def _remember(entry: Path, doc: dict[str, object]) -> None:
+    """Write a cache entry whole or not at all (temp file and rename): parallel runs share the cache.
+    A cache that cannot be written (read-only home) costs a probe next time, nothing else."""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(doc, f)
+        os.replace(temp, entry)
+    except OSError:
+        Path(temp).unlink(missing_ok=True)
 
 
 def probe_media(path: Path) -> MediaFacts | None:

@@ -16,6 +16,7 @@ that apply, pull, push, restores, report, export and review call).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -66,6 +67,10 @@ def in_git_folder(path: Path) -> bool:
         resolved = path.resolve()
     except (ValueError, OSError, RuntimeError):
         return False
+    return _in_git(resolved)
+
+
+def _in_git(resolved: Path) -> bool:
     return GIT_FOLDER in resolved.parts[:-1] or resolved.name == GIT_FOLDER
 
 
@@ -101,11 +106,16 @@ class OutputLayout:
     output_dir: Path
     root: Path
 
-    @property
+    # Computed once per layout, not once per take (a plan of 50,000 shots checks every take).
+    @functools.cached_property
     def prefix(self) -> str:
         """``output_dir`` relative to the spec's folder, ``/``-terminated (empty when it is that folder)."""
         rel = relative_to(self.spec_dir, self.output_dir)
         return "" if rel in ("", ".") else rel.rstrip("/") + "/"
+
+    @functools.cached_property
+    def _top(self) -> Path:
+        return self.output_dir.resolve()
 
     def name(self, shot_id: str, take: int, ext: str, part: int = 1) -> str:
         """The file of take ``take`` (its ``part``-th file) of ``shot_id``, relative to the spec's folder."""
@@ -137,10 +147,10 @@ class OutputLayout:
         path = self.spec_dir / output
         folder = self.output_dir / shot_id
         try:
-            resolved, top = path.resolve(), self.output_dir.resolve()
+            resolved, top = path.resolve(), self._top
         except (ValueError, OSError, RuntimeError):
             return "resolves nowhere usable (a symlink loop?)"
-        if resolved != top / shot_id / path.name or in_git_folder(path):
+        if resolved != top / shot_id / path.name or _in_git(resolved):
             return (f"resolves to {resolved}, not into its shot folder {folder} (a symlink?); runner only "
                     "reads, moves and writes take files there")
         return None

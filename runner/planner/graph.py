@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.catalog.endpoints import follows_input, is_input_clip
-from runner.planner.fingerprint import canonical_request, fingerprint, fingerprints
+from runner.planner.fingerprint import canonical_request, fingerprints
 from runner.planner.picks import PickBook
 from runner.spec import Shot
 from runner.spec.graph import topological
@@ -49,6 +49,7 @@ class Fingerprints:
         """Shots that wait for a pick (theirs or an upstream's) -> why, in plan words."""
         self.seconds: dict[str, float | None] = {}  # upstream_seconds memo, per plan
         self.takes: dict[TakeKey, str] = {}
+        self.shots: dict[str, str] = {}  # shot id -> its own fingerprint (no take)
         self.canonical: dict[str, tuple[Mapping[str, Any], dict[str, str]]] = {}
         self.order = topological(self.by_id.values())  # upstreams first
         for sid in self.order:
@@ -60,8 +61,10 @@ class Fingerprints:
         canonical, hashes = canonical_request(shot, self.spec_dir, self.hasher, self.takes)
         self.canonical[shot.id] = (canonical, hashes)
         numbers = list(range(1, shot.takes + 1))
-        for n, fp in zip(numbers, fingerprints(shot.model, shot.request.endpoint, canonical, list(numbers)),
-                         strict=True):
+        # The request is encoded once for the shot's own fingerprint and all its takes'.
+        own, *takes = fingerprints(shot.model, shot.request.endpoint, canonical, [None, *numbers])
+        self.shots[shot.id] = own
+        for n, fp in zip(numbers, takes, strict=True):
             self.takes[(shot.id, n)] = fp
 
     def _resolve(self, shot: Shot) -> Shot:
@@ -91,7 +94,7 @@ class Fingerprints:
 
     def shot(self, shot: Shot) -> str:
         """The shot's own fingerprint (no take)."""
-        return fingerprint(shot.model, shot.request.endpoint, self.canonical[shot.id][0])
+        return self.shots[shot.id]
 
     def of_takes(self, shot: Shot) -> list[str]:
         return [self.takes[(shot.id, n)] for n in range(1, shot.takes + 1)]

@@ -97,6 +97,10 @@ class _Planner:
         self.base = str(spec.path.parent)
         self.out_prefix = spec.outputs.prefix
         self.escapes: list[Problem] = []
+        self.known: set[str] | None = None  # take fingerprints the cache has outputs of (None: ask each)
+        # A new campaign: nothing in a missing output_dir can lead elsewhere (and load_spec refused an
+        # output_dir outside the project or in .git), so its takes' paths need no resolving each.
+        self.out_exists = os.path.lexists(spec.output_dir)
         self.first: dict[str, tuple[str, int]] = {}  # take fingerprint -> the (shot, take) that makes it
 
     def present(self, rel: str, size: int) -> bool:
@@ -106,6 +110,12 @@ class _Planner:
         except OSError:
             return False
         return stat.S_ISREG(st.st_mode) and st.st_size == size
+
+    def cached(self, fp: str) -> dict[str, Any] | None:
+        """The cache's copy of a take (``known``: the fingerprints the cache has, asked at once)."""
+        if self.known is not None and fp not in self.known:
+            return None
+        return cache_mod.output_get(fp)
 
     def in_store(self, done: Take | None, fp: str) -> dict[str, Any] | None:
         """The store's copy of a take the state records but this machine lacks (a fresh checkout)."""
@@ -118,6 +128,8 @@ class _Planner:
         """A take's output path must resolve to its place in output_dir (``OutputLayout.problem``):
         a shot folder that is a symlink (out of the project, or into a ``.git`` folder) is refused
         before anything is paid for."""
+        if not self.out_exists:
+            return
         why = self.spec.outputs.problem(out, shot_id=shot.id, take=take)
         if why is None:
             return
@@ -163,7 +175,7 @@ class _Planner:
         if pending is not None and pending.task_id is None and not forced:
             # An intent of unknown outcome whose output this machine has (it finished while
             # the journal could not be written): restore it rather than risk paying again.
-            hit = cache_mod.output_get(fp)
+            hit = self.cached(fp)
             if hit is not None:
                 return TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit)
         if pending is not None and not forced:
@@ -181,7 +193,7 @@ class _Planner:
                 (self.present(done.output, done.bytes) or (done.output != out and self.present(out, done.bytes))):
             action: TakeAction = "keep" if done.output == out else "move"
             return TakePlan(n, fp, action, out, 0, done.task_id, source=done.output)
-        hit = None if forced else (cache_mod.output_get(fp) or self.in_store(done, fp))
+        hit = None if forced else (self.cached(fp) or self.in_store(done, fp))
         if hit is not None:
             return TakePlan(n, fp, "restore", out, 0, hit.get("task_id"), cached=hit)
         if done is not None and done.fingerprint == fp and done.task_id and not forced:
@@ -253,6 +265,7 @@ class _Planner:
         spec_ids = {s.id for s in self.spec.shots}
         orphans = {sid: st for sid, st in self.state.shots.items() if sid not in spec_ids}
         self.fps = Fingerprints(self.spec.shots, self.spec.path.parent, self.hasher, PickBook(self.picks, self.state))
+        self.known = cache_mod.outputs_known(self.fps.takes.values())
         self.replaced_inputs = replaced_downstream(self.fps.by_id, self.fps.order, self.replace)
         by_fp: dict[str, str] = {}
         for sid, st in sorted(orphans.items()):
@@ -386,7 +399,8 @@ def _verdict(case: _Case, shot_fp: str, canonical: Mapping[str, Any]) -> tuple[S
         changed = changed_fields(prior.request, canonical, case.shot)
         if "create" in actions:
             return "~", "regenerate", [_changed_text(changed, case.pick_moves)]
-        return "=", "cached", ["restored from cache (" + (", ".join(changed) or "request") + " changed back)"]
+        return "=", "cached", [f"restored from {_restored_from(case)} (" + (", ".join(changed) or "request")
+                               + " changed back)"]
     if "create" in actions:
         return "~", "regenerate", _missing_takes(case)
     if "blocked" in actions:
@@ -401,9 +415,14 @@ def _verdict(case: _Case, shot_fp: str, canonical: Mapping[str, Any]) -> tuple[S
         ids = ", ".join(t.task_id or "" for t in case.takes if t.action == "refetch")
         return "=", "cached", [f"output missing: fetched again from task {ids} (free while Runway keeps it, "
                                "24-48 h; else the next plan counts a new generation)"]
+    return "=", "cached", [f"restored from {_restored_from(case)}" if "restore" in actions else ""]
+
+
+def _restored_from(case: _Case) -> str:
+    """``the store`` when a take comes back from the shared store, else ``cache`` (plan's summary
+    counts shots in the same words: ``render.restored_from``)."""
     stored = any(t.cached and t.cached.get("from") == "store" for t in case.takes if t.action == "restore")
-    return "=", "cached", [("restored from the store" if stored else "restored from cache") if "restore" in actions
-                           else ""]
+    return "the store" if stored else "cache"
 
 
 def _changed_text(changed: list[str], pick_moves: Mapping[str, tuple[int, int]] | None = None) -> str:

@@ -25,13 +25,27 @@ def _credits(s: ShotPlan) -> str:
     return f"{bound}{s.credits} credits" + (f" ({n} takes)" if n > 1 else "")
 
 
+def restored_from(s: ShotPlan) -> str:
+    """Where a ``cached`` shot's output comes back from, in the words of its line's reason."""
+    if any(t.action == "refetch" for t in s.takes):
+        return "fetched again"
+    if any(t.action == "restore" and t.cached and t.cached.get("from") == "store" for t in s.takes):
+        return "from the store"
+    return "from cache"
+
+
 def summary_line(plan: Plan) -> str:
     if not plan.has_changes:
         return "No changes. Every shot is up to date."
     parts = []
+    restored = [restored_from(s) for s in plan.shots if s.action == "cached"]
     for action, word in (("create", "to create"), ("regenerate", "to regenerate"), ("resume", "resuming"),
                          ("move", "moved"), ("blocked", "blocked"), ("wait", "waiting for a pick"),
-                         ("cached", "from cache"), ("unchanged", "unchanged"), ("remove", "removed")):
+                         ("cached", ""), ("unchanged", "unchanged"), ("remove", "removed")):
+        if action == "cached":  # as each line says it: restored from cache, from the store, fetched again
+            parts += [f"{restored.count(w)} {w}" for w in ("from cache", "from the store", "fetched again")
+                      if w in restored]
+            continue
         n = plan.count(action)
         if n or action in ("create", "unchanged"):
             parts.append(f"{n} {word}")
@@ -78,7 +92,19 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
 
 
 def render_json(plan: Plan) -> str:
-    return json.dumps(plan_document(plan), indent=2, ensure_ascii=False)
+    """The plan document as ``json.dumps(doc, indent=2, ensure_ascii=False)`` writes it. orjson
+    writes the same text some 10 times faster and without the millions of pieces the standard
+    encoder joins (a 50,000-shot plan's JSON is 36 MB); the one difference, a float below 1e-4
+    or from 1e16 up in another form ("1.5e-7" or "1e16" for "1.5e-07" or "1e+16"), is the same
+    number (plan floats are dollars and budgets). What orjson refuses (an integer past 64 bits, a lone surrogate in a
+    path) is left to the standard encoder, as before."""
+    import orjson
+
+    doc = plan_document(plan)
+    try:
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
 def _md_escape(text: str) -> str:

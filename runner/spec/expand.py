@@ -56,6 +56,7 @@ class Expander:
         self.vars = variables
         self.defaults = defaults
         self.seen: dict[str, tuple[Location, str]] = {}
+        self._entry: tuple[int, tuple[dict[str, Any], dict[str, Any], dict[str, Path_], dict[str, Any]]] | None = None
         for name in RESERVED_VARS & set(self.vars):
             problems.problem(("vars", name), f"{name!r} is reserved (it holds the shot's own fields)",
                              field=f"vars.{name}")
@@ -89,11 +90,22 @@ class Expander:
             if shot is not None:
                 yield shot
 
+    def entry(self, index: int, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Path_],
+                                                               dict[str, Any]]:
+        """What every variant of entry ``index`` shares: its own fields, those with the common
+        defaults and where each was written, and the ``shot`` template variable (read-only to
+        templates: the sandbox is immutable). Built once per entry, not once per variant."""
+        if self._entry is None or self._entry[0] != index:
+            own = {k: v for k, v in raw.items() if k not in MATRIX_KEYS}
+            merged, sources = self.with_common_defaults(("shots", index), own)
+            self._entry = (index, (own, merged, sources, {**self.defaults, **own}))
+        return self._entry[1]
+
     def one(self, index: int, raw: dict[str, Any], combo: dict[str, Any], variant: str) -> RenderedShot | None:
         base: Path_ = ("shots", index)
-        own = {k: v for k, v in raw.items() if k not in MATRIX_KEYS}
-        merged, sources = self.with_common_defaults(base, own)
-        ctx = {**self.vars, **combo, "shot": {**self.defaults, **own}}
+        own, merged, shared_sources, shot_view = self.entry(index, raw)
+        sources = dict(shared_sources)  # finish adds the defaults it applies, per variant
+        ctx = {**self.vars, **combo, "shot": shot_view}
         shot_id = self.shot_id(base, own["id"], ctx, variant)
         if shot_id is None:
             return None

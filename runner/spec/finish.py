@@ -96,6 +96,8 @@ class Finisher:
 
     def model_and_mode(self, shot: RenderedShot) -> tuple[ModelInfo, str] | None:
         info = self.model(shot)
+        if info is not None and not self.audio_fits(info, shot):
+            return None
         mode = self.mode(shot) if info is not None else None
         if info is None or mode is None:
             return None
@@ -117,6 +119,24 @@ class Finisher:
                                   shot=shot.id, field="model")
             return None
         return info, mode
+
+    def audio_fits(self, info: ModelInfo, shot: RenderedShot) -> bool:
+        """A text ``audio:`` is a file to work on (audio mode); on a model without that mode it is
+        a mistake at the ``audio:`` line, saying what the model takes there (a sound switch, or
+        nothing), rather than "has no audio mode" at ``model:``."""
+        value = shot.fields.get("audio")
+        if not isinstance(value, str) or "audio" in info.modes:
+            return True
+        modes = ", ".join(info.modes)
+        switch = any(info.properties(ep).get("audio", {}).get("type") == "boolean" for ep in info.modes.values())
+        if switch:
+            why = (f"{value[:60]!r} is text, but {info.name} takes true (a video with sound) or false (silent) "
+                   f"here; it has no audio-input mode to take a file (modes: {modes})")
+        else:
+            why = (f"{value[:60]!r}: {info.name} takes no audio, neither a sound switch nor an audio file (modes: "
+                   f"{modes}); remove it, or use a model with an audio mode (`runner models`)")
+        self.problems.problem(shot.sources.get("audio", shot.base), why, shot=shot.id, field="audio")
+        return False
 
     def model(self, shot: RenderedShot) -> ModelInfo | None:
         name = shot.fields.get("model")
@@ -180,11 +200,14 @@ class Finisher:
                                   f"takes must be a whole number from 1 to {MAX_TAKES}, not {takes!r}",
                                   shot=shot.id, field="takes")
             ok = False
+        params = shot.fields.get("params") or {}
+        if not params:
+            return ok
         scalar_keys = set(SCALAR_FIELDS.values())
         # Media keys are always the shot fields' business; a scalar key only when the shot sets it.
         taken = {key: name for key, name in BODY_TO_FIELD.items() if key not in scalar_keys or name in shot.fields}
         taken["model"] = "model"
-        for key in shot.fields.get("params") or {}:
+        for key in params:
             if key in taken:
                 self.problems.problem(self.param_path(shot, key),
                                       f"{key} is set by the shot field {taken[key]!r}; remove it from params",

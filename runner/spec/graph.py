@@ -50,6 +50,8 @@ def lift(fields: dict[str, Any]) -> tuple[set[str], list[tuple[str, str]]]:
     take number (the spec schema checks it in media fields; ``params`` are free-form)."""
     markers: set[str] = set()
     bad: list[tuple[str, str]] = []
+    if not any(key in fields for key in (*INPUT_FIELDS, "params")):
+        return markers, bad  # a text shot: no closure below, which is a cycle for the collector to free
 
     def walk(node: Any, field: str) -> Any:
         mark = _marker(node)
@@ -174,6 +176,8 @@ def topological(shots: Iterable[Shot]) -> list[str]:
     shots ready, the first in the spec goes next: a dependent follows its upstream as soon as
     it can); shots in a cycle are left out. Upstream ids that are not shots are ignored."""
     items = list(shots)
+    if not any(s.upstreams for s in items):
+        return [s.id for s in items]  # no edges: the spec's order (a 50,000-shot matrix has none)
     position = {s.id: n for n, s in enumerate(items)}
     waiting = {s.id: len({u.shot for u in s.upstreams if u.shot in position}) for s in items}
     dependents: dict[str, list[str]] = {}

@@ -14,7 +14,7 @@ at validate time against the compiled request and its local inputs.
   files; ``*_url_bytes`` concern files the API fetches from a URL, which cannot be measured
   offline.
 
-Local files are probed (PyAV reads the headers: length, size, resolution); remote inputs
+Local files are probed (PyAV reads the headers: length, size, resolution; remembered in the cache); remote inputs
 cannot be measured offline and are left to the API. Every message names the limit and the
 measured value.
 """
@@ -31,7 +31,7 @@ from runner.catalog.endpoints import Pointer, is_input_clip
 from runner.catalog.models import ModelInfo
 from runner.catalog.pricing import utf16_units
 from runner.inputs.assets import resolve_local
-from runner.inputs.media import MediaFacts, probe_media
+from runner.inputs.media import MediaFacts, media_facts
 from runner.spec.records import Input, Request
 
 MB = 1024 * 1024
@@ -80,8 +80,9 @@ def limit_problems(info: ModelInfo, request: Request, origins: Mapping[Pointer, 
 
 @lru_cache(maxsize=1024)
 def _probe(path: str, size: int, mtime_ns: int) -> MediaFacts | None:
-    """One probe per file version per process: the variants of a matrix shot share a clip."""
-    return probe_media(Path(path))
+    """One probe per file version per process (the variants of a matrix shot share a clip), and
+    one per file version on this machine (``media_facts`` remembers it in the cache)."""
+    return media_facts(Path(path), size, mtime_ns)
 
 
 def _origin(origins: Mapping[Pointer, str], key: str) -> str:

@@ -74,25 +74,33 @@ def spec_budget(seconds: float | None = None) -> Iterator[None]:
         _local.spec_left = saved
 
 
-@contextlib.contextmanager
-def budget(seconds: float = MAX_SECONDS) -> Iterator[None]:
+class budget:  # lower case: it reads as the function it was (with budget(2.0): ...)
     """Give the current thread ``seconds`` to render one template (works on any thread), or what
-    is left of its spec's ``spec_budget`` when that is less."""
-    left: float | None = getattr(_local, "spec_left", None)
-    if left is not None and left <= 0:
-        raise SpecTimeSpent()
-    allowed = seconds if left is None else min(seconds, left)
-    saved = (getattr(_local, "deadline", None), getattr(_local, "depth", 0), getattr(_local, "sizes", None),
-             getattr(_local, "spec_bound", False))
-    start = time.monotonic()
-    _local.deadline, _local.depth, _local.sizes = start + allowed, 0, {}
-    _local.spec_bound = allowed < seconds  # which limit the deadline is: the spec's or the template's
-    try:
-        yield
-    finally:
-        _local.deadline, _local.depth, _local.sizes, _local.spec_bound = saved
-        if left is not None:
-            _local.spec_left = left - (time.monotonic() - start)
+    is left of its spec's ``spec_budget`` when that is less. A class, not a generator-based
+    context manager: it is entered for every template of every shot of a big matrix."""
+
+    def __init__(self, seconds: float = MAX_SECONDS) -> None:
+        self.seconds = seconds
+        self.left: float | None = None
+        self.start = 0.0
+        self.saved: tuple[Any, Any, Any, Any] = (None, 0, None, False)
+
+    def __enter__(self) -> None:
+        left: float | None = getattr(_local, "spec_left", None)
+        if left is not None and left <= 0:
+            raise SpecTimeSpent()
+        allowed = self.seconds if left is None else min(self.seconds, left)
+        self.left = left
+        self.saved = (getattr(_local, "deadline", None), getattr(_local, "depth", 0), getattr(_local, "sizes", None),
+                      getattr(_local, "spec_bound", False))
+        self.start = time.monotonic()
+        _local.deadline, _local.depth, _local.sizes = self.start + allowed, 0, {}
+        _local.spec_bound = allowed < self.seconds  # which limit the deadline is: the spec's or the template's
+
+    def __exit__(self, *exc: object) -> None:
+        _local.deadline, _local.depth, _local.sizes, _local.spec_bound = self.saved
+        if self.left is not None:
+            _local.spec_left = self.left - (time.monotonic() - self.start)
 
 
 def tick() -> None:
@@ -259,9 +267,10 @@ def bounded_concat(pieces: Iterable[Any]) -> str:
     total = 0
     for piece in pieces:
         tick()
-        text = str(piece)
+        text = piece if type(piece) is str else str(piece)
         total += len(text)
-        refuse_over(total, "the rendered text")
+        if total > MAX_SIZE:
+            refuse_over(total, "the rendered text")
         out.append(text)
     return "".join(out)
 

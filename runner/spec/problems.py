@@ -12,7 +12,7 @@ from typing import Any
 from runner.errors import Problem, SpecErrors
 from runner.spec.checks import KEY_MESSAGE, dotted, looks_like_key
 from runner.spec.limits import SpecTimeSpent
-from runner.spec.templating import render_tree
+from runner.spec.templating import is_template, render_tree
 from runner.spec.yamlload import Document, Path_
 
 
@@ -38,6 +38,8 @@ class Problems:
         """``value`` (found at ``path``) with every template rendered, and whether all of them rendered.
         When the spec's rendering time ran out (``limits.SpecTimeSpent``) the problems so far and
         that one, at the template where it ran out, end the build (``SpecErrors``)."""
+        if not isinstance(value, dict | list) and not (isinstance(value, str) and is_template(value)):
+            return value, True  # nothing to render (and the raw file was checked for keys already)
         try:
             out, failures = render_tree(value, ctx)
         except SpecTimeSpent as e:

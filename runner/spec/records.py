@@ -8,6 +8,7 @@ content hashes in, apply puts upload URIs in) takes a mutable copy with ``thaw``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +57,13 @@ class FrozenList(list[Any]):
         return self
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def freeze(value: Any) -> Any:
     """A read-only deep copy of JSON-like data (dicts, lists, scalars)."""
+    if type(value) in _SCALARS:  # most values: checked before the slower isinstance of an ABC
+        return value
     if isinstance(value, Mapping):
         return FrozenDict({str(k): freeze(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
@@ -156,8 +162,8 @@ class Spec:
     store: str | None = None
     """The spec's ``store:``: a bucket URL, or a folder (resolved, inside the project), None when unset."""
 
-    @property
+    @functools.cached_property
     def outputs(self) -> OutputLayout:
         """Where this spec's takes go, and the one check of a take's path read back from a file
-        (``OutputLayout.problem``)."""
+        (``OutputLayout.problem``). One per spec: the layout keeps what it resolved."""
         return OutputLayout(self.path.parent, self.output_dir, self.root)

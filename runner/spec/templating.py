@@ -40,8 +40,18 @@ def _compile(source: str) -> Any:
     env = environment()
     m = _SINGLE.match(source)
     if m:
-        return ("expr", env.compile_expression(m.group("expr"), undefined_to_none=False))
-    return ("text", env.from_string(source))
+        expression = env.compile_expression(m.group("expr"), undefined_to_none=False)
+        _flat_globals(expression._template)
+        return ("expr", expression)
+    return ("text", _flat_globals(env.from_string(source)))
+
+
+def _flat_globals(template: Any) -> Any:
+    """A template's globals as a plain dict rather than Jinja's ChainMap over the environment's,
+    which every render walks twice to build its context (a tenth of a big plan's time). The
+    sandbox's globals never change once ``sandbox.environment`` has built them."""
+    template.globals = dict(template.globals)
+    return template
 
 
 def render(source: str, context: dict[str, Any]) -> Any:
@@ -59,24 +69,26 @@ def render_tree(value: Any, context: dict[str, Any]) -> tuple[Any, list[tuple[Tr
     """Render every string in a tree of mappings and lists; return the rendered tree and the
     problems, each at its path inside ``value`` (a failed string renders to None)."""
     failures: list[tuple[TreePath, str]] = []
+    return _walk(value, (), context, failures), failures
 
-    def walk(node: Any, at: TreePath) -> Any:
-        if isinstance(node, str):
-            try:
-                return render(node, context)
-            except SpecTimeSpent as e:  # not one more problem among others: building the spec stops
-                e.at = at
-                raise
-            except TemplateProblem as e:
-                failures.append((at, e.message))
-                return None
-        if isinstance(node, dict):
-            return {k: walk(v, (*at, k)) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v, (*at, i)) for i, v in enumerate(node)]
-        return node
 
-    return walk(value, ()), failures
+def _walk(node: Any, at: TreePath, context: dict[str, Any], failures: list[tuple[TreePath, str]]) -> Any:
+    # A module function, not a closure that calls itself: that would be a reference cycle per
+    # call, garbage only the cyclic collector frees (three per shot of a big matrix).
+    if isinstance(node, str):
+        try:
+            return render(node, context)
+        except SpecTimeSpent as e:  # not one more problem among others: building the spec stops
+            e.at = at
+            raise
+        except TemplateProblem as e:
+            failures.append((at, e.message))
+            return None
+    if isinstance(node, dict):
+        return {k: _walk(v, (*at, k), context, failures) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_walk(v, (*at, i), context, failures) for i, v in enumerate(node)]
+    return node
 
 
 def _render(source: str, context: dict[str, Any]) -> Any:
@@ -103,15 +115,17 @@ def _render(source: str, context: dict[str, Any]) -> Any:
 def _evaluate(source: str, context: dict[str, Any]) -> Any:
     """Compile and run a template; a single expression keeps its type, text stays text."""
     kind, compiled = _compile(source)
+    # The context goes in as one dict (Jinja copies it once), not as keyword arguments (twice).
     if kind == "expr":
-        value = compiled(**context)
+        value = compiled(context)
         if isinstance(value, Undefined):
             str(value)  # raises UndefinedError naming the variable
     else:
-        value = compiled.render(**context)
-    if isinstance(value, str) and len(value) > MAX_OUTPUT:
-        raise TemplateProblem(f"template output is longer than {MAX_OUTPUT:,} characters")
-    if size_of(value, MAX_OUTPUT) > MAX_OUTPUT:
+        value = compiled.render(context)
+    if isinstance(value, str):
+        if len(value) > MAX_OUTPUT:
+            raise TemplateProblem(f"template output is longer than {MAX_OUTPUT:,} characters")
+    elif size_of(value, MAX_OUTPUT) > MAX_OUTPUT:
         raise TemplateProblem(f"template output is larger than {MAX_OUTPUT:,} characters or items")
     return value
 

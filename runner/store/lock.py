@@ -15,13 +15,15 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-
-import filelock
+from typing import TYPE_CHECKING
 
 from runner.bounded import LOCK_BYTES, Unreadable, escaped, parse_json, read_file, read_text
 from runner.errors import RunnerError
 from runner.inputs.paths import confine, display_path, is_inside
 from runner.store.files import atomic_write
+
+if TYPE_CHECKING:
+    import filelock
 
 OWNER_FILE = ".runner-owner"
 OUTPUT_LOCK = ".runner.lock"
@@ -29,6 +31,8 @@ OUTPUT_LOCK = ".runner.lock"
 
 def lock_for(spec_path: Path) -> filelock.FileLock:
     """The lock that allows one apply per spec at a time (``.<spec>.lock`` beside it)."""
+    import filelock  # only apply takes locks; plan reads the owner file alone
+
     return filelock.FileLock(str(spec_path.with_name(f".{spec_path.name}.lock")))
 
 
@@ -44,11 +48,15 @@ def _checked(path: Path, root: Path) -> Path:
 def _held(lock_path: Path, root: Path, busy: str, timeout: float = 0.0) -> contextlib.AbstractContextManager[None]:
     lock_path = _checked(lock_path, root)
     holder_file = _checked(Path(f"{lock_path}.holder"), root)
+    import filelock
+
     return _hold(filelock.FileLock(str(lock_path)), holder_file, busy, timeout)
 
 
 @contextlib.contextmanager
 def _hold(lock: filelock.FileLock, holder_file: Path, busy: str, timeout: float) -> Iterator[None]:
+    import filelock
+
     try:
         lock.acquire(timeout=timeout)
     except filelock.Timeout:

@@ -23,8 +23,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import filelock
-
 from runner.bounded import STATE_BYTES, Unreadable, read_file
 from runner.bounded import too_large as bounded_too_large
 from runner.errors import StoreError
@@ -111,6 +109,8 @@ class FolderObjects(Objects):
     def __init__(self, root: Path, url: str | None = None) -> None:
         self.root = root
         self.url = url or str(root)
+        import filelock  # a plan of a local spec never opens a folder store
+
         self._cas = filelock.FileLock(str(root / ".runner-store.lock"))
 
     def _path(self, key: str) -> Path:

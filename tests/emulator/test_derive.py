@@ -339,3 +339,20 @@ def test_apply_wires_a_spec_s_frames_and_audio_into_the_video(write_spec, run, a
     hero = (outputs / "hero" / "1.mp4").read_bytes()
     assert mad(frames(hero)[0], asset("hero.png")) < SAME
     assert audio_seconds(hero) == pytest.approx(4.0, abs=0.1)
+
+
+def _text_mask(prompt: str) -> Image.Image:
+    """The caption's white pixels in the first frame (the background and the label are never white)."""
+    frame = next(caption_frames(prompt, "1280:720", 1, fps=1, max_side=320, label=""))
+    return frame.convert("L").point(lambda v: 255 if v > 240 else 0).convert("1")
+
+
+def test_captions_draw_accented_letters_not_missing_glyph_boxes() -> None:
+    """"São Paulo" shows an ã: not the box of a glyph the font lacks (U+E000, private use, is in
+    no font), and not a plain a (the tilde is there)."""
+    sao = _text_mask("São Paulo")
+    assert ImageChops.difference(sao, _text_mask("S\ue000o Paulo")).getbbox() is not None, "ã drawn as a box"
+    tilde = ImageChops.difference(sao, _text_mask("Sao Paulo")).getbbox()
+    assert tilde is not None and tilde[3] - tilde[1] < 12, "the ã should differ from an a by its tilde only"
+    for word in ("Zürich", "Kraków", "Москва", "Ελλάδα", "Hà Nội"):
+        assert ImageChops.difference(_text_mask(word), _text_mask("\ue000" * len(word))).getbbox() is not None

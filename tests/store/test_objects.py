@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -82,3 +83,11 @@ def test_an_unreachable_bucket_is_a_store_error_not_a_crash(monkeypatch: pytest.
     store = open_store("s3://nowhere/prefix")
     with pytest.raises(StoreError, match=r"store s3://nowhere/prefix/state.json: .*credentials and endpoint"):
         store.read("state.json")
+
+
+
+def test_azure_tests_run_where_ci_requires_them(request: pytest.FixtureRequest) -> None:
+    """Where .ci/run sets RUNNER_TEST_REQUIRE_AZURITE=1 the az:// tests cannot skip: Azurite starts
+    (the fixture fails, saying how to install it, when it is missing)."""
+    if os.environ.get("RUNNER_TEST_REQUIRE_AZURITE") == "1":
+        assert str(request.getfixturevalue("azurite_endpoint")).startswith("http://127.0.0.1:")

@@ -66,6 +66,8 @@ def test_a_fresh_checkout_plans_zero_credits_and_gets_the_files_from_the_store(
     doc = json.loads(plan.stdout)
     assert plan.exit_code == 0 and doc["summary"]["credits"] == 0
     assert {s["action"] for s in doc["shots"]} == {"cached"}
+    text = run(["plan", str(b), "--store", store_url]).stdout  # the summary says what each line says
+    assert text.count("restored from the store") == 2 and "Plan: 0 to create, 2 from the store," in text
     assert run(["apply", str(b), "--yes", "--poll-interval", "0.02", "--store", store_url]).exit_code == 0
     assert emu.stats["creates_total"] == 2
     assert outputs(b) == outputs(a) and len(outputs(b)) == 2
