@@ -51,6 +51,8 @@ ENTRY_BYTES = 64 * 1024
 """Small store entries: a shared upload's URI, a probe's length."""
 
 MAX_JSON_DEPTH = 100
+MAX_TAKES = 20
+"""Takes of one shot: the spec's ``takes`` and every take number (pick, from) stay within it."""
 """Nesting of any JSON document or answer: a state nests a request (itself at most as deep as
 a spec's 64 levels) 3 levels down; API answers nest 4 or 5 levels."""
 

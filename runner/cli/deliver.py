@@ -7,11 +7,10 @@ from pathlib import Path
 
 import click
 
-from runner.bounded import Bound, escaped
+from runner.bounded import MAX_TAKES, Bound, escaped
 from runner.cli.boundary import boundary, stderr
 from runner.cli.options import STORE, Number
 from runner.errors import RunnerError
-from runner.spec.finish import MAX_TAKES
 
 TAKE = Number(Bound(1, MAX_TAKES, whole=True))
 """A take number: the spec's ``takes`` is at most ``MAX_TAKES``."""

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from runner.bounded import MAX_TAKES
 from runner.catalog.endpoints import Pointer
 from runner.catalog.models import ModelInfo, catalog
 from runner.inputs.assets import check_input
@@ -40,7 +41,6 @@ from runner.spec.problems import Problems
 from runner.spec.records import Request, Shot, Upstream, freeze
 from runner.spec.yamlload import Path_
 
-MAX_TAKES = 20
 _FIELD_PARTS = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
 
