@@ -160,9 +160,10 @@ def _wait_until_up(proc: subprocess.Popen[bytes], ready: Callable[[], object], w
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
-    """The URL of a moto S3 server on loopback."""
+    """The URL of a moto S3 server on loopback, whose conditional writes are atomic as S3's are
+    (tests/moto_atomic.py)."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "moto_atomic.py"), str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_until_up(proc, lambda: _request(port, "GET", "/"), "moto's S3 server")
     yield f"http://127.0.0.1:{port}"
