@@ -30,6 +30,7 @@ from runner.inputs.paths import BUCKET_SCHEMES
 from runner.store.files import TEMP_PREFIX, TempFile, atomic_write
 
 if TYPE_CHECKING:
+    from obstore import UpdateVersion
     from obstore.store import ClientConfig, RetryConfig
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_=+-][A-Za-z0-9._=+-]{0,199}$")
@@ -42,6 +43,19 @@ class Version:
 
     data: bytes
     etag: str
+
+
+def version_token(meta: Any) -> str:
+    """The opaque token a conditional ``replace`` names: the object's ETag, plus its version
+    where the store has one (GCS's generation, which object_store's conditional update on GCS
+    needs instead of the ETag; S3 and Azure match the ETag and ignore it)."""
+    e_tag, version = str(meta.get("e_tag") or ""), meta.get("version")
+    return f"{e_tag}\n{version}" if version else e_tag
+
+
+def _update_mode(token: str) -> UpdateVersion:
+    e_tag, _, version = token.partition("\n")
+    return {"e_tag": e_tag, "version": version} if version else {"e_tag": e_tag}
 
 
 def too_large(url: str, key: str, reason: str) -> StoreError:
@@ -249,7 +263,7 @@ class BucketObjects(Objects):
             raise
         except Exception as err:
             raise self._fail(key, err) from None
-        return Version(data, str(got.meta.get("e_tag") or ""))
+        return Version(data, version_token(got.meta))
 
     def create(self, key: str, data: bytes) -> str | None:
         import obstore
@@ -261,21 +275,21 @@ class BucketObjects(Objects):
             return self._ours(key, data)
         except Exception as err:
             raise self._fail(key, err) from None
-        return str(result.get("e_tag") or "")
+        return version_token(result)
 
     def replace(self, key: str, data: bytes, etag: str) -> str | None:
         import obstore
         from obstore.exceptions import PreconditionError
 
         try:
-            result = obstore.put(self._store, check_key(self.url, key), data, mode={"e_tag": etag})
+            result = obstore.put(self._store, check_key(self.url, key), data, mode=_update_mode(etag))
         except PreconditionError:
             return self._ours(key, data)
         except FileNotFoundError:
             return None
         except Exception as err:
             raise self._fail(key, err) from None
-        return str(result.get("e_tag") or "")
+        return version_token(result)
 
     def write(self, key: str, data: bytes) -> None:
         import obstore

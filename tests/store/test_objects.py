@@ -91,3 +91,24 @@ def test_azure_tests_run_where_ci_requires_them(request: pytest.FixtureRequest) 
     (the fixture fails, saying how to install it, when it is missing)."""
     if os.environ.get("RUNNER_TEST_REQUIRE_AZURITE") == "1":
         assert str(request.getfixturevalue("azurite_endpoint")).startswith("http://127.0.0.1:")
+
+
+def test_a_versioned_bucket_replaces_on_the_etag_and_version_it_read(bucket_url: str, s3_endpoint: str) -> None:
+    # A store with object versions (GCS always; S3 with versioning on) hands back a version with
+    # each object, and GCS matches a conditional update on it: the token names both.
+    import http.client
+
+    bucket = bucket_url.removeprefix("s3://").split("/", 1)[0]
+    conn = http.client.HTTPConnection("127.0.0.1", int(s3_endpoint.rsplit(":", 1)[1]), timeout=5)
+    conn.request("PUT", f"/{bucket}?versioning", body=b'<VersioningConfiguration><Status>Enabled</Status>'
+                 b'</VersioningConfiguration>')
+    assert conn.getresponse().status == 200
+    conn.close()
+    objects = open_store(bucket_url)
+    token = objects.create("locks/v.json", b"first")
+    assert token and "\n" in token  # the ETag and the version
+    new = objects.replace("locks/v.json", b"second", token)
+    assert new and new != token
+    assert objects.replace("locks/v.json", b"stale", token) is None
+    got = objects.read("locks/v.json")
+    assert got is not None and got.data == b"second" and got.etag == new
