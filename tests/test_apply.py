@@ -151,7 +151,9 @@ def test_5xx_on_create_is_reported_as_maybe_created_and_never_recreated_silently
 
 
 def test_truncated_downloads_are_retried_and_leave_no_partial_files(write_spec, run, api, tmp_path: Path) -> None:
-    api(truncate_rate=0.5, seed=1)
+    # Which downloads break off is fixed by the seed and the request (not by timing): with seed 2,
+    # five of the six first downloads break off and every shot gets through within apply's 4 tries.
+    api(truncate_rate=0.5, seed=2)
     spec = write_spec("version: 1\nname: t\ndefaults: {model: gen4.5, ratio: '1280:720', duration: 2}\nshots:\n"
                       "  - id: 's{{ n }}'\n    prompt: 'shot {{ n }}'\n    matrix: {n: [1, 2, 3, 4, 5, 6]}\n")
     result = apply(run, spec)

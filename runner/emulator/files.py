@@ -119,7 +119,10 @@ class Files:
         data = task.output
         if "[[html]]" in task.prompt:  # a hostile or broken CDN answering with a web page
             return Response("<html><script>alert(1)</script></html>", media_type="text/html")
-        truncate = "truncate" in task.flags or world.chance(config.truncate_rate)
+        attempt = world.downloads_of[task.id]
+        world.downloads_of[task.id] += 1
+        # by the request and the attempt, so that a seeded run truncates the same downloads every time
+        truncate = "truncate" in task.flags or world.chance_of(config.truncate_rate, task.prompt, task.model, attempt)
         slow = "slow" in task.flags or world.chance(config.slow_rate)
         world.downloads += 1
         world.download_bytes += len(data)

@@ -115,11 +115,21 @@ class World:
         self.uploads: dict[str, dict[str, Any]] = {}
         self.downloads = 0
         self.download_bytes = 0
+        self.downloads_of: Counter[str] = Counter()  # downloads so far per task
 
     # --- decisions drawn from the seeded generator -------------------------------------
 
     def chance(self, rate: float) -> bool:
         return rate > 0 and self.rng.random() < rate
+
+    def chance_of(self, rate: float, *key: object) -> bool:
+        """A draw fixed by the seed and ``key`` alone, not by when it is asked: concurrent
+        requests take shared draws in an order that timing decides, so a fault that must hit the
+        same download in every run (the n-th download of one request) is drawn this way."""
+        if rate <= 0:
+            return False
+        digest = hashlib.sha256(repr((self.config.seed, *key)).encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < rate
 
     def pick(self, items: list[str]) -> str:
         return items[self.rng.randrange(len(items))]
